@@ -1,0 +1,157 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password
+from django.db import models
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from .admin_mixins import (
+    RightsBeforeLookupMixin,
+    TenantPermissionMixin,
+    TenantScopedFieldsMixin,
+    is_superuser,
+)
+from .models import Membership, Role, Tenant
+from .services import membership_set, tenant_create, user_create_with_membership
+
+
+@admin.register(Tenant)
+class TenantAdmin(TenantPermissionMixin, admin.ModelAdmin):
+    list_display = ["name", "slug", "created_at"]
+    search_fields = ["name", "slug"]
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[Tenant]:
+        qs = super().get_queryset(request)
+        if is_superuser(request):
+            return qs
+        tenant = getattr(request, "tenant", None)
+        return qs.filter(pk=tenant.pk) if tenant else qs.none()
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return is_superuser(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_superuser(request)
+
+    def save_model(self, request: HttpRequest, obj: Tenant, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        created = tenant_create(name=obj.name, slug=obj.slug)
+        obj.pk = created.pk
+        obj.created_at = created.created_at
+
+
+class NewMemberForm(forms.ModelForm):
+    """A tenant admin adds a colleague: a new login with a role in this tenant."""
+
+    username = forms.CharField(label=_("login name"), max_length=150)
+    email = forms.EmailField(label=_("email"), required=False)
+    password = forms.CharField(label=_("password"), widget=forms.PasswordInput, strip=False)
+
+    class Meta:
+        model = Membership
+        fields = ["role"]
+
+    def clean_username(self) -> str:
+        username = self.cleaned_data["username"]
+        if get_user_model().objects.filter(username=username).exists():
+            raise forms.ValidationError(_("This login name is already taken."))
+        return username
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        validate_password(password)
+        return password
+
+
+@admin.register(Membership)
+class MembershipAdmin(TenantPermissionMixin, TenantScopedFieldsMixin, admin.ModelAdmin):
+    list_display = ["user", "tenant", "role", "created_at"]
+    list_filter = ["role"]
+    search_fields = ["user__username", "user__email"]
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[Membership]:
+        qs = super().get_queryset(request).select_related("user", "tenant")
+        if is_superuser(request):
+            return qs
+        tenant = getattr(request, "tenant", None)
+        return qs.filter(tenant=tenant) if tenant else qs.none()
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        if is_superuser(request):
+            return super().get_form(request, obj, change=change, **kwargs)
+        if obj is None:
+            kwargs["form"] = NewMemberForm
+            kwargs["fields"] = ["role"]
+            return super().get_form(request, obj, change=change, **kwargs)
+        kwargs["fields"] = ["role"]
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        if not is_superuser(request) and obj is None:
+            return [(None, {"fields": ["username", "email", "password", "role"]})]
+        if not is_superuser(request):
+            return [(None, {"fields": ["role"]})]
+        return super().get_fieldsets(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
+        if is_superuser(request):
+            saved = membership_set(tenant=obj.tenant, user=obj.user, role=obj.role)
+            obj.pk = saved.pk
+            return
+        tenant = request.tenant  # type: ignore[attr-defined]
+        if change:
+            membership_set(tenant=tenant, user=obj.user, role=obj.role)
+            return
+        user = user_create_with_membership(
+            tenant=tenant, username=form.cleaned_data["username"], password=form.cleaned_data["password"],
+            email=form.cleaned_data.get("email", ""), role=form.cleaned_data["role"],
+        )
+        saved = Membership.objects.get(tenant=tenant, user=user)
+        obj.pk, obj.user, obj.tenant = saved.pk, user, tenant
+
+    @staticmethod
+    def _manages_owners(request: HttpRequest) -> bool:
+        membership = getattr(request, "membership", None)
+        return is_superuser(request) or (membership is not None and membership.role == Role.OWNER)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # A tenant admin cannot demote the owner; only an owner or a superuser changes owners.
+        if obj is not None and obj.role == Role.OWNER and not self._manages_owners(request):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Removing the owner is a stronger demotion than changing their role.
+        if obj is not None and obj.role == Role.OWNER and not self._manages_owners(request):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def formfield_for_choice_field(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        # Nor can a tenant admin hand out ownership, to a colleague or to themselves.
+        if db_field.name == "role" and not self._manages_owners(request):
+            kwargs["choices"] = [(value, label) for value, label in Role.choices if value != Role.OWNER]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
+
+
+# Logins and groups are global: only superusers manage them, and nobody else may probe their ids.
+admin.site.unregister(get_user_model())
+admin.site.unregister(Group)
+
+
+@admin.register(get_user_model())
+class BackyardUserAdmin(RightsBeforeLookupMixin, UserAdmin):
+    pass
+
+
+@admin.register(Group)
+class BackyardGroupAdmin(RightsBeforeLookupMixin, GroupAdmin):
+    pass

@@ -1,0 +1,35 @@
+"""Sets `request.tenant` and `request.membership` from the logged-in user's memberships.
+
+The chosen tenant is kept in the session (switched from the header); a tenant the user no longer belongs
+to is never used. A user with no membership gets `request.tenant = None`, and tenant views answer 403.
+"""
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from .models import memberships_of
+
+SESSION_KEY = "backyard_tenant_id"
+
+
+class TenantMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.tenant = None  # type: ignore[attr-defined]
+        request.membership = None  # type: ignore[attr-defined]
+        request.memberships = []  # type: ignore[attr-defined]
+        if request.user.is_authenticated:
+            memberships = list(memberships_of(request.user))
+            wanted = request.session.get(SESSION_KEY)
+            chosen = next((m for m in memberships if m.tenant_id == wanted), None)
+            if chosen is None and memberships:
+                chosen = memberships[0]
+                request.session[SESSION_KEY] = chosen.tenant_id
+            request.memberships = memberships  # type: ignore[attr-defined]
+            if chosen is not None:
+                request.tenant = chosen.tenant  # type: ignore[attr-defined]
+                request.membership = chosen  # type: ignore[attr-defined]
+        return self.get_response(request)

@@ -1,0 +1,38 @@
+"""Writes of the tenancy core: tenants and who belongs to them."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractUser
+from django.db import transaction
+
+from .models import ADMIN_ROLES, Membership, Role, Tenant
+
+
+@transaction.atomic
+def tenant_create(*, name: str, slug: str) -> Tenant:
+    """A new merchant, with the default statuses, payment and delivery methods it can then change."""
+    from orders.services import tenant_defaults_create
+
+    tenant = Tenant.objects.create(name=name, slug=slug)
+    tenant_defaults_create(tenant=tenant)
+    return tenant
+
+
+@transaction.atomic
+def membership_set(*, tenant: Tenant, user: AbstractUser, role: Role | str) -> Membership:
+    """Give `user` a role in `tenant`. Owners and admins become staff so they can open the admin."""
+    membership, _ = Membership.objects.update_or_create(tenant=tenant, user=user, defaults={"role": role})
+    if role in ADMIN_ROLES and not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+    return membership
+
+
+@transaction.atomic
+def user_create_with_membership(
+    *, tenant: Tenant, username: str, password: str, role: Role | str, email: str = ""
+) -> AbstractUser:
+    user = get_user_model().objects.create_user(username=username, password=password, email=email)
+    membership_set(tenant=tenant, user=user, role=role)
+    return user

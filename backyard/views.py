@@ -1,0 +1,62 @@
+"""Login, tenant switching and the helpers every tenant view uses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from .middleware import SESSION_KEY
+
+View = Callable[..., HttpResponse]
+
+
+def tenant_required(view: View) -> View:
+    """Login required, and a tenant chosen; a user without any membership gets 403 with a reason."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if getattr(request, "tenant", None) is None:
+            raise PermissionDenied(_("Your login does not belong to any company yet. Ask your administrator."))
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@require_POST
+@login_required
+def tenant_switch(request: HttpRequest) -> HttpResponse:
+    """Switch the current tenant to one the user belongs to; any other id is a 404."""
+    try:
+        wanted = int(request.POST.get("tenant", ""))
+    except ValueError:
+        raise Http404 from None
+    membership = next((m for m in request.memberships if m.tenant_id == wanted), None)  # type: ignore[attr-defined]
+    if membership is None:
+        raise Http404
+    request.session[SESSION_KEY] = membership.tenant_id
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = "/"
+    return HttpResponseRedirect(target)
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """For load balancers and `make run`: answers when the database does."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"ok": True})
+
+
+def root(request: HttpRequest) -> HttpResponse:
+    return redirect("home")

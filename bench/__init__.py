@@ -1,0 +1,1 @@
+"""The benchmark: a generator that fills a separate PostgreSQL database, and timed scenarios."""

@@ -1,0 +1,108 @@
+"""The fixed lifecycle the code can trust, under the tenant's own two-level statuses."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Stage(models.TextChoices):
+    NEW = "new", _("New")
+    STOCK_CHECKED = "stock_checked", _("Stock checked")
+    SHORTAGE = "shortage", _("Shortage")
+    AWAITING_PAYMENT = "awaiting_payment", _("Awaiting payment")
+    PAID = "paid", _("Paid")
+    READY_TO_SHIP = "ready_to_ship", _("Ready to ship")
+    SHIPPED = "shipped", _("Shipped")
+    COMPLETED = "completed", _("Completed (sale)")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+S = Stage
+
+# Where an order may go from each stage. Moves inside a stage (between its sub-statuses) are always allowed.
+# - cancel from anything before shipped; a cancelled order can be reinstated as new (a mistaken cancel);
+# - nothing leaves completed (the sale is booked); shipped only goes on to completed;
+# - before shipping, steps may be skipped (a credit-card order goes new → paid) and taken back
+#   (a payment recorded by mistake goes paid → awaiting payment).
+TRANSITIONS: dict[Stage, frozenset[Stage]] = {
+    S.NEW: frozenset({S.STOCK_CHECKED, S.SHORTAGE, S.AWAITING_PAYMENT, S.PAID, S.READY_TO_SHIP, S.CANCELLED}),
+    S.STOCK_CHECKED: frozenset({S.NEW, S.SHORTAGE, S.AWAITING_PAYMENT, S.PAID, S.READY_TO_SHIP, S.CANCELLED}),
+    S.SHORTAGE: frozenset({S.NEW, S.STOCK_CHECKED, S.AWAITING_PAYMENT, S.PAID, S.CANCELLED}),
+    S.AWAITING_PAYMENT: frozenset({S.NEW, S.STOCK_CHECKED, S.SHORTAGE, S.PAID, S.CANCELLED}),
+    S.PAID: frozenset({S.STOCK_CHECKED, S.SHORTAGE, S.AWAITING_PAYMENT, S.READY_TO_SHIP, S.CANCELLED}),
+    S.READY_TO_SHIP: frozenset({S.SHORTAGE, S.AWAITING_PAYMENT, S.PAID, S.SHIPPED, S.CANCELLED}),
+    S.SHIPPED: frozenset({S.COMPLETED}),
+    S.COMPLETED: frozenset(),
+    S.CANCELLED: frozenset({S.NEW}),
+}
+
+# The normal forward order, used to tell a move that skips stages (it asks the operator to confirm).
+# Shortage sits beside stock checked: both are the outcome of the stock check.
+STAGE_RANK: dict[Stage, int] = {
+    S.NEW: 0,
+    S.STOCK_CHECKED: 1,
+    S.SHORTAGE: 1,
+    S.AWAITING_PAYMENT: 2,
+    S.PAID: 3,
+    S.READY_TO_SHIP: 4,
+    S.SHIPPED: 5,
+    S.COMPLETED: 6,
+    S.CANCELLED: 99,
+}
+
+
+def sources_of(target: Stage) -> list[str]:
+    return sorted(str(source) for source, targets in TRANSITIONS.items() if target in targets)
+
+
+def is_allowed(source: str, target: str) -> bool:
+    return source == target or Stage(target) in TRANSITIONS[Stage(source)]
+
+
+def skips_stages(source: str, target: str) -> bool:
+    """True for a forward move that jumps over a stage (new → ready to ship, say)."""
+    if Stage(target) == S.CANCELLED or Stage(source) == S.CANCELLED:
+        return False
+    return STAGE_RANK[Stage(target)] - STAGE_RANK[Stage(source)] > 1
+
+
+def refusal_reason(source: str, target: str) -> str:
+    """A reason an operator can act on, in their language."""
+    src, dst = Stage(source), Stage(target)
+    if src == S.COMPLETED:
+        return str(_("The order is booked as a sale (%(src)s); it cannot move any more.") % {"src": src.label})
+    if src == S.SHIPPED and dst == S.CANCELLED:
+        return str(_("A shipped order cannot be cancelled; handle it as a return."))
+    if src == S.SHIPPED:
+        return str(_("A shipped order can only move on to %(completed)s.") % {"completed": S.COMPLETED.label})
+    return str(
+        _("An order in “%(src)s” cannot move to “%(dst)s”.") % {"src": src.label, "dst": dst.label}
+    )
+
+
+class ActorKind(models.TextChoices):
+    USER = "user", _("User")
+    RULE = "rule", _("Rule")
+    IMPORT = "import", _("Import")
+    SYSTEM = "system", _("System")
+
+
+class EventType(models.TextChoices):
+    CREATED = "created", _("Order created")
+    STATUS_CHANGED = "status_changed", _("Status changed")
+    STATUS_REFUSED = "status_refused", _("Status change refused")
+    FIELD_CHANGED = "field_changed", _("Field changed")
+    MEMO_ADDED = "memo_added", _("Work memo added")
+    LABEL_ADDED = "label_added", _("Label added")
+    LABEL_REMOVED = "label_removed", _("Label removed")
+    LINE_ADDED = "line_added", _("Line added")
+    LINE_CHANGED = "line_changed", _("Line changed")
+    LINE_REMOVED = "line_removed", _("Line removed")
+
+
+PREFECTURES = [
+    "北海道", "青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県", "茨城県", "栃木県", "群馬県",
+    "埼玉県", "千葉県", "東京都", "神奈川県", "新潟県", "富山県", "石川県", "福井県", "山梨県", "長野県",
+    "岐阜県", "静岡県", "愛知県", "三重県", "滋賀県", "京都府", "大阪府", "兵庫県", "奈良県", "和歌山県",
+    "鳥取県", "島根県", "岡山県", "広島県", "山口県", "徳島県", "香川県", "愛媛県", "高知県", "福岡県",
+    "佐賀県", "長崎県", "熊本県", "大分県", "宮崎県", "鹿児島県", "沖縄県",
+]

@@ -1,0 +1,138 @@
+"""One function per event type. Each builds an OrderEvent; `commit=False` leaves it for a bulk_create."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+
+from .constants import ActorKind, EventType
+from .models import Label, Order, OrderEvent, OrderLine, Status
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who made a change: an operator, a rule, an import from a shop, or the system."""
+
+    kind: ActorKind
+    name: str
+    user_id: int | None = None
+
+    @classmethod
+    def for_user(cls, user: AbstractBaseUser) -> Actor:
+        return cls(ActorKind.USER, user.get_username(), int(user.pk))
+
+    @classmethod
+    def rule(cls, name: str) -> Actor:
+        return cls(ActorKind.RULE, name)
+
+    @classmethod
+    def importer(cls, source: str) -> Actor:
+        return cls(ActorKind.IMPORT, source)
+
+    @classmethod
+    def system(cls, name: str = "system") -> Actor:
+        return cls(ActorKind.SYSTEM, name)
+
+
+def jsonable(value: Any) -> Any:
+    """Event data is JSON: dates as ISO strings, model rows as {id, name}."""
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, models.Model):
+        return {"id": value.pk, "name": str(value)}
+    return value
+
+
+def _event(order: Order, actor: Actor, type_: EventType, data: dict[str, Any], commit: bool) -> OrderEvent:
+    event = OrderEvent(
+        tenant_id=order.tenant_id,
+        order=order,
+        actor_kind=actor.kind,
+        actor_name=actor.name,
+        actor_user_id=actor.user_id,
+        type=type_,
+        data=data,
+    )
+    if commit:
+        event.save()
+    return event
+
+
+def _status_data(status: Status | None) -> dict[str, Any] | None:
+    if status is None:
+        return None
+    return {"id": status.pk, "name": status.name, "group": status.group.name, "stage": status.group.stage}
+
+
+def order_created_event(*, order: Order, actor: Actor, source: str = "", commit: bool = True) -> OrderEvent:
+    return _event(order, actor, EventType.CREATED, {"source": source, "status": _status_data(order.status)}, commit)
+
+
+def order_status_changed_event(
+    *, order: Order, actor: Actor, old: Status, new: Status, commit: bool = True
+) -> OrderEvent:
+    data = {"old": _status_data(old), "new": _status_data(new)}
+    return _event(order, actor, EventType.STATUS_CHANGED, data, commit)
+
+
+def order_status_refused_event(
+    *, order: Order, actor: Actor, target: Status, reason: str, commit: bool = True
+) -> OrderEvent:
+    data = {"current": _status_data(order.status), "target": _status_data(target), "reason": reason}
+    return _event(order, actor, EventType.STATUS_REFUSED, data, commit)
+
+
+def order_field_changed_event(
+    *, order: Order, actor: Actor, field: str, old: Any, new: Any, commit: bool = True
+) -> OrderEvent:
+    label = str(Order._meta.get_field(field).verbose_name)
+    data = {"field": field, "label": label, "old": jsonable(old), "new": jsonable(new)}
+    return _event(order, actor, EventType.FIELD_CHANGED, data, commit)
+
+
+def order_memo_added_event(*, order: Order, actor: Actor, text: str, commit: bool = True) -> OrderEvent:
+    return _event(order, actor, EventType.MEMO_ADDED, {"text": text}, commit)
+
+
+def order_label_added_event(*, order: Order, actor: Actor, label: Label, commit: bool = True) -> OrderEvent:
+    data = {"label": {"id": label.pk, "name": label.name, "colour": label.colour}}
+    return _event(order, actor, EventType.LABEL_ADDED, data, commit)
+
+
+def order_label_removed_event(*, order: Order, actor: Actor, label: Label, commit: bool = True) -> OrderEvent:
+    data = {"label": {"id": label.pk, "name": label.name, "colour": label.colour}}
+    return _event(order, actor, EventType.LABEL_REMOVED, data, commit)
+
+
+def _line_data(line: OrderLine) -> dict[str, Any]:
+    return {
+        "id": line.pk, "sku": line.sku, "name": line.name, "options": line.options,
+        "unit_price": line.unit_price, "quantity": line.quantity, "tax_rate": line.tax_rate,
+    }
+
+
+def order_line_added_event(*, order: Order, actor: Actor, line: OrderLine, commit: bool = True) -> OrderEvent:
+    return _event(order, actor, EventType.LINE_ADDED, {"line": _line_data(line)}, commit)
+
+
+def order_line_changed_event(
+    *, order: Order, actor: Actor, line: OrderLine, changes: dict[str, tuple[Any, Any]], commit: bool = True
+) -> OrderEvent:
+    data = {
+        "line": _line_data(line),
+        "changes": [{"field": f, "old": jsonable(o), "new": jsonable(n)} for f, (o, n) in changes.items()],
+    }
+    return _event(order, actor, EventType.LINE_CHANGED, data, commit)
+
+
+def order_line_removed_event(*, order: Order, actor: Actor, line: OrderLine, commit: bool = True) -> OrderEvent:
+    return _event(order, actor, EventType.LINE_REMOVED, {"line": _line_data(line)}, commit)

@@ -1,0 +1,81 @@
+"""The bulk edit panel's forms (B5, T14, T15). Choices come from the tenant's reference data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .selectors import TenantReference
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+def _choices(rows: list[Any]) -> list[tuple[str, str]]:
+    return [("", "—"), *((str(r.id), r.name) for r in rows)]
+
+
+class BulkEditForm(forms.Form):
+    status = forms.TypedChoiceField(label=_("Move to"), required=False, coerce=int, empty_value=None)
+    ship_date = forms.DateField(label=_("Ship date"), required=False, widget=DateInput)
+    clear_ship_date = forms.BooleanField(label=_("Clear the ship date"), required=False)
+    delivery_method = forms.TypedChoiceField(label=_("Delivery method"), required=False, coerce=int,
+                                             empty_value=None)
+    shipping_store = forms.TypedChoiceField(label=_("Shipping store"), required=False, coerce=int,
+                                            empty_value=None)
+    memo = forms.CharField(label=_("Append to the work memo"), required=False, max_length=1000,
+                           widget=forms.TextInput)
+    add_labels = forms.TypedMultipleChoiceField(label=_("Add labels"), required=False, coerce=int,
+                                                widget=forms.CheckboxSelectMultiple)
+    remove_labels = forms.TypedMultipleChoiceField(label=_("Remove labels"), required=False, coerce=int,
+                                                   widget=forms.CheckboxSelectMultiple)
+    confirm_skips = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, reference: TenantReference, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.reference = reference
+        self.fields["status"].choices = [("", "—")] + [
+            (str(s.pk), f"{s.group.name} / {s.name}") for s in reference.statuses
+        ]
+        self.fields["delivery_method"].choices = _choices(reference.delivery_methods)
+        self.fields["shipping_store"].choices = _choices(reference.shipping_stores)
+        labels = [(str(lb.id), lb.name) for lb in reference.labels]
+        self.fields["add_labels"].choices = labels
+        self.fields["remove_labels"].choices = labels
+        for name, field in self.fields.items():
+            if isinstance(field.widget, forms.Select):
+                field.widget.attrs.setdefault("class", "form-select form-select-sm")
+            elif isinstance(field.widget, forms.DateInput | forms.TextInput):
+                field.widget.attrs.setdefault("class", "form-control form-control-sm")
+            field.widget.attrs.setdefault("id", f"bulk-{name}")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("ship_date") and data.get("clear_ship_date"):
+            raise forms.ValidationError(_("Set a ship date or clear it, not both."))
+        both = set(data.get("add_labels") or []) & set(data.get("remove_labels") or [])
+        if both:
+            raise forms.ValidationError(_("A label cannot be added and removed in the same step."))
+        wanted = ("status", "ship_date", "clear_ship_date", "delivery_method", "shipping_store", "memo",
+                  "add_labels", "remove_labels")
+        if not any(data.get(name) for name in wanted):
+            raise forms.ValidationError(_("Choose at least one change."))
+        return data
+
+
+class ConfirmPaymentForm(forms.Form):
+    paid_on = forms.DateField(label=_("Payment date"),
+                              widget=DateInput(attrs={"class": "form-control form-control-sm"}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"paid_on": timezone.localdate()})
+        super().__init__(*args, **kwargs)
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(label=_("Reason for cancelling"), max_length=500,
+                             widget=forms.TextInput(attrs={"class": "form-control form-control-sm"}))

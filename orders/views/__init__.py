@@ -1,0 +1,1 @@
+"""Order views, one module per screen: listing, detail (with order_move), entry, export, bulk."""

@@ -1,0 +1,140 @@
+"""Bulk edit, payment confirmation and cancellation of the selected orders (B5, T14, T15).
+
+The selection (ids, or all matching a search) is resolved to one queryset of the tenant's orders and handed
+to the set-based services; the answer is a summary with each refused order and its reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from backyard.views import tenant_required
+from shipping.models import DeliveryMethod, ShippingStore
+
+from ..events import Actor
+from ..forms_bulk import BulkEditForm, CancelForm, ConfirmPaymentForm
+from ..models import Label, Status
+from ..selection import Selection
+from ..selectors import tenant_reference
+from ..services.bulk import BulkChanges, BulkResult, orders_bulk_update, orders_cancel, orders_confirm_payment
+
+
+def _back(request: HttpRequest) -> str:
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}) and target.startswith("/"):
+        return target
+    return reverse("home")
+
+
+def _answer(request: HttpRequest, result: BulkResult | None, context: dict[str, Any] | None = None) -> HttpResponse:
+    """Messages for the outcome, then back to the list; htmx gets the panel and a refresh of list and tree."""
+    if result is not None:
+        (messages.success if result.changed else messages.warning)(request, result.summary())
+        for _order_id, external_id, reason in result.refused[:50]:
+            messages.error(request, f"{external_id}: {reason}")
+        if len(result.refused) > 50:
+            messages.error(request, _("… and %(n)d more refused.") % {"n": len(result.refused) - 50})
+    if request.htmx:  # type: ignore[attr-defined]
+        response = render(request, "orders/_bulk_result.html", context or {})
+        response["HX-Trigger"] = "ordersChanged"
+        return response
+    return redirect(_back(request))
+
+
+def _selected(request: HttpRequest) -> tuple[Any, Any, Any]:
+    tenant = request.tenant  # type: ignore[attr-defined]
+    reference = tenant_reference(tenant=tenant, user=request.user)
+    selection = Selection(request.session, tenant)
+    return tenant, reference, selection.queryset(tenant=tenant, reference=reference)
+
+
+@tenant_required
+def bulk_panel(request: HttpRequest) -> HttpResponse:
+    """The bulk panel's forms, loaded when the operator opens the panel."""
+    reference = tenant_reference(tenant=request.tenant, user=request.user)  # type: ignore[attr-defined]
+    target = request.GET.get("next", "")
+    if not (url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}) and target.startswith("/")):
+        target = reverse("home")
+    return render(request, "orders/_bulk_form.html", {
+        "bulk_form": BulkEditForm(reference=reference), "pay_form": ConfirmPaymentForm(),
+        "cancel_form": CancelForm(), "next_url": target,
+    })
+
+
+@require_POST
+@tenant_required
+def bulk_edit(request: HttpRequest) -> HttpResponse:
+    tenant, reference, orders = _selected(request)
+    form = BulkEditForm(request.POST, reference=reference)
+    if not form.is_valid():
+        for error in form.non_field_errors():
+            messages.error(request, error)
+        for name, errors in form.errors.items():
+            if name != "__all__":
+                messages.error(request, f"{form.fields[name].label}: {' '.join(errors)}")
+        return _answer(request, None)
+    data = form.cleaned_data
+    changes = BulkChanges(
+        status=Status.objects.for_tenant(tenant).select_related("group").get(pk=data["status"])
+        if data["status"] else None,
+        ship_date=data["ship_date"],
+        clear_ship_date=data["clear_ship_date"],
+        delivery_method=DeliveryMethod.objects.for_tenant(tenant).get(pk=data["delivery_method"])
+        if data["delivery_method"] else None,
+        shipping_store=ShippingStore.objects.for_tenant(tenant).get(pk=data["shipping_store"])
+        if data["shipping_store"] else None,
+        memo=data["memo"],
+        add_labels=list(Label.objects.for_tenant(tenant).filter(pk__in=data["add_labels"])),
+        remove_labels=list(Label.objects.for_tenant(tenant).filter(pk__in=data["remove_labels"])),
+    )
+    result = orders_bulk_update(tenant=tenant, order_ids=orders, changes=changes,
+                                actor=Actor.for_user(request.user), confirm_skips=data["confirm_skips"])
+    if result.needs_confirmation and not result.applied:
+        # Skipping stages (new → ready to ship, say) is allowed, but only when the operator says so.
+        context = {"confirm": result, "post": request.POST, "next": _back(request)}
+        if request.htmx:  # type: ignore[attr-defined]
+            return render(request, "orders/_bulk_confirm.html", context)
+        return render(request, "orders/bulk_confirm.html", context)
+    return _answer(request, result)
+
+
+@require_POST
+@tenant_required
+def bulk_confirm_payment(request: HttpRequest) -> HttpResponse:
+    tenant, _reference, orders = _selected(request)
+    form = ConfirmPaymentForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Enter the date the payment arrived."))
+        return _answer(request, None)
+    result = orders_confirm_payment(tenant=tenant, order_ids=orders, actor=Actor.for_user(request.user),
+                                    paid_on=form.cleaned_data["paid_on"])
+    return _answer(request, result)
+
+
+@require_POST
+@tenant_required
+def bulk_cancel(request: HttpRequest) -> HttpResponse:
+    tenant, _reference, orders = _selected(request)
+    form = CancelForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Enter a reason for cancelling."))
+        return _answer(request, None)
+    result = orders_cancel(tenant=tenant, order_ids=orders, actor=Actor.for_user(request.user),
+                           reason=form.cleaned_data["reason"])
+    return _answer(request, result)
+
+
+urlpatterns = [
+    path("bulk/", bulk_edit, name="order_bulk_edit"),
+    path("bulk/panel/", bulk_panel, name="order_bulk_panel"),
+    path("bulk/confirm-payment/", bulk_confirm_payment, name="order_bulk_confirm_payment"),
+    path("bulk/cancel/", bulk_cancel, name="order_bulk_cancel"),
+]

@@ -1,0 +1,230 @@
+"""The operator's order list (B2, T1, T7, T14): status tree with counts, search, table, selection."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import EmptyPage, Paginator
+from django.db import IntegrityError
+from django.db.models import BooleanField, Case, Value, When
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from backyard.models import access_tenant_owned
+from backyard.views import tenant_required
+
+from ..constants import Stage
+from ..forms_bulk import BulkEditForm, CancelForm, ConfirmPaymentForm
+from ..models import ListPreference, Order, SavedSearch
+from ..selection import Selection, filters_only
+from ..selectors import (
+    TenantReference,
+    order_list_rows,
+    order_search,
+    order_status_counts,
+    status_tree_from,
+    tenant_reference,
+)
+from ..tables import DEFAULT_ORDER, OrderTable
+
+PAGE_SIZES = (50, 100, 200, 500)
+
+
+def _page_size(request: HttpRequest, reference: TenantReference) -> int:
+    """The page size asked for in the URL (and remembered), else the remembered one, else 50."""
+    asked = request.GET.get("per_page", "")
+    if asked.isdigit() and int(asked) in PAGE_SIZES:
+        size = int(asked)
+        if size != reference.page_size:
+            ListPreference.objects.update_or_create(
+                tenant=request.tenant, user=request.user, defaults={"page_size": size}  # type: ignore[attr-defined]
+            )
+        return size
+    return reference.page_size if reference.page_size in PAGE_SIZES else PAGE_SIZES[0]
+
+
+def _first_new_status_id(reference: TenantReference) -> int | None:
+    return next((s.pk for s in reference.statuses if s.group.stage == Stage.NEW), None)
+
+
+def _tree(tenant: Any, reference: TenantReference) -> list[Any]:
+    return status_tree_from(statuses=reference.statuses, counts=order_status_counts(tenant=tenant))
+
+
+@tenant_required
+def order_list(request: HttpRequest) -> HttpResponse:
+    tenant = request.tenant  # type: ignore[attr-defined]
+    reference = tenant_reference(tenant=tenant, user=request.user)
+    if not request.GET:
+        # T1: the list opens on the first "new" status; the URL says so, to bookmark and share.
+        first = _first_new_status_id(reference)
+        if first is not None:
+            return redirect(f"{reverse('home')}?status={first}")
+    search = order_search(tenant=tenant, params=request.GET, reference=reference)
+    if search.is_valid():
+        queryset = search.qs
+    else:
+        queryset = Order.objects.none()
+    rows = order_list_rows(queryset).annotate(
+        has_memo=Case(When(work_memo="", then=Value(False)), default=Value(True), output_field=BooleanField())
+    ).order_by(*DEFAULT_ORDER)
+    selection = Selection(request.session, tenant)
+    selected = _AllBut(selection.excluded) if selection.all_matching else frozenset(selection.ids)
+    sort = request.GET.get("sort", "")
+    # An explicit order_by also spares django-tables2 guessing it from the queryset (tens of ms).
+    table = OrderTable(rows, reference=reference, selected=selected, order_by=sort or "-ordered_at")
+    per_page = _page_size(request, reference)
+    counts = order_status_counts(tenant=tenant)
+    current_status = (search.form.cleaned_data.get("status") or None) if search.is_valid() else None
+    only_status = current_status is not None and not any(
+        request.GET.get(name) for name in search.filters if name != "status")
+    known = counts.get(current_status, 0) if only_status else None
+    try:
+        table.paginate(paginator_class=KnownCountPaginator, per_page=per_page, page=_page_number(request),
+                       known_count=known)
+    except EmptyPage:
+        table.paginate(paginator_class=KnownCountPaginator, per_page=per_page, page=1, known_count=known)
+    matching = table.page.paginator.count
+    query_filters = filters_only(request.GET)
+    context = {
+        "table": table,
+        "search": search,
+        "reference": reference,
+        "tree": status_tree_from(statuses=reference.statuses, counts=counts),
+        "current_status_id": current_status,
+        "matching": matching,
+        "selection": selection,
+        "selected_count": selection.count(
+            tenant=tenant, reference=reference,
+            matching_count=matching if selection.query == query_filters else None,
+        ),
+        "page_sizes": PAGE_SIZES,
+        "per_page": per_page,
+        "query_filters": query_filters,
+        "sort": sort,
+        "more_filters_open": any(request.GET.get(name) for name in search.EXTRA_FILTERS),
+        "bulk_form": BulkEditForm(reference=reference),
+        "pay_form": ConfirmPaymentForm(),
+        "cancel_form": CancelForm(),
+        "bulk_open": not selection.is_empty(),
+        "next_url": request.get_full_path(),
+    }
+    partial = bool(request.htmx) and request.htmx.target == "order-results"  # type: ignore[attr-defined]
+    return render(request, "orders/list_results.html" if partial else "orders/list.html", context)
+
+
+class KnownCountPaginator(Paginator):
+    """A paginator told the count (from the kept status counts) instead of running COUNT(*)."""
+
+    def __init__(self, *args: Any, known_count: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if known_count is not None:
+            self.__dict__["count"] = known_count
+
+
+class _AllBut(frozenset):  # type: ignore[type-arg]
+    """"Everything is selected except these": membership answers True for ids not in the set."""
+
+    def __contains__(self, item: object) -> bool:
+        return not super().__contains__(item)
+
+
+def _page_number(request: HttpRequest) -> int:
+    page = request.GET.get("page", "1")
+    return int(page) if page.isdigit() and int(page) > 0 else 1
+
+
+@tenant_required
+def filters_partial(request: HttpRequest) -> HttpResponse:
+    """The "more filters" fields, loaded when the operator opens them (most page views never do)."""
+    tenant = request.tenant  # type: ignore[attr-defined]
+    reference = tenant_reference(tenant=tenant, user=request.user)
+    search = order_search(tenant=tenant, params=request.GET, reference=reference)
+    return render(request, "orders/_filters.html", {"search": search})
+
+
+@tenant_required
+def status_tree_partial(request: HttpRequest) -> HttpResponse:
+    """The status tree alone, refreshed after every action (htmx, on the ordersChanged event)."""
+    tenant = request.tenant  # type: ignore[attr-defined]
+    reference = tenant_reference(tenant=tenant, user=request.user)
+    current = request.GET.get("status", "")
+    return render(request, "orders/_status_tree.html", {
+        "tree": _tree(tenant, reference), "current_status_id": int(current) if current.isdigit() else None,
+    })
+
+
+def _ids(values: list[str]) -> list[int]:
+    return [int(v) for v in values if v.isdigit()][:5000]
+
+
+@require_POST
+@tenant_required
+def selection_update(request: HttpRequest) -> HttpResponse:
+    """Change the selection: add / remove / toggle ids, clear, or select all orders matching a search."""
+    tenant = request.tenant  # type: ignore[attr-defined]
+    selection = Selection(request.session, tenant)
+    action = request.POST.get("action", "")
+    ids = _ids(request.POST.getlist("ids"))
+    if action == "add":
+        selection.add(ids)
+    elif action == "remove":
+        selection.remove(ids)
+    elif action == "toggle":
+        selection.toggle(ids)
+    elif action == "clear":
+        selection.clear()
+    elif action == "all_matching":
+        selection.select_all_matching(QueryDict(request.POST.get("query", "")))
+    else:
+        return HttpResponse(_("Unknown selection action."), status=400)
+    selection.save()
+    reference = tenant_reference(tenant=tenant, user=request.user)
+    count = selection.count(tenant=tenant, reference=reference)
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "orders/_selection_bar.html", {"selected_count": count, "selection": selection})
+    return redirect(request.POST.get("next") or reverse("home"))
+
+
+@require_POST
+@tenant_required
+def saved_search_create(request: HttpRequest) -> HttpResponse:
+    name = request.POST.get("name", "").strip()[:100]
+    query = filters_only(QueryDict(request.POST.get("query", "")))
+    if not name or not query:
+        messages.error(request, _("Give the search a name, and search for something first."))
+    else:
+        try:
+            SavedSearch.objects.update_or_create(
+                tenant=request.tenant, user=request.user, name=name,  # type: ignore[attr-defined]
+                defaults={"query": query},
+            )
+        except IntegrityError:
+            messages.error(request, _("This search could not be saved."))
+        else:
+            messages.success(request, _("Saved the search “%(name)s”.") % {"name": name})
+    return redirect(f"{reverse('home')}?{query}" if query else reverse("home"))
+
+
+@require_POST
+@tenant_required
+def saved_search_delete(request: HttpRequest, saved_id: int) -> HttpResponse:
+    saved = access_tenant_owned(SavedSearch, request.tenant, saved_id,  # type: ignore[attr-defined]
+                                SavedSearch.objects.filter(user=request.user))
+    saved.delete()
+    messages.success(request, _("Deleted the saved search “%(name)s”.") % {"name": saved.name})
+    return redirect(reverse("home"))
+
+
+urlpatterns = [
+    path("", order_list, name="home"),
+    path("tree/", status_tree_partial, name="status_tree"),
+    path("filters/", filters_partial, name="order_filters"),
+    path("selection/", selection_update, name="order_selection"),
+    path("saved/", saved_search_create, name="saved_search_create"),
+    path("saved/<int:saved_id>/delete/", saved_search_delete, name="saved_search_delete"),
+]

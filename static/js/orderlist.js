@@ -1,0 +1,120 @@
+// The order list's keyboard and selection (T14, F5, F12). Loaded on this screen only, so F5 means
+// "search" here and "reload" everywhere else.
+(function () {
+  "use strict";
+  const screen = document.getElementById("order-screen");
+  if (!screen) return;
+  const selectionUrl = screen.dataset.selectionUrl;
+  const csrf = JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"];
+
+  const rows = () => Array.from(document.querySelectorAll("#order-table tbody tr[data-id]"));
+  const focused = () => document.querySelector("#order-table tbody tr.by-focus");
+
+  function focusRow(row) {
+    if (!row) return;
+    rows().forEach((r) => r.classList.remove("by-focus"));
+    row.classList.add("by-focus");
+    row.focus({ preventScroll: true });
+    row.scrollIntoView({ block: "nearest" });
+  }
+
+  // Selection changes go to the server one after another: the selection lives in the session, and two
+  // requests in flight at once would each save their own copy, losing the other's change.
+  let queue = Promise.resolve();
+
+  function post(action, ids, extra) {
+    queue = queue.then(() => send(action, ids, extra)).catch(() => {
+      const bar = document.getElementById("selection-bar");
+      if (bar) bar.dataset.error = "1";
+    });
+    return queue;
+  }
+
+  function send(action, ids, extra) {
+    const body = new URLSearchParams({ action: action });
+    (ids || []).forEach((id) => body.append("ids", id));
+    Object.entries(extra || {}).forEach(([k, v]) => body.append(k, v));
+    return fetch(selectionUrl, {
+      method: "POST",
+      headers: { "X-CSRFToken": csrf, "HX-Request": "true", "Content-Type": "application/x-www-form-urlencoded" },
+      body: body,
+      credentials: "same-origin",
+    }).then((r) => r.text()).then((html) => {
+      const bar = document.getElementById("selection-bar");
+      if (bar) bar.innerHTML = html;
+    });
+  }
+
+  // The detail page offers "back to the list" to exactly this search, page and sort.
+  function detailUrl(href) {
+    return href + (href.includes("?") ? "&" : "?") + "back=" + encodeURIComponent(location.pathname + location.search);
+  }
+
+  function pageIds() {
+    return rows().map((r) => r.dataset.id);
+  }
+
+  function setChecks(fn) {
+    rows().forEach((r) => {
+      const box = r.querySelector(".by-row-check");
+      if (box) box.checked = fn(box);
+    });
+  }
+
+  document.addEventListener("change", (e) => {
+    const box = e.target.closest(".by-row-check");
+    if (!box) return;
+    post(box.checked ? "add" : "remove", [box.value]);
+  });
+
+  document.addEventListener("click", (e) => {
+    const button = e.target.closest("[data-select]");
+    if (button) {
+      const mode = button.dataset.select;
+      if (mode === "page") { setChecks(() => true); post("add", pageIds()); }
+      if (mode === "none") { setChecks(() => false); post("clear", []); }
+      if (mode === "invert") { setChecks((b) => !b.checked); post("toggle", pageIds()); }
+      if (mode === "all") { setChecks(() => true); post("all_matching", [], { query: button.dataset.query || "" }); }
+      return;
+    }
+    const open = e.target.closest("#order-table a.by-open");
+    if (open && !open.href.includes("back=")) open.href = detailUrl(open.getAttribute("href"));
+    const row = e.target.closest("#order-table tbody tr[data-id]");
+    if (row && !e.target.closest("a, input, button, label")) focusRow(row);
+  });
+
+  document.addEventListener("dblclick", (e) => {
+    const row = e.target.closest("#order-table tbody tr[data-id]");
+    if (row && !e.target.closest("a, input, button")) window.location.href = detailUrl(row.dataset.href);
+  });
+
+  document.addEventListener("keydown", (e) => {
+    const typing = e.target.closest("input, textarea, select, [contenteditable]");
+    if (e.key === "F5") {
+      e.preventDefault();
+      const q = document.getElementById("search-q");
+      if (q) { q.focus(); q.select(); }
+      return;
+    }
+    if (e.key === "F12" || (e.key === "Enter" && !typing)) {
+      const row = focused();
+      if (row) { e.preventDefault(); window.location.href = detailUrl(row.dataset.href); }
+      return;
+    }
+    if (typing) {
+      if (e.key === "Escape") e.target.blur();
+      return;
+    }
+    const all = rows();
+    if (!all.length) return;
+    const current = focused();
+    const index = current ? all.indexOf(current) : -1;
+    if (e.key === "ArrowDown" || e.key === "j") { e.preventDefault(); focusRow(all[Math.min(index + 1, all.length - 1)]); }
+    else if (e.key === "ArrowUp" || e.key === "k") { e.preventDefault(); focusRow(all[Math.max(index - 1, 0)]); }
+    else if (e.key === " " && current) {
+      e.preventDefault();
+      const box = current.querySelector(".by-row-check");
+      if (box) { box.checked = !box.checked; box.dispatchEvent(new Event("change", { bubbles: true })); }
+    }
+  });
+})();

@@ -1,0 +1,276 @@
+"""The operator's order list: status tree, search, paging, sorting, saved searches and the selection."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from orders.constants import Stage
+from orders.models import Label, ListPreference, OrderLabel, PaymentMethod, SavedSearch, Status
+from shipping.models import DeliveryMethod
+from shops.models import Shop
+from tests.factories import make_member, make_order
+
+
+def status_of(tenant, stage, position=1):
+    return Status.objects.for_tenant(tenant).filter(group__stage=stage).order_by("group__position", "position")[
+        position - 1
+    ]
+
+
+def person(name: str, kana: str) -> dict[str, str]:
+    """The same person as recipient, with a phone of their own (the factory's default is 山田 太郎)."""
+    return {"dest_name": name, "dest_kana": kana, "dest_phone": ""}
+
+
+def listed(response) -> list[str]:
+    return [row.record.external_id for row in response.context["table"].page.object_list]
+
+
+def get_list(client, **params):
+    response = client.get(reverse("home"), params)
+    assert response.status_code == 200
+    return response
+
+
+def test_the_list_opens_on_the_first_new_status(operator_client, tenant):
+    response = operator_client.get(reverse("home"))
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('home')}?status={status_of(tenant, Stage.NEW).pk}"
+
+
+def test_status_tree_counts_every_status_and_ignores_other_tenants(operator_client, tenant, other_tenant):
+    for _ in range(3):
+        make_order(tenant)
+    make_order(tenant, status=status_of(tenant, Stage.PAID))
+    make_order(other_tenant)
+
+    response = get_list(operator_client, status=status_of(tenant, Stage.NEW).pk)
+
+    counts = {c.status.name: c.count for g in response.context["tree"] for c in g.children}
+    assert counts["新規受付"] == 3
+    assert counts["入金済"] == 1
+    assert sum(counts.values()) == 4
+
+
+def test_status_filter_lists_only_that_status(operator_client, tenant):
+    make_order(tenant, external_id="NEW-1")
+    make_order(tenant, external_id="PAID-1", status=status_of(tenant, Stage.PAID))
+
+    assert listed(get_list(operator_client, status=status_of(tenant, Stage.NEW).pk)) == ["NEW-1"]
+    assert listed(get_list(operator_client, status=status_of(tenant, Stage.PAID).pk)) == ["PAID-1"]
+
+
+def test_another_tenants_status_is_not_a_valid_filter(operator_client, tenant, other_tenant):
+    make_order(tenant, external_id="MINE")
+    make_order(other_tenant, external_id="THEIRS")
+
+    response = get_list(operator_client, status=status_of(other_tenant, Stage.NEW).pk)
+
+    assert listed(response) == []
+    assert "THEIRS" not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("やまだ", ["KANA"]),  # hiragana finds katakana
+        ("ﾔﾏﾀﾞ ﾊﾅｺ", ["KANA"]),  # half-width kana, with a space
+        ("090-1111-2222", ["KANA"]),  # punctuation ignored
+        ("09011112222", ["KANA"]),
+        ("HANAKO@EXAMPLE", ["KANA"]),  # case-insensitive email
+        ("山田 花子", ["KANA"]),
+        ("tea-999", ["SKU"]),  # a line's SKU
+        ("R-0042", ["R-0042"]),  # the mall's order number
+        ("存在しない人", []),
+    ],
+)
+def test_free_text_search(operator_client, tenant, query, expected):
+    make_order(tenant, external_id="KANA", orderer_name="山田 花子", orderer_kana="ヤマダ ハナコ",
+               orderer_phone="090-1111-2222", orderer_email="hanako@example.jp", **person("山田 花子", "ヤマダ ハナコ"))
+    make_order(tenant, external_id="SKU", orderer_name="佐藤 一郎", orderer_kana="サトウ イチロウ",
+               orderer_phone="03-0000-0000", orderer_email="sato@example.jp", **person("佐藤 一郎", "サトウ イチロウ"),
+               lines=[{"sku": "TEA-999", "name": "玉露", "unit_price": 3000, "quantity": 1, "tax_rate": 8}])
+    make_order(tenant, external_id="R-0042", orderer_name="鈴木", orderer_kana="スズキ", orderer_phone="",
+               orderer_email="suzuki@example.jp", **person("鈴木", "スズキ"))
+
+    assert sorted(listed(get_list(operator_client, q=query))) == sorted(expected)
+
+
+def test_each_filter_narrows_the_list(operator_client, tenant):
+    plain = make_order(tenant, external_id="PLAIN", dest_prefecture="東京都")  # in the tenant's first shop
+    other_shop = Shop.objects.create(tenant=tenant, name="別店舗", mall="yahoo", code="y2")
+    bank = PaymentMethod.objects.for_tenant(tenant).get(code="bank_transfer")
+    nekopos = DeliveryMethod.objects.for_tenant(tenant).get(name="ネコポス")
+    gift = Label.objects.for_tenant(tenant).get(name="ギフト")
+    now = timezone.now()
+    special = make_order(
+        tenant, external_id="SPECIAL", shop=other_shop, payment_method=bank, delivery_method=nekopos,
+        ordered_at=now - dt.timedelta(days=10), ship_date=dt.date(2026, 12, 1), dest_prefecture="沖縄県",
+        remarks="のし希望", order_comment="急ぎ", post_order_comment="電話済", mail_inquiry=True,
+        requested_delivery_date=dt.date(2026, 12, 3), shipping_fee=5000,
+    )
+    OrderLabel.objects.create(tenant=tenant, order=special, label=gift)
+    day = timezone.localtime(now - dt.timedelta(days=10)).date()
+    cases = {
+        "shop": other_shop.pk, "payment": bank.pk, "delivery": nekopos.pk, "label": gift.pk,
+        "pref": "沖縄県", "has_remarks": "on", "has_order_comment": "on", "has_post_order_comment": "on",
+        "mail_inquiry": "on", "has_requested_date": "on", "total_min": special.total,
+        "ordered_to": day.isoformat(), "ship_from": "2026-12-01", "ship_to": "2026-12-01",
+    }
+    for key, value in cases.items():
+        assert listed(get_list(operator_client, **{key: value})) == ["SPECIAL"], key
+    assert listed(get_list(operator_client, ordered_from=(day + dt.timedelta(days=1)).isoformat())) == ["PLAIN"]
+    assert listed(get_list(operator_client, total_max=plain.total)) == ["PLAIN"]
+
+
+def test_sorting_and_stable_paging(operator_client, tenant):
+    for i in range(5):
+        make_order(tenant, external_id=f"O{i}", shipping_fee=100 * (5 - i))
+    response = get_list(operator_client, sort="total", per_page=50)
+    assert listed(response) == ["O4", "O3", "O2", "O1", "O0"]
+    response = get_list(operator_client, sort="-total")
+    assert listed(response) == ["O0", "O1", "O2", "O3", "O4"]
+
+
+def test_page_size_is_remembered(operator_client, operator, tenant):
+    for _ in range(3):
+        make_order(tenant)
+    get_list(operator_client, per_page=200)
+    assert ListPreference.objects.get(tenant=tenant, user=operator).page_size == 200
+    response = get_list(operator_client, status=status_of(tenant, Stage.NEW).pk)
+    assert response.context["per_page"] == 200
+    get_list(operator_client, per_page=999)  # not offered: ignored
+    assert ListPreference.objects.get(tenant=tenant, user=operator).page_size == 200
+
+
+@pytest.mark.parametrize("per_page", [50, 500])
+def test_the_list_runs_a_fixed_number_of_queries(operator_client, tenant, per_page,
+                                                 django_assert_max_num_queries):
+    gift = Label.objects.for_tenant(tenant).get(name="ギフト")
+    for i in range(12):
+        order = make_order(tenant, remarks="備考" if i % 2 else "")
+        OrderLabel.objects.create(tenant=tenant, order=order, label=gift)
+    ListPreference.objects.create(tenant=tenant, user_id=operator_client.session["_auth_user_id"],
+                                  page_size=per_page)
+    params = {"status": status_of(tenant, Stage.NEW).pk, "q": "やまだ", "has_remarks": "on", "label": gift.pk,
+              "sort": "-total", "page": 1}
+    with django_assert_max_num_queries(12):
+        response = get_list(operator_client, **params)
+    assert len(listed(response)) == 6
+
+
+def test_saved_searches_are_per_user_and_reapply(operator_client, operator, tenant):
+    colleague = make_member(tenant, username="colleague")
+    SavedSearch.objects.create(tenant=tenant, user=colleague, name="同僚の検索", query="q=x")
+    make_order(tenant, external_id="HIT", remarks="のし")
+    make_order(tenant, external_id="MISS")
+
+    operator_client.post(reverse("saved_search_create"), {"name": "備考あり", "query": "has_remarks=on&page=3"})
+
+    saved = SavedSearch.objects.get(tenant=tenant, user=operator)
+    assert saved.query == "has_remarks=on"  # paging is not part of a search
+    page = get_list(operator_client, status=status_of(tenant, Stage.NEW).pk).content.decode()
+    assert "備考あり" in page
+    assert "同僚の検索" not in page
+    assert listed(operator_client.get(f"{reverse('home')}?{saved.query}")) == ["HIT"]
+
+    operator_client.post(reverse("saved_search_delete", args=[saved.pk]))
+    assert not SavedSearch.objects.filter(pk=saved.pk).exists()
+
+
+def test_saving_an_empty_search_is_refused_with_a_message(operator_client, tenant):
+    response = operator_client.post(reverse("saved_search_create"), {"name": "", "query": ""}, follow=True)
+    assert SavedSearch.objects.count() == 0
+    assert "名前" in response.content.decode()
+
+
+def test_selection_survives_paging(operator_client, tenant):
+    orders = [make_order(tenant, external_id=f"S{i:02d}") for i in range(60)]
+    page1 = get_list(operator_client, per_page=50)
+    first_page_ids = [row.record.pk for row in page1.context["table"].page.object_list]
+    operator_client.post(reverse("order_selection"), {"action": "add", "ids": first_page_ids[:2]})
+    page2 = get_list(operator_client, per_page=50, page=2)
+    second_ids = [row.record.pk for row in page2.context["table"].page.object_list]
+    operator_client.post(reverse("order_selection"), {"action": "add", "ids": second_ids[:1]})
+
+    back = get_list(operator_client, per_page=50, page=1)
+
+    assert back.context["selected_count"] == 3
+    html = back.content.decode()
+    assert html.count('class="form-check-input by-row-check" name="ids" value=') == 50
+    assert html.count(" checked>") == 2
+    assert len(orders) == 60
+
+
+def test_select_all_matching_then_untick_one(operator_client, tenant):
+    for i in range(7):
+        make_order(tenant, external_id=f"A{i}", remarks="備考" if i < 5 else "")
+    operator_client.post(reverse("order_selection"), {"action": "all_matching", "query": "has_remarks=on&page=2"})
+    response = get_list(operator_client, has_remarks="on")
+    assert response.context["selected_count"] == 5
+    one = response.context["table"].page.object_list[0].record.pk
+    operator_client.post(reverse("order_selection"), {"action": "toggle", "ids": [one]})
+    assert get_list(operator_client, has_remarks="on").context["selected_count"] == 4
+    operator_client.post(reverse("order_selection"), {"action": "clear"})
+    assert get_list(operator_client, has_remarks="on").context["selected_count"] == 0
+
+
+def test_selection_ignores_other_tenants_ids(operator_client, tenant, other_tenant):
+    from orders.selection import Selection
+    from orders.selectors import tenant_reference
+
+    theirs = make_order(other_tenant)
+    mine = make_order(tenant)
+    operator_client.post(reverse("order_selection"), {"action": "add", "ids": [theirs.pk, mine.pk]})
+    request = get_list(operator_client, page=1).wsgi_request
+    selection = Selection(request.session, tenant)
+    reference = tenant_reference(tenant=tenant, user=request.user)
+    assert list(selection.queryset(tenant=tenant, reference=reference)) == [mine]
+
+
+def test_unknown_selection_action_is_a_400(operator_client, tenant):
+    assert operator_client.post(reverse("order_selection"), {"action": "explode"}).status_code == 400
+
+
+def test_htmx_search_answers_with_the_results_only(operator_client, tenant):
+    make_order(tenant, external_id="HX-1")
+    response = operator_client.get(reverse("home"), {"q": "HX-1"}, HTTP_HX_REQUEST="true",
+                                   HTTP_HX_TARGET="order-results")
+    body = response.content.decode()
+    assert "HX-1" in body
+    assert "<html" not in body
+    assert 'id="order-results"' in body
+
+
+def test_bad_paging_and_garbage_filters_do_not_break_the_page(operator_client, tenant):
+    make_order(tenant)
+    for params in ({"page": "999"}, {"page": "-1"}, {"total_min": "abc"}, {"ordered_from": "2026-99-99"},
+                   {"status": "x"}, {"sort": "nonsense"}, {"label": "999999"}):
+        response = operator_client.get(reverse("home"), params)
+        assert response.status_code == 200, params
+
+
+def test_more_filters_and_the_bulk_panel_load_when_opened(operator_client, tenant):
+    make_order(tenant)
+    page = get_list(operator_client, q="x").content.decode()
+    assert 'name="total_min"' not in page  # closed: not rendered until opened
+    assert 'id="bulk-form"' not in page
+
+    filters = operator_client.get(reverse("order_filters"), {"total_min": "500"}).content.decode()
+    assert 'name="total_min"' in filters
+    assert 'value="500"' in filters
+    panel = operator_client.get(reverse("order_bulk_panel"), {"next": "/orders/?q=x"}).content.decode()
+    assert 'id="bulk-form"' in panel
+    assert 'value="/orders/?q=x"' in panel
+    outside = operator_client.get(reverse("order_bulk_panel"), {"next": "https://evil.example/"}).content.decode()
+    assert "evil.example" not in outside
+
+
+def test_filters_open_by_themselves_when_one_is_set(operator_client, tenant):
+    page = get_list(operator_client, total_min="100").content.decode()
+    assert 'name="total_min"' in page
+    assert 'id="more-filters"' in page
