@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "shops",
     "shipping",
     "orders",
+    "automation",
 ]
 
 MIDDLEWARE = [

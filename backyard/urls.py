@@ -12,5 +12,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", views.healthz, name="healthz"),
     path("orders/", include("orders.urls")),
+    path("orders/", include("automation.urls")),
     path("admin/", admin.site.urls),
 ]

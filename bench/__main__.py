@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         generate.generate(tenant, args.orders - have)
         print(f"  done in {time.perf_counter() - started:.1f} s")
+    generate.generate_tasks(tenant)
     if Order.objects.for_tenant(other).count() < 10_000:
         generate.generate(other, 10_000, log=lambda _m: None)
     user = generate.ensure_user(tenant)

@@ -87,7 +87,10 @@ def _reset_sequence(model: type[models.Model]) -> None:
 
 
 def ensure_tenant(slug: str, name: str) -> Tenant:
+    from automation.defaults import task_definitions_create
+
     tenant = Tenant.objects.filter(slug=slug).first() or tenant_create(name=name, slug=slug)
+    task_definitions_create(tenant=tenant)  # a database filled before automation existed lacks them
     for pos, (shop_name, mall) in enumerate(
         [("楽天市場店", MallKind.RAKUTEN), ("Yahoo!店", MallKind.YAHOO), ("公式ストア", MallKind.SHOPIFY)], start=1
     ):
@@ -237,3 +240,39 @@ def generate(tenant: Tenant, n: int, log: Callable[[str], None] = print, seed: i
         expected = order_search_text(order, [line.sku for line in order.lines.all()])
         assert order.search_text == expected, (order.search_text, expected)
     return timings
+
+
+OPEN_STAGES = "('new', 'stock_checked', 'shortage', 'awaiting_payment')"
+
+
+def generate_tasks(tenant: Tenant, log: Callable[[str], None] = print) -> int:
+    """Tasks as a live shop has them: "remarks" on every order with remarks and "requested delivery date" on
+    every order with one, open while the order is before payment, resolved after (an operator dealt with
+    them). At a million orders that is ~250,000 tasks, ~100,000 of them open: what the task counts of a status
+    and the list's task badges must cope with. Skipped when the tenant already has tasks."""
+    from automation.models import OrderTask, TaskDefinition
+
+    if OrderTask.objects.for_tenant(tenant).exists():
+        return 0
+    definitions = {d.code: d.pk for d in TaskDefinition.objects.for_tenant(tenant).filter(
+        code__in=["remarks", "delivery_date_check"])}
+    table = OrderTask._meta.db_table
+    started = time.perf_counter()
+    total = 0
+    with connection.cursor() as cursor:
+        for code, condition in (("remarks", "o.remarks <> ''"),
+                                ("delivery_date_check", "o.requested_delivery_date IS NOT NULL")):
+            cursor.execute(
+                f'INSERT INTO "{table}" (tenant_id, order_id, definition_id, raised_at, raised_by, '
+                f"raised_automatically, note, resolved_at, resolved_by_name, resolved_automatically) "
+                f"SELECT o.tenant_id, o.id, %s, o.ordered_at, 'bench', true, '', "
+                f"CASE WHEN o.stage IN {OPEN_STAGES} THEN NULL ELSE o.ordered_at + interval '1 hour' END, "
+                f"CASE WHEN o.stage IN {OPEN_STAGES} THEN '' ELSE 'bench' END, false "
+                f"FROM orders_order o WHERE o.tenant_id = %s AND {condition}",
+                [definitions[code], tenant.pk],
+            )
+            total += cursor.rowcount
+        cursor.execute(f'ANALYZE "{table}"')
+    log(f"  {table}: {total:,} rows in {time.perf_counter() - started:.1f} s")
+    return total
+

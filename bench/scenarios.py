@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from backyard.models import Tenant
@@ -74,6 +75,8 @@ class Scenario:
             raw_times = _times(self.raw(ctx), repeat)
             result["raw_median_ms"] = statistics.median(raw_times)
             result["raw_runs_ms"] = raw_times
+        if self.notes:  # what the scenario wrote down about its last run (query counts, …)
+            result["notes"] = list(self.notes)
         return result
 
 
@@ -133,6 +136,151 @@ def _bulk_edit(ctx: Context) -> Callable[[], BulkResult]:
     return run
 
 
+# --- auto-processing (issue 4) ----------------------------------------------------------------------------
+
+AUTO_ORDERS = 10_000
+AUTO_NOTES: list[str] = []
+ADDRESS_NOTES: list[str] = []
+OPEN_BEFORE_SHIPPING = (Stage.NEW, Stage.STOCK_CHECKED, Stage.SHORTAGE, Stage.AWAITING_PAYMENT, Stage.PAID)
+
+
+def _auto_ids(ctx: Context) -> list[int]:
+    """10,000 orders as an import hands them over: new ones first, then other open ones if there are too few
+    (a small bench database spreads its orders over every status)."""
+    ids: list[int] = []
+    for stage in OPEN_BEFORE_SHIPPING:
+        ids += Order.objects.for_tenant(ctx.tenant).filter(stage=stage).order_by("pk").values_list(
+            "pk", flat=True)[: AUTO_ORDERS - len(ids)]
+    if len(ids) < AUTO_ORDERS:
+        raise RuntimeError(f"only {len(ids):,} open orders; run with more --orders")
+    return ids
+
+
+def _bench_rules(tenant: Tenant) -> int:
+    """20 rules in 3 groups using every kind of condition and action, over the open statuses; the tenant's
+    own groups are switched off and the built-in tasks switched on (all of it inside the rolled-back run).
+
+    Shaped like a merchant's: every order is sorted by its payment method (one move each); the other rules
+    pick out what they are about (a region, a SKU, a threshold, a remark), from none to about a third of the
+    orders each. Every rule's query runs whatever it matches."""
+    from automation.defaults import task_definitions_create
+    from automation.islands import remote_islands_seed
+    from automation.models import Rule, RuleGroup, TaskDefinition
+    from orders.models import PaymentMethod
+    from shipping.models import DeliveryMethod, ShippingStore
+    from shops.models import Shop
+
+    RuleGroup.objects.for_tenant(tenant).update(enabled=False)
+    task_definitions_create(tenant=tenant)
+    remote_islands_seed(tenant=tenant)
+    TaskDefinition.objects.for_tenant(tenant).update(enabled=True)
+    statuses = list(Status.objects.for_tenant(tenant).select_related("group").order_by("group__position", "position"))
+    first = {stage: next(s for s in statuses if s.group.stage == stage) for stage in Stage}
+    scope = [s for s in statuses if s.group.stage in OPEN_BEFORE_SHIPPING]
+    pay = dict(PaymentMethod.objects.for_tenant(tenant).values_list("code", "pk"))
+    dlv = dict(DeliveryMethod.objects.for_tenant(tenant).values_list("name", "pk"))
+    labels = dict(Label.objects.for_tenant(tenant).values_list("name", "pk"))
+    store = ShippingStore.objects.for_tenant(tenant).order_by("position", "pk").values_list("pk", flat=True)[0]
+    shop = Shop.objects.for_tenant(tenant).order_by("position", "pk").values_list("pk", flat=True)[0]
+    remarks_task = TaskDefinition.objects.for_tenant(tenant).get(code="remarks").pk
+
+    def move(stage: Stage, status: Status | None = None) -> dict[str, Any]:
+        return {"type": "move_status", "status": (status or first[stage]).pk}
+
+    def cond(field: str, op: str, value: Any = None) -> dict[str, Any]:
+        return {"field": field, "op": op, "value": value}
+
+    plan: dict[str, list[tuple[list[dict[str, Any]], list[dict[str, Any]]]]] = {
+        "bench: 基本": [
+            ([cond("payment_method", "eq", pay["cod"]), cond("remarks", "empty")], [move(Stage.READY_TO_SHIP)]),
+            ([cond("payment_method", "eq", pay["bank_transfer"])], [move(Stage.AWAITING_PAYMENT)]),
+            ([cond("payment_method", "eq", pay["credit_card"])], [move(Stage.PAID)]),
+            ([cond("payment_method", "eq", pay["convenience_store"])], [move(Stage.AWAITING_PAYMENT)]),
+            ([cond("payment_method", "in", [pay["deferred"], pay["rakuten_pay"]])], [move(Stage.PAID)]),
+            ([cond("remarks", "contains", "のし")], [{"type": "add_label", "label": labels["ギフト"]},
+                                                    {"type": "add_memo", "text": "のしを確認"}]),
+            ([cond("mail_inquiry", "eq", True)], [{"type": "add_label", "label": labels["要確認"]}]),
+        ],
+        "bench: 離島・配送": [
+            ([cond("remote_island", "eq", True)], [
+                {"type": "set_delivery_method", "delivery_method": dlv["ゆうパック"]},
+                {"type": "set_shipping_fee", "amount": 1980},
+                {"type": "add_mail_insert", "text": "離島のため、お届けまで数日多くかかります。"}]),
+            ([cond("dest_prefecture", "in", ["北海道", "沖縄県"])], [{"type": "set_shipping_fee", "amount": 1100}]),
+            ([cond("total_quantity", "gt", 5)], [{"type": "set_delivery_method", "delivery_method": dlv["宅急便"]}]),
+            ([cond("requested_delivery_date", "not_empty")], [{"type": "add_memo", "text": "お届け日指定あり"}]),
+            ([cond("line_sku", "eq", "TEA-001")], [{"type": "set_shipping_store", "shipping_store": store}]),
+            ([cond("dest_postal_code", "startswith", "900")], [{"type": "add_mail_insert", "text": "沖縄本島"}]),
+        ],
+        "bench: キャンペーン": [
+            ([cond("total", "gt", 10000)], [{"type": "add_line", "sku": "NOVELTY-2026", "name": "ノベルティ",
+                                              "quantity": 1}]),
+            ([cond("line_sku", "eq", "TWL-200"), cond("item_subtotal", "between", [3000, 8000])], [
+                {"type": "add_line", "sku": "CATALOG-2026", "name": "カタログ", "quantity": 1}]),
+            ([cond("shop", "eq", shop), cond("total", "gt", 5000)],
+             [{"type": "add_label", "label": labels["リピーター"]}]),
+            ([cond("orderer_differs", "eq", True)], [{"type": "add_label", "label": labels["ギフト"]}]),
+            ([cond("label", "eq", labels["ギフト"])], [{"type": "add_memo", "text": "ギフト対応"}]),
+            ([cond("task", "eq", remarks_task)], [{"type": "add_label", "label": labels["要確認"]},
+                                                  {"type": "remove_label", "label": labels["至急"]}]),
+            ([cond("payment_method", "eq", pay["cod"]), cond("total", "gt", 10000)],
+             [move(Stage.NEW, next(s for s in statuses if s.group.stage == Stage.NEW and s != first[Stage.NEW]))]),
+        ],
+    }
+    count = 0
+    for g_pos, (name, rules) in enumerate(plan.items(), start=100):
+        group = RuleGroup.objects.create(tenant=tenant, name=name, position=g_pos)
+        for r_pos, (items, actions) in enumerate(rules, start=1):
+            rule = Rule.objects.create(tenant=tenant, group=group, name=f"{name} #{r_pos}", position=r_pos,
+                                       conditions={"match": "all", "items": items}, actions=actions)
+            rule.statuses.set(scope)
+            count += 1
+    return count
+
+
+def _auto_process(ctx: Context) -> Callable[[], Any]:
+    """10,000 orders through 20 rules in 3 groups and the built-in tasks (the address check included), as
+    after an import. Each run is rolled back, rules included, so every run does the same work."""
+    from automation.services import process
+
+    ids = _auto_ids(ctx)
+
+    def run() -> Any:
+        with transaction.atomic():
+            rules = _bench_rules(ctx.tenant)
+            result = process(tenant=ctx.tenant, order_ids=ids, actor_name="bench")
+            assert rules == 20
+            assert result.orders == AUTO_ORDERS
+            assert not result.errors, result.errors
+            AUTO_NOTES[:] = [
+                f"{result.queries} queries in process() ({result.seconds * 1000:.0f} ms); "
+                f"{result.changed:,} orders changed, {len(result.refusals):,} moves refused, "
+                f"{result.tasks_raised:,} tasks raised"
+            ]
+            transaction.set_rollback(True)
+        return result
+
+    return run
+
+
+def _address_check(ctx: Context) -> Callable[[], Any]:
+    """The address check of 10,000 destinations (postal lookups cached after the warm-up, as in a worker)."""
+    from automation.address import check_orders
+
+    ids = _auto_ids(ctx)
+
+    def run() -> Any:
+        queries = CaptureQueriesContext(connection)
+        with queries:
+            checks = check_orders(ctx.tenant, ids)
+        assert len(checks) == AUTO_ORDERS
+        warned = sum(not check.ok for check in checks.values())
+        ADDRESS_NOTES[:] = [f"{len(queries.captured_queries)} queries; {warned:,} of {len(checks):,} warned"]
+        return checks
+
+    return run
+
+
 ALL: list[Scenario] = [
     Scenario(
         name="status counts (GROUP BY)",
@@ -183,5 +331,17 @@ ALL: list[Scenario] = [
         name="bulk edit 10,000 (status+memo+label)",
         body=_bulk_edit,
         target_ms=5000,
+    ),
+    Scenario(
+        name="auto-process 10,000 (20 rules, 3 groups, tasks)",
+        body=_auto_process,
+        target_ms=10_000,
+        notes=AUTO_NOTES,
+    ),
+    Scenario(
+        name="address check 10,000",
+        body=_address_check,
+        target_ms=5000,
+        notes=ADDRESS_NOTES,
     ),
 ]

@@ -97,6 +97,8 @@ class EventType(models.TextChoices):
     LINE_ADDED = "line_added", _("Line added")
     LINE_CHANGED = "line_changed", _("Line changed")
     LINE_REMOVED = "line_removed", _("Line removed")
+    TASK_RAISED = "task_raised", _("Task raised")
+    TASK_RESOLVED = "task_resolved", _("Task resolved")
 
 
 PREFECTURES = [

@@ -15,6 +15,8 @@ from .models import Label, Order, OrderEvent, OrderLine, Status
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
+    from automation.models import TaskDefinition
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -23,14 +25,15 @@ class Actor:
     kind: ActorKind
     name: str
     user_id: int | None = None
+    rule_id: int | None = None  # a rule's changes carry its id in the event data ("rule"), for "why" on the order
 
     @classmethod
     def for_user(cls, user: AbstractBaseUser) -> Actor:
         return cls(ActorKind.USER, user.get_username(), int(user.pk))
 
     @classmethod
-    def rule(cls, name: str) -> Actor:
-        return cls(ActorKind.RULE, name)
+    def rule(cls, name: str, rule_id: int | None = None) -> Actor:
+        return cls(ActorKind.RULE, name, rule_id=rule_id)
 
     @classmethod
     def importer(cls, source: str) -> Actor:
@@ -60,7 +63,7 @@ def _event(order: Order, actor: Actor, type_: EventType, data: dict[str, Any], c
         actor_name=actor.name,
         actor_user_id=actor.user_id,
         type=type_,
-        data=data,
+        data={**data, "rule": actor.rule_id} if actor.rule_id is not None else data,
     )
     if commit:
         event.save()
@@ -136,3 +139,23 @@ def order_line_changed_event(
 
 def order_line_removed_event(*, order: Order, actor: Actor, line: OrderLine, commit: bool = True) -> OrderEvent:
     return _event(order, actor, EventType.LINE_REMOVED, {"line": _line_data(line)}, commit)
+
+
+def _task_data(definition: TaskDefinition) -> dict[str, Any]:
+    """A task definition as events keep it: enough to show the badge even after the definition is gone."""
+    return {"id": definition.pk, "name": definition.name, "code": definition.code, "colour": definition.colour}
+
+
+def order_task_raised_event(
+    *, order: Order, actor: Actor, definition: TaskDefinition, commit: bool = True
+) -> OrderEvent:
+    """A task (要対応, automation.TaskDefinition) was raised on the order."""
+    return _event(order, actor, EventType.TASK_RAISED, {"task": _task_data(definition)}, commit)
+
+
+def order_task_resolved_event(
+    *, order: Order, actor: Actor, definition: TaskDefinition, automatic: bool = False, commit: bool = True
+) -> OrderEvent:
+    """A task was resolved: by a person, by a rule, or `automatic`ally when its condition stopped holding."""
+    data = {"task": _task_data(definition), "automatic": automatic}
+    return _event(order, actor, EventType.TASK_RESOLVED, data, commit)

@@ -44,6 +44,7 @@ class OrderFilter(django_filters.FilterSet):
     delivery = django_filters.TypedChoiceFilter(field_name="delivery_method_id", coerce=int,
                                                 label=_("Delivery method"))
     label = django_filters.TypedChoiceFilter(method="filter_label", coerce=int, label=_("Label"))
+    task = django_filters.TypedChoiceFilter(method="filter_task", coerce=int, label=_("Open task"))
     total_min = django_filters.NumberFilter(field_name="total", lookup_expr="gte", label=_("Total from"))
     total_max = django_filters.NumberFilter(field_name="total", lookup_expr="lte", label=_("Total to"))
     pref = django_filters.ChoiceFilter(field_name="dest_prefecture", label=_("Prefecture"),
@@ -81,6 +82,7 @@ class OrderFilter(django_filters.FilterSet):
             "payment": [(p.id, p.name) for p in reference.payment_methods],
             "delivery": [(d.id, d.name) for d in reference.delivery_methods],
             "label": [(lb.id, lb.name) for lb in reference.labels],
+            "task": [(t.id, t.name) for t in reference.tasks],
         }
         for name, options in choices.items():
             f[name].extra["choices"] = [("", _("All")), *options]
@@ -103,6 +105,13 @@ class OrderFilter(django_filters.FilterSet):
 
     def filter_label(self, queryset: QuerySet[Order], name: str, value: int) -> QuerySet[Order]:
         return queryset.filter(Exists(OrderLabel.objects.filter(order_id=OuterRef("pk"), label_id=value)))
+
+    def filter_task(self, queryset: QuerySet[Order], name: str, value: int) -> QuerySet[Order]:
+        """Orders with an open task of this definition (B4: one click from the task counts of a status)."""
+        from automation.models import OrderTask
+
+        return queryset.filter(Exists(OrderTask.objects.filter(order_id=OuterRef("pk"), definition_id=value,
+                                                                resolved_at=None)))
 
     def filter_not_blank(self, queryset: QuerySet[Order], name: str, value: bool) -> QuerySet[Order]:
         if not value:

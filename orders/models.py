@@ -162,6 +162,9 @@ class Order(TenantOwned):
     post_order_comment = models.TextField(_("post-order comment"), blank=True)
     mail_inquiry = models.BooleanField(_("mail inquiry"), default=False)
     work_memo = models.TextField(_("work memo"), blank=True)
+    mail_insert = models.TextField(_("mail insert text"), blank=True,
+                                   help_text=_("Text the auto-processing rules add for the mails to this order."))
+    mall_remote_island = models.BooleanField(_("remote island (mall's flag)"), null=True, blank=True)
 
     # 入金確認 and キャンセル (T15)
     paid_amount = models.BigIntegerField(_("amount paid"), null=True, blank=True)

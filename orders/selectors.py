@@ -89,6 +89,7 @@ class TenantReference:
     delivery_methods: list[RefRow] = field(default_factory=list)
     shipping_stores: list[RefRow] = field(default_factory=list)
     labels: list[RefRow] = field(default_factory=list)
+    tasks: list[RefRow] = field(default_factory=list)  # the tenant's enabled task definitions; extra = colour
     saved_searches: list[RefRow] = field(default_factory=list)
     page_size: int | None = None
     sort: str = ""
@@ -110,6 +111,7 @@ def _ref_part(qs: QuerySet[Any], kind: str, extra: str, position: str = "positio
 def tenant_reference(*, tenant: Tenant, user: Any) -> TenantReference:
     """Statuses (with groups) in one query; shops, payment and delivery methods, shipping stores, labels, the
     user's saved searches and list preference in one UNION ALL."""
+    from automation.models import TaskDefinition
     from shipping.models import DeliveryMethod, ShippingStore
     from shops.models import Shop
 
@@ -125,6 +127,7 @@ def tenant_reference(*, tenant: Tenant, user: Any) -> TenantReference:
         _ref_part(DeliveryMethod.objects.for_tenant(tenant).filter(active=True), "delivery_methods", "carrier"),
         _ref_part(ShippingStore.objects.for_tenant(tenant), "shipping_stores", "code"),
         _ref_part(Label.objects.for_tenant(tenant), "labels", "colour"),
+        _ref_part(TaskDefinition.objects.for_tenant(tenant).filter(enabled=True), "tasks", "colour"),
         _ref_part(SavedSearch.objects.for_tenant(tenant).filter(user_id=user.pk), "saved_searches", "query"),
         _ref_part(
             ListPreference.objects.for_tenant(tenant).filter(user_id=user.pk).annotate(name=F("sort")),
@@ -138,7 +141,8 @@ def tenant_reference(*, tenant: Tenant, user: Any) -> TenantReference:
             ref.page_size, ref.sort = int(position), name or ""
             continue
         getattr(ref, kind).append(RefRow(pk, name, extra or "", position or 0))
-    for kind in ("shops", "payment_methods", "delivery_methods", "shipping_stores", "labels", "saved_searches"):
+    for kind in ("shops", "payment_methods", "delivery_methods", "shipping_stores", "labels", "tasks",
+                 "saved_searches"):
         getattr(ref, kind).sort(key=lambda r: (r.position, r.id))
     return ref
 
@@ -158,7 +162,12 @@ def order_search(*, tenant: Tenant, params: QueryDict, reference: TenantReferenc
 
 
 def order_list_rows(queryset: QuerySet[Order]) -> QuerySet[Order]:
-    """What a list row shows, without a query per row: related names joined, label ids prefetched."""
+    """What a list row shows, without a query per row: related names joined, label and open-task ids
+    prefetched (one query each for the whole page)."""
+    from automation.models import OrderTask
+
     return queryset.select_related("shop", "payment_method", "delivery_method", "status__group").prefetch_related(
-        Prefetch("order_labels", queryset=OrderLabel.objects.only("id", "order_id", "label_id"))
+        Prefetch("order_labels", queryset=OrderLabel.objects.only("id", "order_id", "label_id")),
+        Prefetch("tasks", queryset=OrderTask.objects.filter(resolved_at=None).only("id", "order_id", "definition_id"),
+                 to_attr="open_tasks"),
     ).defer("search_text", "work_memo", "remarks", "order_comment", "post_order_comment")

@@ -62,6 +62,7 @@ class OrderTable(tables.Table):
                              order_by=_by("delivery"))
     ship_date = tables.DateColumn(format="Y/m/d", verbose_name=_("Ship date"), default="—", order_by=_by("ship_date"))
     labels = tables.Column(empty_values=(), orderable=False, verbose_name=_("Labels"))
+    tasks = tables.Column(empty_values=(), orderable=False, verbose_name=_("Tasks"))
     memo = tables.Column(accessor="has_memo", orderable=False, verbose_name=_("Memo"), empty_values=())
     status = tables.Column(verbose_name=_("Status"), order_by=_by("status"))
 
@@ -69,7 +70,7 @@ class OrderTable(tables.Table):
         model = Order
         fields: list[str] = []
         sequence = ("select", "external_id", "shop", "ordered_at", "orderer", "prefecture", "total", "payment",
-                    "delivery", "ship_date", "labels", "memo", "status")
+                    "delivery", "ship_date", "labels", "tasks", "memo", "status")
         template_name = "orders/_table.html"
         order_by_field = "sort"
         empty_text = _("No orders match.")
@@ -83,6 +84,7 @@ class OrderTable(tables.Table):
     def __init__(self, *args: Any, reference: TenantReference, selected: frozenset[int], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.labels_by_id = reference.by_id("labels")
+        self.tasks_by_id = reference.by_id("tasks")
         self.selected = selected
 
     def body_html(self) -> str:
@@ -104,6 +106,7 @@ class OrderTable(tables.Table):
                 format_html("<td>{}</td>", o.delivery_method.name if o.delivery_method else "—"),
                 format_html("<td>{}</td>", date_format(o.ship_date, "Y/m/d") if o.ship_date else "—"),
                 format_html("<td>{}</td>", self.render_labels(o)),
+                format_html("<td>{}</td>", self.render_tasks(o)),
                 format_html("<td>{}</td>", self.render_memo(o.has_memo)),
                 format_html("<td>{}</td>", self.render_status(o)),
             ]
@@ -128,6 +131,15 @@ class OrderTable(tables.Table):
         chips = [self.labels_by_id[ol.label_id] for ol in record.order_labels.all() if ol.label_id in self.labels_by_id]
         return format_html_join(
             "", '<span class="badge by-label" style="background:{}">{}</span>', ((c.extra, c.name) for c in chips)
+        )
+
+    def render_tasks(self, record: Order) -> str:
+        """The order's open tasks (B4) as small outlined badges in the definition's colour."""
+        shown = [self.tasks_by_id[t.definition_id] for t in getattr(record, "open_tasks", ())
+                 if t.definition_id in self.tasks_by_id]
+        return format_html_join(
+            "", '<span class="badge by-task" style="border-color:{0};color:{0}" data-task="{1}">{2}</span>',
+            ((t.extra, t.id, t.name) for t in shown),
         )
 
     def render_memo(self, value: bool) -> str:

@@ -31,7 +31,7 @@ EDITABLE_FIELDS: frozenset[str] = frozenset(
         "dest_city", "dest_address1", "dest_address2",
         "payment_method", "delivery_method", "delivery_time_slot", "requested_delivery_date", "ship_date",
         "shipping_store", "shipping_fee", "cod_fee", "discount", "points_used",
-        "remarks", "order_comment", "post_order_comment", "mail_inquiry",
+        "remarks", "order_comment", "post_order_comment", "mail_inquiry", "mall_remote_island",
     }
 )
 SEARCH_FIELDS = (
@@ -73,7 +73,8 @@ DEFAULT_LABELS = [("至急", "#dc3545"), ("ギフト", "#e83e8c"), ("要確認",
 
 @transaction.atomic
 def tenant_defaults_create(*, tenant: Tenant) -> None:
-    """Give a new tenant the default statuses, payment and delivery methods, labels and a phone/FAX shop.
+    """Give a new tenant the default statuses, payment and delivery methods, labels, a phone/FAX shop, and
+    the automation defaults (built-in tasks, remote islands, the example rules switched on).
 
     Idempotent: a tenant that already has statuses keeps its own (they are the tenant's data).
     """
@@ -100,6 +101,10 @@ def tenant_defaults_create(*, tenant: Tenant) -> None:
     Shop.objects.get_or_create(
         tenant=tenant, code="phone-fax", defaults={"name": "電話・FAX注文", "mall": MallKind.MANUAL, "position": 99}
     )
+    # Built-in tasks, remote islands and the seed's example rules; they point at the rows made above.
+    from automation.defaults import automation_defaults_create
+
+    automation_defaults_create(tenant=tenant)
 
 
 def status_initial(*, tenant: Tenant) -> Status:

@@ -27,7 +27,7 @@ from ..selectors import tenant_reference
 from ..services.bulk import BulkChanges, BulkResult, orders_bulk_update, orders_cancel, orders_confirm_payment
 
 
-def _back(request: HttpRequest) -> str:
+def next_target(request: HttpRequest) -> str:
     target = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}) and target.startswith("/"):
         return target
@@ -46,7 +46,7 @@ def _answer(request: HttpRequest, result: BulkResult | None, context: dict[str, 
         response = render(request, "orders/_bulk_result.html", context or {})
         response["HX-Trigger"] = "ordersChanged"
         return response
-    return redirect(_back(request))
+    return redirect(next_target(request))
 
 
 def _selected(request: HttpRequest) -> tuple[Any, Any, Any]:
@@ -99,7 +99,7 @@ def bulk_edit(request: HttpRequest) -> HttpResponse:
                                 actor=Actor.for_user(request.user), confirm_skips=data["confirm_skips"])
     if result.needs_confirmation and not result.applied:
         # Skipping stages (new → ready to ship, say) is allowed, but only when the operator says so.
-        context = {"confirm": result, "post": request.POST, "next": _back(request)}
+        context = {"confirm": result, "post": request.POST, "next": next_target(request)}
         if request.htmx:  # type: ignore[attr-defined]
             return render(request, "orders/_bulk_confirm.html", context)
         return render(request, "orders/bulk_confirm.html", context)

@@ -26,6 +26,8 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from automation.defaults import BuiltinTask
+from automation.selectors import order_rule_history, order_tasks
 from backyard.models import access_tenant_owned
 from backyard.views import tenant_required
 
@@ -60,7 +62,7 @@ from ..services.payments import order_cancel, order_confirm_payment
 # --- where "back" goes ------------------------------------------------------------------------------------
 
 
-def _back(request: HttpRequest) -> str:
+def back_target(request: HttpRequest) -> str:
     """The list URL the operator came from (?back=…), if it is a relative URL of this site; else ""."""
     target = request.POST.get("back") or request.GET.get("back") or ""
     if (
@@ -72,7 +74,7 @@ def _back(request: HttpRequest) -> str:
     return ""
 
 
-def _detail_url(order: Order, back: str) -> str:
+def detail_url(order: Order, back: str) -> str:
     url = reverse("order_detail", args=[order.pk])
     return f"{url}?{urlencode({'back': back})}" if back else url
 
@@ -145,6 +147,11 @@ def describe(event: OrderEvent) -> EventRow:
         row.summary = (d.get("label") or {}).get("name", "")
     elif event.type in (EventType.LINE_ADDED, EventType.LINE_REMOVED):
         row.summary = _line(d.get("line") or {})
+    elif event.type == EventType.TASK_RAISED:
+        row.summary = (d.get("task") or {}).get("name", "")
+    elif event.type == EventType.TASK_RESOLVED:
+        name = (d.get("task") or {}).get("name", "")
+        row.summary = f"{name} ({_('automatically: the condition no longer holds')})" if d.get("automatic") else name
     elif event.type == EventType.LINE_CHANGED:
         line = d.get("line") or {}
         row.summary = f"{line.get('sku') or ''} {line.get('name') or ''}".strip()
@@ -207,9 +214,15 @@ def _page(request: HttpRequest, order: Order, reference: TenantReference,
                      reverse(f"order_edit_{key}", args=[order.pk]), stale=stale == key)
         for key in SECTIONS
     }
-    back = _back(request)
+    back = back_target(request)
+    tasks = order_tasks(order=order)
     return {
         "order": order,
+        "tasks": tasks,
+        "open_task_count": sum(1 for task in tasks if task.resolved_at is None),
+        "has_address_warning": any(task.resolved_at is None and task.definition.code == BuiltinTask.ADDRESS_WARNING
+                                   for task in tasks),
+        "rule_history": order_rule_history(order=order),
         "sections": sections,
         "lines": [(line, bound.get(f"line-{line.pk}") or LineForm.for_line(line, order.version)) for line in lines],
         "new_line": bound.get("line-new") or LineForm(initial={"version": order.version, "quantity": 1,
@@ -226,7 +239,7 @@ def _page(request: HttpRequest, order: Order, reference: TenantReference,
         "tree": status_tree_from(statuses=reference.statuses, counts={}),
         "back": back,
         "back_url": back or reverse("home"),
-        "detail_url": _detail_url(order, back),
+        "detail_url": detail_url(order, back),
     }
 
 
@@ -242,7 +255,7 @@ def _respond(
     """After a post: a redirect (saved) or the whole page again (errors); htmx gets the target region and
     out-of-band copies of the derived regions, and `new_version` for the other forms on the page."""
     if saved and not request.htmx:  # type: ignore[attr-defined]
-        return redirect(_detail_url(order, _back(request)))
+        return redirect(detail_url(order, back_target(request)))
     tenant = request.tenant  # type: ignore[attr-defined]
     order = access_order(tenant, order.pk)  # as stored now, with the names it shows
     reference = tenant_reference(tenant=tenant, user=request.user)
@@ -290,7 +303,7 @@ def order_move(request: HttpRequest, order_id: int) -> HttpResponse:
         messages.success(
             request, _("Moved to %(status)s.") % {"status": f"{status.group.name} / {status.name}"}
         )
-    return redirect(_detail_url(order, _back(request)))
+    return redirect(detail_url(order, back_target(request)))
 
 
 # --- edit sections -----------------------------------------------------------------------------------------

@@ -42,6 +42,10 @@ def order_entry(request: HttpRequest) -> HttpResponse:
         except StageMoveRefused as refused:  # the tenant has no status in the "new" stage
             entry.refuse(None, ValidationError(refused.reason, code="no_initial_status"))
         else:
+            # Like an import: the tenant's rules and tasks sort the new order at once (B3, B4).
+            from automation.services import process
+
+            process(tenant=tenant, order_ids=[order.pk], actor_name=request.user.get_username())
             messages.success(request, _("Registered order %(number)s.") % {"number": order.external_id})
             return redirect(reverse("order_detail", args=[order.pk]))
     context = {

@@ -55,6 +55,13 @@ def _tree(tenant: Any, reference: TenantReference) -> list[Any]:
     return status_tree_from(statuses=reference.statuses, counts=order_status_counts(tenant=tenant))
 
 
+def _task_counts(tenant: Any, status_id: int | None) -> list[Any]:
+    """B4: the open tasks of the selected status with their counts (one query; none without a status)."""
+    from automation.selectors import task_counts
+
+    return task_counts(tenant=tenant, status_id=status_id) if status_id is not None else []
+
+
 @tenant_required
 def order_list(request: HttpRequest) -> HttpResponse:
     tenant = request.tenant  # type: ignore[attr-defined]
@@ -96,6 +103,8 @@ def order_list(request: HttpRequest) -> HttpResponse:
         "reference": reference,
         "tree": status_tree_from(statuses=reference.statuses, counts=counts),
         "current_status_id": current_status,
+        "current_task_id": (search.form.cleaned_data.get("task") or None) if search.is_valid() else None,
+        "task_counts": _task_counts(tenant, current_status),
         "matching": matching,
         "selection": selection,
         "selected_count": selection.count(
@@ -153,8 +162,11 @@ def status_tree_partial(request: HttpRequest) -> HttpResponse:
     tenant = request.tenant  # type: ignore[attr-defined]
     reference = tenant_reference(tenant=tenant, user=request.user)
     current = request.GET.get("status", "")
+    current_id = int(current) if current.isdigit() else None
+    task = request.GET.get("task", "")
     return render(request, "orders/_status_tree.html", {
-        "tree": _tree(tenant, reference), "current_status_id": int(current) if current.isdigit() else None,
+        "tree": _tree(tenant, reference), "current_status_id": current_id,
+        "task_counts": _task_counts(tenant, current_id), "current_task_id": int(task) if task.isdigit() else None,
     })
 
 

@@ -16,6 +16,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils.translation import gettext
 
+from automation.models import RemoteIsland, Rule, RuleGroup, TaskDefinition
 from backyard.middleware import SESSION_KEY
 from backyard.models import Membership, Role, Tenant, TenantOwned
 from backyard.services import membership_set
@@ -63,6 +64,17 @@ def make_row(model: type[models.Model], tenant: Tenant, marker: str) -> list[str
         return [code]
     elif model is Tenant:
         return [tenant.name]
+    elif model is RuleGroup:
+        RuleGroup.objects.create(tenant=tenant, name=marker, position=50)
+    elif model is Rule:
+        group = RuleGroup.objects.create(tenant=tenant, name=f"GROUP_OF_{marker}", position=50)
+        Rule.objects.create(tenant=tenant, group=group, name=marker, position=50,
+                            actions=[{"type": "add_memo", "text": marker}])
+    elif model is TaskDefinition:
+        TaskDefinition.objects.create(tenant=tenant, name=marker, position=50)
+    elif model is RemoteIsland:
+        code = f"00{sum(map(ord, marker)) % 100_000:05d}"  # sorts before the seeded codes: on page 1
+        RemoteIsland.objects.create(tenant=tenant, postal_code=code, area=marker)
     else:
         pytest.fail(f"make_row() does not know {model._meta.label}")
     return [marker]
@@ -78,9 +90,13 @@ SCOPED_MODELS = [
     Order,
     Membership,
     Tenant,
+    RuleGroup,
+    Rule,
+    TaskDefinition,
+    RemoteIsland,
 ]
 SORTABLE_MODELS = [m for m, ma in admin.site._registry.items() if isinstance(ma, SortableAdminMixin)]
-EDITABLE_MODELS = [StatusGroup, PaymentMethod, Label, Shop, DeliveryMethod, ShippingStore]
+EDITABLE_MODELS = [StatusGroup, PaymentMethod, Label, Shop, DeliveryMethod, ShippingStore, RuleGroup, TaskDefinition]
 
 
 @pytest.fixture
@@ -106,7 +122,7 @@ def test_tenant_admin_opens_the_admin_without_logins_and_groups(admin_client_ten
     page(response)
     assert not tenant_admin.is_superuser
     apps = {app["app_label"] for app in response.context["app_list"]}
-    assert apps == {"backyard", "orders", "shops", "shipping"}
+    assert apps == {"automation", "backyard", "orders", "shops", "shipping"}
 
 
 @pytest.mark.parametrize(
@@ -134,7 +150,7 @@ def test_superuser_sees_every_app(admin_client):
     response = admin_client.get(reverse("admin:index"))
     page(response)
     apps = {app["app_label"] for app in response.context["app_list"]}
-    assert apps == {"auth", "backyard", "orders", "shops", "shipping"}
+    assert apps == {"auth", "automation", "backyard", "orders", "shops", "shipping"}
 
 
 # --- changelists -----------------------------------------------------------------------------------------
@@ -300,6 +316,10 @@ NEW_ROWS: dict[type[models.Model], Callable[[str], dict[str, str]]] = {
     Shop: lambda name: {"name": name, "mall": MallKind.YAHOO, "code": name.lower(), "active": "on"},
     DeliveryMethod: lambda name: {"name": name, "carrier": "yamato", "active": "on"},
     ShippingStore: lambda name: {"name": name, "code": name.lower()},
+    RuleGroup: lambda name: {"name": name, "enabled": "on", "rules-TOTAL_FORMS": "0", "rules-INITIAL_FORMS": "0",
+                             "rules-MIN_NUM_FORMS": "0", "rules-MAX_NUM_FORMS": "1000"},
+    TaskDefinition: lambda name: {"name": name, "enabled": "on", "colour": "#123456", "conditions": "",
+                                  "auto_resolve": "on"},
 }
 
 

@@ -121,6 +121,14 @@ def saved_search_of(tenant: Tenant) -> int:
                                       query="q=yamada").pk
 
 
+def open_task_of(tenant: Tenant) -> dict[str, int]:
+    from automation.models import OrderTask, TaskDefinition
+
+    definition = TaskDefinition.objects.for_tenant(tenant).order_by("pk").first()
+    task = OrderTask.objects.create(tenant=tenant, order=make_order(tenant), definition=definition)
+    return {"order_id": task.order_id, "task_id": task.pk}
+
+
 def first_status(tenant: Tenant) -> int:
     return Status.objects.for_tenant(tenant).filter(group__stage=Stage.NEW).first().pk
 
@@ -147,6 +155,8 @@ TENANT_ROWS: dict[str, Callable[[Tenant], dict[str, int]]] = {
         make_order(tenant)),
     "order_confirm_payment": lambda tenant: {"order_id": make_order(tenant).pk},
     "order_cancel": lambda tenant: {"order_id": make_order(tenant).pk},
+    "order_task_resolve": open_task_of,
+    "order_address_fix": lambda tenant: {"order_id": make_order(tenant).pk},
 }
 
 

