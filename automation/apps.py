@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate, pre_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -6,3 +7,9 @@ class AutomationConfig(AppConfig):
     name = "automation"
     verbose_name = _("Automation")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from .db_triggers import drop_sqlite_triggers, restore_sqlite_triggers
+
+        pre_migrate.connect(drop_sqlite_triggers, dispatch_uid="automation_drop_sqlite_triggers")
+        post_migrate.connect(restore_sqlite_triggers, dispatch_uid="automation_restore_sqlite_triggers")

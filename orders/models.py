@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, can_proceed, transition
 
-from backyard.models import TenantOwned
+from backyard.models import Tenant, TenantOwned
 
 from .constants import ActorKind, EventType, Stage, refusal_reason, sources_of
 from .exceptions import StageMoveRefused
@@ -106,7 +106,13 @@ class Label(TenantOwned):
 
 
 class Order(TenantOwned):
-    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="orders", verbose_name=_("shop"))
+    # No single-column indexes on the foreign keys: every lookup starts from the tenant, which the composite
+    # indexes below lead with, and each extra index is written on every UPDATE of an order (a bulk edit or a
+    # rule rewrites thousands of rows; none of these columns is stable enough for HOT updates).
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant"),
+                               db_index=False)
+    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="orders", verbose_name=_("shop"),
+                             db_index=False)
     external_id = models.CharField(_("order number"), max_length=100, help_text=_("The mall's order number."))
     ordered_at = models.DateTimeField(_("ordered at"), default=timezone.now)
 
@@ -134,18 +140,18 @@ class Order(TenantOwned):
 
     payment_method = models.ForeignKey(
         PaymentMethod, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
-        verbose_name=_("payment method"),
+        verbose_name=_("payment method"), db_index=False,
     )
     delivery_method = models.ForeignKey(
         "shipping.DeliveryMethod", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
-        verbose_name=_("delivery method"),
+        verbose_name=_("delivery method"), db_index=False,
     )
     delivery_time_slot = models.CharField(_("delivery time slot"), max_length=30, blank=True)
     requested_delivery_date = models.DateField(_("requested delivery date"), null=True, blank=True)
     ship_date = models.DateField(_("ship date"), null=True, blank=True)
     shipping_store = models.ForeignKey(
         "shipping.ShippingStore", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
-        verbose_name=_("shipping store"),
+        verbose_name=_("shipping store"), db_index=False,
     )
 
     # Amounts in yen, tax included (内税), as integers.
@@ -176,7 +182,8 @@ class Order(TenantOwned):
     search_text = models.TextField(_("search text"), blank=True, editable=False)
 
     stage = FSMField(_("stage"), max_length=20, choices=Stage.choices, default=Stage.NEW)
-    status = models.ForeignKey(Status, on_delete=models.PROTECT, related_name="orders", verbose_name=_("status"))
+    status = models.ForeignKey(Status, on_delete=models.PROTECT, related_name="orders", verbose_name=_("status"),
+                               db_index=False)
     labels = models.ManyToManyField(Label, through="OrderLabel", related_name="orders", blank=True)
 
     version = models.PositiveIntegerField(_("version"), default=1, help_text=_("Raised on every edit."))
