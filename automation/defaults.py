@@ -34,6 +34,9 @@ class BuiltinTask:
     ADDRESS_WARNING = "address_warning"
     DELIVERY_DATE_CHECK = "delivery_date_check"
     REMARKS = "remarks"
+    # Raised by the import (shops.services.importer), never by the engine: the mall changed something an
+    # operator had edited on the order, and the operator's value was kept.
+    MALL_CHANGED_EDITED = "mall_changed_edited"
 
 
 DEFAULT_GROUP = "基本の自動処理"
@@ -45,6 +48,7 @@ BUILTIN_TASKS: list[tuple[str, str, str]] = [
     (BuiltinTask.ADDRESS_WARNING, "住所要確認", "#fd7e14"),
     (BuiltinTask.DELIVERY_DATE_CHECK, "お届け希望日の確認", "#0dcaf0"),
     (BuiltinTask.REMARKS, "備考あり", "#198754"),
+    (BuiltinTask.MALL_CHANGED_EDITED, "モール側の変更を確認", "#d63384"),
 ]
 
 # (rule name, payment method code, also "no remarks", target stage)

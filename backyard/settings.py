@@ -4,6 +4,9 @@ DATABASE_URL  PostgreSQL (psycopg 3), e.g. postgres://root@127.0.0.1:5432/backya
 REDIS_URL     Celery broker, result backend and cache, e.g. redis://127.0.0.1:6379/0; unset: an embedded
               file-system broker (no server) that a real worker and beat still use, and a file cache
 SECRET_KEY, DEBUG, ALLOWED_HOSTS (comma separated), CSRF_TRUSTED_ORIGINS, BACKYARD_VAR_DIR
+BACKYARD_CREDENTIALS_KEY  Fernet key(s) for shop credentials, comma separated, newest first (see shops/crypto.py);
+              unset: derived from SECRET_KEY
+SHOPS_POLL_QUEUE  the Celery queue for shop polls; unset: the default queue
 """
 
 import os
@@ -147,7 +150,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "heartbeat": {"task": "backyard.tasks.heartbeat", "schedule": 60.0},
+    # Every minute: one shops.tasks.poll_shop per active shop whose poll is due (each shop's own interval).
+    "poll-due-shops": {"task": "shops.tasks.poll_due_shops", "schedule": 60.0},
+    # Daily: Amazon buyers' personal data 30 days after shipment (T2, shops.retention).
+    "erase-amazon-personal-data": {"task": "shops.tasks.erase_amazon_personal_data", "schedule": 86_400.0},
 }
+# The queue the shop polls go to (slow mall I/O can get workers of its own); empty: Celery's default queue.
+SHOPS_POLL_QUEUE = os.environ.get("SHOPS_POLL_QUEUE", "")
 
 # --- Auth and sessions -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

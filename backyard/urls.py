@@ -13,5 +13,6 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("orders/", include("orders.urls")),
     path("orders/", include("automation.urls")),
+    path("shops/", include("shops.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -345,3 +345,224 @@ ALL: list[Scenario] = [
         notes=ADDRESS_NOTES,
     ),
 ]
+
+
+# --- import (issue 5) ---------------------------------------------------------------------------------------
+
+IMPORT_ORDERS = 10_000
+IMPORT_PAGE = 1_000  # orders per page, as a mall pages them (Shopify's limit is 250, Rakuten's getOrder 100)
+IMPORT_SHOP = "bench-import"
+IMPORT_NOTES: list[str] = []
+IMPORT_AUTO_NOTES: list[str] = []
+MEMORY_NOTES: list[str] = []
+_IMPORT_TIMES: dict[str, list[float]] = {"import": [], "copy": [], "auto": []}
+_PAGES: list[str] = []
+
+
+def _import_pages() -> list[str]:
+    """10 pages of 1,000 orders, each the JSON text of a Shopify `orders.json` answer with 3 lines an
+    order, made once by Shopify's fake mall (the mall's side: built before any timing, kept as text)."""
+    if not _PAGES:
+        import json
+
+        from shops.fakemalls.shopify import CATALOGUE, FakeShopify
+
+        fake = FakeShopify(seed=5)
+        skus = [p.sku for p in CATALOGUE]
+        for i in range(IMPORT_ORDERS):
+            fake.add_order(items=[(skus[(i + k) % len(skus)], 1 + k % 2) for k in range(3)],
+                           gateways=["shopify_payments"] if i % 3 else ["Cash on Delivery (COD)"])
+        ids = fake.ids()
+        for start in range(0, len(ids), IMPORT_PAGE):
+            orders = [fake.order(order_id) for order_id in ids[start:start + IMPORT_PAGE]]
+            _PAGES.append(json.dumps({"orders": orders}, ensure_ascii=False))
+    return _PAGES
+
+
+def _import_shop(ctx: Context) -> Any:
+    from shops.models import Shop
+    from shops.services import mappings_seed
+
+    shop, _created = Shop.objects.get_or_create(tenant=ctx.tenant, code=IMPORT_SHOP,
+                                                defaults={"name": "ベンチ取込", "mall": "shopify", "active": False})
+    mappings_seed(tenant=ctx.tenant, mall="shopify")
+    return shop
+
+
+def _import_run(ctx: Context, shop: Any, pages: list[str], auto: bool) -> Any:
+    """The pipeline a poll runs per page: parse the mall's JSON (the Shopify connector), import_orders, and
+    (`auto`) auto-processing of the page's new orders (import_page). Pages are parsed one at a time, never
+    all at once."""
+    import json
+
+    from shops.connectors.shopify import ShopifyConnector
+    from shops.models import ImportRun
+    from shops.services import import_orders, import_page
+
+    connector = ShopifyConnector({"shop_domain": "bench.myshopify.com", "access_token": "shpat_bench"})
+    run = ImportRun.objects.create(tenant=ctx.tenant, shop=shop, status="running")
+    for text in pages:
+        batch = [connector.to_imported(raw) for raw in json.loads(text)["orders"]]
+        if auto:
+            import_page(shop=shop, batch=batch, run=run)  # import_orders, then auto-processing, as a poll does
+        else:
+            import_orders(shop, batch, run=run)
+        del batch
+    return run
+
+
+def _import(ctx: Context, auto: bool) -> Callable[[], Any]:
+    pages = _import_pages()
+    shop = _import_shop(ctx)
+    key = "auto" if auto else "import"
+
+    def run() -> Any:
+        started = time.perf_counter()
+        with transaction.atomic():
+            result = _import_run(ctx, shop, pages, auto)
+            assert (result.new, result.failed) == (IMPORT_ORDERS, 0), (result.new, result.failed, result.notes[:3])
+            transaction.set_rollback(True)
+        _IMPORT_TIMES[key].append(time.perf_counter() - started)
+        _import_notes()
+        return result
+
+    return run
+
+
+def _median_rate(key: str) -> tuple[float, float] | None:
+    """(median seconds, orders per second) of the timed runs (the first, a warm-up, left out)."""
+    times = _IMPORT_TIMES[key][1:] or _IMPORT_TIMES[key]
+    if not times:
+        return None
+    seconds = statistics.median(times)
+    return seconds, IMPORT_ORDERS / seconds
+
+
+def _import_notes() -> None:
+    plain, copy, auto = _median_rate("import"), _median_rate("copy"), _median_rate("auto")
+    if plain:
+        line = f"import: {plain[1]:,.0f} orders/s"
+        if copy:
+            line += (f"; raw COPY of the same rows: {copy[1]:,.0f} orders/s "
+                     f"(import = 1/{copy[1] / plain[1]:.1f} of COPY)")
+        IMPORT_NOTES[:] = [line]
+    if auto and plain:
+        IMPORT_AUTO_NOTES[:] = [f"with auto-processing: {auto[1]:,.0f} orders/s; auto-processing adds "
+                                f"{(auto[0] - plain[0]) * 1000:,.0f} ms for {IMPORT_ORDERS:,} orders"]
+
+
+_COPY_ROWS: dict[str, Any] = {}
+
+
+def _copy_rows(ctx: Context) -> dict[str, Any]:
+    """The rows the import writes to orders, lines and events, read back from one rolled-back import."""
+    if not _COPY_ROWS:
+        from orders.models import OrderLine
+
+        shop = _import_shop(ctx)
+        order_fields = [f for f in Order._meta.concrete_fields if not f.primary_key]
+        line_fields = [f for f in OrderLine._meta.concrete_fields if not f.primary_key]
+        event_fields = [f for f in OrderEvent._meta.concrete_fields if not f.primary_key]
+        with transaction.atomic():
+            _import_run(ctx, shop, _import_pages(), auto=False)
+            orders = Order.objects.filter(shop=shop).order_by("pk")
+            ids = list(orders.values_list("pk", flat=True))
+            _COPY_ROWS.update(
+                order_columns=[f.column for f in order_fields],
+                orders=list(orders.values_list(*[f.attname for f in order_fields])),
+                line_columns=[f.column for f in line_fields],
+                lines=list(OrderLine.objects.filter(order__shop=shop).order_by("pk")
+                           .values_list(*[f.attname for f in line_fields])),
+                event_columns=[f.column for f in event_fields],
+                events=list(OrderEvent.objects.filter(order__shop=shop).order_by("pk")
+                            .values_list(*[f.attname for f in event_fields])),
+                order_index=[f.attname for f in line_fields].index("order_id"),
+                event_index=[f.attname for f in event_fields].index("order_id"),
+                data_index=[f.attname for f in event_fields].index("data"),
+                old_ids=ids,
+            )
+            transaction.set_rollback(True)
+    return _COPY_ROWS
+
+
+def _raw_copy(ctx: Context) -> Callable[[], Any]:
+    """COPY of the same rows into the same tables (orders with ids from their sequence, then lines and
+    events pointing at them), rolled back: the database's own speed for what the import writes."""
+    import json
+
+    rows = _copy_rows(ctx)
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+    def copy(table: str, columns: list[str], data: Any) -> None:
+        names = ", ".join(f'"{c}"' for c in columns)
+        with connection.cursor() as cursor, cursor.cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as out:
+            for row in data:
+                out.write_row(row)
+
+    def run() -> None:
+        started = time.perf_counter()
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT nextval(pg_get_serial_sequence('orders_order', 'id')) "
+                               "FROM generate_series(1, %s)", [len(rows["orders"])])
+                new_ids = dict(zip(rows["old_ids"], (r[0] for r in cursor.fetchall()), strict=True))
+            copy("orders_order", ["id", *rows["order_columns"]],
+                 ((new_ids[old], *row) for old, row in zip(rows["old_ids"], rows["orders"], strict=True)))
+            li, ei, di = rows["order_index"], rows["event_index"], rows["data_index"]
+            copy("orders_orderline", rows["line_columns"],
+                 (tuple(new_ids[v] if i == li else v for i, v in enumerate(row)) for row in rows["lines"]))
+            copy("orders_orderevent", rows["event_columns"],
+                 (tuple(new_ids[v] if i == ei else dumps(v) if i == di else v for i, v in enumerate(row))
+                  for row in rows["events"]))
+            transaction.set_rollback(True)
+        _IMPORT_TIMES["copy"].append(time.perf_counter() - started)
+        _import_notes()
+
+    return run
+
+
+def _import_memory(ctx: Context) -> Callable[[], Any]:
+    """Peak Python memory (tracemalloc) of importing 1 page, then 5 pages, of 1,000 orders: a poll streams
+    page by page, so the peak must not grow with the number of pages."""
+    import tracemalloc
+
+    pages = _import_pages()
+    shop = _import_shop(ctx)
+
+    def peak(n: int) -> float:
+        tracemalloc.start()
+        try:
+            with transaction.atomic():
+                _import_run(ctx, shop, pages[:n], auto=False)
+                transaction.set_rollback(True)
+            return tracemalloc.get_traced_memory()[1] / 2**20
+        finally:
+            tracemalloc.stop()
+
+    def run() -> tuple[float, float]:
+        one, five = peak(1), peak(5)
+        MEMORY_NOTES[:] = [f"peak memory: {one:.1f} MB for 1 page, {five:.1f} MB for 5 pages "
+                           f"({five / one:.2f}×) of {IMPORT_PAGE:,} orders"]
+        return one, five
+
+    return run
+
+
+ALL += [
+    Scenario(
+        name="import 10,000 orders (3 lines)",
+        body=lambda ctx: _import(ctx, auto=False),
+        raw=_raw_copy,
+        notes=IMPORT_NOTES,
+    ),
+    Scenario(
+        name="import 10,000 + auto-processing",
+        body=lambda ctx: _import(ctx, auto=True),
+        notes=IMPORT_AUTO_NOTES,
+    ),
+    Scenario(
+        name="import memory: 1 vs 5 pages",
+        body=_import_memory,
+        notes=MEMORY_NOTES,
+    ),
+]

@@ -99,6 +99,7 @@ class EventType(models.TextChoices):
     LINE_REMOVED = "line_removed", _("Line removed")
     TASK_RAISED = "task_raised", _("Task raised")
     TASK_RESOLVED = "task_resolved", _("Task resolved")
+    PERSONAL_DATA_ERASED = "personal_data_erased", _("Personal data erased")
 
 
 PREFECTURES = [

@@ -159,3 +159,12 @@ def order_task_resolved_event(
     """A task was resolved: by a person, by a rule, or `automatic`ally when its condition stopped holding."""
     data = {"task": _task_data(definition), "automatic": automatic}
     return _event(order, actor, EventType.TASK_RESOLVED, data, commit)
+
+
+def order_personal_data_erased_event(
+    *, order: Order, actor: Actor, fields: list[str], reason: str, commit: bool = True
+) -> OrderEvent:
+    """The buyer's personal data was erased (T2: Amazon's 30 days after shipment); which fields, and why.
+    The old values are not kept: keeping them in the history would defeat the erasure."""
+    return _event(order, actor, EventType.PERSONAL_DATA_ERASED, {"fields": fields, "reason": reason}, commit)
+

@@ -176,6 +176,8 @@ class Order(TenantOwned):
     paid_amount = models.BigIntegerField(_("amount paid"), null=True, blank=True)
     paid_on = models.DateField(_("payment date"), null=True, blank=True)
     cancel_reason = models.TextField(_("cancellation reason"), blank=True)
+    personal_data_erased_at = models.DateTimeField(_("personal data erased at"), null=True, blank=True,
+                                                   editable=False)
 
     # Normalised names, kana, phone digits, email, order number and SKUs for the free-text search
     # (orders/search.py); kept by the services, never edited.

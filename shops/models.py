@@ -1,4 +1,13 @@
+"""Shops, their encrypted credentials and sync state, the import runs, and what the mall last said of each
+order (the base of the three-way merge in shops.services.importer)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from backyard.models import TenantOwned
@@ -14,6 +23,16 @@ class Shop(TenantOwned):
     code = models.SlugField(_("shop code"), max_length=60)
     active = models.BooleanField(_("active"), default=True)
     position = models.PositiveIntegerField(_("position"), default=0)
+    # A Fernet token (shops.crypto), never the secrets themselves; decrypted only by a poll and the admin form.
+    credentials = models.TextField(_("credentials (encrypted)"), blank=True, editable=False)
+    base_url = models.URLField(
+        _("API base URL"), max_length=300, blank=True,
+        help_text=_("Leave blank for the mall's own endpoint; a test or demo mall's address otherwise."),
+    )
+    poll_interval = models.PositiveIntegerField(
+        _("poll interval (minutes)"), default=5, validators=[MinValueValidator(1), MaxValueValidator(24 * 60)],
+        help_text=_("How often new and changed orders are fetched from the mall."),
+    )
 
     class Meta:
         verbose_name = _("shop")
@@ -23,3 +42,186 @@ class Shop(TenantOwned):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SyncErrorKind(models.TextChoices):
+    RATE_LIMITED = "rate_limited", _("Rate limited")
+    UNAVAILABLE = "unavailable", _("Mall unavailable")
+    AUTH = "auth", _("Credentials refused")
+    CONFIG = "config", _("Not set up")
+    ERROR = "error", _("Error")
+
+
+class ShopSync(TenantOwned):
+    """Where polling of one shop stands: the cursor to resume from, the last outcome, when it is due, and the
+    lock (`running_since`) that keeps two polls of the shop from running at once."""
+
+    shop = models.OneToOneField(Shop, on_delete=models.CASCADE, related_name="sync", verbose_name=_("shop"))
+    cursor = models.TextField(_("cursor"), blank=True, help_text=_("Where the next poll resumes (the mall's own)."))
+    last_success_at = models.DateTimeField(_("last success"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    last_error_kind = models.CharField(_("kind of error"), max_length=20, choices=SyncErrorKind.choices, blank=True)
+    last_error_at = models.DateTimeField(_("last error at"), null=True, blank=True)
+    next_due_at = models.DateTimeField(_("next poll due"), null=True, blank=True)
+    running_since = models.DateTimeField(_("polling since"), null=True, blank=True)
+    failures = models.PositiveIntegerField(_("failures in a row"), default=0)
+
+    class Meta:
+        verbose_name = _("shop sync state")
+        verbose_name_plural = _("shop sync states")
+        indexes = [models.Index(fields=["next_due_at"], name="shopsync_due")]
+
+    def __str__(self) -> str:
+        return str(self.shop)
+
+    @property
+    def failing(self) -> bool:
+        return bool(self.last_error)
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    OK = "ok", _("OK")
+    PARTIAL = "partial", _("Partly imported")
+    FAILED = "failed", _("Failed")
+    SKIPPED = "skipped", _("Skipped")
+
+
+FINISHED = frozenset({RunStatus.OK, RunStatus.PARTIAL, RunStatus.FAILED, RunStatus.SKIPPED})
+
+
+class Trigger(models.TextChoices):
+    BEAT = "beat", _("Schedule")
+    MANUAL = "manual", _("Fetch latest")
+    CSV = "csv", _("CSV upload")
+
+
+class ImportRun(TenantOwned):
+    """One poll (or CSV upload) of one shop: when, what came of it, and why it stopped if it did.
+
+    ok: every page imported, every order read. partial: finished, but some orders could not be read (see the
+    failures) or auto-processing reported a problem. failed: stopped on an error; what was imported before it
+    stays, and the counts say how much."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="import_runs", verbose_name=_("shop"))
+    trigger = models.CharField(_("started by"), max_length=10, choices=Trigger.choices, default=Trigger.BEAT)
+    status = models.CharField(_("status"), max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    created_at = models.DateTimeField(_("queued at"), default=timezone.now)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    new = models.PositiveIntegerField(_("new"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
+    unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
+    failed = models.PositiveIntegerField(_("failed"), default=0)
+    pages = models.PositiveIntegerField(_("pages"), default=0)
+    processed = models.PositiveIntegerField(_("changed by auto-processing"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    error_kind = models.CharField(_("kind of error"), max_length=20, choices=SyncErrorKind.choices, blank=True)
+    notes = models.JSONField(_("notes"), default=list, blank=True)
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+", verbose_name=_("started by user"))
+
+    class Meta:
+        verbose_name = _("import run")
+        verbose_name_plural = _("import runs")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["tenant", "shop", "-created_at"], name="importrun_tenant_shop")]
+
+    def __str__(self) -> str:
+        return f"{self.shop} {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+
+class ImportFailure(TenantOwned):
+    """An order that could not be imported, with the reason and the raw payload as received: never dropped."""
+
+    run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="failures", verbose_name=_("run"))
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", verbose_name=_("shop"))
+    external_id = models.CharField(_("order number"), max_length=100, blank=True)
+    reason = models.TextField(_("reason"))
+    payload = models.TextField(_("payload"), blank=True)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("import failure")
+        verbose_name_plural = _("import failures")
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["tenant", "run"], name="importfailure_tenant_run")]
+
+    def __str__(self) -> str:
+        return f"{self.external_id}: {self.reason}"
+
+
+class MallOrder(TenantOwned):
+    """What the import last took from the mall for one order (normalised, mapped): the base of the three-way
+    merge. A field the mall did not change since is left alone whatever the order holds now (an operator's or
+    a rule's edit stays, and nothing churns); one it did change is applied unless an operator edited it."""
+
+    order = models.OneToOneField("orders.Order", on_delete=models.CASCADE, primary_key=True,
+                                 related_name="mall_state", verbose_name=_("order"))
+    digest = models.CharField(_("digest"), max_length=64)
+    values = models.JSONField(_("values"), default=dict)
+    mall_status = models.CharField(_("mall status"), max_length=100, blank=True)
+    mall_updated_at = models.DateTimeField(_("changed at the mall"), null=True, blank=True)
+    imported_at = models.DateTimeField(_("imported at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("order as the mall sent it")
+        verbose_name_plural = _("orders as the malls sent them")
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.mall_status}"
+
+
+class MappingKind(models.TextChoices):
+    PAYMENT = "payment", _("Payment method")
+    DELIVERY = "delivery", _("Delivery method")
+    STATUS = "status", _("Mall status")
+
+
+class MallCodeMapping(TenantOwned):
+    """How a mall's own code reads in the tenant's terms: a payment code → a payment method, a delivery name →
+    a delivery method, a mall status → cancelled or not (without a row, the connector's own reading holds)."""
+
+    mall = models.CharField(_("mall"), max_length=20, choices=MallKind.choices)
+    kind = models.CharField(_("kind"), max_length=10, choices=MappingKind.choices)
+    mall_code = models.CharField(_("mall's code"), max_length=100)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    payment_method = models.ForeignKey("orders.PaymentMethod", on_delete=models.CASCADE, null=True, blank=True,
+                                       related_name="+", verbose_name=_("payment method"))
+    delivery_method = models.ForeignKey("shipping.DeliveryMethod", on_delete=models.CASCADE, null=True, blank=True,
+                                        related_name="+", verbose_name=_("delivery method"))
+    cancels = models.BooleanField(_("means cancelled"), default=False,
+                                  help_text=_("For a mall status: orders in it are cancelled here too."))
+
+    class Meta:
+        verbose_name = _("mall code mapping")
+        verbose_name_plural = _("mall code mappings")
+        ordering = ["mall", "kind", "mall_code"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "mall", "kind", "mall_code"], name="mallcodemapping_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_mall_display()} {self.get_kind_display()} {self.mall_code}"
+
+    def clean(self) -> None:
+        """Each kind points at what it maps to, and at nothing else."""
+        super().clean()
+        errors = {}
+        if self.kind == MappingKind.PAYMENT and self.payment_method_id is None:
+            errors["payment_method"] = _("Choose the payment method this code stands for.")
+        if self.kind == MappingKind.DELIVERY and self.delivery_method_id is None:
+            errors["delivery_method"] = _("Choose the delivery method this name stands for.")
+        if errors:
+            raise ValidationError(errors)
+        if self.kind != MappingKind.PAYMENT:
+            self.payment_method = None
+        if self.kind != MappingKind.DELIVERY:
+            self.delivery_method = None
+        if self.kind != MappingKind.STATUS:
+            self.cancels = False

@@ -1,5 +1,5 @@
-// The order list's keyboard and selection (T14, F5, F12). Loaded on this screen only, so F5 means
-// "search" here and "reload" everywhere else.
+// The order list's keyboard and selection (T14, F5, F6, F12). Loaded on this screen only, so F5 means
+// "search" and F6 "fetch the latest orders" here, and the browser's own keys everywhere else.
 (function () {
   "use strict";
   const screen = document.getElementById("order-screen");
@@ -88,12 +88,29 @@
     if (row && !e.target.closest("a, input, button")) window.location.href = detailUrl(row.dataset.href);
   });
 
+  // After "fetch latest" finished (shops' status answer triggers ordersFetched): show the new orders in
+  // the table too, for the search and page the operator is on; the status tree refreshes by itself.
+  document.body.addEventListener("ordersFetched", () => {
+    if (window.htmx && document.getElementById("order-results")) {
+      window.htmx.ajax("GET", location.pathname + location.search,
+        { target: "#order-results", select: "#order-results", swap: "outerHTML" });
+    }
+  });
+
   document.addEventListener("keydown", (e) => {
     const typing = e.target.closest("input, textarea, select, [contenteditable]");
     if (e.key === "F5") {
       e.preventDefault();
       const q = document.getElementById("search-q");
       if (q) { q.focus(); q.select(); }
+      return;
+    }
+    if (e.key === "F6") {
+      // T8: fetch the latest orders now; ignored while a fetch is still running.
+      e.preventDefault();
+      const button = document.getElementById("fetch-latest");
+      const running = document.querySelector("#fetch-status[data-running]");
+      if (button && !button.disabled && !running) button.click();
       return;
     }
     if (e.key === "F12" || (e.key === "Enter" && !typing)) {

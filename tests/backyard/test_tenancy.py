@@ -133,6 +133,20 @@ def first_status(tenant: Tenant) -> int:
     return Status.objects.for_tenant(tenant).filter(group__stage=Stage.NEW).first().pk
 
 
+def mall_shop_of(tenant: Tenant) -> Any:
+    from shops.constants import MallKind
+    from shops.models import Shop
+
+    return Shop.objects.get_or_create(tenant=tenant, code="walker-mall",
+                                      defaults={"name": "楽天テスト店", "mall": MallKind.RAKUTEN})[0]
+
+
+def import_run_of(tenant: Tenant) -> int:
+    from shops.models import ImportRun
+
+    return ImportRun.objects.create(tenant=tenant, shop=mall_shop_of(tenant), status="ok").pk
+
+
 # Our views with an id argument → a function giving, for a tenant, ids of that tenant's rows: the URL's id
 # arguments, and for a view that takes ids in its POST body, those fields too (each is tried foreign/missing).
 TENANT_ROWS: dict[str, Callable[[Tenant], dict[str, int]]] = {
@@ -157,6 +171,9 @@ TENANT_ROWS: dict[str, Callable[[Tenant], dict[str, int]]] = {
     "order_cancel": lambda tenant: {"order_id": make_order(tenant).pk},
     "order_task_resolve": open_task_of,
     "order_address_fix": lambda tenant: {"order_id": make_order(tenant).pk},
+    "shop_detail": lambda tenant: {"shop_id": mall_shop_of(tenant).pk},
+    "shop_fetch": lambda tenant: {"shop_id": mall_shop_of(tenant).pk},
+    "import_run_detail": lambda tenant: {"run_id": import_run_of(tenant)},
 }
 
 
@@ -199,6 +216,9 @@ def row_of(model: type[models.Model], tenant: Tenant) -> models.Model:
         return Group.objects.create(name=f"group of {tenant.slug}")
     if model is Order:
         return make_order(tenant)
+    if model._meta.label == "shops.MallCodeMapping":
+        return model.objects.get_or_create(tenant=tenant, mall="rakuten", kind="status", mall_code="900",
+                                           defaults={"cancels": True})[0]
     if issubclass(model, TenantOwned):
         row = model.objects.for_tenant(tenant).first()
         if row is not None:

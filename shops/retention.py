@@ -1,0 +1,87 @@
+"""Personal data retention (T2): Amazon's data protection policy lets a seller keep a buyer's personal data
+no longer than 30 days after shipment. Past that, the buyer's name, address, phone and email are erased from
+the order (orderer and destination alike); the order, its lines and its amounts stay, so the sales figures
+and the history still add up. One event per order says which fields went and why (not their old values).
+
+One query finds the due orders of every tenant; each order is blanked by one UPDATE (its search column is
+rebuilt from what is left, so it differs per order), and the events go in bulk. A day brings at most the
+orders shipped 30 days before, so this stays small. Run daily by beat (shops.tasks.erase_amazon_personal_data);
+running it again finds nothing to do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from django.db import transaction
+from django.db.models import F, Value
+from django.utils import timezone
+
+from backyard.models import Tenant
+from orders.events import Actor, order_personal_data_erased_event
+from orders.models import Order, OrderLine
+from orders.search import search_text
+from orders.services.bulk import chunked, order_stubs, save_events
+
+from .constants import MallKind
+from .services.importer import mall_state_erase
+
+RETENTION_DAYS = 30
+ERASED_NAME = "（削除済み）"  # what the list shows in place of a name that was erased
+# Blanked; the names become ERASED_NAME so a row still reads as an order of someone.
+PERSONAL_FIELDS = (
+    "orderer_name", "orderer_kana", "orderer_email", "orderer_phone", "orderer_postal_code",
+    "orderer_prefecture", "orderer_city", "orderer_address1", "orderer_address2",
+    "dest_name", "dest_kana", "dest_company", "dest_phone", "dest_postal_code", "dest_prefecture",
+    "dest_city", "dest_address1", "dest_address2",
+)
+NAME_FIELDS = frozenset({"orderer_name", "dest_name"})
+REASON = "Amazon: 30 days after shipment"
+
+
+def amazon_orders_due(*, today: dt.date) -> dict[int, list[tuple[int, str]]]:
+    """Per tenant, (order id, external id) of Amazon orders shipped at least RETENTION_DAYS ago and not yet
+    erased. One query across tenants: a system task, and each tenant's orders are then handled apart."""
+    cutoff = today - dt.timedelta(days=RETENTION_DAYS)
+    due: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    rows = Order.objects.filter(shop__mall=MallKind.AMAZON, ship_date__lte=cutoff,
+                                personal_data_erased_at__isnull=True).values_list("tenant_id", "pk", "external_id")
+    for tenant_id, pk, external_id in rows.order_by("tenant_id", "pk"):
+        due[tenant_id].append((pk, external_id))
+    return due
+
+
+def amazon_personal_data_erase(*, today: dt.date | None = None) -> int:
+    """Erase what is due; returns how many orders were erased. Each tenant in its own transaction."""
+    today = today or timezone.localdate()
+    erased = 0
+    for tenant_id, orders in amazon_orders_due(today=today).items():
+        erased += _erase(tenant_id, orders)
+    return erased
+
+
+@transaction.atomic
+def _erase(tenant_id: int, orders: list[tuple[int, str]]) -> int:
+    actor = Actor.system("retention")
+    now = timezone.now()
+    values = {name: Value(ERASED_NAME if name in NAME_FIELDS else "") for name in PERSONAL_FIELDS}
+    done = 0
+    for chunk in chunked([pk for pk, _number in orders]):
+        numbers = dict(orders)
+        skus: dict[int, list[str]] = defaultdict(list)
+        for order_id, sku in OrderLine.objects.filter(tenant_id=tenant_id, order_id__in=chunk).values_list(
+                "order_id", "sku"):
+            skus[order_id].append(sku)
+        # The search column loses the names and phones too: it is rebuilt from what is left.
+        for order_id in chunk:
+            Order.objects.filter(tenant_id=tenant_id, pk=order_id, personal_data_erased_at__isnull=True).update(
+                **values, search_text=search_text([numbers[order_id], *skus[order_id]]),
+                personal_data_erased_at=now, version=F("version") + 1, updated_at=now,
+            )
+        stubs = order_stubs(Tenant(pk=tenant_id), [{"id": pk} for pk in chunk])
+        mall_state_erase(tenant_id=tenant_id, order_ids=chunk)  # the copy of what the mall sent, too
+        save_events([order_personal_data_erased_event(order=stubs[pk], actor=actor, fields=list(PERSONAL_FIELDS),
+                                                      reason=REASON, commit=False) for pk in chunk])
+        done += len(chunk)
+    return done

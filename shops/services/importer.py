@@ -1,0 +1,810 @@
+"""The import pipeline: `import_orders(shop, batch, run=…)` upserts one batch of a mall's orders by (shop,
+order number), in one transaction.
+
+- new orders are written set-based (COPY on PostgreSQL, bulk_create elsewhere): the same rows and events as
+  `orders.services.order_create` (first "new" status, amounts from compute_amounts, search column, lines,
+  a "created" event), plus the mall's values for the next comparison (MallOrder);
+- an order whose mall values hash to what was stored last time is left alone: no write, no event, no new
+  version; importing the same batch twice changes nothing;
+- an order the mall changed is merged three ways, field by field and line by line, against what the mall
+  said last time (MallOrder.values, "base"):
+    * the mall did not change the field (new == base): nothing happens, whatever the order holds now; an
+      operator's or a rule's edit stays, and a re-sent order never churns;
+    * the mall changed it and nobody here did (current == base): the mall's value is applied, one
+      field_changed event (actor: the import, named after the shop) with old and new;
+    * the mall changed it and so did someone here: if the field's latest change was an operator's (a USER
+      event), the operator's value is kept and the task "mall changed an edited order" is raised with what
+      the mall now says; a rule's or the system's value gives way to the mall's (the rules run again on
+      the order right after the import, so a rule that still holds sets its value again);
+  lines merge the same way as multisets: lines the mall removed since last time go, lines it added come,
+  lines nobody at the mall sent (a rule's freebie) stay; amounts follow;
+- a cancellation at the mall (the connector's flag, or the tenant's mapping of the mall status) moves the
+  order to the tenant's first cancelled status through orders_cancel (the lifecycle's rules); a shipped
+  order cannot be cancelled: a status_refused event and the task instead;
+- an order the connector could not read (FailedOrder), or whose values do not fit (an over-long field, a
+  negative quantity), is recorded as an ImportFailure with its reason and payload; the others import.
+
+Without a stored base (an order entered by hand for a mall shop, or imported before MallOrder existed), the
+order's current values stand in for it and the operator rule decides every difference.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import hashlib
+import json
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, cast
+
+from django.db import connection, models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from automation.actions import tasks_raise
+from automation.defaults import BUILTIN_TASKS, BuiltinTask
+from automation.models import TaskDefinition
+from backyard.models import Tenant
+from orders import events
+from orders.constants import ActorKind, EventType, Stage
+from orders.events import Actor
+from orders.models import Order, OrderEvent, OrderLine, Status
+from orders.search import search_text
+from orders.services import EDITABLE_FIELDS, SEARCH_FIELDS, compute_amounts, status_initial
+from orders.services.bulk import chunked, ids_in, orders_cancel, save_events
+
+from ..connectors.base import FailedOrder, ImportedOrder
+from ..models import ImportFailure, ImportRun, MallCodeMapping, MallOrder, MappingKind, Shop, Trigger
+
+TEXT_FIELDS = (
+    "orderer_name", "orderer_kana", "orderer_email", "orderer_phone", "orderer_postal_code", "orderer_prefecture",
+    "orderer_city", "orderer_address1", "orderer_address2",
+    "dest_name", "dest_kana", "dest_company", "dest_phone", "dest_postal_code", "dest_prefecture", "dest_city",
+    "dest_address1", "dest_address2",
+    "delivery_time_slot", "remarks", "order_comment",
+)
+# The buyer's personal data: once erased from an order (retention, T2), never taken from the mall again, and
+# not kept in MallOrder either (see mall_state_erase).
+PERSONAL_FIELDS = tuple(name for name in TEXT_FIELDS if name.startswith(("orderer_", "dest_")))
+FEE_FIELDS = ("shipping_fee", "cod_fee", "discount", "points_used")
+FK_FIELDS = ("payment_method", "delivery_method")
+# What the mall decides about an order; all of them are fields an import may set (EDITABLE_FIELDS).
+IMPORTED_FIELDS = ("ordered_at", *TEXT_FIELDS, *FEE_FIELDS, "requested_delivery_date", "mall_remote_island",
+                   *FK_FIELDS)
+assert set(IMPORTED_FIELDS) <= EDITABLE_FIELDS
+DERIVED_FIELDS = ("item_subtotal", "tax", "total", "search_text", "version", "updated_at")
+LINES = "lines"  # the key of the lines in MallOrder.values and in the operator-edit lookup
+NOTES_KEPT = 200  # notes an ImportRun keeps; the rest are counted
+LINE_EVENTS = (EventType.LINE_ADDED, EventType.LINE_CHANGED, EventType.LINE_REMOVED)
+
+
+class Line(NamedTuple):
+    """A line as the mall sends it, in orders.services.LINE_FIELDS order; hashable, so lines compare as
+    multisets."""
+
+    sku: str
+    name: str
+    options: str
+    unit_price: int
+    quantity: int
+    tax_rate: int
+
+
+@dataclass
+class BatchOutcome:
+    """What one batch did, by order id; `failed` holds (order number, reason)."""
+
+    new_ids: list[int] = field(default_factory=list)
+    updated_ids: list[int] = field(default_factory=list)
+    unchanged_ids: list[int] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    kept: int = 0  # orders where a change from the mall was held back for an operator's edit
+
+    @property
+    def changed_ids(self) -> list[int]:
+        """New and updated orders: what auto-processing runs on after the batch."""
+        return [*self.new_ids, *self.updated_ids]
+
+
+class Unreadable(ValueError):
+    """An order whose values cannot be stored as they are: recorded as a failure, never truncated."""
+
+
+# --- reading the mall's values ------------------------------------------------------------------------------
+
+
+@dataclass
+class Mappings:
+    """The tenant's code mappings for one mall (one query per batch)."""
+
+    payment: dict[str, int] = field(default_factory=dict)
+    delivery: dict[str, int] = field(default_factory=dict)
+    cancels: dict[str, bool] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, shop: Shop) -> Mappings:
+        found = cls()
+        rows = MallCodeMapping.objects.for_tenant(shop.tenant_id).filter(mall=shop.mall).values_list(
+            "kind", "mall_code", "payment_method_id", "delivery_method_id", "cancels")
+        for kind, code, payment_id, delivery_id, cancels in rows:
+            if kind == MappingKind.PAYMENT and payment_id is not None:
+                found.payment[code] = payment_id
+            elif kind == MappingKind.DELIVERY and delivery_id is not None:
+                found.delivery[code] = delivery_id
+            elif kind == MappingKind.STATUS:
+                found.cancels[code] = cancels
+        return found
+
+
+@dataclass
+class Prepared:
+    """One order of the batch, checked and mapped: its model values and the JSON form kept in MallOrder."""
+
+    external_id: str
+    fields: dict[str, Any]  # attname → value, as the Order model takes them
+    values: dict[str, Any]  # field name → JSON value, with "lines", "cancelled" and "mall_status"
+    encoded: Encoded  # the same, with its JSON text
+    lines: list[Line]
+    cancelled: bool
+    mall_status: str
+    mall_updated_at: dt.datetime | None
+    mall_total: int | None
+    digest: str
+
+
+_MAX_LENGTH: dict[tuple[str, str], int | None] = {}
+
+
+def _max_length(model: type[models.Model], name: str) -> int | None:
+    key = (model._meta.label, name)
+    if key not in _MAX_LENGTH:
+        _MAX_LENGTH[key] = getattr(model._meta.get_field(name), "max_length", None)
+    return _MAX_LENGTH[key]
+
+
+def _label(name: str) -> str:
+    return str(getattr(Order._meta.get_field(name), "verbose_name", name))
+
+
+def _lazy_label(name: str) -> Callable[[], str]:
+    return lambda: _label(name)
+
+
+Label = str | Callable[[], str]  # a field's name for a message, computed only when there is one to give
+
+
+def _say(label: Label) -> str:
+    return label() if callable(label) else label
+
+
+def clean_text(value: Any, label: Label, limit: int | None) -> str:
+    """Text as stored: line ends unified, NUL dropped (PostgreSQL refuses it), outer spaces trimmed."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise Unreadable(_("“%(field)s” is not text.") % {"field": _say(label)})
+    if "\r" in value or "\x00" in value:
+        value = value.replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n")
+    value = value.strip()
+    if limit is not None and len(value) > limit:
+        raise Unreadable(_("“%(field)s” is longer than %(limit)d characters.") % {"field": _say(label),
+                                                                                "limit": limit})
+    return value
+
+
+def _whole(value: Any, label: Label, minimum: int | None = None, maximum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Unreadable(_("“%(field)s” is not a whole number.") % {"field": _say(label)})
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        raise Unreadable(_("“%(field)s” is out of range: %(value)s.") % {"field": _say(label), "value": value})
+    return value
+
+
+def as_json(value: Any) -> Any:
+    """A field value as MallOrder.values keeps it: times in UTC ISO form, dates ISO, the rest as they are."""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+class Encoded(NamedTuple):
+    """A JSON value with its text, encoded once: hashed for the digest and written as it is by COPY."""
+
+    value: Any
+    text: str
+
+
+def _encoded(values: dict[str, Any]) -> tuple[Encoded, str]:
+    """The values with their canonical JSON text, and that text's digest."""
+    text = json.dumps(values, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return Encoded(values, text), hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _attname(name: str) -> str:
+    return f"{name}_id" if name in FK_FIELDS else name
+
+
+def _line_label(number: int, name: str) -> Callable[[], str]:
+    def label() -> str:
+        field_name = getattr(OrderLine._meta.get_field(name), "verbose_name", name)
+        return f"{_('line %(n)d') % {'n': number}}: {field_name}"
+
+    return label
+
+
+def _lines(order: ImportedOrder) -> list[Line]:
+    lines = []
+    limits = {name: _max_length(OrderLine, name) for name in ("sku", "name", "options")}
+    for number, line in enumerate(order.lines, start=1):
+        lines.append(Line(
+            sku=clean_text(line.sku, _line_label(number, "sku"), limits["sku"]),
+            name=clean_text(line.name, _line_label(number, "name"), limits["name"]),
+            options=clean_text(line.options, _line_label(number, "options"), limits["options"]),
+            unit_price=_whole(line.unit_price, _line_label(number, "unit_price")),
+            quantity=_whole(line.quantity, _line_label(number, "quantity"), 0, 2**31 - 1),
+            tax_rate=_whole(line.tax_rate, _line_label(number, "tax_rate"), 0, 100),
+        ))
+    return lines
+
+
+def prepare(order: ImportedOrder, mappings: Mappings, note: Callable[[str], None]) -> Prepared:
+    """Check and map one order. Raises Unreadable with a reason an operator understands."""
+    external_id = clean_text(order.external_id, _lazy_label("external_id"), _max_length(Order, "external_id"))
+    if not external_id:
+        raise Unreadable(_("The order has no order number."))
+    fields: dict[str, Any] = {}
+    ordered_at = order.ordered_at
+    if not isinstance(ordered_at, dt.datetime):
+        raise Unreadable(_("“%(field)s” is not a date and time.") % {"field": _label("ordered_at")})
+    fields["ordered_at"] = ordered_at if timezone.is_aware(ordered_at) else timezone.make_aware(ordered_at)
+    for name in TEXT_FIELDS:
+        fields[name] = clean_text(getattr(order, name), _lazy_label(name), _max_length(Order, name))
+    for name in FEE_FIELDS:
+        fields[name] = _whole(getattr(order, name), _lazy_label(name))
+    wanted = order.requested_delivery_date
+    if wanted is not None and not isinstance(wanted, dt.date):
+        raise Unreadable(_("“%(field)s” is not a date.") % {"field": _label("requested_delivery_date")})
+    fields["requested_delivery_date"] = wanted.date() if isinstance(wanted, dt.datetime) else wanted
+    island = order.remote_island
+    fields["mall_remote_island"] = None if island is None else bool(island)
+
+    payment_code = clean_text(order.payment_code, lambda: _("payment code"), None)
+    payment_name = clean_text(order.payment_name, lambda: _("payment"), None)
+    payment = mappings.payment.get(payment_code) if payment_code else None
+    if payment is None and payment_name:
+        payment = mappings.payment.get(payment_name)
+    if payment is None and (payment_code or payment_name):
+        note(_("Unknown payment code “%(code)s” (%(name)s): the payment method was left empty; map it under "
+               "mall code mappings.") % {"code": payment_code, "name": payment_name})
+    fields["payment_method_id"] = payment
+    delivery_name = clean_text(order.delivery_name, lambda: _("delivery method"), None)
+    delivery = mappings.delivery.get(delivery_name) if delivery_name else None
+    if delivery is None and delivery_name:
+        note(_("Unknown delivery method “%(name)s”: the delivery method was left empty; map it under mall code "
+               "mappings.") % {"name": delivery_name})
+    fields["delivery_method_id"] = delivery
+
+    lines = _lines(order)
+    mall_status = clean_text(order.mall_status, lambda: _("mall status"), 100)
+    cancelled = mappings.cancels.get(mall_status, bool(order.cancelled))
+    values = {name: as_json(fields[_attname(name)]) for name in IMPORTED_FIELDS}
+    values[LINES] = [list(line) for line in lines]
+    values["cancelled"] = cancelled
+    values["mall_status"] = mall_status
+    total = order.total
+    encoded, digest = _encoded(values)
+    return Prepared(
+        external_id=external_id, fields=fields, values=values, encoded=encoded, lines=lines, cancelled=cancelled,
+        mall_status=mall_status, mall_updated_at=order.updated_at, digest=digest,
+        mall_total=total if isinstance(total, int) and not isinstance(total, bool) else None,
+    )
+
+
+def _payload(order: ImportedOrder) -> str:
+    return json.dumps(dataclasses.asdict(order), ensure_ascii=False, default=str)
+
+
+# --- writing rows ---------------------------------------------------------------------------------------------
+
+ROW_BATCH = 1_000
+
+
+def _insert(model: type[models.Model], columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+    """Insert plain rows (attribute names in `columns`); no ids come back. COPY on PostgreSQL (no parameter
+    binding per value, see orders.services.bulk.save_events), bulk_create elsewhere."""
+    if not rows:
+        return
+    by_attname = {f.attname: f for f in model._meta.concrete_fields}
+    if connection.vendor != "postgresql":
+        model._default_manager.bulk_create(
+            [model(**{name: v.value if isinstance(v, Encoded) else v for name, v in zip(columns, row, strict=True)})
+             for row in rows],
+            batch_size=ROW_BATCH)
+        return
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    json_columns = [i for i, name in enumerate(columns) if isinstance(by_attname[name], models.JSONField)]
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(str(by_attname[name].column)) for name in columns)
+    with connection.cursor() as cursor, cursor.cursor.copy(
+        f"COPY {quote(model._meta.db_table)} ({names}) FROM STDIN"
+    ) as copy:
+        for row in rows:
+            copy.write_row(tuple((v.text if isinstance(v, Encoded) else dumps(v)) if i in json_columns else v
+                                 for i, v in enumerate(row)) if json_columns else row)
+
+
+class _OrderRows:
+    """Full rows of orders_order: every column, the model's defaults where the import sets nothing (the
+    defaults are read from the model once, so a new column with a default needs nothing here)."""
+
+    def __init__(self) -> None:
+        self.fields = [f for f in Order._meta.concrete_fields if not f.primary_key]
+        self.defaults = {f.attname: f.get_default() for f in self.fields}
+
+    def insert(self, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert the orders; their new ids, in the order given."""
+        if connection.vendor != "postgresql":
+            objs = [Order(**{**self.defaults, **row}) for row in rows]
+            Order.objects.bulk_create(objs, batch_size=ROW_BATCH)
+            return [int(obj.pk) for obj in objs]
+        table = Order._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                           [table, len(rows)])
+            ids = [int(row[0]) for row in cursor.fetchall()]
+        quote = connection.ops.quote_name
+        names = ", ".join(quote(str(f.column)) for f in [Order._meta.pk, *self.fields])
+        attnames = [f.attname for f in self.fields]
+        with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy:
+            for pk, row in zip(ids, rows, strict=True):
+                full = {**self.defaults, **row}
+                copy.write_row((pk, *(full[name] for name in attnames)))
+        return ids
+
+
+@functools.cache
+def _order_rows() -> _OrderRows:
+    """Built once per process, on first use (after the apps are ready)."""
+    return _OrderRows()
+
+
+def _stub(order_id: int, tenant_id: int, status: Status | None = None) -> Order:
+    """An order carrying only what the event builders read (see orders.services.bulk.order_stubs)."""
+    stub = Order.from_db(None, ["id", "tenant_id"], [order_id, tenant_id])
+    if status is not None:
+        stub.status = status
+    return stub
+
+
+MALL_ORDER_COLUMNS = ("order_id", "tenant_id", "digest", "values", "mall_status", "mall_updated_at", "imported_at")
+LINE_COLUMNS = ("tenant_id", "order_id", "position", "sku", "name", "options", "unit_price", "quantity", "tax_rate")
+
+
+def _state_row(order_id: int, tenant_id: int, p: Prepared, now: dt.datetime) -> tuple[Any, ...]:
+    return (order_id, tenant_id, p.digest, p.encoded, p.mall_status, p.mall_updated_at, now)
+
+
+# --- the batch ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Batch:
+    """One call's state: who writes, what it found, what it will write."""
+
+    shop: Shop
+    run: ImportRun
+    actor: Actor
+    now: dt.datetime
+    outcome: BatchOutcome
+    built: list[OrderEvent] = field(default_factory=list)
+    to_cancel: list[int] = field(default_factory=list)
+    conflicts: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
+    numbers: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def tenant_id(self) -> int:
+        return int(self.shop.tenant_id)
+
+    def note(self, text: str) -> None:
+        if text not in self.outcome.notes:
+            self.outcome.notes.append(text)
+
+
+def import_orders(shop: Shop, batch: Iterable[ImportedOrder | FailedOrder], *, run: ImportRun) -> BatchOutcome:
+    """Upsert one batch of the shop's orders in one transaction; see the module's docstring for the rules.
+
+    The shop's row is locked for the batch, so two imports of one shop (a poll and a CSV upload) take turns.
+    Counts, failures and notes go to `run`; the caller runs auto-processing on `outcome.changed_ids`."""
+    if run.shop_id != shop.pk or run.tenant_id != shop.tenant_id:
+        raise ValueError("the run belongs to another shop")
+    outcome = BatchOutcome()
+    state = _Batch(shop=shop, run=run, actor=Actor.importer(shop.name), now=timezone.now(), outcome=outcome)
+    with transaction.atomic():
+        list(Shop.objects.select_for_update().filter(pk=shop.pk).order_by().values_list("pk", flat=True))
+        mappings = Mappings.load(shop)
+        prepared: dict[str, Prepared] = {}
+        failures: list[ImportFailure] = []
+        for item in batch:
+            if isinstance(item, FailedOrder):
+                failures.append(_failure(state, item.external_id, item.reason, item.payload))
+                continue
+            try:
+                ready = prepare(item, mappings, state.note)
+            except Unreadable as error:
+                failures.append(_failure(state, str(getattr(item, "external_id", "")), str(error), _payload(item)))
+                continue
+            prepared.pop(ready.external_id, None)
+            prepared[ready.external_id] = ready  # a later copy of the same order in the batch is the newer one
+        existing = _existing(shop, list(prepared))
+        new = [p for number, p in prepared.items() if number not in existing]
+        changed: list[tuple[int, Prepared]] = []
+        for number, p in prepared.items():
+            if number not in existing:
+                continue
+            order_id, digest = existing[number]
+            if digest == p.digest:
+                outcome.unchanged_ids.append(order_id)
+            else:
+                changed.append((order_id, p))
+        if new:
+            outcome.new_ids = _create(state, new)
+        if changed:
+            _merge(state, changed)
+        save_events(state.built)
+        _cancel(state)
+        _raise_tasks(state)
+        ImportFailure.objects.bulk_create(failures, batch_size=ROW_BATCH)
+        outcome.failed = [(f.external_id, f.reason) for f in failures]
+        _count(state)
+    return outcome
+
+
+def _failure(state: _Batch, external_id: str, reason: str, payload: str) -> ImportFailure:
+    return ImportFailure(tenant_id=state.tenant_id, run=state.run, shop=state.shop,
+                         external_id=clean_text(str(external_id or ""), "", None)[:100], reason=reason,
+                         payload=(payload or "").replace("\x00", ""), at=state.now)
+
+
+def _existing(shop: Shop, numbers: list[str]) -> dict[str, tuple[int, str | None]]:
+    """The shop's orders among these numbers: id and the stored digest (None: no MallOrder yet)."""
+    found: dict[str, tuple[int, str | None]] = {}
+    base = Order.objects.filter(tenant_id=shop.tenant_id, shop_id=shop.pk)
+    for start in range(0, len(numbers), ROW_BATCH):
+        rows = base.filter(external_id__in=numbers[start:start + ROW_BATCH]).values_list(
+            "external_id", "pk", "mall_state__digest")
+        for number, pk, digest in rows:
+            found[number] = (pk, digest)
+    return found
+
+
+def _create(state: _Batch, new: list[Prepared]) -> list[int]:
+    """Write the new orders, their lines, "created" events and MallOrder rows; returns their ids."""
+    status = status_initial(tenant=state.shop.tenant)
+    now, tenant_id = state.now, state.tenant_id
+    rows = []
+    for p in new:
+        amounts = compute_amounts(lines=cast(list[OrderLine], p.lines), shipping_fee=p.fields["shipping_fee"],
+                                  cod_fee=p.fields["cod_fee"], discount=p.fields["discount"],
+                                  points_used=p.fields["points_used"])
+        if p.mall_total is not None and p.mall_total != amounts["total"]:
+            state.note(_total_note(p.external_id, p.mall_total, amounts["total"]))
+        row = {**p.fields, **amounts, "tenant_id": tenant_id, "shop_id": state.shop.pk,
+               "external_id": p.external_id, "status_id": status.pk, "stage": status.group.stage, "version": 1,
+               "created_at": now, "updated_at": now}
+        row["search_text"] = search_text([*(str(row.get(name) or "") for name in SEARCH_FIELDS),
+                                          *(line.sku for line in p.lines)])
+        rows.append(row)
+    ids = _order_rows().insert(rows)
+    _insert(OrderLine, LINE_COLUMNS, [
+        (tenant_id, order_id, position, *line)
+        for order_id, p in zip(ids, new, strict=True) for position, line in enumerate(p.lines, start=1)
+    ])
+    source = "csv" if state.run.trigger == Trigger.CSV else "import"
+    state.built.extend(
+        events.order_created_event(order=_stub(order_id, tenant_id, status), actor=state.actor, source=source,
+                                   commit=False)
+        for order_id in ids
+    )
+    _insert(MallOrder, MALL_ORDER_COLUMNS, [_state_row(order_id, tenant_id, p, now)
+                                            for order_id, p in zip(ids, new, strict=True)])
+    for order_id, p in zip(ids, new, strict=True):
+        state.numbers[order_id] = p.external_id
+        if p.cancelled:
+            state.to_cancel.append(order_id)
+    return ids
+
+
+def _total_note(number: str, mall: int, ours: int) -> str:
+    return _("%(number)s: the mall's total is %(mall)s yen; the lines and fees add up to %(ours)s yen.") % {
+        "number": number, "mall": f"{mall:,}", "ours": f"{ours:,}"}
+
+
+class _LatestActors:
+    """Who last changed each field (and the lines) of the orders being merged, read once on first need."""
+
+    def __init__(self, tenant_id: int, order_ids: list[int]) -> None:
+        self.tenant_id = tenant_id
+        self.order_ids = order_ids
+        self._latest: dict[tuple[int, str], str] | None = None
+
+    def of(self, order_id: int, key: str) -> str | None:
+        if self._latest is None:
+            self._latest = {}
+            for chunk in chunked(self.order_ids):
+                rows = OrderEvent.objects.filter(
+                    ids_in("order_id", chunk), tenant_id=self.tenant_id,
+                    type__in=[EventType.FIELD_CHANGED, *LINE_EVENTS],
+                ).order_by("at", "pk").values_list("order_id", "type", "data__field", "actor_kind")
+                for event_order, type_, name, actor_kind in rows:
+                    self._latest[(event_order, LINES if type_ in LINE_EVENTS else str(name))] = actor_kind
+        return self._latest.get((order_id, key))
+
+    def operator_edited(self, order_id: int, key: str) -> bool:
+        return self.of(order_id, key) == ActorKind.USER
+
+
+def _merge(state: _Batch, changed: list[tuple[int, Prepared]]) -> None:
+    """The three-way merge of orders the mall changed (see the module's docstring)."""
+    ids = sorted(order_id for order_id, _p in changed)
+    incoming = dict(changed)
+    orders: dict[int, Order] = {}
+    lines: dict[int, list[OrderLine]] = defaultdict(list)
+    states: dict[int, MallOrder] = {}
+    for chunk in chunked(ids):
+        orders.update((o.pk, o) for o in Order.objects.filter(ids_in("pk", chunk), tenant_id=state.tenant_id)
+                      .select_related("status__group", "payment_method", "delivery_method")
+                      .select_for_update(of=("self",)).order_by("pk"))
+        for line in OrderLine.objects.filter(ids_in("order_id", chunk), tenant_id=state.tenant_id).order_by(
+                "order_id", "position", "pk"):
+            lines[line.order_id].append(line)
+        states.update((s.order_id, s) for s in MallOrder.objects.filter(ids_in("order_id", chunk)))
+    actors = _LatestActors(state.tenant_id, ids)
+    written: list[Order] = []
+    written_fields: set[str] = set()
+    removed_lines: list[OrderLine] = []
+    added_lines: list[tuple[Order, OrderLine]] = []
+    for order_id in ids:
+        order, p = orders[order_id], incoming[order_id]
+        state.numbers[order_id] = order.external_id
+        stored = states.get(order_id)
+        base = stored.values if stored is not None else None
+        erased = getattr(order, "personal_data_erased_at", None) is not None
+        changed_fields = _merge_fields(state, order, p, base, actors, skip=PERSONAL_FIELDS if erased else ())
+        gone, come = _merge_lines(state, order, p, base, lines[order_id], actors)
+        _merge_cancel(state, order, p, base)
+        if changed_fields or gone or come:
+            kept = [line for line in lines[order_id] if line not in gone]
+            position = max((line.position for line in lines[order_id]), default=0)
+            new_lines = []
+            for sent in come:
+                position += 1
+                new_lines.append(OrderLine(tenant_id=state.tenant_id, order=order, position=position,
+                                           **sent._asdict()))
+            final = [*kept, *new_lines]
+            for name, value in compute_amounts(lines=final, shipping_fee=order.shipping_fee, cod_fee=order.cod_fee,
+                                               discount=order.discount, points_used=order.points_used).items():
+                setattr(order, name, value)
+            if p.mall_total is not None and p.mall_total != order.total:
+                state.note(_total_note(order.external_id, p.mall_total, order.total))
+            order.search_text = search_text([*(str(getattr(order, name) or "") for name in SEARCH_FIELDS),
+                                             *(line.sku for line in final)])
+            order.version += 1
+            order.updated_at = state.now
+            written.append(order)
+            written_fields.update(_attname(name) for name in changed_fields)
+            removed_lines.extend(gone)
+            added_lines.extend((order, line) for line in new_lines)
+            state.outcome.updated_ids.append(order_id)
+        elif order_id not in state.to_cancel and order_id not in state.conflicts:
+            state.outcome.unchanged_ids.append(order_id)
+        else:
+            state.outcome.updated_ids.append(order_id)
+        if stored is None:
+            stored = MallOrder(order_id=order_id, tenant_id=state.tenant_id)
+            states[order_id] = stored
+        stored.digest, stored.values, stored.mall_status = p.digest, p.values, p.mall_status
+        if erased:
+            stored.values, stored.digest = _without_personal_data(p.values)
+        stored.mall_updated_at, stored.imported_at = p.mall_updated_at, state.now
+    if written:
+        Order.objects.bulk_update(written, fields=sorted(written_fields | set(DERIVED_FIELDS)), batch_size=200)
+    for line in removed_lines:
+        state.built.append(events.order_line_removed_event(order=orders[line.order_id], actor=state.actor,
+                                                           line=line, commit=False))
+    if removed_lines:
+        OrderLine.objects.filter(tenant_id=state.tenant_id, pk__in=[line.pk for line in removed_lines]).delete()
+    if added_lines:
+        OrderLine.objects.bulk_create([line for _order, line in added_lines], batch_size=ROW_BATCH)
+        state.built.extend(events.order_line_added_event(order=order, actor=state.actor, line=line, commit=False)
+                           for order, line in added_lines)
+    update = [s for s in states.values() if s._state.adding is False]
+    create = [s for s in states.values() if s._state.adding]
+    MallOrder.objects.bulk_update(update, fields=["digest", "values", "mall_status", "mall_updated_at",
+                                                  "imported_at"], batch_size=200)
+    MallOrder.objects.bulk_create(create, batch_size=ROW_BATCH)
+
+
+def _shown(value: Any) -> str:
+    if value is None or value == "":
+        return _("(empty)")
+    return str(value)
+
+
+def _merge_fields(state: _Batch, order: Order, p: Prepared, base: dict[str, Any] | None,
+                  actors: _LatestActors, skip: tuple[str, ...] = ()) -> list[str]:
+    """Apply the mall's changed fields to `order` (in memory) with their events; returns the names set.
+    Fields in `skip` (an erased buyer's personal data) stay as they are."""
+    applied: list[str] = []
+    for name in IMPORTED_FIELDS:
+        if name in skip:
+            continue
+        attname = _attname(name)
+        new = p.values[name]
+        known = base is not None and name in base
+        if known and base[name] == new:  # type: ignore[index]
+            continue  # the mall did not change it: whatever the order holds stays
+        current = as_json(getattr(order, attname))
+        if current == new:
+            continue
+        nobody_here = known and current == base[name]  # type: ignore[index]
+        if not nobody_here and actors.operator_edited(order.pk, name):
+            state.conflicts[order.pk].append(
+                _("the mall changed “%(field)s” to “%(mall)s”; kept the operator's “%(ours)s”") % {
+                    "field": _label(name), "mall": _shown(new), "ours": _shown(current)})
+            continue
+        old_value = getattr(order, name)  # the related row for a foreign key, for the event's {id, name}
+        setattr(order, attname, p.fields[attname])
+        new_value = getattr(order, name)
+        state.built.append(events.order_field_changed_event(order=order, actor=state.actor, field=name,
+                                                            old=old_value, new=new_value, commit=False))
+        applied.append(name)
+    return applied
+
+
+def _line_key(line: OrderLine) -> Line:
+    return Line(line.sku, line.name, line.options, line.unit_price, line.quantity, line.tax_rate)
+
+
+def _merge_lines(state: _Batch, order: Order, p: Prepared, base: dict[str, Any] | None, current: list[OrderLine],
+                 actors: _LatestActors) -> tuple[list[OrderLine], list[Line]]:
+    """(lines to remove, lines to add) so that the order's lines follow the mall's change since last time."""
+    incoming = Counter(p.lines)
+    here = Counter(_line_key(line) for line in current)
+    known = base is not None and LINES in base
+    before = Counter(Line(*item) for item in base[LINES]) if known else here  # type: ignore[index]
+    if (known and before == incoming) or here == incoming:
+        return [], []
+    removed, added = before - incoming, incoming - before
+    intact = known and not (removed - here)  # every line the mall took away is here as the mall had it
+    if not intact and actors.operator_edited(order.pk, LINES):
+        state.conflicts[order.pk].append(_("the mall changed the lines; kept the operator's lines"))
+        return [], []
+    gone: list[OrderLine] = []
+    for line in current:
+        key = _line_key(line)
+        if removed[key] > 0:
+            removed[key] -= 1
+            gone.append(line)
+    come = [line for line, n in added.items() for _i in range(n)]
+    come.sort(key=p.lines.index)
+    return gone, come
+
+
+def _merge_cancel(state: _Batch, order: Order, p: Prepared, base: dict[str, Any] | None) -> None:
+    """A cancellation at the mall since last time cancels the order here; an order the mall no longer lists
+    as cancelled is left to a person (reinstating has consequences: stock, mail)."""
+    was = base.get("cancelled") if base is not None and "cancelled" in base else None
+    if p.cancelled and not was and order.stage != Stage.CANCELLED:
+        state.to_cancel.append(order.pk)
+    elif was and not p.cancelled and order.stage == Stage.CANCELLED:
+        state.conflicts[order.pk].append(_("the mall no longer lists the order as cancelled (%(status)s)")
+                                         % {"status": p.mall_status})
+
+
+def _cancel(state: _Batch) -> None:
+    """Cancel what the mall cancelled, through the lifecycle's rules; refusals become events and tasks."""
+    if not state.to_cancel:
+        return
+    reason = _("Cancelled at the mall (%(shop)s).") % {"shop": state.shop.name}
+    try:
+        result = orders_cancel(tenant=state.shop.tenant, order_ids=state.to_cancel, actor=state.actor, reason=reason)
+    except ValueError as error:  # the tenant has no cancelled status
+        for order_id in state.to_cancel:
+            state.conflicts[order_id].append(str(error))
+        return
+    if not result.refused:
+        return
+    target = (Status.objects.for_tenant(state.tenant_id).filter(group__stage=Stage.CANCELLED)
+              .select_related("group").order_by("group__position", "group_id", "position", "pk").first())
+    refused = {order_id: why for order_id, _number, why in result.refused}
+    orders = Order.objects.filter(tenant_id=state.tenant_id, pk__in=refused).select_related("status__group")
+    built = []
+    for order in orders:
+        if target is not None:
+            built.append(events.order_status_refused_event(order=order, actor=state.actor, target=target,
+                                                           reason=refused[order.pk], commit=False))
+        state.conflicts[order.pk].append(_("the mall cancelled the order, but it cannot be cancelled here: "
+                                           "%(reason)s") % {"reason": refused[order.pk]})
+    save_events(built)
+
+
+def _without_personal_data(values: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """MallOrder values with the buyer's personal data blanked, and their digest."""
+    blanked = {**values, **{name: "" for name in PERSONAL_FIELDS if name in values}}
+    encoded, digest = _encoded(blanked)
+    return encoded.value, digest
+
+
+def mall_state_erase(*, tenant_id: int, order_ids: Iterable[int]) -> int:
+    """Blank the buyer's personal data that MallOrder keeps for these orders (what the mall last sent), when
+    the orders' personal data is erased (retention, T2): otherwise it would outlive the erasure here. Later
+    imports of an erased order never bring it back (see _merge). Returns how many rows were blanked."""
+    done = 0
+    for chunk in chunked(sorted(set(order_ids))):
+        states = list(MallOrder.objects.filter(ids_in("order_id", chunk), tenant_id=tenant_id))
+        for mall_state in states:
+            mall_state.values, mall_state.digest = _without_personal_data(mall_state.values)
+        MallOrder.objects.bulk_update(states, fields=["values", "digest"], batch_size=200)
+        done += len(states)
+    return done
+
+
+def mall_changed_definition(tenant: Tenant | int) -> TaskDefinition:
+    """The built-in task "mall changed an edited order" of the tenant, made if the tenant lacks it (tenants
+    made before it existed)."""
+    tenant_id = tenant if isinstance(tenant, int) else tenant.pk
+    code = BuiltinTask.MALL_CHANGED_EDITED
+    found = TaskDefinition.objects.for_tenant(tenant_id).filter(code=code).first()
+    if found is not None:
+        return found
+    name, colour = next((name, colour) for key, name, colour in BUILTIN_TASKS if key == code)
+    last = TaskDefinition.objects.for_tenant(tenant_id).order_by("-position").values_list("position", flat=True)
+    definition, _created = TaskDefinition.objects.get_or_create(
+        tenant_id=tenant_id, code=code,
+        defaults={"name": name, "colour": colour, "position": (last.first() or 0) + 1},
+    )
+    return definition
+
+
+def _raise_tasks(state: _Batch) -> None:
+    """One task per order whose mall change was held back or refused, noting what the mall said."""
+    if not state.conflicts:
+        return
+    definition = mall_changed_definition(state.tenant_id)
+    tenant = state.shop.tenant
+    for order_id, reasons in sorted(state.conflicts.items()):
+        text = "; ".join(reasons)
+        state.note(f"{state.numbers.get(order_id, order_id)}: {text}")
+        if definition.enabled:
+            tasks_raise(tenant=tenant, definition=definition, order_ids=[order_id], actor=state.actor, note=text)
+        if order_id not in state.outcome.updated_ids and order_id not in state.outcome.new_ids:
+            state.outcome.updated_ids.append(order_id)
+            if order_id in state.outcome.unchanged_ids:
+                state.outcome.unchanged_ids.remove(order_id)
+    state.outcome.kept = len(state.conflicts)
+
+
+def _count(state: _Batch) -> None:
+    """Add the batch to its run: counts, and notes up to NOTES_KEPT (a run that needs more has one problem
+    many times over, and the first notes name it)."""
+    run, outcome = state.run, state.outcome
+    run.new += len(outcome.new_ids)
+    run.updated += len(outcome.updated_ids)
+    run.unchanged += len(outcome.unchanged_ids)
+    run.failed += len(outcome.failed)
+    notes = list(run.notes or [])
+    seen = set(notes)
+    for text in outcome.notes:
+        if len(notes) >= NOTES_KEPT:
+            break
+        if text not in seen:
+            notes.append(text)
+            seen.add(text)
+    run.notes = notes
+    run.save(update_fields=["new", "updated", "unchanged", "failed", "notes"])

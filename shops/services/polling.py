@@ -1,0 +1,377 @@
+"""Polling a shop: claim it, page through its mall from the saved cursor, import each page, auto-process what
+came in, and record the run.
+
+The lock. `ShopSync.running_since` is the lock. It is taken in a short transaction that locks the sync row
+with `select_for_update(skip_locked=True)` (a poll that finds the row locked, or `running_since` set and
+fresh, is "busy" and does nothing) and committed at once, so the lock is visible while the poll runs without
+a transaction open across HTTP calls. It expires: a poll cannot outlive Celery's hard time limit (the worker
+kills it), so a `running_since` older than that (LOCK_TTL) belongs to a dead poll and counts as free. Each
+page refreshes it, and every write of the poll to the sync row is guarded by the value it set
+(`running_since = <mine>`): a poll that finds it changed has been taken over and stops (LockLost) without
+writing anything more. Two polls of one shop never run at once.
+
+The cursor. Each page is one transaction: import_orders, auto-processing of the page's new and changed
+orders (in a savepoint, see _process), the page's cursor, the run's counts. A poll that dies mid-page
+loses that page's writes and nothing else; the next poll resumes from the last saved cursor and re-imports
+the page, which changes nothing that was already there (the import upserts). So a crash loses nothing and
+duplicates nothing.
+
+Failures. A rate limit or an unavailable mall fails the run with the message and pushes the shop's next
+poll back (60 s, doubling with each failure in a row, at most 30 minutes; never sooner than the mall's
+Retry-After); the Celery task also retries after that delay. Refused credentials fail the run and pause
+the shop for AUTH_PAUSE: retrying cannot help until an admin enters new ones (which makes the shop due at
+once). Anything else fails the run with the error, backs off the same way, and is logged with its traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from automation.services import process
+from backyard.models import Tenant
+
+from ..connectors.base import (
+    AuthFailed,
+    Connector,
+    FailedOrder,
+    ImportedOrder,
+    MallError,
+    MallUnavailable,
+    RateLimited,
+)
+from ..crypto import CredentialsUnreadable
+from ..models import ImportRun, MallCodeMapping, RunStatus, Shop, ShopSync, SyncErrorKind, Trigger
+from .connectors import connector_build, has_connector
+from .importer import BatchOutcome, import_orders
+from .shops import mappings_seed, shop_credentials_renewed, shop_sync, shop_syncs_ensure
+
+logger = logging.getLogger(__name__)
+
+RETRY_BASE = 60.0  # seconds before the first retry of a transient failure; doubles with each failure in a row
+RETRY_MAX = 30 * 60.0
+AUTH_PAUSE = dt.timedelta(hours=1)  # refused credentials: no quick retry, an admin has to act
+
+
+def lock_ttl() -> dt.timedelta:
+    """How old a poll's lock may get before it counts as a dead poll's: Celery's hard time limit."""
+    return dt.timedelta(seconds=float(getattr(settings, "CELERY_TASK_TIME_LIMIT", None) or 30 * 60))
+
+
+def backoff(failures: int) -> float:
+    """Seconds to wait after `failures` transient failures in a row."""
+    return min(RETRY_BASE * 2 ** max(failures - 1, 0), RETRY_MAX)
+
+
+class LockLost(Exception):
+    """Another poll took the shop over (this one was thought dead); stop without writing more."""
+
+
+@dataclass
+class PollOutcome:
+    """What a poll came to. `busy`: another poll of the shop holds the lock, nothing was done. `retry_in`:
+    a transient failure (rate limit, mall unavailable), worth trying again after so many seconds."""
+
+    run: ImportRun | None
+    busy: bool = False
+    retry_in: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        run = self.run
+        return {
+            "run": run.pk if run else None, "status": run.status if run else None, "busy": self.busy,
+            "new": run.new if run else 0, "updated": run.updated if run else 0,
+            "unchanged": run.unchanged if run else 0, "failed": run.failed if run else 0,
+            "retry_in": self.retry_in,
+        }
+
+
+@dataclass
+class _Claim:
+    shop: Shop
+    sync_id: int
+    stamp: dt.datetime  # the value of running_since this poll set: every later write is guarded by it
+    failures: int
+    cursor: str
+    run: ImportRun
+
+
+def _claim(shop_id: int, trigger: str, run_id: int | None, now: dt.datetime) -> _Claim | ImportRun | None:
+    """Take the shop's lock and start the run; the queued run (or None) when the shop is busy."""
+    with transaction.atomic():
+        shop = Shop.objects.select_related("tenant").filter(pk=shop_id).first()
+        if shop is None:
+            return None
+        queued = ImportRun.objects.filter(pk=run_id, shop=shop).first() if run_id is not None else None
+        shop_sync(shop)
+        sync = ShopSync.objects.select_for_update(skip_locked=True).filter(shop_id=shop_id).first()
+        if sync is None or (sync.running_since is not None and sync.running_since > now - lock_ttl()):
+            return queued
+        dead = ImportRun.objects.filter(shop=shop, status=RunStatus.RUNNING)
+        dead.update(status=RunStatus.FAILED, finished_at=now, error_kind=SyncErrorKind.ERROR,
+                    error=_("Interrupted: the poll stopped before it finished. The next poll resumed from the last "
+                            "page it had saved."))
+        stale = ImportRun.objects.filter(shop=shop, status=RunStatus.QUEUED, created_at__lt=now - lock_ttl())
+        if run_id is not None:
+            stale = stale.exclude(pk=run_id)
+        stale.update(status=RunStatus.SKIPPED, finished_at=now,
+                     error=_("Never started: no worker took the request up in time."))
+        sync.running_since = now
+        sync.save(update_fields=["running_since"])
+        run = queued or ImportRun(tenant_id=shop.tenant_id, shop=shop, trigger=trigger)
+        run.status, run.started_at = RunStatus.RUNNING, now
+        run.save()
+        return _Claim(shop=shop, sync_id=sync.pk, stamp=now, failures=sync.failures, cursor=sync.cursor, run=run)
+
+
+def _advance(claim: _Claim, cursor: str) -> dt.datetime:
+    """Save the page's cursor and refresh the lock, if the lock is still this poll's."""
+    fresh = timezone.now()
+    if not ShopSync.objects.filter(pk=claim.sync_id, running_since=claim.stamp).update(cursor=cursor,
+                                                                                        running_since=fresh):
+        raise LockLost
+    return fresh
+
+
+def _process(shop: Shop, run: ImportRun, outcome: BatchOutcome) -> str:
+    """Auto-process the page's new and changed orders; a problem message for the run, or "".
+
+    In a savepoint: an auto-processing bug must not stop orders from arriving. The orders then stay as
+    imported (in the first "new" status) and the run says why; "Run auto-processing" on the list sorts them
+    once it is fixed."""
+    ids = outcome.changed_ids
+    if not ids:
+        return ""
+    try:
+        with transaction.atomic():
+            result = process(tenant=shop.tenant, order_ids=ids, actor_name=shop.name)
+    except Exception as error:
+        logger.exception("auto-processing after the import of shop %s failed", shop.pk)
+        return _("Auto-processing did not run on %(n)d orders: %(error)s") % {"n": len(ids), "error": error}
+    run.processed += result.changed
+    if result.errors:
+        return "; ".join(result.errors[:5])
+    return ""
+
+
+def _note(run: ImportRun, text: str) -> None:
+    if text and text not in run.notes:
+        run.notes = [*run.notes, text]
+
+
+def import_page(*, shop: Shop, batch: Iterable[ImportedOrder | FailedOrder],
+                run: ImportRun) -> tuple[BatchOutcome, str]:
+    """One page as a poll imports it, in one transaction: import_orders, then auto-processing of the page's
+    new and changed orders (see _process), then the run's page count. Returns the outcome and a problem
+    message from auto-processing ("" when none). A CSV upload imports its batches through this too."""
+    with transaction.atomic():
+        outcome = import_orders(shop, batch, run=run)
+        problem = _process(shop, run, outcome)
+        _note(run, problem)
+        run.pages += 1
+        run.save(update_fields=["pages", "processed", "notes"])
+    return outcome, problem
+
+
+def _pages(claim: _Claim, connector: Connector) -> bool:
+    """Import page after page, each with its cursor; True when auto-processing reported a problem."""
+    problems = False
+    for page in connector.pages(claim.cursor):
+        with transaction.atomic():
+            _outcome, problem = import_page(shop=claim.shop, batch=page.orders, run=claim.run)
+            problems = problems or bool(problem)
+            fresh = _advance(claim, page.cursor)
+        claim.stamp, claim.cursor = fresh, page.cursor
+    return problems
+
+
+def import_run_start(*, shop: Shop, trigger: str, user: Any = None) -> ImportRun:
+    """A run for an import that is not a poll (a CSV upload): started now."""
+    return ImportRun.objects.create(tenant_id=shop.tenant_id, shop=shop, trigger=trigger, status=RunStatus.RUNNING,
+                                    started_at=timezone.now(), started_by_id=getattr(user, "pk", None))
+
+
+def import_run_finish(*, run: ImportRun, error: str = "") -> ImportRun:
+    """End a run that is not a poll: failed with `error`, else partial when orders failed, else ok."""
+    run.refresh_from_db()
+    run.status = RunStatus.FAILED if error else RunStatus.PARTIAL if run.failed else RunStatus.OK
+    run.error, run.finished_at = error or run.error, timezone.now()
+    run.save(update_fields=["status", "error", "finished_at"])
+    return run
+
+
+def poll_shop(*, shop_id: int, trigger: str = Trigger.BEAT, run_id: int | None = None) -> PollOutcome:
+    """Poll one shop now (see the module's docstring). `run_id`: a run queued by "fetch latest", which this
+    poll carries out; a run that is no longer queued was done already (a message delivered twice) and is
+    left alone."""
+    now = timezone.now()
+    if run_id is not None:
+        queued = ImportRun.objects.filter(pk=run_id, shop_id=shop_id).first()
+        if queued is None or queued.status != RunStatus.QUEUED:
+            return PollOutcome(run=queued)
+    claim = _claim(shop_id, trigger, run_id, now)
+    if not isinstance(claim, _Claim):
+        return PollOutcome(run=claim, busy=True)
+    shop, run = claim.shop, claim.run
+    if not shop.active:
+        return _finish_skipped(claim, _("The shop is switched off."))
+    try:
+        connector = connector_build(
+            shop, on_credentials=lambda values: shop_credentials_renewed(shop_id=shop.pk, values=values))
+    except CredentialsUnreadable:
+        return _finish_failed(claim, SyncErrorKind.CONFIG,
+                              _("The stored credentials cannot be decrypted (the key changed). Enter them again "
+                                "in the settings."), AUTH_PAUSE.total_seconds())
+    except LookupError:
+        return _finish_failed(claim, SyncErrorKind.CONFIG,
+                              _("There is no connector for this kind of shop (%(mall)s).")
+                              % {"mall": shop.get_mall_display()}, AUTH_PAUSE.total_seconds())
+    except Exception as error:
+        logger.exception("the connector of shop %s cannot be built", shop.pk)
+        return _finish_failed(claim, SyncErrorKind.CONFIG, f"{type(error).__name__}: {error}",
+                              AUTH_PAUSE.total_seconds())
+    try:
+        if not MallCodeMapping.objects.for_tenant(shop.tenant_id).filter(mall=shop.mall).exists():
+            mappings_seed(tenant=shop.tenant, mall=shop.mall)  # a shop made before its connector existed
+        problems = _pages(claim, connector)
+    except LockLost:
+        run.refresh_from_db()
+        run.status, run.finished_at = RunStatus.FAILED, timezone.now()
+        run.error = _("Another poll of this shop took over; this one stopped.")
+        run.save(update_fields=["status", "finished_at", "error"])
+        return PollOutcome(run=run)
+    except RateLimited as error:
+        delay = max(backoff(claim.failures + 1), float(error.retry_after))
+        return _finish_failed(claim, SyncErrorKind.RATE_LIMITED,
+                              _("The mall limits requests: %(error)s") % {"error": error}, delay, retry=True)
+    except MallUnavailable as error:
+        return _finish_failed(claim, SyncErrorKind.UNAVAILABLE,
+                              _("The mall did not answer: %(error)s") % {"error": error},
+                              backoff(claim.failures + 1), retry=True)
+    except AuthFailed as error:
+        return _finish_failed(claim, SyncErrorKind.AUTH,
+                              _("The mall refused the credentials: %(error)s. Enter them again in the settings.")
+                              % {"error": error}, AUTH_PAUSE.total_seconds())
+    except MallError as error:
+        return _finish_failed(claim, SyncErrorKind.ERROR, _("The mall answered with an error: %(error)s")
+                              % {"error": error}, backoff(claim.failures + 1))
+    except Exception as error:
+        logger.exception("poll of shop %s failed", shop.pk)
+        return _finish_failed(claim, SyncErrorKind.ERROR, f"{type(error).__name__}: {error}",
+                              backoff(claim.failures + 1))
+    finally:
+        connector.client.close()
+    return _finish_done(claim, problems)
+
+
+def _finish_done(claim: _Claim, problems: bool) -> PollOutcome:
+    now = timezone.now()
+    run = claim.run
+    with transaction.atomic():
+        run.status = RunStatus.PARTIAL if (run.failed or problems) else RunStatus.OK
+        run.finished_at = now
+        run.save(update_fields=["status", "finished_at"])
+        ShopSync.objects.filter(pk=claim.sync_id, running_since=claim.stamp).update(
+            running_since=None, last_success_at=now, last_error="", last_error_kind="", failures=0,
+            next_due_at=now + dt.timedelta(minutes=claim.shop.poll_interval))
+    return PollOutcome(run=run)
+
+
+def _finish_failed(claim: _Claim, kind: str, message: str, delay: float, retry: bool = False) -> PollOutcome:
+    now = timezone.now()
+    run = claim.run
+    with transaction.atomic():
+        run.refresh_from_db()  # the counts as committed: a page that failed half-way was rolled back
+        run.status, run.finished_at, run.error, run.error_kind = RunStatus.FAILED, now, message, kind
+        run.save(update_fields=["status", "finished_at", "error", "error_kind"])
+        ShopSync.objects.filter(pk=claim.sync_id, running_since=claim.stamp).update(
+            running_since=None, last_error=message, last_error_kind=kind, last_error_at=now,
+            failures=F("failures") + 1, next_due_at=now + dt.timedelta(seconds=delay))
+    logger.warning("poll of shop %s failed (%s): %s", claim.shop.pk, kind, message)
+    return PollOutcome(run=run, retry_in=delay if retry else None)
+
+
+def _finish_skipped(claim: _Claim, message: str) -> PollOutcome:
+    now = timezone.now()
+    run = claim.run
+    with transaction.atomic():
+        run.status, run.finished_at, run.error = RunStatus.SKIPPED, now, message
+        run.save(update_fields=["status", "finished_at", "error"])
+        ShopSync.objects.filter(pk=claim.sync_id, running_since=claim.stamp).update(running_since=None)
+    return PollOutcome(run=run)
+
+
+def import_run_skip(*, run_id: int, reason: str) -> None:
+    """A queued run that will not be carried out (the shop stayed busy): say so, so nobody waits for it."""
+    ImportRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
+        status=RunStatus.SKIPPED, finished_at=timezone.now(), error=reason)
+
+
+# --- what beat and "fetch latest" start --------------------------------------------------------------------
+
+
+def _pollable(kinds: Iterable[str]) -> set[str]:
+    return {kind for kind in set(kinds) if has_connector(kind)}
+
+
+@transaction.atomic
+def shops_due_for_poll(*, now: dt.datetime | None = None) -> list[int]:
+    """The active shops, of every tenant, whose next poll is due and that no poll holds; each is marked as
+    scheduled (next due one interval later), so that beat does not send it again while it waits in the
+    queue. The poll sets the real next time when it finishes."""
+    now = now or timezone.now()
+    shop_syncs_ensure()
+    rows = list(
+        ShopSync.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(shop__active=True)
+        .filter(Q(next_due_at__isnull=True) | Q(next_due_at__lte=now))
+        .filter(Q(running_since__isnull=True) | Q(running_since__lt=now - lock_ttl()))
+        .order_by("pk")
+        .values_list("pk", "shop_id", "shop__mall", "shop__poll_interval")
+    )
+    pollable = _pollable(mall for _pk, _shop, mall, _interval in rows)
+    due = [(pk, shop_id, interval) for pk, shop_id, mall, interval in rows if mall in pollable]
+    by_interval: dict[int, list[int]] = defaultdict(list)
+    for pk, _shop_id, interval in due:
+        by_interval[interval].append(pk)
+    for interval, pks in by_interval.items():
+        ShopSync.objects.filter(pk__in=pks).update(next_due_at=now + dt.timedelta(minutes=interval))
+    return [shop_id for _pk, shop_id, _interval in due]
+
+
+def fetch_latest(*, tenant: Tenant, user: Any = None, shop: Shop | None = None) -> list[ImportRun]:
+    """Fetch latest (F6, T8): queue a poll of each of the tenant's active shops that has a connector (or of
+    `shop` alone) and return the queued runs, which the page then watches. The polls go through Celery
+    once the transaction commits, like every other poll, so the lock and the retries are the same."""
+    from ..tasks import poll_shop_enqueue
+
+    qs = Shop.objects.for_tenant(tenant).filter(active=True).order_by("position", "pk")
+    if shop is not None:
+        qs = qs.filter(pk=shop.pk)
+    shops = list(qs)
+    pollable = _pollable(s.mall for s in shops)
+    chosen = [s for s in shops if s.mall in pollable]
+    user_id = getattr(user, "pk", None)
+    with transaction.atomic():
+        runs = ImportRun.objects.bulk_create([
+            ImportRun(tenant=tenant, shop=s, trigger=Trigger.MANUAL, status=RunStatus.QUEUED, started_by_id=user_id)
+            for s in chosen
+        ])
+        jobs = [(run.shop_id, run.pk) for run in runs]
+
+        def send() -> None:
+            for shop_id, run_id in jobs:
+                poll_shop_enqueue(shop_id, Trigger.MANUAL, run_id)
+
+        transaction.on_commit(send)
+    return runs

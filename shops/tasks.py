@@ -1,0 +1,69 @@
+"""Celery entry points of shops: thin, by id, safe to deliver twice (the poll's lock and the idempotent
+import make a second delivery harmless)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import shared_task
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from .models import Trigger
+from .services import polling
+
+logger = logging.getLogger(__name__)
+
+MAX_RETRIES = 4  # transient failures (rate limit, mall unavailable): retried with the poll's backoff
+BUSY_RETRIES = 20  # a "fetch latest" that finds the shop busy waits for the running poll, up to ~40 s
+BUSY_WAIT = 2.0
+
+
+def _queue() -> dict[str, Any]:
+    """Where polls go: SHOPS_POLL_QUEUE when set (a dedicated queue for slow mall I/O), else the default."""
+    queue = getattr(settings, "SHOPS_POLL_QUEUE", "")
+    return {"queue": queue} if queue else {}
+
+
+@shared_task(bind=True, max_retries=MAX_RETRIES, acks_late=True)
+def poll_shop(self: Any, shop_id: int, trigger: str = Trigger.BEAT, run_id: int | None = None) -> dict[str, Any]:
+    """Poll one shop (shops.services.polling.poll_shop). A rate limit or an unavailable mall retries after
+    the poll's backoff; a "fetch latest" that finds another poll of the shop running waits for it a while,
+    then says it was skipped."""
+    outcome = polling.poll_shop(shop_id=shop_id, trigger=trigger, run_id=run_id)
+    if outcome.busy and run_id is not None:
+        if self.request.retries < BUSY_RETRIES:
+            raise self.retry(countdown=BUSY_WAIT, max_retries=BUSY_RETRIES)
+        polling.import_run_skip(run_id=run_id, reason=_("Another poll of this shop was running; its orders "
+                                                        "arrive with it."))
+    if outcome.retry_in is not None and self.request.retries < MAX_RETRIES:
+        raise self.retry(countdown=outcome.retry_in)
+    result = outcome.as_dict()
+    logger.info("poll_shop %s (%s): %s", shop_id, trigger, result)
+    return result
+
+
+def poll_shop_enqueue(shop_id: int, trigger: str = Trigger.BEAT, run_id: int | None = None) -> None:
+    """Send one poll to the workers (to SHOPS_POLL_QUEUE when set)."""
+    poll_shop.apply_async(args=[shop_id, trigger, run_id], **_queue())
+
+
+@shared_task
+def poll_due_shops() -> int:
+    """Beat, every minute: one poll_shop per active shop whose poll is due; returns how many were sent."""
+    shop_ids = polling.shops_due_for_poll()
+    for shop_id in shop_ids:
+        poll_shop_enqueue(shop_id)
+    return len(shop_ids)
+
+
+@shared_task
+def erase_amazon_personal_data() -> int:
+    """Daily (beat): Amazon buyers' personal data 30 days after shipment (shops.retention)."""
+    from .retention import amazon_personal_data_erase
+
+    erased = amazon_personal_data_erase()
+    logger.info("erased the personal data of %d Amazon orders", erased)
+    return erased
+
