@@ -23,6 +23,8 @@ run: install
 	@echo "  Backyard: http://127.0.0.1:$(BACKYARD_PORT)/"
 	@echo "  operator: demo_operator / backyard-demo    admin (settings): demo_admin / backyard-demo"
 	@echo "  database: $${DATABASE_URL:-SQLite in var/}    broker: $${REDIS_URL:-embedded (var/broker)}"
+	@echo "  demo mall: a fake Shopify on 127.0.0.1:$${BACKYARD_DEMO_MALL_PORT:-8801}, a new order every minute,"
+	@echo "             polled into the demo's 公式オンラインストア (F6 on the order list fetches at once)"
 	@echo ""
 	$(VENV)/bin/honcho start -f Procfile
 

@@ -673,8 +673,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--every", type=float, default=60.0, help="seconds between new orders")
     parser.add_argument("--orders", type=int, default=20, help="orders to start with")
+    parser.add_argument("--first-number", type=int, default=1001, help="number of the first order (#1001)")
+    parser.add_argument("--seed", type=int, default=None, help="the same seed makes the same orders")
     args = parser.parse_args(argv)
-    fake = FakeShopify().start(args.port)
+    fake = FakeShopify(first_number=args.first_number, seed=args.seed).start(args.port)
     if args.orders:
         fake.add_orders(args.orders)
     fake.produce(args.every)

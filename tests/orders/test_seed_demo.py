@@ -139,3 +139,29 @@ def test_orders_look_like_a_merchants(db: Any) -> None:
     assert 5 <= sum(order.requested_delivery_date is not None for order in orders) <= 25
     lines = OrderLine.objects.filter(tenant__slug="demo")
     assert set(lines.values_list("tax_rate", flat=True)) == {8, 10}
+
+
+def test_the_demo_store_is_connected_to_the_demo_mall_and_polled(db: Any, monkeypatch: Any) -> None:
+    """What `make run` shows a newcomer: the Procfile's demo mall (a fake Shopify) and the demo's Shopify store
+    pointed at it; one poll brings its orders in, numbered apart from the seeded ones."""
+    from orders.models import Order
+    from shops.fakemalls.shopify import FakeShopify
+    from shops.models import Shop
+    from shops.services import poll_shop
+
+    fake = FakeShopify(first_number=50001, seed=7).start(0)
+    try:
+        fake.add_orders(3)
+        monkeypatch.setenv("BACKYARD_DEMO_MALL_PORT", fake.url.rsplit(":", 1)[1])
+        call_command("seed_demo", orders=20, verbosity=0)
+        shop = Shop.objects.get(tenant__slug="demo", code="shopify")
+        assert shop.base_url == fake.url
+
+        outcome = poll_shop(shop_id=shop.pk, trigger="manual")
+
+        assert outcome.run.status in ("ok", "partial"), outcome.run.error
+        numbers = set(Order.objects.filter(shop=shop, external_id__startswith="#5000").values_list(
+            "external_id", flat=True))
+        assert numbers == {"#50001", "#50002", "#50003"}
+    finally:
+        fake.stop()

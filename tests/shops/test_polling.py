@@ -322,7 +322,7 @@ def test_a_poll_whose_lock_was_taken_over_stops_without_writing(tenant, shop, ma
     assert len(numbers(shop)) == 2
     assert created_events(shop) == 2
     loser = next(r["value"].run for r in (first_result, second_result) if r["value"].run.status == RunStatus.FAILED)
-    assert "took over" in loser.error
+    assert "引き継いだ" in loser.error  # "another poll of this shop took over"
     assert ShopSync.objects.get(shop=shop).running_since is None
 
 

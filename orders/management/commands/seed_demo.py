@@ -596,6 +596,7 @@ class Command(BaseCommand):
                 for spec in SHOP_SPECS
             }
             self._logins(tenant)
+            _connect_demo_mall(shops["shopify"])
             existing = Order.objects.for_tenant(tenant).count()
             created = 0
             processed = None
@@ -635,3 +636,21 @@ class Command(BaseCommand):
         out.write(f"  Logins (password {DEMO_PASSWORD}):")
         out.write("    demo_operator  operator: the order list")
         out.write("    demo_admin     admin: also settings in /admin/")
+
+
+def _connect_demo_mall(shop: Shop) -> None:
+    """Point the demo's Shopify store at the fake Shopify that `make run` starts (Procfile: demomall), so a
+    newcomer sees orders arrive by polling. A shop someone has already connected elsewhere is left alone."""
+    import os
+
+    from shops.fakemalls.shopify import DEMO_ACCESS_TOKEN, DEMO_SHOP
+    from shops.services import shop_credentials_set, shop_setup
+
+    if shop.base_url:
+        return
+    port = os.environ.get("BACKYARD_DEMO_MALL_PORT", "8801")
+    Shop.objects.filter(pk=shop.pk).update(base_url=f"http://127.0.0.1:{port}", poll_interval=1)
+    shop.refresh_from_db()
+    shop_setup(shop=shop)
+    shop_credentials_set(shop=shop, values={"shop_domain": DEMO_SHOP, "access_token": DEMO_ACCESS_TOKEN})
+
