@@ -261,7 +261,7 @@ def poll_shop(*, shop_id: int, trigger: str = Trigger.BEAT, run_id: int | None =
     except AuthFailed as error:
         return _finish_failed(claim, SyncErrorKind.AUTH,
                               _("The mall refused the credentials: %(error)s. Enter them again in the settings.")
-                              % {"error": error}, AUTH_PAUSE.total_seconds())
+                              % {"error": str(error).rstrip("。.")}, AUTH_PAUSE.total_seconds())
     except MallError as error:
         return _finish_failed(claim, SyncErrorKind.ERROR, _("The mall answered with an error: %(error)s")
                               % {"error": error}, backoff(claim.failures + 1))
@@ -334,6 +334,7 @@ def shops_due_for_poll(*, now: dt.datetime | None = None) -> list[int]:
     rows = list(
         ShopSync.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(shop__active=True)
+        .exclude(shop__credentials="")  # never connected (a mall shop kept for CSV or by hand): nothing to poll
         .filter(Q(next_due_at__isnull=True) | Q(next_due_at__lte=now))
         .filter(Q(running_since__isnull=True) | Q(running_since__lt=now - lock_ttl()))
         .order_by("pk")
@@ -350,12 +351,12 @@ def shops_due_for_poll(*, now: dt.datetime | None = None) -> list[int]:
 
 
 def fetch_latest(*, tenant: Tenant, user: Any = None, shop: Shop | None = None) -> list[ImportRun]:
-    """Fetch latest (F6, T8): queue a poll of each of the tenant's active shops that has a connector (or of
-    `shop` alone) and return the queued runs, which the page then watches. The polls go through Celery
+    """Fetch latest (F6, T8): queue a poll of each of the tenant's active, connected shops that have a
+    connector (or of `shop` alone) and return the queued runs, which the page then watches. The polls go through Celery
     once the transaction commits, like every other poll, so the lock and the retries are the same."""
     from ..tasks import poll_shop_enqueue
 
-    qs = Shop.objects.for_tenant(tenant).filter(active=True).order_by("position", "pk")
+    qs = Shop.objects.for_tenant(tenant).filter(active=True).exclude(credentials="").order_by("position", "pk")
     if shop is not None:
         qs = qs.filter(pk=shop.pk)
     shops = list(qs)

@@ -452,3 +452,14 @@ def test_a_real_worker_polls_shopifys_fake_mall(tenant, tmp_path, require_postgr
                         client.srem(key, member)
         client.close()
 
+
+
+def test_a_shop_never_connected_is_not_polled(tenant):
+    """A mall shop with no credentials ever entered (kept for CSV import, or the demo's) is not a failing
+    shop: beat and F6 leave it alone."""
+    from shops.services import fetch_latest, shops_due_for_poll
+
+    Shop.objects.create(tenant=tenant, name="楽天（CSVのみ）", mall="rakuten", code="rakuten-csv")
+
+    assert shops_due_for_poll() == []
+    assert fetch_latest(tenant=tenant) == []
