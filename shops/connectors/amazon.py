@@ -97,7 +97,6 @@ from .base import (
     MallError,
     MallUnavailable,
     Page,
-    RateLimited,
 )
 
 SP_API_FAR_EAST = "https://sellingpartnerapi-fe.amazon.com"  # JP, AU and SG sellers
@@ -495,42 +494,22 @@ class AmazonConnector(Connector):
         self._token_expires_at = self.clock() + max(lifetime - TOKEN_MARGIN, 0.0)
         return token
 
-    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        """Connector.request's policy (429 waits, 5xx and dropped connections back off 1, 2, 4 s, RETRIES
-        times, then RateLimited / MallUnavailable) with SP-API's 429 wait: Retry-After when sent, else one
-        over the x-amzn-RateLimit-Limit rate of the 429 or of the operation's last answer."""
-        operation = httpx.URL(url).path
-        for attempt in range(self.RETRIES + 1):
-            try:
-                response = self.client.request(method, url, **kwargs)
-            except httpx.TransportError as error:
-                if attempt == self.RETRIES:
-                    raise MallUnavailable(f"{method} {url}: {error}") from error
-                self.sleep(min(2.0 ** attempt, self.max_wait))
-                continue
-            if (rate := _rate(response.headers.get("x-amzn-RateLimit-Limit"))) is not None:
-                self._rates[operation] = rate
-            if response.status_code == 429:
-                wait = self._rate_limit_wait(operation, response)
-                if attempt == self.RETRIES or wait > self.max_wait:
-                    raise RateLimited(f"{method} {url}: 429 Too Many Requests ({_errors(response)})", wait)
-                self.sleep(wait)
-                continue
-            if response.status_code >= 500:
-                if attempt == self.RETRIES:
-                    raise MallUnavailable(f"{method} {url}: {response.status_code} ({_errors(response)})")
-                self.sleep(min(2.0 ** attempt, self.max_wait))
-                continue
-            return response
-        raise AssertionError("unreachable")
+    # Connector.request's retry policy, with SP-API's 429 wait: Retry-After when sent, else one over the
+    # x-amzn-RateLimit-Limit rate of the 429 or of the operation's last answer.
+    def observe(self, response: httpx.Response) -> None:
+        if (rate := _rate(response.headers.get("x-amzn-RateLimit-Limit"))) is not None:
+            self._rates[response.request.url.path] = rate
 
-    def _rate_limit_wait(self, operation: str, response: httpx.Response) -> float:
+    def retry_after(self, response: httpx.Response) -> float:
         """Retry-After when Amazon sends it, else one over the operation's rate, else a second."""
         told = _number(response.headers.get("Retry-After"))
         if told is not None:
             return max(told, 0.0)
-        rate = self._rates.get(operation)
+        rate = self._rates.get(response.request.url.path)
         return round(1.0 / rate, 3) if rate else DEFAULT_429_WAIT
+
+    def error_detail(self, response: httpx.Response) -> str:
+        return f" ({_errors(response)})"
 
 
 def _load_cursor(cursor: str, version: str) -> dict[str, str]:

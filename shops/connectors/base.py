@@ -145,7 +145,7 @@ class Connector(ABC):
     RETRIES: ClassVar[int] = 3
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        """One request; a 429 waits for Retry-After (at most `max_wait` seconds) and a 5xx or a dropped
+        """One request; a 429 waits for `retry_after` (at most `max_wait` seconds) and a 5xx or a dropped
         connection backs off (1, 2, 4 s …), up to RETRIES times, then RateLimited / MallUnavailable."""
         for attempt in range(self.RETRIES + 1):
             try:
@@ -155,19 +155,33 @@ class Connector(ABC):
                     raise MallUnavailable(f"{method} {url}: {error}") from error
                 self.sleep(min(2.0 ** attempt, self.max_wait))
                 continue
+            self.observe(response)
             if response.status_code == 429:
-                wait = _retry_after(response)
+                wait = self.retry_after(response)
                 if attempt == self.RETRIES or wait > self.max_wait:
-                    raise RateLimited(f"{method} {url}: 429 Too Many Requests", wait)
+                    raise RateLimited(f"{method} {url}: 429 Too Many Requests{self.error_detail(response)}", wait)
                 self.sleep(wait)
                 continue
             if response.status_code >= 500:
                 if attempt == self.RETRIES:
-                    raise MallUnavailable(f"{method} {url}: {response.status_code}")
+                    raise MallUnavailable(f"{method} {url}: {response.status_code}{self.error_detail(response)}")
                 self.sleep(min(2.0 ** attempt, self.max_wait))
                 continue
             return response
         raise AssertionError("unreachable")
+
+    # Hooks for a mall whose rate limits or error bodies say more (Amazon's x-amzn-RateLimit-Limit).
+    def observe(self, response: httpx.Response) -> None:
+        """Called with every answer before it is judged (nothing to note by default)."""
+        return
+
+    def retry_after(self, response: httpx.Response) -> float:
+        """Seconds to wait after a 429."""
+        return _retry_after(response)
+
+    def error_detail(self, response: httpx.Response) -> str:
+        """Appended to the message of a 429 or 5xx that gives up ("" by default)."""
+        return ""
 
 
 def _retry_after(response: httpx.Response) -> float:
