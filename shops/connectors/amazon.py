@@ -81,7 +81,7 @@ import json
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import InvalidOperation
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -98,6 +98,7 @@ from .base import (
     MallUnavailable,
     Page,
 )
+from .parsing import aware_datetime, is_later, round_yen
 
 SP_API_FAR_EAST = "https://sellingpartnerapi-fe.amazon.com"  # JP, AU and SG sellers
 LWA_URL = "https://api.amazon.com"
@@ -229,8 +230,8 @@ class Orders20260101:
         )
         return ImportedOrder(
             external_id=order_id,
-            ordered_at=_datetime(raw["createdTime"]),
-            updated_at=_datetime(raw["lastUpdatedTime"]),
+            ordered_at=aware_datetime(raw["createdTime"]),
+            updated_at=aware_datetime(raw["lastUpdatedTime"]),
             mall_status=status,
             cancelled=status == "CANCELLED",
             payment_code=payment,
@@ -292,10 +293,10 @@ def _delivery_window(window: Mapping[str, Any]) -> tuple[dt.date | None, str]:
     """A scheduled delivery window as (date, slot) in Japan time: 08:00–12:00 is 午前中, else "14時～16時"."""
     if not window.get("earliestDateTime"):
         return None, ""
-    start = _datetime(window["earliestDateTime"]).astimezone(JST)
+    start = aware_datetime(window["earliestDateTime"]).astimezone(JST)
     if not window.get("latestDateTime"):
         return start.date(), ""
-    end = _datetime(window["latestDateTime"]).astimezone(JST)
+    end = aware_datetime(window["latestDateTime"]).astimezone(JST)
     if start.hour == 8 and end.hour == 12:
         return start.date(), "午前中"
     return start.date(), f"{start.hour}時～{end.hour}時"
@@ -309,23 +310,7 @@ def _money(money: Any) -> int:
     amount = money["amount"]
     if isinstance(amount, bool) or not isinstance(amount, str | int):
         raise ValueError(f"amount {amount!r} is not a decimal")
-    return int(Decimal(str(amount)).to_integral_value(ROUND_HALF_UP))
-
-
-def _datetime(text: Any) -> dt.datetime:
-    if not isinstance(text, str):
-        raise ValueError(f"time {text!r} is not text")
-    value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        raise ValueError(f"time {text!r} has no offset")
-    return value
-
-
-def _later(candidate: str, current: str) -> bool:
-    try:
-        return _datetime(candidate) > _datetime(current)
-    except ValueError:
-        return False
+    return round_yen(amount)
 
 
 def _iso(value: dt.datetime) -> str:
@@ -426,7 +411,7 @@ class AmazonConnector(Connector):
             for raw in page.orders:
                 orders.append(self._convert(raw))
                 updated = self.api.updated_at(raw)
-                if updated and _later(updated, newest):
+                if updated and is_later(updated, newest):
                     newest = updated
             token = page.next_token
             if token:
@@ -528,7 +513,7 @@ def _load_cursor(cursor: str, version: str) -> dict[str, str]:
             kept.pop("newest", None)
         return kept
     try:
-        _datetime(cursor)
+        aware_datetime(cursor)
     except ValueError as error:
         raise MallError(f"unreadable Amazon cursor {cursor[:80]!r}") from error
     return {"since": cursor}

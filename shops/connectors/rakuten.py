@@ -64,8 +64,8 @@ from .base import (
     MallError,
     Page,
 )
+from .parsing import JST, in_japan
 
-JST = dt.timezone(dt.timedelta(hours=9), "JST")
 UNSET = -9999  # Rakuten's "no value yet" for amounts
 
 # orderProgress, as RMS names it.
@@ -474,8 +474,7 @@ def _datetime(value: Any, field: str) -> dt.datetime | None:
         except ValueError:
             pass
         else:
-            # Rakuten always sends +0900; a bare time can only be Japan's.
-            return moment if moment.tzinfo else moment.replace(tzinfo=JST)
+            return in_japan(moment)  # Rakuten always sends +0900; a bare time can only be Japan's
     raise MalformedOrder(_("%(field)s is not a date and time: %(value)r") % {"field": field, "value": value})
 
 

@@ -70,6 +70,7 @@ from .base import (
     MallUnavailable,
     Page,
 )
+from .parsing import aware_datetime, is_later, round_yen
 
 API_VERSION = "2026-10"
 PAGE_SIZE = 250  # Shopify's maximum for orders.json
@@ -195,7 +196,7 @@ class ShopifyConnector(Connector):
             for raw in _orders_of(response):
                 orders.append(self.to_imported(raw))
                 updated = raw.get("updated_at") if isinstance(raw, dict) else None
-                if isinstance(updated, str) and _later(updated, since):
+                if isinstance(updated, str) and is_later(updated, since):
                     since = updated
             page_info = _next_page_info(response)
             yield Page(orders=orders, cursor=_dump_cursor(since, page_info, start))
@@ -238,8 +239,8 @@ def _to_imported(raw: dict[str, Any]) -> ImportedOrder:
     shipping_lines = raw.get("shipping_lines") or []
     return ImportedOrder(
         external_id=name.strip(),
-        ordered_at=_datetime(raw["created_at"]),
-        updated_at=_datetime(raw["updated_at"]) if raw.get("updated_at") else None,
+        ordered_at=aware_datetime(raw["created_at"]),
+        updated_at=aware_datetime(raw["updated_at"]) if raw.get("updated_at") else None,
         mall_status=f"{financial}/{fulfillment}",
         cancelled=bool(raw.get("cancelled_at")),
         payment_code=gateway,
@@ -263,9 +264,9 @@ def _to_imported(raw: dict[str, Any]) -> ImportedOrder:
         dest_address2=shipping.get("address2") or "",
         requested_delivery_date=delivery_date,
         delivery_time_slot=time_slot,
-        shipping_fee=sum((_yen(line["price"]) for line in shipping_lines), 0),
-        discount=_yen(raw.get("total_discounts") or "0"),
-        total=_yen(raw["total_price"]) if raw.get("total_price") is not None else None,
+        shipping_fee=sum((round_yen(line["price"]) for line in shipping_lines), 0),
+        discount=round_yen(raw.get("total_discounts") or "0"),
+        total=round_yen(raw["total_price"]) if raw.get("total_price") is not None else None,
         remarks=remarks,
         lines=tuple(_line(item) for item in raw["line_items"]),
     )
@@ -280,7 +281,7 @@ def _line(item: dict[str, Any]) -> ImportedLine:
     return ImportedLine(
         sku=item.get("sku") or "",
         name=item.get("title") or item.get("name") or "",
-        unit_price=_yen(item["price"]),
+        unit_price=round_yen(item["price"]),
         quantity=quantity,
         tax_rate=rate,
         options=item.get("variant_title") or "",
@@ -330,28 +331,6 @@ def _date(text: str) -> dt.date | None:
         return None
 
 
-def _yen(value: Any) -> int:
-    if isinstance(value, bool) or value is None:
-        raise ValueError(f"amount {value!r} is not a number")
-    return int(Decimal(str(value)).to_integral_value(ROUND_HALF_UP))
-
-
-def _datetime(text: Any) -> dt.datetime:
-    if not isinstance(text, str):
-        raise ValueError(f"time {text!r} is not text")
-    value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        raise ValueError(f"time {text!r} has no offset")
-    return value
-
-
-def _later(candidate: str, current: str) -> bool:
-    try:
-        return _datetime(candidate) > _datetime(current)
-    except ValueError:
-        return False
-
-
 def _iso(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).replace(microsecond=0).isoformat()
 
@@ -399,7 +378,7 @@ def _load_cursor(cursor: str) -> dict[str, str]:
         return {key: str(value) for key, value in state.items()
                 if key in ("since", "page_info", "from") and value}
     try:
-        _datetime(cursor)
+        aware_datetime(cursor)
     except ValueError as error:
         raise MallError(f"unreadable Shopify cursor {cursor[:80]!r}") from error
     return {"since": cursor}

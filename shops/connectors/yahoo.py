@@ -55,8 +55,8 @@ import httpx
 
 from . import register
 from .base import AuthFailed, Connector, FailedOrder, ImportedLine, ImportedOrder, MallError, Page
+from .parsing import JST, in_japan
 
-JST = dt.timezone(dt.timedelta(hours=9), "JST")
 CURSOR_FORMAT = "%Y%m%d%H%M%S"
 NAME_SEPARATOR = " "  # family name first, as the other connectors write it (the import normalises spaces)
 
@@ -444,8 +444,7 @@ def _time(raw: str) -> dt.datetime:
     raw = raw.strip()
     if re.fullmatch(r"\d{14}", raw):
         return dt.datetime.strptime(raw, CURSOR_FORMAT).replace(tzinfo=JST)
-    value = dt.datetime.fromisoformat(raw)
-    return value if value.tzinfo is not None else value.replace(tzinfo=JST)
+    return in_japan(dt.datetime.fromisoformat(raw))
 
 
 def _checked_time(name: str, raw: str) -> dt.datetime:

@@ -34,24 +34,22 @@ Run it alone: `python -m shops.fakemalls.amazon --port 8803 --every 60`.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import datetime as dt
 import json
 import random
 import re
 import secrets
-import sys
-import threading
 import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from faker import Faker
+
+from .base import JST, FakeMallServer, MallRequestHandler, demo_arguments, parse_time, query_values, within
 
 TOKEN_PATH = "/auth/o2/token"  # noqa: S105 - a path, not a password
 SEARCH_PATH = "/orders/2026-01-01/orders"
@@ -70,7 +68,6 @@ COD_FEE = 330
 POSTAGE = 550
 FREE_SHIPPING_FROM = 3500
 UNAUTHORIZED = "Access to requested resource is denied."
-JST = dt.timezone(dt.timedelta(hours=9), "JST")
 
 
 @dataclass(frozen=True)
@@ -138,78 +135,42 @@ class _PageSet:
     offset: int
 
 
-@dataclass
-class _Canned:
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str]
+class _Handler(MallRequestHandler):
+    mall: FakeAmazon
+    server_version = "FakeAmazon/1.0"
+    json_content_type = "application/json;charset=UTF-8"
+
+    def do_POST(self) -> None:
+        self.send_json(*self.mall.handle("POST", self.path, self.lowered_headers(), self.read_body()))
+
+    def do_GET(self) -> None:
+        self.send_json(*self.mall.handle("GET", self.path, self.lowered_headers(), self.read_body()))
 
 
-class FakeAmazon:
+class FakeAmazon(FakeMallServer):
     """An in-memory Amazon.co.jp seller account behind a local HTTP server."""
+
+    handler_class = _Handler
+    thread_name = "fake-amazon"
 
     def __init__(self, *, client_id: str = DEMO_CLIENT_ID, client_secret: str = DEMO_CLIENT_SECRET,
                  refresh_token: str = DEMO_REFRESH_TOKEN, marketplace_id: str = MARKETPLACE_JP,
                  rate_limit: str = "0.0167", seed: int | None = None, host: str = "127.0.0.1") -> None:
+        super().__init__(host=host)
         self.client_id = client_id
         self.client_secret = client_secret
         self.refresh_token = refresh_token
         self.marketplace_id = marketplace_id
         self.rate_limit = rate_limit  # getOrders' published default rate, sent on successful answers
-        self.host = host
         self.requests: list[RecordedRequest] = []
         self._rng = random.Random(seed)
         self._faker = Faker("ja_JP")
         self._faker.seed_instance(seed)
-        self._lock = threading.RLock()
         self._orders: dict[str, _Record] = {}
         self._access_tokens: dict[str, float] = {}  # token → monotonic expiry
         self._refuse_access = False
         self._page_sets: dict[str, _PageSet] = {}
-        self._canned: list[_Canned] = []
         self._last_change = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self._producer: threading.Thread | None = None
-        self._stopping = threading.Event()
-
-    # --- life cycle -----------------------------------------------------------------------------------------
-
-    def start(self, port: int = 0) -> FakeAmazon:
-        """Serve on `port` (0: a free one, as the tests want) from a daemon thread."""
-        self._stopping.clear()
-        server = ThreadingHTTPServer((self.host, port), _handler_for(self))
-        server.daemon_threads = True
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fake-amazon", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._producer:
-            self._producer.join(timeout=5)
-            self._producer = None
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeAmazon:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        if not self._server:
-            raise RuntimeError("the fake mall is not started")
-        return f"http://{self.host}:{self._server.server_address[1]}"
 
     @property
     def credentials(self) -> dict[str, str]:
@@ -224,15 +185,6 @@ class FakeAmazon:
 
     def api_requests(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path != TOKEN_PATH]
-
-    def produce(self, every: float = 60.0, count: int = 1) -> None:
-        """Add `count` new orders every `every` seconds until stop(): the demo mall's heartbeat."""
-        def run() -> None:
-            while not self._stopping.wait(every):
-                self.add_orders(count)
-
-        self._producer = threading.Thread(target=run, name="fake-amazon-producer", daemon=True)
-        self._producer.start()
 
     # --- switches -------------------------------------------------------------------------------------------
 
@@ -254,10 +206,6 @@ class FakeAmazon:
         else:
             body = _errors("InternalFailure", "We encountered an internal error. Please try again.")
         self._queue(times, status, body, {})
-
-    def _queue(self, times: int, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
-        with self._lock:
-            self._canned.extend(_Canned(status, body, headers) for _ in range(times))
 
     def expire_tokens(self) -> None:
         """Every access token handed out so far has expired; LWA still gives new ones."""
@@ -465,15 +413,14 @@ class FakeAmazon:
     def handle(self, method: str, target: str, headers: dict[str, str], raw: bytes
                ) -> tuple[int, dict[str, Any], dict[str, str]]:
         parts = urlsplit(target)
-        query = {key: values[-1] for key, values in parse_qs(parts.query, keep_blank_values=True).items()}
+        query = query_values(parts.query)
         with self._lock:
             self.requests.append(RecordedRequest(method, parts.path, query, headers,
                                                  raw.decode("utf-8", errors="replace")))
             if parts.path == TOKEN_PATH and method == "POST":
                 return self._token(headers, raw)
             request_id = {"x-amzn-RequestId": str(uuid.uuid4())}
-            if self._canned:
-                canned = self._canned.pop(0)
+            if (canned := self._next_canned()) is not None:
                 return canned.status, canned.body, {**request_id, **canned.headers}
             refused = self._check_token(headers.get("x-amz-access-token", ""))
             if refused:
@@ -525,7 +472,7 @@ class FakeAmazon:
         for name in ("createdAfter", "createdBefore", "lastUpdatedAfter", "lastUpdatedBefore"):
             if query.get(name):
                 try:
-                    bounds[name] = _parse_time(query[name])
+                    bounds[name] = parse_time(query[name], dt.UTC)
                 except ValueError:
                     return 400, _errors("InvalidInput", f"Invalid {name}: {query[name]}")
         created = "createdAfter" in bounds or "createdBefore" in bounds
@@ -572,9 +519,9 @@ class FakeAmazon:
                 continue
             if fulfilled_by and fulfillment.get("fulfilledBy") not in fulfilled_by:
                 continue
-            if not _within(record.created, bounds.get("createdAfter"), bounds.get("createdBefore")):
+            if not within(record.created, bounds.get("createdAfter"), bounds.get("createdBefore")):
                 continue
-            if not _within(record.updated, bounds.get("lastUpdatedAfter"), bounds.get("lastUpdatedBefore")):
+            if not within(record.updated, bounds.get("lastUpdatedAfter"), bounds.get("lastUpdatedBefore")):
                 continue
             chosen.append(record.order_id)
         return chosen
@@ -613,37 +560,6 @@ def _view(payload: dict[str, Any], included: set[str]) -> dict[str, Any]:
     return order
 
 
-def _handler_for(fake: FakeAmazon) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive, as the connector's client pools connections
-        server_version = "FakeAmazon/1.0"
-
-        def do_POST(self) -> None:
-            self._serve("POST")
-
-        def do_GET(self) -> None:
-            self._serve("GET")
-
-        def _serve(self, method: str) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            status, body, extra = fake.handle(method, self.path, headers, raw)
-            data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json;charset=UTF-8")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in extra.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
-            """Quiet: the tests read `fake.requests` instead."""
-
-    return Handler
-
-
 # --- helpers ----------------------------------------------------------------------------------------------------
 
 
@@ -658,15 +574,6 @@ def _second(moment: dt.datetime) -> dt.datetime:
 
 def _wire(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _parse_time(text: str) -> dt.datetime:
-    value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
-def _within(moment: dt.datetime, after: dt.datetime | None, before: dt.datetime | None) -> bool:
-    return (after is None or moment >= after) and (before is None or moment <= before)
 
 
 def _csv(value: str | None) -> set[str]:
@@ -688,21 +595,12 @@ def _errors(code: str, message: str, details: str = "") -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Serve a demo seller account until interrupted, adding orders every so often."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--every", type=float, default=60.0, help="seconds between new orders")
-    parser.add_argument("--orders", type=int, default=20, help="orders to start with")
-    args = parser.parse_args(argv)
+    args = demo_arguments(__doc__).parse_args(argv)
     fake = FakeAmazon().start(args.port)
     if args.orders:
         fake.add_orders(args.orders)
     fake.produce(args.every)
-    sys.stdout.write(f"fake Amazon SP-API at {fake.url}  credentials={json.dumps(fake.credentials)}\n")
-    sys.stdout.flush()
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        fake.stop()
+    fake.serve_until_interrupted(f"fake Amazon SP-API at {fake.url}  credentials={json.dumps(fake.credentials)}")
 
 
 if __name__ == "__main__":

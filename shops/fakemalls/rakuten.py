@@ -31,7 +31,6 @@ Run it alone: `python -m shops.fakemalls.rakuten --port 8801 --every 60`.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import copy
 import datetime as dt
@@ -39,17 +38,15 @@ import json
 import math
 import random
 import re
-import sys
-import threading
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from faker import Faker
 
-JST = dt.timezone(dt.timedelta(hours=9), "JST")
+from .base import JST, FakeMallServer, MallRequestHandler, demo_arguments
+
 UNSET = -9999
 SEARCH_PATH = "/es/2.0/order/searchOrder/"
 GET_PATH = "/es/2.0/order/getOrder/"
@@ -150,87 +147,41 @@ class _Record:
     updated_at: dt.datetime
 
 
-@dataclass
-class _Canned:
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str]
+class _Handler(MallRequestHandler):
+    mall: FakeRakuten
+    server_version = "FakeRakuten/1.0"
+    json_content_type = "application/json;charset=utf-8"
+
+    def do_POST(self) -> None:
+        self.send_json(*self.mall.handle("POST", self.path, self.lowered_headers(), self.read_body()))
+
+    def do_GET(self) -> None:
+        self.send_json(*self.mall.handle("GET", self.path, self.lowered_headers(), self.read_body()))
 
 
-class FakeRakuten:
+class FakeRakuten(FakeMallServer):
     """An in-memory Rakuten shop behind a local HTTP server (ThreadingHTTPServer on a free port)."""
+
+    handler_class = _Handler
+    thread_name = "fake-rakuten"
 
     def __init__(self, *, service_secret: str = DEMO_SERVICE_SECRET, license_key: str = DEMO_LICENSE_KEY,
                  shop_id: str = "382915", seed: int | None = None, host: str = "127.0.0.1") -> None:
+        super().__init__(host=host)
         self.service_secret = service_secret
         self.license_key = license_key
         self.shop_id = shop_id
-        self.host = host
         self.requests: list[RecordedRequest] = []
         self._rng = random.Random(seed)
         self._faker = Faker("ja_JP")
         self._faker.seed_instance(seed)
-        self._lock = threading.RLock()
         self._orders: dict[str, _Record] = {}
-        self._canned: list[_Canned] = []
         self._sequence = self._rng.randint(10**8, 9 * 10**8)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self._producer: threading.Thread | None = None
-        self._stopping = threading.Event()
-
-    # --- life cycle -----------------------------------------------------------------------------------------
-
-    def start(self, port: int = 0) -> FakeRakuten:
-        """Serve on `port` (0: a free one, as the tests want) from a daemon thread."""
-        self._stopping.clear()
-        server = ThreadingHTTPServer((self.host, port), _handler_for(self))
-        server.daemon_threads = True
-        self._server = server
-        # A short poll interval: stop() waits for the loop to notice, and the tests stop a server each.
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fake-rakuten", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._producer:
-            self._producer.join(timeout=5)
-            self._producer = None
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeRakuten:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        if not self._server:
-            raise RuntimeError("the fake mall is not started")
-        return f"http://{self.host}:{self._server.server_address[1]}"
 
     @property
     def credentials(self) -> dict[str, str]:
         """What the shop's admin would enter: the connector's credential_fields."""
         return {"service_secret": self.service_secret, "license_key": self.license_key}
-
-    def produce(self, every: float = 60.0, count: int = 1) -> None:
-        """Add `count` new orders every `every` seconds until stop(): the demo mall's heartbeat."""
-        def run() -> None:
-            while not self._stopping.wait(every):
-                self.add_orders(count)
-
-        self._producer = threading.Thread(target=run, name="fake-rakuten-producer", daemon=True)
-        self._producer.start()
 
     # --- switches -------------------------------------------------------------------------------------------
 
@@ -250,10 +201,6 @@ class FakeRakuten:
         """The next `times` requests answer 400 with an ERROR in MessageModelList."""
         body = {"MessageModelList": [_message("ERROR", "ORDER_EXT_API_SEARCH_ORDER_ERROR_099", message)]}
         self._queue(times, 400, body, {})
-
-    def _queue(self, times: int, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
-        with self._lock:
-            self._canned.extend(_Canned(status, body, headers) for _ in range(times))
 
     # --- orders -----------------------------------------------------------------------------------------------
 
@@ -539,8 +486,7 @@ class FakeRakuten:
             body = raw.decode("utf-8", "replace")
         with self._lock:
             self.requests.append(RecordedRequest(method, path, headers, body))
-            if self._canned:
-                canned = self._canned.pop(0)
+            if (canned := self._next_canned()) is not None:
                 return canned.status, canned.body, canned.headers
         if path not in (SEARCH_PATH, GET_PATH):
             return 404, {"Results": {"message": "Not Found"}}, {}
@@ -626,37 +572,6 @@ class FakeRakuten:
         return 200, {"MessageModelList": messages, "OrderModelList": orders, "version": version}, {}
 
 
-def _handler_for(fake: FakeRakuten) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive, as the connector's client pools connections
-        server_version = "FakeRakuten/1.0"
-
-        def do_POST(self) -> None:
-            self._serve("POST")
-
-        def do_GET(self) -> None:
-            self._serve("GET")
-
-        def _serve(self, method: str) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            status, body, extra = fake.handle(method, self.path, headers, raw)
-            data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json;charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in extra.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
-            """Quiet: the tests read `fake.requests` instead."""
-
-    return Handler
-
-
 # --- helpers ----------------------------------------------------------------------------------------------------
 
 
@@ -732,22 +647,13 @@ def _coupon(price: int, moment: dt.datetime) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Serve a demo shop until interrupted, adding orders every so often."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--every", type=float, default=60.0, help="seconds between new orders")
-    parser.add_argument("--orders", type=int, default=20, help="orders to start with (over the past day)")
-    args = parser.parse_args(argv)
+    args = demo_arguments(__doc__, orders_help="orders to start with (over the past day)").parse_args(argv)
     fake = FakeRakuten().start(args.port)
     if args.orders:
         fake.add_orders(args.orders, since=_now() - dt.timedelta(days=1))
     fake.produce(args.every)
-    sys.stdout.write(f"fake Rakuten RMS at {fake.url}  service_secret={fake.service_secret} "
-                     f"license_key={fake.license_key}\n")
-    sys.stdout.flush()
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        fake.stop()
+    fake.serve_until_interrupted(f"fake Rakuten RMS at {fake.url}  service_secret={fake.service_secret} "
+                                 f"license_key={fake.license_key}")
 
 
 if __name__ == "__main__":

@@ -31,7 +31,6 @@ Run it alone: `python -m shops.fakemalls.shopify --port 8804 --every 60`.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import copy
 import datetime as dt
@@ -39,17 +38,15 @@ import json
 import random
 import re
 import secrets
-import sys
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from faker import Faker
 
-JST = dt.timezone(dt.timedelta(hours=9), "JST")
+from .base import JST, FakeMallServer, MallRequestHandler, demo_arguments, parse_time, query_values, within
+
 ORDERS_PATH = re.compile(r"/admin/api/(\d{4}-\d{2}|unstable)/orders\.json")
 ORDER_PATH = re.compile(r"/admin/api/(\d{4}-\d{2}|unstable)/orders/(\d+)\.json")
 MAX_LIMIT = 250
@@ -132,88 +129,41 @@ class _Record:
     payload: dict[str, Any]
 
 
-@dataclass
-class _Canned:
-    status: int
-    body: Any
-    headers: dict[str, str]
+class _Handler(MallRequestHandler):
+    mall: FakeShopify
+    server_version = "FakeShopify/1.0"
+    json_content_type = "application/json; charset=utf-8"
+
+    def do_GET(self) -> None:
+        self.read_body()  # the Admin API's GETs carry none; a stray one must not be read as the next request
+        self.send_json(*self.mall.handle("GET", self.path, self.lowered_headers()))
 
 
-class FakeShopify:
+class FakeShopify(FakeMallServer):
     """An in-memory Shopify store behind a local HTTP server."""
+
+    handler_class = _Handler
+    thread_name = "fake-shopify"
 
     def __init__(self, *, shop_domain: str = DEMO_SHOP, access_token: str = DEMO_ACCESS_TOKEN,
                  first_number: int = 1001, seed: int | None = None, host: str = "127.0.0.1") -> None:
+        super().__init__(host=host)
         self.shop_domain = shop_domain
         self.access_token = access_token
-        self.host = host
         self.requests: list[RecordedRequest] = []
         self._rng = random.Random(seed)
         self._faker = Faker("ja_JP")
         self._faker.seed_instance(seed)
-        self._lock = threading.RLock()
         self._orders: dict[int, _Record] = {}
-        self._canned: list[_Canned] = []
         self._next_number = first_number
         self._next_id = 5_800_000_000_000 + self._rng.randint(0, 10**9)
         self._page_info_generation = 0
         self._last_change = dt.datetime(2000, 1, 1, tzinfo=JST)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self._producer: threading.Thread | None = None
-        self._stopping = threading.Event()
-
-    # --- life cycle -----------------------------------------------------------------------------------------
-
-    def start(self, port: int = 0) -> FakeShopify:
-        """Serve on `port` (0: a free one, as the tests want) from a daemon thread."""
-        self._stopping.clear()
-        server = ThreadingHTTPServer((self.host, port), _handler_for(self))
-        server.daemon_threads = True
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fake-shopify", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._producer:
-            self._producer.join(timeout=5)
-            self._producer = None
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeShopify:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        if not self._server:
-            raise RuntimeError("the fake mall is not started")
-        return f"http://{self.host}:{self._server.server_address[1]}"
 
     @property
     def credentials(self) -> dict[str, str]:
         """What the shop's admin would enter: the connector's credential_fields."""
         return {"shop_domain": self.shop_domain, "access_token": self.access_token}
-
-    def produce(self, every: float = 60.0, count: int = 1) -> None:
-        """Add `count` new orders every `every` seconds until stop(): the demo mall's heartbeat."""
-        def run() -> None:
-            while not self._stopping.wait(every):
-                self.add_orders(count)
-
-        self._producer = threading.Thread(target=run, name="fake-shopify-producer", daemon=True)
-        self._producer.start()
 
     # --- switches -------------------------------------------------------------------------------------------
 
@@ -228,10 +178,6 @@ class FakeShopify:
 
     def queue_auth_error(self, times: int = 1) -> None:
         self._queue(times, 401, {"errors": INVALID_TOKEN}, {})
-
-    def _queue(self, times: int, status: int, body: Any, headers: dict[str, str]) -> None:
-        with self._lock:
-            self._canned.extend(_Canned(status, body, headers) for _ in range(times))
 
     def revoke_token(self) -> None:
         """The app was uninstalled: its token is refused from now on."""
@@ -462,11 +408,10 @@ class FakeShopify:
     def handle(self, method: str, target: str, headers: dict[str, str]
                ) -> tuple[int, Any, dict[str, str]]:
         parts = urlsplit(target)
-        query = {key: values[-1] for key, values in parse_qs(parts.query, keep_blank_values=True).items()}
+        query = query_values(parts.query)
         with self._lock:
             self.requests.append(RecordedRequest(method, parts.path, query, headers))
-            if self._canned:
-                canned = self._canned.pop(0)
+            if (canned := self._next_canned()) is not None:
                 return canned.status, canned.body, canned.headers
             if headers.get("x-shopify-access-token") != self.access_token:
                 return 401, {"errors": INVALID_TOKEN}, {}
@@ -527,7 +472,7 @@ class FakeShopify:
         for name in ("created_at_min", "created_at_max", "updated_at_min", "updated_at_max"):
             if filters.get(name):
                 try:
-                    bounds[name] = _parse_time(filters[name])
+                    bounds[name] = parse_time(filters[name], JST)
                 except ValueError:
                     raise ValueError(name) from None
         field, descending = _sort(filters.get("order"))
@@ -540,9 +485,9 @@ class FakeShopify:
                 continue
             if status == "cancelled" and not order.get("cancelled_at"):
                 continue
-            if not _within(record.created, bounds.get("created_at_min"), bounds.get("created_at_max")):
+            if not within(record.created, bounds.get("created_at_min"), bounds.get("created_at_max")):
                 continue
-            if not _within(record.updated, bounds.get("updated_at_min"), bounds.get("updated_at_max")):
+            if not within(record.updated, bounds.get("updated_at_min"), bounds.get("updated_at_max")):
                 continue
             rows.append(record)
         rows.sort(key=lambda r: _sort_key(r, field), reverse=descending)
@@ -611,32 +556,6 @@ def _fields(order: dict[str, Any], fields: str | None) -> dict[str, Any]:
     return copy.deepcopy({k: v for k, v in order.items() if not wanted or k in wanted})
 
 
-def _handler_for(fake: FakeShopify) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive, as the connector's client pools connections
-        server_version = "FakeShopify/1.0"
-
-        def do_GET(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length:
-                self.rfile.read(length)
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            status, body, extra = fake.handle("GET", self.path, headers)
-            data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in extra.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
-            """Quiet: the tests read `fake.requests` instead."""
-
-    return Handler
-
-
 # --- helpers ----------------------------------------------------------------------------------------------------
 
 
@@ -653,15 +572,6 @@ def _wire(moment: dt.datetime) -> str:
     return moment.astimezone(JST).isoformat(timespec="seconds")
 
 
-def _parse_time(text: str) -> dt.datetime:
-    value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=JST)
-
-
-def _within(moment: dt.datetime, low: dt.datetime | None, high: dt.datetime | None) -> bool:
-    return (low is None or moment >= low) and (high is None or moment <= high)
-
-
 def _money_set(amount: int) -> dict[str, Any]:
     money = {"amount": str(amount), "currency_code": "JPY"}
     return {"shop_money": money, "presentment_money": dict(money)}
@@ -669,10 +579,7 @@ def _money_set(amount: int) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Serve a demo store until interrupted, adding orders every so often."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--every", type=float, default=60.0, help="seconds between new orders")
-    parser.add_argument("--orders", type=int, default=20, help="orders to start with")
+    parser = demo_arguments(__doc__)
     parser.add_argument("--first-number", type=int, default=1001, help="number of the first order (#1001)")
     parser.add_argument("--seed", type=int, default=None, help="the same seed makes the same orders")
     args = parser.parse_args(argv)
@@ -680,12 +587,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.orders:
         fake.add_orders(args.orders)
     fake.produce(args.every)
-    sys.stdout.write(f"fake Shopify at {fake.url}  credentials={json.dumps(fake.credentials)}\n")
-    sys.stdout.flush()
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        fake.stop()
+    fake.serve_until_interrupted(f"fake Shopify at {fake.url}  credentials={json.dumps(fake.credentials)}")
 
 
 if __name__ == "__main__":

@@ -33,10 +33,10 @@ import urllib.parse
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-JST = dt.timezone(dt.timedelta(hours=9), "JST")
+from .base import JST, FakeMallServer, MallRequestHandler
+
 STAMP = "%Y%m%d%H%M%S"
 API = "/ShoppingWebService/V1/"
 YCONNECT_PATH = "/yconnect/v2/token"
@@ -137,8 +137,24 @@ class RecordedRequest:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class FakeYahoo:
+class _Handler(MallRequestHandler):
+    mall: FakeYahoo
+    disable_nagle_algorithm = True  # headers and body go out as two writes; without this each call waits ~40 ms
+
+    def do_POST(self) -> None:
+        body = self.read_body()
+        self.send_answer(*self.mall.handle(self.path, dict(self.headers.items()), body))
+
+    def do_GET(self) -> None:
+        self.send_answer(*_error(405, "Method Not Allowed", "fake-405"))
+
+
+class FakeYahoo(FakeMallServer):
     """A Yahoo! Shopping store with in-memory orders, served by a ThreadingHTTPServer on a free local port."""
+
+    handler_class = _Handler
+    thread_name = "fake-yahoo"
+    display_name = "Yahoo!"
 
     # The fake store's own made-up credentials: nothing real can be reached with them.
     def __init__(self, *, seller_id: str = "backyard-store", client_id: str = "fake-yahoo-client",
@@ -146,12 +162,12 @@ class FakeYahoo:
                  access_token: str = "fake-yahoo-access-0",  # noqa: S107
                  refresh_token: str = "fake-yahoo-refresh",  # noqa: S107
                  seed: int = 5) -> None:
+        super().__init__()
         self.seller_id = seller_id
         self.client_id = client_id
         self.client_secret = client_secret
         self.refresh_token = refresh_token
         self._access_token = access_token
-        self._lock = threading.RLock()
         self._added = threading.Condition(self._lock)
         self._random = random.Random(seed)
         self._orders: list[FakeOrder] = []
@@ -165,53 +181,6 @@ class FakeYahoo:
         self._expired = False
         self.refuse_refresh = False
         self.requests: list[RecordedRequest] = []
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self._stop_producing = threading.Event()
-        self._producer: threading.Thread | None = None
-
-    # --- lifecycle -----------------------------------------------------------------------------------------------
-
-    def start(self, port: int = 0) -> FakeYahoo:
-        """Serve on `port` (0: a free one, as the tests want; the demo picks a fixed one) from a daemon thread."""
-        fake = self
-        self._stop_producing.clear()
-
-        class Handler(_Handler):
-            mall = fake
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self._server.daemon_threads = True
-        # A short poll interval: stop() returns as soon as the loop notices, not half a second later.
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fake-yahoo", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop_producing.set()
-        if self._producer is not None:
-            self._producer.join(timeout=5)
-            self._producer = None
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeYahoo:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the fake Yahoo! is not started")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     @property
     def access_token(self) -> str:
@@ -346,16 +315,6 @@ class FakeYahoo:
         """Block until the store holds at least `count` orders (for the demo producer's test)."""
         with self._added:
             return self._added.wait_for(lambda: len(self._orders) >= count, timeout=timeout)
-
-    def produce(self, every: float = 60.0, count: int = 1) -> None:
-        """Demo mode: `count` new orders every `every` seconds until stop(), so a newcomer sees polling work."""
-
-        def run() -> None:
-            while not self._stop_producing.wait(every):
-                self.add_orders(count)
-
-        self._producer = threading.Thread(target=run, name="fake-yahoo-producer", daemon=True)
-        self._producer.start()
 
     # --- switches ------------------------------------------------------------------------------------------------
 
@@ -525,35 +484,6 @@ class FakeYahoo:
         if order.malformed == "not_xml":
             body = body[: len(body) // 2]
         return 200, _XML, body
-
-
-class _Handler(BaseHTTPRequestHandler):
-    mall: FakeYahoo
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body go out as two writes; without this each call waits ~40 ms
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length)
-        status, headers, payload = self.mall.handle(self.path, dict(self.headers.items()), body)
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def do_GET(self) -> None:
-        status, headers, payload = _error(405, "Method Not Allowed", "fake-405")
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the tests read `FakeYahoo.requests` instead of the access log."""
 
 
 # --- helpers -----------------------------------------------------------------------------------------------------

@@ -1,0 +1,49 @@
+"""Readers of wire values that more than one connector reads the same way, so that a fix reaches every mall
+that sends that kind of value. What only one mall sends stays in its connector.
+
+Times come in two flavours, kept apart on purpose: Shopify and SP-API always send an offset, and a time
+without one is refused (`aware_datetime`); Rakuten and Yahoo! are Japanese malls whose times are Japan's,
+so a time without an offset is read as JST (`in_japan`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+JST = dt.timezone(dt.timedelta(hours=9), "JST")
+
+
+def aware_datetime(text: Any) -> dt.datetime:
+    """An ISO 8601 time that carries its offset ("Z" too). One without an offset raises ValueError rather than
+    be guessed: the malls that use this one never send such a time, so it means the payload is broken."""
+    if not isinstance(text, str):
+        raise ValueError(f"time {text!r} is not text")
+    value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        raise ValueError(f"time {text!r} has no offset")
+    return value
+
+
+def is_later(candidate: str, current: str) -> bool:
+    """Whether the ISO time `candidate` is after `current` (compared as times, not text: the offsets may
+    differ). False when either cannot be read, so a cursor only ever moves to a time it can read again."""
+    try:
+        return aware_datetime(candidate) > aware_datetime(current)
+    except ValueError:
+        return False
+
+
+def in_japan(moment: dt.datetime) -> dt.datetime:
+    """`moment` as it is when it has an offset; a time sent without one is Japan's (a Japanese mall's)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=JST)
+
+
+def round_yen(value: Any) -> int:
+    """A decimal amount ("1080", "1080.00", 1080) as whole yen, half up. A bool or None is refused with
+    ValueError, which the connector reports as an unreadable order, rather than read as an amount; text that
+    is not a number raises decimal.InvalidOperation."""
+    if isinstance(value, bool) or value is None:
+        raise ValueError(f"amount {value!r} is not a number")
+    return int(Decimal(str(value)).to_integral_value(ROUND_HALF_UP))
