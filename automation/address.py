@@ -375,6 +375,45 @@ def check_address(*, postal_code: str, prefecture: str, city: str, address1: str
                         prefecture=prefecture, city=city, address1=address1)
 
 
+@dataclass(frozen=True)
+class SplitAddress:
+    prefecture: str
+    city: str
+    rest: str  # town, block numbers and building, as written
+
+
+def split_address(text: str, postal_code: str = "") -> SplitAddress:
+    """A one-field address ("東京都千代田区丸の内1-1-1 ビル5F", as some carts and auction exports write it)
+    split into prefecture, city and the rest, for an order's separate fields.
+
+    The prefecture is the one the text starts with (with or without 都/府/県), else the postal code's. The
+    city is the longest of that prefecture's cities in Japan Post's data the rest starts with (a county
+    may be left out: "三戸町" for "三戸郡三戸町"), so 四日市市 and 市川市 split right where a pattern on
+    市/区/町/村 would not. What cannot be split stays in `rest`: nothing is dropped. The text is NFKC
+    normalised (full-width digits to ASCII) and trimmed; inner spaces are kept."""
+    written = unicodedata.normalize("NFKC", text or "").strip()
+    prefecture, rest = next(((name, written[len(name):].lstrip()) for name in PREFECTURES
+                             if written.startswith(name)), ("", written))
+    if not prefecture:  # "東京千代田区…"; but "京都市…" and "千葉市…" name the city, not the prefecture
+        for name in PREFECTURES:
+            short = name[:-1] if name != "北海道" else ""
+            if short and written.startswith(short):
+                after = written[len(short):]
+                prefecture, rest = name, (written if after.startswith("市") else after.lstrip())
+                break
+    if not prefecture:
+        postal = postal_lookup(postal_code) if postal_code else None
+        prefecture = postal.prefecture if postal else ""
+    if not prefecture:
+        return SplitAddress("", "", rest)
+    best = ""
+    for city in _towns().get(prefecture, {}):
+        for variant in (city, *(m.group(2) for m in [_COUNTY.match(city)] if m)):
+            if len(variant) > len(best) and rest.startswith(variant):
+                best = variant
+    return SplitAddress(prefecture, best, rest[len(best):].lstrip())
+
+
 def address_candidates(*, prefecture: str, city: str, address1: str) -> list[PostalAddress]:
     """Postal codes that fit a written address (prefecture + city + the start of address line 1), best first.
 

@@ -7,12 +7,15 @@ SECRET_KEY, DEBUG, ALLOWED_HOSTS (comma separated), CSRF_TRUSTED_ORIGINS, BACKYA
 BACKYARD_CREDENTIALS_KEY  Fernet key(s) for shop credentials, comma separated, newest first (see shops/crypto.py);
               unset: derived from SECRET_KEY
 SHOPS_POLL_QUEUE  the Celery queue for shop polls; unset: the default queue
+SHOPS_RUNS_KEEP_DAYS, SHOPS_RUNS_KEEP_FAILED_DAYS, SHOPS_RUNS_KEEP_PER_SHOP  how long import runs are kept
+              (clean ones 14 days, those with failures 90, the newest 20 of each shop always; shops.services.runs)
 """
 
 import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -154,9 +157,17 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "poll-due-shops": {"task": "shops.tasks.poll_due_shops", "schedule": 60.0},
     # Daily: Amazon buyers' personal data 30 days after shipment (T2, shops.retention).
     "erase-amazon-personal-data": {"task": "shops.tasks.erase_amazon_personal_data", "schedule": 86_400.0},
+    # Daily at 03:30 (CELERY_TIMEZONE, Tokyo), when nobody works the orders: old import runs (shops.services.runs).
+    "prune-import-runs": {"task": "shops.tasks.prune_import_runs", "schedule": crontab(hour=3, minute=30)},
 }
 # The queue the shop polls go to (slow mall I/O can get workers of its own); empty: Celery's default queue.
 SHOPS_POLL_QUEUE = os.environ.get("SHOPS_POLL_QUEUE", "")
+# How long import runs (one per poll, ~300 a day a shop) are kept before the daily prune deletes them: clean
+# finished runs for SHOPS_RUNS_KEEP_DAYS; runs that recorded failures (whose raw payloads an operator may still
+# need) for SHOPS_RUNS_KEEP_FAILED_DAYS; the newest SHOPS_RUNS_KEEP_PER_SHOP runs of each shop whatever their age.
+SHOPS_RUNS_KEEP_DAYS = int(os.environ.get("SHOPS_RUNS_KEEP_DAYS") or 14)
+SHOPS_RUNS_KEEP_FAILED_DAYS = int(os.environ.get("SHOPS_RUNS_KEEP_FAILED_DAYS") or 90)
+SHOPS_RUNS_KEEP_PER_SHOP = int(os.environ.get("SHOPS_RUNS_KEEP_PER_SHOP") or 20)
 
 # --- Auth and sessions -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

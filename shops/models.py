@@ -225,3 +225,52 @@ class MallCodeMapping(TenantOwned):
             self.delivery_method = None
         if self.kind != MappingKind.STATUS:
             self.cancels = False
+
+
+class CsvMapping(TenantOwned):
+    """How one source's CSV reads (T6): {order field: column header}, saved on the first import of a shop's
+    file and offered for every later one (shops.csvfiles)."""
+
+    shop = models.OneToOneField(Shop, on_delete=models.CASCADE, related_name="csv_mapping", verbose_name=_("shop"))
+    columns = models.JSONField(_("columns"), default=dict)
+    preset = models.CharField(_("built from"), max_length=20, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+", verbose_name=_("updated by"))
+
+    class Meta:
+        verbose_name = _("CSV column mapping")
+        verbose_name_plural = _("CSV column mappings")
+
+    def __str__(self) -> str:
+        return str(self.shop)
+
+
+class CsvUpload(TenantOwned):
+    """An uploaded order CSV between preview and import. The decoded text is kept only until the import has
+    run (it holds buyers' personal data; failed orders keep their own rows in ImportFailure)."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", verbose_name=_("shop"))
+    filename = models.CharField(_("file name"), max_length=255)
+    encoding = models.CharField(_("encoding"), max_length=20)
+    delimiter = models.CharField(_("delimiter"), max_length=1, default=",")
+    digest = models.CharField(_("digest"), max_length=64, help_text=_("SHA-256 of the file as uploaded."))
+    size = models.PositiveIntegerField(_("size (bytes)"), default=0)
+    header = models.JSONField(_("header"), default=list)
+    text = models.TextField(_("content"), blank=True)
+    columns = models.JSONField(_("columns used"), default=dict, blank=True)
+    uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="+", verbose_name=_("uploaded by"))
+    run = models.OneToOneField(ImportRun, on_delete=models.SET_NULL, null=True, blank=True,
+                               related_name="csv_upload", verbose_name=_("import run"))
+
+    class Meta:
+        verbose_name = _("CSV upload")
+        verbose_name_plural = _("CSV uploads")
+        ordering = ["-uploaded_at", "-pk"]
+        indexes = [models.Index(fields=["tenant", "-uploaded_at"], name="csvupload_tenant_at"),
+                   models.Index(fields=["tenant", "shop", "digest"], name="csvupload_tenant_digest")]
+
+    def __str__(self) -> str:
+        return self.filename

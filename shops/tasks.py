@@ -67,3 +67,24 @@ def erase_amazon_personal_data() -> int:
     logger.info("erased the personal data of %d Amazon orders", erased)
     return erased
 
+
+@shared_task
+def prune_import_runs() -> dict[str, int]:
+    """Daily (beat): finished import runs past their retention, with their failures (shops.services.runs),
+    and the content of CSV uploads previewed and never imported (shops.services.csvimport)."""
+    from .services import import_runs_prune
+    from .services.csvimport import csv_uploads_prune
+
+    return {"runs": import_runs_prune(), "uploads": csv_uploads_prune()}
+
+
+@shared_task(acks_late=True)
+def import_csv(upload_id: int, run_id: int) -> dict[str, Any]:
+    """Import an uploaded CSV (shops.services.csvimport); a second delivery finds the run taken and stops."""
+    from .services.csvimport import csv_import_run
+
+    run = csv_import_run(upload_id=upload_id, run_id=run_id)
+    if run is None:
+        return {"run": run_id, "status": "taken"}
+    return {"run": run.pk, "status": run.status, "new": run.new, "updated": run.updated,
+            "unchanged": run.unchanged, "failed": run.failed}

@@ -1,3 +1,4 @@
-from .views import urlpatterns
+from .views import urlpatterns as shop_urls
+from .views_csv import urlpatterns as csv_urls
 
-__all__ = ["urlpatterns"]
+urlpatterns = [*shop_urls, *csv_urls]

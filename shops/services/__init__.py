@@ -1,5 +1,5 @@
 """Every write of the shops app with business meaning: shops and their credentials, the import pipeline,
-polling. Importing from here is the public way in; the modules hold the reasons."""
+polling, pruning old runs. Importing from here is the public way in; the modules hold the reasons."""
 
 from .connectors import connector_build, connector_class, credential_fields, has_connector
 from .importer import BatchOutcome, Mappings, import_orders, mall_changed_definition, mall_state_erase
@@ -13,6 +13,7 @@ from .polling import (
     poll_shop,
     shops_due_for_poll,
 )
+from .runs import import_runs_prune
 from .shops import (
     mappings_seed,
     shop_create,
@@ -38,6 +39,7 @@ __all__ = [
     "import_run_finish",
     "import_run_skip",
     "import_run_start",
+    "import_runs_prune",
     "mall_changed_definition",
     "mall_state_erase",
     "mappings_seed",

@@ -51,10 +51,11 @@ from backyard.models import Tenant
 from orders import events
 from orders.constants import ActorKind, EventType, Stage
 from orders.events import Actor
-from orders.models import Order, OrderEvent, OrderLine, Status
+from orders.models import Order, OrderEvent, OrderLine, PaymentMethod, Status
 from orders.search import search_text
 from orders.services import EDITABLE_FIELDS, SEARCH_FIELDS, compute_amounts, status_initial
 from orders.services.bulk import chunked, ids_in, orders_cancel, save_events
+from shipping.models import DeliveryMethod
 
 from ..connectors.base import FailedOrder, ImportedOrder
 from ..models import ImportFailure, ImportRun, MallCodeMapping, MallOrder, MappingKind, Shop, Trigger
@@ -119,7 +120,7 @@ class Unreadable(ValueError):
 
 @dataclass
 class Mappings:
-    """The tenant's code mappings for one mall (one query per batch)."""
+    """The tenant's code mappings for one mall, and its own method names (three queries per batch)."""
 
     payment: dict[str, int] = field(default_factory=dict)
     delivery: dict[str, int] = field(default_factory=dict)
@@ -137,6 +138,13 @@ class Mappings:
                 found.delivery[code] = delivery_id
             elif kind == MappingKind.STATUS:
                 found.cancels[code] = cancels
+        # A name the mall (or a CSV) writes exactly as the tenant names its own payment or delivery method
+        # means that method, unless a mapping says otherwise.
+        tenant_id = shop.tenant_id
+        for name, pk in PaymentMethod.objects.for_tenant(tenant_id).filter(active=True).values_list("name", "pk"):
+            found.payment.setdefault(name, pk)
+        for name, pk in DeliveryMethod.objects.for_tenant(tenant_id).filter(active=True).values_list("name", "pk"):
+            found.delivery.setdefault(name, pk)
         return found
 
 
@@ -463,6 +471,44 @@ def import_orders(shop: Shop, batch: Iterable[ImportedOrder | FailedOrder], *, r
         outcome.failed = [(f.external_id, f.reason) for f in failures]
         _count(state)
     return outcome
+
+
+@dataclass
+class ImportPreview:
+    """What importing these orders would do, computed without writing: new, changed, unchanged by order
+    number, the orders that would fail with their reasons, and the notes (unknown payment codes …)."""
+
+    new: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def import_preview(shop: Shop, orders: Iterable[ImportedOrder]) -> ImportPreview:
+    """The same checks and comparison as import_orders (prepare, then the stored digests), read-only: one
+    query for the mappings and one per ROW_BATCH orders."""
+    preview = ImportPreview()
+    mappings = Mappings.load(shop)
+    notes: dict[str, None] = {}
+    prepared: dict[str, Prepared] = {}
+    for order in orders:
+        try:
+            ready = prepare(order, mappings, lambda text: notes.setdefault(text, None))
+        except Unreadable as error:
+            preview.failed.append((str(order.external_id), str(error)))
+            continue
+        prepared[ready.external_id] = ready
+    existing = _existing(shop, list(prepared))
+    for number, ready in prepared.items():
+        if number not in existing:
+            preview.new.append(number)
+        elif existing[number][1] == ready.digest:
+            preview.unchanged.append(number)
+        else:
+            preview.changed.append(number)
+    preview.notes = list(notes)
+    return preview
 
 
 def _failure(state: _Batch, external_id: str, reason: str, payload: str) -> ImportFailure:

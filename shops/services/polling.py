@@ -117,7 +117,8 @@ def _claim(shop_id: int, trigger: str, run_id: int | None, now: dt.datetime) -> 
         sync = ShopSync.objects.select_for_update(skip_locked=True).filter(shop_id=shop_id).first()
         if sync is None or (sync.running_since is not None and sync.running_since > now - lock_ttl()):
             return queued
-        dead = ImportRun.objects.filter(shop=shop, status=RunStatus.RUNNING)
+        # a poll's runs only: a CSV import (shops.services.csvimport) of the same shop is not this lock's
+        dead = ImportRun.objects.filter(shop=shop, status=RunStatus.RUNNING).exclude(trigger=Trigger.CSV)
         dead.update(status=RunStatus.FAILED, finished_at=now, error_kind=SyncErrorKind.ERROR,
                     error=_("Interrupted: the poll stopped before it finished. The next poll resumed from the last "
                             "page it had saved."))

@@ -147,6 +147,16 @@ def import_run_of(tenant: Tenant) -> int:
     return ImportRun.objects.create(tenant=tenant, shop=mall_shop_of(tenant), status="ok").pk
 
 
+def csv_upload_of(tenant: Tenant) -> int:
+    from shops.models import CsvUpload
+
+    header = ["受注番号", "受注日時", "商品名", "単価"]
+    return CsvUpload.objects.create(
+        tenant=tenant, shop=mall_shop_of(tenant), filename="walker.csv", encoding="utf-8", delimiter=",",
+        digest="0" * 64, size=80, header=header, text=",".join(header) + "\n1,2026/11/20 10:00,茶,500\n",
+    ).pk
+
+
 # Our views with an id argument → a function giving, for a tenant, ids of that tenant's rows: the URL's id
 # arguments, and for a view that takes ids in its POST body, those fields too (each is tried foreign/missing).
 TENANT_ROWS: dict[str, Callable[[Tenant], dict[str, int]]] = {
@@ -174,6 +184,7 @@ TENANT_ROWS: dict[str, Callable[[Tenant], dict[str, int]]] = {
     "shop_detail": lambda tenant: {"shop_id": mall_shop_of(tenant).pk},
     "shop_fetch": lambda tenant: {"shop_id": mall_shop_of(tenant).pk},
     "import_run_detail": lambda tenant: {"run_id": import_run_of(tenant)},
+    "csv_upload_detail": lambda tenant: {"upload_id": csv_upload_of(tenant)},
 }
 
 

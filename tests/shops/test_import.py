@@ -418,12 +418,16 @@ def test_the_run_must_be_the_shops(tenant, shop):
 
 
 def test_auto_processing_sorts_what_the_import_hands_over(tenant, shop):
-    outcome = run_import(shop, [imported(1), imported(2, payment_code="unknown")])
+    outcome = run_import(shop, [imported(1), imported(2, payment_code="unknown", payment_name="謎の決済"),
+                                imported(3, payment_code="unknown")])
 
     process(tenant=tenant, order_ids=outcome.changed_ids)
 
     assert order_of(shop, 1).stage == Stage.PAID  # the default rule for credit cards
     assert order_of(shop, 2).stage == Stage.NEW  # no payment method: stays for a person
+    # no mapping for the code, but the name is the tenant's own method's name (a CSV's 決済方法 column)
+    assert order_of(shop, 3).payment_method.code == "credit_card"
+    assert order_of(shop, 3).stage == Stage.PAID
 
 
 def test_the_task_definition_is_made_once_for_an_older_tenant(tenant):
