@@ -25,6 +25,7 @@ run: install
 	@echo "  database: $${DATABASE_URL:-SQLite in var/}    broker: $${REDIS_URL:-embedded (var/broker)}"
 	@echo "  demo mall: a fake Shopify on 127.0.0.1:$${BACKYARD_DEMO_MALL_PORT:-8801}, a new order every minute,"
 	@echo "             polled into the demo's 公式オンラインストア (F6 on the order list fetches at once)"
+	@echo "  CSV import: 店舗 → CSV を取り込む, e.g. docs/samples/yahoo-auction.csv into ヤフオク!出品"
 	@echo ""
 	$(VENV)/bin/honcho start -f Procfile
 

@@ -480,6 +480,10 @@ def _order(decoded: Decoded, columns: dict[str, int], number: str,
             return None
 
     for row, cells in group.rows:
+        if len(cells) > len(header):  # the values after the stray comma are in the wrong columns: say why
+            errors.append(RowError(row, number, "", _(
+                "The row has %(cells)d values but the header %(header)d columns: a value with a comma in it "
+                "(e.g. 3,000) needs double quotes.") % {"cells": len(cells), "header": len(header)}))
         for key in columns:
             target = BY_KEY[key]
             if target.line or key == "external_id":

@@ -71,6 +71,7 @@ SHOP_SPECS: tuple[ShopSpec, ...] = (
     ShopSpec("phone-fax", "電話・FAX注文", MallKind.MANUAL, 99, 5,
              {"bank_transfer": 35, "cod": 55, "deferred": 10}, 5000),
 )
+AUCTION_SHOP = ("auction", "ヤフオク!出品")
 RAKUTEN_SHOP_ID = "382915"
 YAHOO_STORE_ACCOUNT = "demo-store"
 
@@ -595,6 +596,9 @@ class Command(BaseCommand):
                 )[0]
                 for spec in SHOP_SPECS
             }
+            # A shop without an API: its orders come by CSV (docs/samples/yahoo-auction.csv), not by the planner.
+            Shop.objects.get_or_create(tenant=tenant, code=AUCTION_SHOP[0],
+                                       defaults={"name": AUCTION_SHOP[1], "mall": MallKind.AUCTION, "position": 4})
             self._logins(tenant)
             _connect_demo_mall(shops["shopify"])
             existing = Order.objects.for_tenant(tenant).count()
