@@ -426,3 +426,50 @@ def test_the_demo_sample_reads_with_the_auction_guess_and_names_its_broken_row(t
     assert [failed.external_id for failed in reading.failed] == ["n1122334455"]
     assert "ダブルクォートで囲む" in reading.errors[0].message
     assert reading.errors[0].row == 4
+
+
+# --- queries per page ---------------------------------------------------------------------------------------------
+
+
+def _orders_text(count: int) -> str:
+    rows = [f"{5000 + n},2026/11/20 10:15,山田 太郎,ヤマダ タロウ,090-1234-5678,100-0005,"
+            f"東京都千代田区丸の内1-1-{n},クレジットカード,600,2090,A-1,有機緑茶 100g,1490,1,8" for n in range(count)]
+    return "\n".join([HEADER, *rows]) + "\n"
+
+
+def test_the_upload_page_lists_uploads_in_fixed_queries(operator_client, tenant, csv_shop,
+                                                        django_assert_max_num_queries,
+                                                        django_capture_on_commit_callbacks):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def add(n: int) -> None:
+        for i in range(n):
+            row = csv_upload_create(tenant=tenant, shop=csv_shop, filename=f"{i}.csv", data=TEXT.encode())
+            if i % 2:
+                csv_import_start(upload=row, columns=csvfiles.guess_mapping(row.header))
+
+    add(2)
+    operator_client.get(reverse("csv_upload"))
+    with CaptureQueriesContext(connection) as two:
+        operator_client.get(reverse("csv_upload"))
+    add(12)
+    with django_assert_max_num_queries(len(two.captured_queries)):
+        html = operator_client.get(reverse("csv_upload")).content.decode()
+    assert html.count('href="/shops/csv/') == 14
+
+
+def test_the_preview_reads_a_large_file_in_as_many_queries_as_a_small_one(operator_client, tenant, csv_shop,
+                                                                          django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    small = csv_upload_create(tenant=tenant, shop=csv_shop, filename="s.csv", data=_orders_text(3).encode())
+    large = csv_upload_create(tenant=tenant, shop=csv_shop, filename="l.csv", data=_orders_text(800).encode())
+    operator_client.get(reverse("csv_upload_detail", args=[small.pk]))
+    with CaptureQueriesContext(connection) as few:
+        operator_client.get(reverse("csv_upload_detail", args=[small.pk]))
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        html = operator_client.get(reverse("csv_upload_detail", args=[large.pk])).content.decode()
+    assert 'data-new="800"' in html
+    assert len(few.captured_queries) <= 10, [q["sql"][:80] for q in few.captured_queries]
