@@ -14,7 +14,9 @@ first (`normalize_address`), because the same address is written many ways:
 - "大字" and "字" dropped (大字 is in some written addresses and not in the data, or the reverse);
 - ケ/ヶ/ヵ/が/ガ as one character (霞が関 ≈ 霞ヶ関), ノ/之 as の (丸ノ内 ≈ 丸の内), a few old kanji forms;
 - a county (郡) in the data's city may be left out in writing ("三戸郡三戸町" ≈ "三戸町"), and a designated
-  city's ward may be written in the city field or in address line 1 or left out ("札幌市" + "中央区…");
+  city's ward may be written in the city field or in address line 1 or left out ("札幌市" + "中央区…"); but
+  another ward of the same city is another city ("札幌市南区" for a code of 中央区), even where a town of that
+  name exists in both wards;
 - the town is looked for anywhere after the city, not only at its start: Kyoto addresses put the street
   directions first (河原町通三条上る恵比須町).
 
@@ -130,6 +132,18 @@ def _city_variants(city: str) -> tuple[str, ...]:
     if ward:
         variants += [ward.group(1), ward.group(2)]
     return tuple(sorted(dict.fromkeys(normalize_address(v) for v in variants), key=len, reverse=True))
+
+
+@lru_cache(maxsize=512)
+def _other_wards(prefecture: str, city: str) -> tuple[str, ...]:
+    """The normalised names of the designated city's other wards, for one of its wards ("札幌市中央区" → 北区,
+    南区 …; no ward is the start of another's name); () for any other city."""
+    ward = _WARD.match(city)
+    if not ward:
+        return ()
+    names = {normalize_address(m.group(2)) for other in _towns().get(prefecture, {}) if other != city
+             for m in [_WARD.match(other)] if m and m.group(1) == ward.group(1)}
+    return tuple(sorted(names, key=len, reverse=True))
 
 
 def _prefecture(written: str) -> str:
@@ -312,7 +326,10 @@ def _verdict(postal: PostalAddress, prefecture: str, rest_norm: str) -> str:
     if not places:
         return "prefecture_mismatch"
     by_city = {p.city: [q for q in places if q.city == p.city] for p in places}
-    matched = _strip_city(rest_norm, by_city)
+    # A designated city written without the code's ward matches the city; what follows must not be another of
+    # its wards (札幌市 + 南区北一条西 is not 札幌市中央区北一条西, though 北一条西 is in 中央区).
+    matched = [(city, after) for city, after in _strip_city(rest_norm, by_city)
+               if not after.startswith(_other_wards(prefecture, city))]
     if not matched:
         return "city_mismatch"
     for city, after in matched:
