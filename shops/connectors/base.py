@@ -76,6 +76,7 @@ class ImportedOrder:
     order_comment: str = ""
     remote_island: bool | None = None  # the mall's own flag, where it sends one
     lines: tuple[ImportedLine, ...] = ()
+    notes: tuple[str, ...] = ()  # what the connector noticed and read around (a missing total), for the run
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,9 @@ Untrusted XML. `defusedxml` is not available, so every document goes through `pa
 DOCTYPE or ENTITY declaration before expat sees the text: no DTD means no entity can be declared, so none can
 expand (billion laughs) or point outside (XXE). An order whose orderInfo is refused, not well-formed, or
 unreadable (no OrderId, a number that is not a number, no lines) becomes a `FailedOrder` with the raw answer
-and the rest of the page goes on; an orderList answer like that stops the poll with `MallError`.
+and the rest of the page goes on; an orderList answer like that stops the poll with `MallError`. The total
+(Detail/TotalPrice) only serves to note a difference: an order without a readable one imports, its total
+computed by the import, with a note on the run (`ImportedOrder.notes`).
 
 Yahoo! Auctions orders sold through the store (IsYahooAuctionOrder true) import like any other order; the
 auction id is written to `order_comment` so the operator can see where the sale happened.
@@ -52,6 +54,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import ClassVar
 
 import httpx
+from django.utils.translation import gettext as _
 
 from . import register
 from .base import AuthFailed, Connector, FailedOrder, ImportedLine, ImportedOrder, MallError, Page
@@ -344,8 +347,8 @@ def _imported(info: ET.Element, requested_id: str) -> ImportedOrder:
     if gift_wrap:
         comments.append(f"ギフト包装料 {gift_wrap}円")  # no field of its own; keep it visible
 
-    total_price = _amount(info, "Detail", "TotalPrice", required=True)
     points = _amount(info, "Detail", "UsePoint")
+    total, notes = _total(info, order_id, points)
     return ImportedOrder(
         external_id=order_id,
         ordered_at=ordered_at,
@@ -380,12 +383,26 @@ def _imported(info: ET.Element, requested_id: str) -> ImportedOrder:
         # Yahoo! shows discounts as negative amounts in places; the order keeps the size of the reduction.
         discount=abs(_amount(info, "Detail", "Discount")),
         points_used=points,
-        # TotalPrice (合計金額) is before points; the amount the customer pays is after them.
-        total=total_price - points,
+        total=total,
         remarks=_text(info, "", "BuyerComments"),
         order_comment="\n".join(comments),
         lines=lines,
+        notes=notes,
     )
+
+
+def _total(info: ET.Element, order_id: str, points: int) -> tuple[int | None, tuple[str, ...]]:
+    """The mall's total, only ever compared with what the lines and fees add up to: TotalPrice (合計金額) is
+    before points, the amount the customer pays after them. Without a readable one the order still imports
+    (the import computes its total) and the run notes why."""
+    raw = _text(info, "Detail", "TotalPrice")
+    if not raw:
+        return None, (_("%(number)s: Yahoo! sent no total (TotalPrice); the total was computed from the lines "
+                        "and fees.") % {"number": order_id},)
+    if not _WHOLE_NUMBER.fullmatch(raw):
+        return None, (_("%(number)s: Yahoo!'s total (TotalPrice) “%(value)s” is not a whole number; the total "
+                        "was computed from the lines and fees.") % {"number": order_id, "value": raw[:40]},)
+    return int(raw) - points, ()
 
 
 def _line(item: ET.Element, position: int) -> ImportedLine:

@@ -303,6 +303,16 @@ class FakeYahoo(FakeMallServer):
             self._by_id[order_id].malformed = kind
         return order_id
 
+    def set_detail(self, order_id: str, name: str, value: str | None) -> None:
+        """Change one Detail field of an order as orderInfo sends it (None: the field is left out, as some
+        answers leave out TotalPrice)."""
+        with self._lock:
+            detail = self._by_id[order_id].detail
+            if value is None:
+                detail.pop(name, None)
+            else:
+                detail[name] = value
+
     def cancel(self, order_id: str) -> None:
         """The store (or the buyer) cancels: OrderStatus 4, a new version and a new LastUpdateTime."""
         with self._lock:

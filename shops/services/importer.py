@@ -297,6 +297,8 @@ def prepare(order: ImportedOrder, mappings: Mappings, note: Callable[[str], None
         note(_("Unknown delivery method “%(name)s”: the delivery method was left empty; map it under mall code "
                "mappings.") % {"name": delivery_name})
     fields["delivery_method_id"] = delivery
+    for text in order.notes:  # what the connector read around (Yahoo!'s missing total)
+        note(str(text))
 
     lines = _lines(order)
     mall_status = clean_text(order.mall_status, lambda: _("mall status"), 100)

@@ -265,6 +265,49 @@ def test_a_malformed_order_is_recorded_and_the_rest_import(fake: FakeYahoo, conn
     assert [order.external_id for order in imported(pages)] == before + after
 
 
+def test_an_order_without_a_total_is_read_and_says_why_its_total_is_ours(
+        fake: FakeYahoo, connector: YahooConnector) -> None:
+    """Issue 10 #12: TotalPrice only serves to note a difference; its absence (or a garbled one) does not
+    refuse the order."""
+    missing, garbled, whole = fake.add_orders(3)
+    fake.set_detail(missing, "TotalPrice", None)
+    fake.set_detail(garbled, "TotalPrice", "1,234円")
+
+    pages = list(connector.pages(""))
+
+    assert failed(pages) == []
+    read = {order.external_id: order for order in imported(pages)}
+    assert (read[missing].total, read[garbled].total) == (None, None)
+    assert read[missing].lines
+    [note] = read[missing].notes
+    assert missing in note
+    [note] = read[garbled].notes
+    assert "TotalPrice" in note
+    assert "1,234円" in note
+    kept = fake.order(whole)
+    assert read[whole].total == int(kept.detail["TotalPrice"]) - int(kept.detail["UsePoint"])
+    assert read[whole].notes == ()
+
+
+@pytest.mark.django_db
+def test_a_polled_order_without_a_total_imports_with_its_total_computed_and_a_note(fake: FakeYahoo, tenant) -> None:
+    from orders.models import Order
+    from shops.services import poll_shop, shop_create
+
+    order_id = fake.add_order(items=[(1, 2)], pay_method="payment_a1", discount=0, points=0)
+    fake.set_detail(order_id, "TotalPrice", None)
+    shop = shop_create(tenant=tenant, name="Yahoo!店", mall="yahoo", code="yahoo", base_url=fake.url,
+                       credentials=fake.credentials)
+
+    run = poll_shop(shop_id=shop.pk, trigger="manual").run
+
+    assert (run.status, run.new, run.failed) == ("ok", 1, 0), run.error
+    order = Order.objects.get(shop=shop, external_id=order_id)
+    kept = fake.order(order_id)
+    assert order.total == 1080 * 2 + int(kept.detail["ShipCharge"])  # the lines and the fees
+    assert any(order_id in note and "TotalPrice" in note for note in run.notes), run.notes
+
+
 def test_a_doctype_in_the_order_list_stops_the_poll(fake: FakeYahoo, connector: YahooConnector) -> None:
     fake.add_orders(2)
     fake.doctype_next()
