@@ -22,8 +22,8 @@ from orders.events import Actor
 from orders.exceptions import StaleOrder
 from orders.models import Order
 from orders.selection import Selection
-from orders.selectors import access_order, tenant_reference
-from orders.views.bulk import next_target
+from orders.selectors import access_order
+from orders.views.bulk import next_target, selected_orders
 from orders.views.detail import back_target, detail_url
 
 from .address import AddressCheck
@@ -40,13 +40,14 @@ REFUSALS_SHOWN = 50
 def selection_process(request: HttpRequest) -> HttpResponse:
     """自動処理を実行: the enabled rules and the task definitions over the selected orders, now."""
     tenant = request.tenant  # type: ignore[attr-defined]
-    reference = tenant_reference(tenant=tenant, user=request.user)
-    selection = Selection(request.session, tenant)
-    if selection.is_empty():
+    if Selection(request.session, tenant).is_empty():
         messages.warning(request, _("Select the orders to process first."))
         return redirect(next_target(request))
-    result = process(tenant=tenant, order_ids=selection.queryset(tenant=tenant, reference=reference),
-                     actor_name=request.user.get_username())
+    chosen = selected_orders(request, _("Run auto-processing"))
+    if isinstance(chosen, HttpResponse):  # some selected orders are not in the list: ask first
+        return chosen
+    result = process(tenant=tenant, order_ids=chosen.orders, actor_name=request.user.get_username())
+    chosen.done()
     (messages.success if result.changed or result.tasks_raised or result.tasks_resolved else messages.info)(
         request, result.summary())
     for refusal in result.refusals[:REFUSALS_SHOWN]:

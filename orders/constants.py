@@ -71,7 +71,8 @@ def refusal_reason(source: str, target: str) -> str:
     if src == S.COMPLETED:
         return str(_("The order is booked as a sale (%(src)s); it cannot move any more.") % {"src": src.label})
     if src == S.SHIPPED and dst == S.CANCELLED:
-        return str(_("A shipped order cannot be cancelled; handle it as a return."))
+        return str(_("A shipped order cannot be cancelled; it can only move on to %(completed)s. Note what "
+                     "happened in its work memo.") % {"completed": S.COMPLETED.label})
     if src == S.SHIPPED:
         return str(_("A shipped order can only move on to %(completed)s.") % {"completed": S.COMPLETED.label})
     return str(

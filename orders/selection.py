@@ -1,6 +1,9 @@
 """The operator's selection on the order list (T14), kept in the session per tenant so it survives paging.
 
 Either a set of ids, or "every order matching this search" (the query string) minus the ones unticked.
+A bulk action clears it when it has run, and the selection remembers that it did (the bar says so) until
+the operator selects again. Before an action runs, `outside_list` tells how many selected orders the list
+the operator is looking at does not show (selected on another status or search), so the action can ask.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.sessions.backends.base import SessionBase
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import QueryDict
 
 from backyard.models import Tenant
@@ -38,6 +41,7 @@ class Selection:
         self.ids: set[int] = set(data.get("ids", []))
         self.query: str | None = data.get("all")
         self.excluded: set[int] = set(data.get("except", []))
+        self.cleared_by_action: bool = bool(data.get("cleared"))
 
     # --- state ----------------------------------------------------------------------------------------
     @property
@@ -55,17 +59,21 @@ class Selection:
             self.session[self.key] = {"all": self.query, "except": sorted(self.excluded)}
         elif self.ids:
             self.session[self.key] = {"ids": sorted(self.ids)[:MAX_IDS]}
+        elif self.cleared_by_action:
+            self.session[self.key] = {"cleared": True}
         else:
             self.session.pop(self.key, None)
 
     # --- changes --------------------------------------------------------------------------------------
     def add(self, ids: Iterable[int]) -> None:
+        self.cleared_by_action = False
         if self.all_matching:
             self.excluded.difference_update(ids)
         else:
             self.ids.update(ids)
 
     def remove(self, ids: Iterable[int]) -> None:
+        self.cleared_by_action = False
         if self.all_matching:
             self.excluded.update(ids)
         else:
@@ -82,8 +90,16 @@ class Selection:
         self.ids.clear()
         self.excluded.clear()
         self.query = None
+        self.cleared_by_action = False
+
+    def cleared_after_action(self) -> None:
+        """A bulk action ran on the selection: nothing stays selected, and the bar says why (saved)."""
+        self.clear()
+        self.cleared_by_action = True
+        self.save()
 
     def select_all_matching(self, params: QueryDict) -> None:
+        self.cleared_by_action = False
         self.ids.clear()
         self.excluded.clear()
         self.query = filters_only(params)
@@ -97,9 +113,36 @@ class Selection:
             return qs.exclude(pk__in=self.excluded) if self.excluded else qs
         return Order.objects.for_tenant(tenant).filter(pk__in=self.ids)
 
+    def outside_list(self, *, tenant: Tenant, reference: TenantReference, query: str) -> tuple[int, int]:
+        """How many orders are selected, and how many of those the list with the filters `query` does not show
+        (they were selected on another status or search): one COUNT query, none when the selection is
+        "all matching" that very list (then nothing is outside; the first number is not counted: 0)."""
+        if self.is_empty() or (self.all_matching and self.query == filters_only(QueryDict(query))):
+            return 0, 0
+        selected = self.queryset(tenant=tenant, reference=reference)
+        listed = _listed(tenant, reference, query)
+        if listed is None:  # the list shows nothing: every selected order is outside it
+            count = selected.count()
+            return count, count
+        counts = selected.aggregate(selected=Count("pk"), shown=Count("pk", filter=Q(pk__in=listed.values("pk"))))
+        return counts["selected"], counts["selected"] - counts["shown"]
+
+    def within_list(self, *, tenant: Tenant, reference: TenantReference, query: str) -> QuerySet[Order]:
+        """The selected orders that the list with the filters `query` shows."""
+        listed = _listed(tenant, reference, query)
+        if listed is None:
+            return Order.objects.none()
+        return self.queryset(tenant=tenant, reference=reference).filter(pk__in=listed.values("pk"))
+
     def count(self, *, tenant: Tenant, reference: TenantReference, matching_count: int | None = None) -> int:
         if not self.all_matching:
             return len(self.ids)
         if matching_count is not None:
             return max(matching_count - len(self.excluded), 0)
         return self.queryset(tenant=tenant, reference=reference).count()
+
+
+def _listed(tenant: Tenant, reference: TenantReference, query: str) -> QuerySet[Order] | None:
+    """The orders a list with these filters shows; None when the search is not valid (the list shows none)."""
+    search = order_search(tenant=tenant, params=QueryDict(filters_only(QueryDict(query))), reference=reference)
+    return search.qs if search.is_valid() else None

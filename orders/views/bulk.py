@@ -2,18 +2,26 @@
 
 The selection (ids, or all matching a search) is resolved to one queryset of the tenant's orders and handed
 to the set-based services; the answer is a summary with each refused order and its reason.
+
+The forms send the filters of the list they were on (`query`). When the selection holds orders that list
+does not show (ticked on another status or search), nothing runs: the answer asks whether to apply to all
+selected, only to those shown, or not at all (`scope`). After an action has run the selection is cleared.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from backyard.views import tenant_required
@@ -21,9 +29,9 @@ from shipping.models import DeliveryMethod, ShippingStore
 
 from ..events import Actor
 from ..forms_bulk import BulkEditForm, CancelForm, ConfirmPaymentForm
-from ..models import Label, Status
-from ..selection import Selection
-from ..selectors import tenant_reference
+from ..models import Label, Order, Status
+from ..selection import Selection, filters_only
+from ..selectors import TenantReference, tenant_reference
 from ..services.bulk import BulkChanges, BulkResult, orders_bulk_update, orders_cancel, orders_confirm_payment
 
 
@@ -49,11 +57,68 @@ def _answer(request: HttpRequest, result: BulkResult | None, context: dict[str, 
     return redirect(next_target(request))
 
 
-def _selected(request: HttpRequest) -> tuple[Any, Any, Any]:
+SCOPE_ALL, SCOPE_SHOWN = "all", "shown"
+
+
+@dataclass
+class Selected:
+    """The orders a bulk action is to work on, and the selection they came from (cleared once it has run)."""
+
+    tenant: Any
+    reference: TenantReference
+    selection: Selection
+    orders: QuerySet[Order]
+
+    def done(self) -> None:
+        if not self.selection.is_empty():
+            self.selection.cleared_after_action()
+
+
+def selected_orders(request: HttpRequest, action: str, reference: TenantReference | None = None,
+                    ) -> Selected | HttpResponse:
+    """The selected orders, or — when some of them are not in the list the form was sent from and the operator
+    has not yet said what to do with them — the question, naming the count (nothing has run).
+
+    `query` (the list's filters) comes with every form of the list; `scope` is the operator's answer:
+    "all" (every selected order) or "shown" (only those the list shows). Without `query` (a caller that is
+    not the list) there is no list to compare with."""
     tenant = request.tenant  # type: ignore[attr-defined]
-    reference = tenant_reference(tenant=tenant, user=request.user)
+    reference = reference or tenant_reference(tenant=tenant, user=request.user)
     selection = Selection(request.session, tenant)
-    return tenant, reference, selection.queryset(tenant=tenant, reference=reference)
+    orders = selection.queryset(tenant=tenant, reference=reference)
+    if "query" in request.POST:
+        query = request.POST["query"]
+        scope = request.POST.get("scope", "")
+        if scope == SCOPE_SHOWN:
+            orders = selection.within_list(tenant=tenant, reference=reference, query=query)
+        elif scope != SCOPE_ALL:
+            selected, outside = selection.outside_list(tenant=tenant, reference=reference, query=query)
+            if outside:
+                return _ask_scope(request, action, selected=selected, outside=outside)
+    return Selected(tenant, reference, selection, orders)
+
+
+def _ask_scope(request: HttpRequest, action: str, *, selected: int, outside: int) -> HttpResponse:
+    context = {
+        "action": action,
+        "question": ngettext(
+            "%(outside)d of the %(selected)d selected orders is not in this list.",
+            "%(outside)d of the %(selected)d selected orders are not in this list.",
+            outside,
+        ) % {"outside": outside, "selected": selected},
+        "selected": selected,
+        "shown": selected - outside,
+        "post": request.POST,
+        "action_url": request.path,
+        "next": next_target(request),
+    }
+    template = "orders/_bulk_scope.html" if request.htmx else "orders/bulk_scope.html"  # type: ignore[attr-defined]
+    return render(request, template, context)
+
+
+def list_filters(target: str) -> str:
+    """The list's filters from the address of the list page (what its forms send as `query`)."""
+    return filters_only(QueryDict(urlsplit(target).query))
 
 
 @tenant_required
@@ -65,14 +130,15 @@ def bulk_panel(request: HttpRequest) -> HttpResponse:
         target = reverse("home")
     return render(request, "orders/_bulk_form.html", {
         "bulk_form": BulkEditForm(reference=reference), "pay_form": ConfirmPaymentForm(),
-        "cancel_form": CancelForm(), "next_url": target,
+        "cancel_form": CancelForm(), "next_url": target, "query_filters": list_filters(target),
     })
 
 
 @require_POST
 @tenant_required
 def bulk_edit(request: HttpRequest) -> HttpResponse:
-    tenant, reference, orders = _selected(request)
+    tenant = request.tenant  # type: ignore[attr-defined]
+    reference = tenant_reference(tenant=tenant, user=request.user)
     form = BulkEditForm(request.POST, reference=reference)
     if not form.is_valid():
         for error in form.non_field_errors():
@@ -81,6 +147,10 @@ def bulk_edit(request: HttpRequest) -> HttpResponse:
             if name != "__all__":
                 messages.error(request, f"{form.fields[name].label}: {' '.join(errors)}")
         return _answer(request, None)
+    chosen = selected_orders(request, _("Change the selected orders"), reference)
+    if isinstance(chosen, HttpResponse):
+        return chosen
+    orders = chosen.orders
     data = form.cleaned_data
     changes = BulkChanges(
         status=Status.objects.for_tenant(tenant).select_related("group").get(pk=data["status"])
@@ -103,32 +173,39 @@ def bulk_edit(request: HttpRequest) -> HttpResponse:
         if request.htmx:  # type: ignore[attr-defined]
             return render(request, "orders/_bulk_confirm.html", context)
         return render(request, "orders/bulk_confirm.html", context)
+    chosen.done()
     return _answer(request, result)
 
 
 @require_POST
 @tenant_required
 def bulk_confirm_payment(request: HttpRequest) -> HttpResponse:
-    tenant, _reference, orders = _selected(request)
     form = ConfirmPaymentForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Enter the date the payment arrived."))
         return _answer(request, None)
-    result = orders_confirm_payment(tenant=tenant, order_ids=orders, actor=Actor.for_user(request.user),
-                                    paid_on=form.cleaned_data["paid_on"])
+    chosen = selected_orders(request, _("Confirm payment"))
+    if isinstance(chosen, HttpResponse):
+        return chosen
+    result = orders_confirm_payment(tenant=chosen.tenant, order_ids=chosen.orders,
+                                    actor=Actor.for_user(request.user), paid_on=form.cleaned_data["paid_on"])
+    chosen.done()
     return _answer(request, result)
 
 
 @require_POST
 @tenant_required
 def bulk_cancel(request: HttpRequest) -> HttpResponse:
-    tenant, _reference, orders = _selected(request)
     form = CancelForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Enter a reason for cancelling."))
         return _answer(request, None)
-    result = orders_cancel(tenant=tenant, order_ids=orders, actor=Actor.for_user(request.user),
+    chosen = selected_orders(request, _("Cancel orders"))
+    if isinstance(chosen, HttpResponse):
+        return chosen
+    result = orders_cancel(tenant=chosen.tenant, order_ids=chosen.orders, actor=Actor.for_user(request.user),
                            reason=form.cleaned_data["reason"])
+    chosen.done()
     return _answer(request, result)
 
 

@@ -533,7 +533,8 @@ def test_cancel_moves_what_may_be_cancelled_and_refuses_shipped_and_completed(te
         (shipped.pk, shipped.external_id, refusal_reason(Stage.SHIPPED, Stage.CANCELLED)),
         (completed.pk, completed.external_id, refusal_reason(Stage.COMPLETED, Stage.CANCELLED)),
     ]
-    assert "handle it as a return" in result.refused[0][2]
+    assert result.refused[0][2] == ("A shipped order cannot be cancelled; it can only move on to Completed (sale). "
+                                    "Note what happened in its work memo.")
     for before in (new, ready):
         after = fresh(before)
         assert (after.status_id, after.stage, after.cancel_reason) == (target.pk, Stage.CANCELLED, "お客様都合")
@@ -623,6 +624,7 @@ def test_bulk_views_for_payment_and_cancel(operator_client: Any, tenant: Tenant)
     select(operator_client, [waiting])
     operator_client.post(reverse("order_bulk_confirm_payment"), {"paid_on": "2026-11-21"})
     assert Order.objects.get(pk=waiting.pk).paid_on == dt.date(2026, 11, 21)
+    select(operator_client, [waiting])  # an action that ran clears the selection
     response = operator_client.post(reverse("order_bulk_cancel"), {"reason": ""}, follow=True)
     assert Order.objects.get(pk=waiting.pk).stage == Stage.PAID
     assert response.status_code == 200
