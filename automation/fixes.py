@@ -1,6 +1,7 @@
 """The address check screen's one-click fixes (B6): take the postal code's address, or a postal code that fits
-the written address. Each goes through `order_update` (an event per field with old and new values) and, when
-the address now passes the check, resolves the order's address-warning task."""
+the written address. Each goes through `order_update` (an event per field with old and new values), whose
+re-check of the destination resolves the address-warning task the check raised; one a rule or a person
+raised is resolved here when the address now passes."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from orders.events import Actor
 from orders.models import Order
@@ -69,8 +71,9 @@ class FixOutcome:
 def order_address_fix(*, order: Order, actor: Actor, postal_code: str | None = None,
                       proposal: AddressProposal | None = None, expected_version: int | None = None) -> FixOutcome:
     """Apply one side of the fix: a new postal code, or the postal code's address. Then check again; a passing
-    address resolves the open address-warning task (by this actor). A fix that still does not pass keeps the
-    task open, so nothing is marked done that is not."""
+    address resolves the open address-warning task (the one the check raised by the check's re-run in
+    order_update, one a rule or a person raised by this actor). A fix that still does not pass keeps the task
+    open, so nothing is marked done that is not."""
     changes: dict[str, str] = {}
     if postal_code is not None:
         code = normalize_postal_code(postal_code)
@@ -82,13 +85,15 @@ def order_address_fix(*, order: Order, actor: Actor, postal_code: str | None = N
                        dest_address1=proposal.address1)
     if not changes:
         raise ValueError("nothing to fix")
+    was_open = _open_warnings(order).exists()
     updated = order_update(order=order, changes=changes, actor=actor, expected_version=expected_version)
     check = order_address_check(updated)
-    resolved = False
     if check.ok:
-        for task in OrderTask.objects.for_tenant(updated.tenant_id).filter(
-                order_id=updated.pk, definition__code=BuiltinTask.ADDRESS_WARNING, resolved_at=None
-        ).select_related("definition"):
+        for task in _open_warnings(updated).select_related("definition"):
             order_task_resolve(task=task, actor=actor)
-            resolved = True
-    return FixOutcome(order=updated, check=check, resolved=resolved)
+    return FixOutcome(order=updated, check=check, resolved=was_open and not _open_warnings(updated).exists())
+
+
+def _open_warnings(order: Order) -> QuerySet[OrderTask]:
+    return OrderTask.objects.for_tenant(order.tenant_id).filter(
+        order_id=order.pk, definition__code=BuiltinTask.ADDRESS_WARNING, resolved_at=None)

@@ -29,7 +29,8 @@ Built-in task definitions (TaskDefinition.code); a built-in's own `conditions`, 
 - `remote_island` 離島: the destination's postal code is in the tenant's remote-island table, or the mall
   flagged it (the conditions' `remote_island` field).
 - `address_warning` 住所要確認: `automation.address.check_orders` finds the postal code unknown or at odds
-  with the written address.
+  with the written address. Also re-checked at once, for that order only, when a writer changes the
+  destination (`tasks_recheck`, through orders.hooks).
 - `delivery_date_check` お届け希望日の確認: a requested delivery date is present.
 - `remarks` 備考あり: the customer wrote remarks.
 
@@ -338,8 +339,10 @@ class _Engine:
                     state.open_automatic[definition_id].add(order_id)
         return state
 
-    def task_pass(self, ids: list[int]) -> None:
-        definitions = sorted((d for d in self.refs.task_definitions.values() if d.enabled),
+    def task_pass(self, ids: list[int], codes: frozenset[str] | None = None) -> None:
+        """Raise and resolve the tasks of the enabled definitions (of the built-ins in `codes` only, if given)."""
+        definitions = sorted((d for d in self.refs.task_definitions.values()
+                              if d.enabled and (codes is None or d.code in codes)),
                              key=lambda d: (d.position, d.pk))
         if not ids or not definitions:
             return
@@ -411,6 +414,33 @@ def process(*, tenant: Tenant, order_ids: OrderIds, actor_name: str = "") -> Pro
 
     `actor_name` says who started it (an import, an operator); it names the task pass in the history."""
     return _run(tenant=tenant, order_ids=order_ids, rules=None, tasks=True, actor_name=actor_name)
+
+
+# Built-in tasks whose condition reads nothing but these fields of the order: a writer that changes one of them
+# (orders.hooks.order_fields_changed, registered in automation.apps) has the task re-checked at once.
+DESTINATION_FIELDS = frozenset({"dest_postal_code", "dest_prefecture", "dest_city", "dest_address1", "dest_address2"})
+RECHECKED_ON_CHANGE: dict[str, frozenset[str]] = {
+    BuiltinTask.ADDRESS_WARNING: DESTINATION_FIELDS,
+}
+
+
+def tasks_recheck(*, tenant: Tenant, order_ids: OrderIds, codes: Iterable[str], actor_name: str = "") -> ProcessResult:
+    """The task pass of `process`, for the built-in tasks in `codes` only, over these orders only: the same
+    conditions and the same rules for raising and resolving (a task a person resolved is not raised again),
+    in the caller's transaction. The orders' version is left alone: the edit that called it raised it."""
+    result = ProcessResult()
+    with _counting(result), transaction.atomic():
+        ids = _lock_scope(tenant, order_ids, result)
+        if ids:
+            _Engine(tenant, result, actor_name).task_pass(ids, codes=frozenset(codes))
+    return result
+
+
+def recheck_changed_fields(tenant_id: int, order_ids: list[int], fields: frozenset[str]) -> None:
+    """orders.hooks' "fields changed" hook: re-check the built-in tasks that read any of `fields`."""
+    codes = [code for code, watched in RECHECKED_ON_CHANGE.items() if watched & fields]
+    if codes:
+        tasks_recheck(tenant=Tenant.objects.get(pk=tenant_id), order_ids=order_ids, codes=codes)
 
 
 def _group_scope(tenant: Tenant, rules: list[Rule]) -> QuerySet[Order]:

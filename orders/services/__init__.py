@@ -14,7 +14,7 @@ from shipping.models import Carrier, DeliveryMethod, ShippingStore
 from shops.constants import MallKind
 from shops.models import Shop
 
-from .. import events
+from .. import events, hooks
 from ..constants import Stage
 from ..events import Actor
 from ..exceptions import StageMoveRefused, StaleOrder
@@ -245,6 +245,8 @@ def order_update(
     """Edit fields of one order: one event per changed field with old and new values; totals recomputed.
 
     `expected_version` is the version the operator loaded: if someone saved in between, StaleOrder.
+    The changed fields are announced to orders.hooks (a new destination is checked at once), in this
+    transaction.
     """
     _check_editable(changes)
     _check_same_tenant(order.tenant_id, changes)
@@ -268,6 +270,7 @@ def order_update(
     locked.version += 1
     locked.save(update_fields=[*changed, *AMOUNT_FIELDS, "search_text", "version", "updated_at"])
     events.OrderEvent.objects.bulk_create(built)
+    hooks.order_fields_changed(tenant_id=locked.tenant_id, order_ids=[locked.pk], fields=changed)
     return locked
 
 

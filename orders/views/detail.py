@@ -172,9 +172,11 @@ REGIONS = {
     "memo": "orders/detail/_memo.html",
     "history": "orders/detail/_history.html",
     "messages": "orders/detail/_messages.html",
+    "automation": "orders/detail/_automation.html",
 }
-# Shown from the order's stored state (no typing in them that a refresh would lose): refreshed after every post.
-DERIVED = ("header", "actions", "totals", "history", "messages")
+# Shown from the order's stored state (no typing in them that a refresh would lose): refreshed after every post
+# (the tasks too: an edit to the destination raises or resolves the address warning at once).
+DERIVED = ("header", "actions", "totals", "history", "messages", "automation")
 NESTED = {"lines": {"totals"}}
 
 

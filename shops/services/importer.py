@@ -51,6 +51,7 @@ from backyard.models import Tenant
 from orders import events
 from orders.constants import ActorKind, EventType, Stage
 from orders.events import Actor
+from orders.hooks import order_fields_changed
 from orders.models import Order, OrderEvent, OrderLine, PaymentMethod, Status
 from orders.search import search_text
 from orders.services import EDITABLE_FIELDS, SEARCH_FIELDS, compute_amounts, status_initial
@@ -416,6 +417,7 @@ class _Batch:
     to_cancel: list[int] = field(default_factory=list)
     conflicts: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
     numbers: dict[int, str] = field(default_factory=dict)
+    fields_changed: dict[int, frozenset[str]] = field(default_factory=dict)  # by order: the fields the merge set
 
     @property
     def tenant_id(self) -> int:
@@ -467,6 +469,7 @@ def import_orders(shop: Shop, batch: Iterable[ImportedOrder | FailedOrder], *, r
         if changed:
             _merge(state, changed)
         save_events(state.built)
+        _announce_changes(state)
         _cancel(state)
         _raise_tasks(state)
         ImportFailure.objects.bulk_create(failures, batch_size=ROW_BATCH)
@@ -624,6 +627,8 @@ def _merge(state: _Batch, changed: list[tuple[int, Prepared]]) -> None:
         base = stored.values if stored is not None else None
         erased = getattr(order, "personal_data_erased_at", None) is not None
         changed_fields = _merge_fields(state, order, p, base, actors, skip=PERSONAL_FIELDS if erased else ())
+        if changed_fields:
+            state.fields_changed[order_id] = frozenset(changed_fields)
         gone, come = _merge_lines(state, order, p, base, lines[order_id], actors)
         _merge_cancel(state, order, p, base)
         if changed_fields or gone or come:
@@ -676,6 +681,16 @@ def _merge(state: _Batch, changed: list[tuple[int, Prepared]]) -> None:
     MallOrder.objects.bulk_update(update, fields=["digest", "values", "mall_status", "mall_updated_at",
                                                   "imported_at"], batch_size=200)
     MallOrder.objects.bulk_create(create, batch_size=ROW_BATCH)
+
+
+def _announce_changes(state: _Batch) -> None:
+    """Tell orders.hooks which fields the merge changed on which orders (a new destination is re-checked at
+    once), one call per set of fields."""
+    by_fields: dict[frozenset[str], list[int]] = defaultdict(list)
+    for order_id, names in state.fields_changed.items():
+        by_fields[names].append(order_id)
+    for names, order_ids in by_fields.items():
+        order_fields_changed(tenant_id=state.tenant_id, order_ids=order_ids, fields=names)
 
 
 def _shown(value: Any) -> str:
