@@ -124,7 +124,7 @@ class ShopAdmin(TenantAdminMixin, SortableAdminMixin, admin.ModelAdmin):
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         fields = [name for name in self.get_fields(request, obj) if isinstance(name, str)]
         credential = [name for name in fields if name.startswith(FIELD_PREFIX) or name == "credentials_lost"]
-        polling = [name for name in ("base_url", "poll_interval", "sync_details") if name in fields]
+        polling = [name for name in ("base_url", "poll_interval", "first_poll_from", "sync_details") if name in fields]
         main = [name for name in fields if name not in credential and name not in polling
                 and name != "credentials_summary"]
         help_text = ""

@@ -33,6 +33,12 @@ class Shop(TenantOwned):
         _("poll interval (minutes)"), default=5, validators=[MinValueValidator(1), MaxValueValidator(24 * 60)],
         help_text=_("How often new and changed orders are fetched from the mall."),
     )
+    first_poll_from = models.DateField(
+        _("first fetch from"), null=True, blank=True,
+        help_text=_("The first fetch of a newly connected shop takes the orders from this day on (Japan time). "
+                    "Leave it blank for the mall's default (the last days). Once the first fetch has run, each "
+                    "fetch goes on from where the last one stopped."),
+    )
 
     class Meta:
         verbose_name = _("shop")
@@ -42,6 +48,22 @@ class Shop(TenantOwned):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        if self.first_poll_from is not None and self.first_poll_from > timezone.localdate():
+            raise ValidationError({"first_poll_from": _(
+                "The first fetch cannot start in the future: enter today or an earlier day.")})
+
+    @property
+    def not_polled_because(self) -> str:
+        """Why beat does not poll the shop ("" when nothing keeps it from it): "inactive" (switched off) or
+        "no_credentials" (never connected). Whether its mall has a connector at all is the caller's to ask."""
+        if not self.active:
+            return "inactive"
+        if not self.credentials:
+            return "no_credentials"
+        return ""
 
 
 class SyncErrorKind(models.TextChoices):

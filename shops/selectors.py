@@ -13,7 +13,7 @@ from backyard.models import Tenant, access_tenant_owned
 from . import csvfiles
 from .constants import MallKind
 from .models import CsvMapping, CsvUpload, ImportFailure, ImportRun, Shop, ShopSync
-from .services.connectors import has_connector
+from .services.connectors import first_poll_lookback, has_connector
 from .services.csvimport import decoded
 from .services.importer import ImportPreview, import_preview
 
@@ -38,6 +38,13 @@ class ShopRow:
     sync: ShopSync | None
     pollable: bool
     runs: list[ImportRun] = field(default_factory=list)
+    first_poll_days: int | None = None  # how far back a first poll reaches when the admin set no start
+
+
+def first_poll_days(mall: str) -> int | None:
+    """Days a first poll of this kind of shop reaches back without a set start; None without a connector."""
+    lookback = first_poll_lookback(mall)
+    return lookback.days if lookback is not None else None
 
 
 def shop_overview(*, tenant: Tenant, runs_per_shop: int = RUNS_PER_SHOP) -> list[ShopRow]:
@@ -45,7 +52,9 @@ def shop_overview(*, tenant: Tenant, runs_per_shop: int = RUNS_PER_SHOP) -> list
     of every shop at once, numbered per shop by a window function)."""
     shops = list(Shop.objects.for_tenant(tenant).select_related("sync").order_by("position", "pk"))
     kinds = {shop.mall: has_connector(shop.mall) for shop in shops}
-    rows = {shop.pk: ShopRow(shop=shop, sync=_sync(shop), pollable=kinds[shop.mall]) for shop in shops}
+    days = {mall: first_poll_days(mall) if pollable else None for mall, pollable in kinds.items()}
+    rows = {shop.pk: ShopRow(shop=shop, sync=_sync(shop), pollable=kinds[shop.mall], first_poll_days=days[shop.mall])
+            for shop in shops}
     recent = (
         ImportRun.objects.for_tenant(tenant)
         .annotate(

@@ -23,12 +23,13 @@ from .selectors import (
     access_import_run,
     access_shop,
     failing_shops,
+    first_poll_days,
     import_runs,
     run_failures,
     runs_progress,
     shop_overview,
 )
-from .services import fetch_latest
+from .services import fetch_latest, has_connector
 
 RUNS_PAGE = 25
 FAILURES_PAGE = 50
@@ -53,7 +54,9 @@ def shop_list(request: HttpRequest) -> HttpResponse:
 def shop_detail(request: HttpRequest, shop_id: int) -> HttpResponse:
     shop = access_shop(request.tenant, shop_id)  # type: ignore[attr-defined]
     page = Paginator(import_runs(shop=shop), RUNS_PAGE).get_page(_page(request))
-    return render(request, "shops/shop_detail.html", {"shop": shop, "page": page})
+    return render(request, "shops/shop_detail.html", {
+        "shop": shop, "page": page, "pollable": has_connector(shop.mall), "first_poll_days": first_poll_days(shop.mall),
+    })
 
 
 @require_GET

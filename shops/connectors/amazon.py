@@ -369,6 +369,7 @@ class AmazonConnector(Connector):
     default_base_url = SP_API_FAR_EAST
     credential_fields = ("client_id", "client_secret", "refresh_token", "marketplace_id")
     secret_fields = ("client_secret", "refresh_token")
+    INITIAL_LOOKBACK = INITIAL_LOOKBACK  # the module's, for the shops page (Connector.INITIAL_LOOKBACK)
 
     def __init__(self, credentials: Mapping[str, str], *, base_url: str = "", lwa_base_url: str = "",
                  initial_lookback: dt.timedelta = INITIAL_LOOKBACK,
@@ -395,7 +396,7 @@ class AmazonConnector(Connector):
         if missing:
             raise AuthFailed(f"Amazon credentials incomplete: {', '.join(missing)}")
         state = _load_cursor(cursor, self.api.version)
-        since = state.get("since") or _iso(self.now() - self.initial_lookback)
+        since = state.get("since") or _iso(self.first_poll_start(self.now(), self.initial_lookback))
         token = state.get("next")
         newest = state.get("newest") or since
         restarted = False

@@ -126,11 +126,16 @@ class Connector(ABC):
     default_base_url: ClassVar[str] = ""
     credential_fields: ClassVar[tuple[str, ...]] = ()  # what the admin enters for this mall
     secret_fields: ClassVar[tuple[str, ...]] = ()  # of those, never shown back in full
+    # How far back the first poll (no cursor yet) reaches when the admin set no start (Shop.first_poll_from).
+    INITIAL_LOOKBACK: ClassVar[dt.timedelta] = dt.timedelta(days=7)
 
     def __init__(self, credentials: Mapping[str, str], *, base_url: str = "", client: httpx.Client | None = None,
                  on_credentials: Callable[[dict[str, str]], None] | None = None,
-                 sleep: Callable[[float], None] = time.sleep, max_wait: float = 30.0) -> None:
+                 sleep: Callable[[float], None] = time.sleep, max_wait: float = 30.0,
+                 first_poll_from: dt.datetime | None = None) -> None:
         self.credentials = dict(credentials)
+        # The admin's start of the shop's first poll (aware); nothing before it is the shop's business here.
+        self.first_poll_from = first_poll_from
         self.base_url = (base_url or self.default_base_url).rstrip("/")
         self.client = client or httpx.Client(timeout=httpx.Timeout(30.0, connect=10.0))
         # Called with the new credentials when the connector renewed a token, so the shop can save them.
@@ -141,6 +146,13 @@ class Connector(ABC):
     @abstractmethod
     def pages(self, cursor: str) -> Iterator[Page]:
         """The mall's orders changed since `cursor` ("" the first time), page by page, oldest first."""
+
+    def first_poll_start(self, now: dt.datetime, lookback: dt.timedelta | None = None) -> dt.datetime:
+        """Where a first poll (empty cursor) starts: the admin's start when one is set, else `lookback`
+        (INITIAL_LOOKBACK) before now."""
+        if self.first_poll_from is not None:
+            return self.first_poll_from
+        return now - (self.INITIAL_LOOKBACK if lookback is None else lookback)
 
     # --- HTTP with retries ---------------------------------------------------------------------------------
     RETRIES: ClassVar[int] = 3

@@ -176,8 +176,11 @@ class RakutenConnector(Connector):
                 yield Page(orders=orders, cursor=window_cursor if last else saved)
             saved = window_cursor
         # The sweep never reaches before what the first poll read, as long as CANCEL_LOOKBACK is not longer
-        # than INITIAL_LOOKBACK: it re-reads known orders, it does not import old cancelled ones.
+        # than INITIAL_LOOKBACK (nor before the shop's set start): it re-reads known orders, it does not
+        # import old cancelled ones.
         sweep_from = now - min(self.CANCEL_LOOKBACK, self.MAX_AGE)
+        if self.first_poll_from is not None:
+            sweep_from = max(sweep_from, self.first_poll_from)
         for window_start, window_end in _windows(sweep_from, min(start, now), self.MAX_WINDOW):
             for orders, _last in self._window(window_start, window_end, progress=self.SWEEP_PROGRESS):
                 if orders:
@@ -185,7 +188,7 @@ class RakutenConnector(Connector):
 
     def _start(self, cursor: str, now: dt.datetime) -> dt.datetime:
         if not cursor:
-            start = now - self.INITIAL_LOOKBACK
+            start = self.first_poll_start(now, self.INITIAL_LOOKBACK)
         else:
             try:
                 start = dt.datetime.fromisoformat(cursor)

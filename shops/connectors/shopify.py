@@ -157,6 +157,7 @@ class ShopifyConnector(Connector):
     kind = "shopify"
     credential_fields = ("shop_domain", "access_token")
     secret_fields = ("access_token",)
+    INITIAL_LOOKBACK = INITIAL_LOOKBACK  # the module's, for the shops page (Connector.INITIAL_LOOKBACK)
 
     def __init__(self, credentials: Mapping[str, str], *, base_url: str = "",
                  page_size: int = PAGE_SIZE, initial_lookback: dt.timedelta = INITIAL_LOOKBACK,
@@ -175,7 +176,7 @@ class ShopifyConnector(Connector):
         if not self.base_url or not self.credentials.get("access_token"):
             raise AuthFailed("Shopify needs the shop domain and an Admin API access token")
         state = _load_cursor(cursor)
-        since = state.get("since") or _iso(self.now() - self.initial_lookback)
+        since = state.get("since") or _iso(self.first_poll_start(self.now(), self.initial_lookback))
         page_info: str | None = state.get("page_info")
         start = state.get("from") or since  # the updated_at_min of the page set page_info belongs to
         restarted = False

@@ -30,7 +30,8 @@ this instant has been read, and so has every change made before it". A poll then
    seen by the next one). `OrderTimeFrom` is inclusive, so the orders of the cursor's own second are read
    again; the import's upsert makes that harmless.
 
-The first poll (empty cursor) starts `first_poll` (30 days) back and has no first pass.
+The first poll (empty cursor) starts at the shop's set start (Shop.first_poll_from), else `first_poll`
+(30 days) back, and has no first pass; the first pass never reaches before the set start either.
 
 Untrusted XML. `defusedxml` is not available, so every document goes through `parse_xml`, which refuses any
 DOCTYPE or ENTITY declaration before expat sees the text: no DTD means no entity can be declared, so none can
@@ -118,6 +119,7 @@ class YahooConnector(Connector):
     MAX_RESULT: ClassVar[int] = 2000  # orderList's largest Result
     LOOKBACK: ClassVar[dt.timedelta] = dt.timedelta(days=14)
     FIRST_POLL: ClassVar[dt.timedelta] = dt.timedelta(days=30)
+    INITIAL_LOOKBACK: ClassVar[dt.timedelta] = FIRST_POLL
     LIST_FIELDS: ClassVar[tuple[str, ...]] = ("OrderId", "OrderTime", "LastUpdateTime", "PublicationTime",
                                               "OrderStatus")
     INFO_FIELDS: ClassVar[tuple[str, ...]] = (
@@ -138,9 +140,9 @@ class YahooConnector(Connector):
                  on_credentials: Callable[[dict[str, str]], None] | None = None,
                  sleep: Callable[[float], None] = time.sleep, max_wait: float = 30.0,
                  auth_base_url: str = "", page_size: int = 100, lookback: dt.timedelta | None = None,
-                 first_poll: dt.timedelta | None = None) -> None:
+                 first_poll: dt.timedelta | None = None, first_poll_from: dt.datetime | None = None) -> None:
         super().__init__(credentials, base_url=base_url, client=client, on_credentials=on_credentials,
-                         sleep=sleep, max_wait=max_wait)
+                         sleep=sleep, max_wait=max_wait, first_poll_from=first_poll_from)
         if not 1 <= page_size <= self.MAX_RESULT:
             raise ValueError(f"page_size must be 1…{self.MAX_RESULT}, not {page_size}")
         # A fake mall (tests, the demo) serves YConnect next to the API; the real one lives on its own host.
@@ -163,14 +165,14 @@ class YahooConnector(Connector):
             yield from self._changed_pages(since, cursor)
             yield from self._new_pages(since, since, started)
         else:
-            yield from self._new_pages(started - self.first_poll, None, started)
+            yield from self._new_pages(self.first_poll_start(started, self.first_poll), None, started)
 
     def _changed_pages(self, since: dt.datetime, cursor: str) -> Iterator[Page]:
         """Orders placed before the cursor but changed or published since: read again, cursor kept."""
         changed: list[str] = []
         start = 1
         while True:
-            entries, total = self._list(start=start, result=self.MAX_RESULT, time_from=since - self.lookback,
+            entries, total = self._list(start=start, result=self.MAX_RESULT, time_from=self._lookback_from(since),
                                         time_to=since)
             for info in entries:
                 order_id = (info.findtext("OrderId") or "").strip()
@@ -188,6 +190,12 @@ class YahooConnector(Connector):
                 break
         for offset in range(0, len(changed), self.page_size):
             yield Page([self._order(order_id) for order_id in changed[offset:offset + self.page_size]], cursor)
+
+    def _lookback_from(self, since: dt.datetime) -> dt.datetime:
+        """The first pass's window start: `lookback` before the cursor, never before the shop's set start
+        (nor after the cursor, should the start be set later than it)."""
+        start = since - self.lookback
+        return min(max(start, self.first_poll_from), since) if self.first_poll_from is not None else start
 
     def _new_pages(self, time_from: dt.datetime, floor: dt.datetime | None,
                    started: dt.datetime) -> Iterator[Page]:

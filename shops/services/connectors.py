@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import logging
 import re
 from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ..connectors.base import Connector
 from ..crypto import decrypt_credentials
@@ -16,6 +18,7 @@ from ..models import Shop
 logger = logging.getLogger(__name__)
 
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
+JAPAN = ZoneInfo("Asia/Tokyo")  # the malls' and the merchants' calendar
 
 
 def connector_class(kind: str) -> type[Connector]:
@@ -62,11 +65,32 @@ def credential_fields(kind: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(cls.credential_fields), tuple(cls.secret_fields)
 
 
+def first_poll_lookback(kind: str) -> dt.timedelta | None:
+    """How far back a first poll of this kind of shop reaches when the admin set no start; None without a
+    connector."""
+    try:
+        return connector_class(kind).INITIAL_LOOKBACK
+    except LookupError:
+        return None
+    except Exception:  # a broken connector module must not take the shops page down with it
+        logger.exception("the connector of %r cannot be loaded", kind)
+        return None
+
+
+def first_poll_from(shop: Shop) -> dt.datetime | None:
+    """The start the admin set for the shop's first poll: the beginning of that day in Japan."""
+    if shop.first_poll_from is None:
+        return None
+    return dt.datetime.combine(shop.first_poll_from, dt.time.min, tzinfo=JAPAN)
+
+
 def connector_build(shop: Shop, *, on_credentials: Callable[[dict[str, str]], None] | None = None,
                     **options: Any) -> Connector:
-    """The shop's connector with its decrypted credentials and base URL (blank: the mall's real endpoint).
+    """The shop's connector with its decrypted credentials, base URL (blank: the mall's real endpoint) and
+    the start of its first poll.
 
     Raises LookupError (no connector for the kind) or shops.crypto.CredentialsUnreadable."""
     cls = connector_class(shop.mall)
+    options.setdefault("first_poll_from", first_poll_from(shop))
     return cls(decrypt_credentials(shop.credentials), base_url=shop.base_url, on_credentials=on_credentials,
                **options)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import logging
 from collections.abc import Mapping
@@ -80,10 +81,11 @@ def shop_setup(*, shop: Shop) -> Shop:
 
 @transaction.atomic
 def shop_create(*, tenant: Tenant, name: str, mall: str, code: str, credentials: Mapping[str, str] | None = None,
-                base_url: str = "", poll_interval: int = 5, active: bool = True) -> Shop:
+                base_url: str = "", poll_interval: int = 5, active: bool = True,
+                first_poll_from: dt.date | None = None) -> Shop:
     """A shop with its credentials (encrypted), sync state and default mappings."""
     shop = Shop(tenant=tenant, name=name, mall=mall, code=code, base_url=base_url, poll_interval=poll_interval,
-                active=active, credentials=encrypt_credentials(credentials or {}))
+                active=active, credentials=encrypt_credentials(credentials or {}), first_poll_from=first_poll_from)
     shop.full_clean()
     shop.save()
     return shop_setup(shop=shop)
