@@ -165,3 +165,86 @@ def test_the_demo_store_is_connected_to_the_demo_mall_and_polled(db: Any, monkey
         assert numbers == {"#50001", "#50002", "#50003"}
     finally:
         fake.stop()
+
+
+# --- issue 10 #14: the demo's mall orders arrive mapped, and the shops page says why the others are not polled
+
+
+def test_the_demo_malls_orders_arrive_with_their_delivery_and_payment_methods(db: Any, monkeypatch: Any) -> None:
+    """The demo mall's Shopify orders name their shipping line 「ヤマト運輸 宅急便」; the demo maps it."""
+    from shops.fakemalls.shopify import FakeShopify
+    from shops.services import poll_shop
+
+    fake = FakeShopify(first_number=60001, seed=11).start(0)
+    try:
+        fake.add_orders(12)
+        monkeypatch.setenv("BACKYARD_DEMO_MALL_PORT", fake.url.rsplit(":", 1)[1])
+        seed(20)
+        shop = Shop.objects.get(tenant__slug="demo", code="shopify")
+
+        run = poll_shop(shop_id=shop.pk, trigger="manual").run
+    finally:
+        fake.stop()
+
+    assert run.new == 12, run.error
+    assert not [note for note in run.notes if "未登録" in note], run.notes
+    polled = Order.objects.filter(shop=shop, external_id__startswith="#600").select_related("delivery_method")
+    assert {order.delivery_method.name for order in polled} == {"宅急便"}
+    assert all(order.payment_method_id for order in polled)
+
+
+def test_the_demo_sample_csv_imports_with_its_payment_method(db: Any) -> None:
+    """docs/samples/yahoo-auction.csv pays by 「かんたん決済」, which the demo maps onto its own method."""
+    from pathlib import Path
+
+    from shops import csvfiles
+    from shops.services.csvimport import csv_import_run, csv_import_start, csv_upload_create
+
+    seed(0)
+    tenant = Tenant.objects.get(slug="demo")
+    shop = Shop.objects.get(tenant=tenant, code="auction")
+    data = (Path(__file__).resolve().parents[2] / "docs/samples/yahoo-auction.csv").read_bytes()
+    upload = csv_upload_create(tenant=tenant, shop=shop, filename="yahoo-auction.csv", data=data)
+    queued = csv_import_start(upload=upload, columns=csvfiles.guess_mapping(upload.header, csvfiles.YAHOO_AUCTION))
+
+    run = csv_import_run(upload_id=upload.pk, run_id=queued.pk)
+
+    assert run is not None
+    assert run.new == 3  # the fourth row is the sample's broken one
+    assert not [note for note in run.notes if "未登録" in note], run.notes
+    methods = dict(Order.objects.filter(shop=shop).values_list("external_id", "payment_method__name"))
+    assert methods == {"x1156789012": "Yahoo!かんたん決済", "c1098765432": "銀行振込",
+                       "m1199887766": "Yahoo!かんたん決済"}
+
+
+def test_the_demo_mappings_are_made_once_and_an_admins_change_stays(db: Any) -> None:
+    from shops.models import MallCodeMapping
+
+    seed(0)
+    tenant = Tenant.objects.get(slug="demo")
+    mapped = MallCodeMapping.objects.for_tenant(tenant).get(mall=MallKind.SHOPIFY, mall_code="ヤマト運輸 宅急便")
+    compact = DeliveryMethod.objects.for_tenant(tenant).get(name="宅急便コンパクト")
+    mapped.delivery_method = compact  # the admin's own reading
+    mapped.save()
+    count = MallCodeMapping.objects.for_tenant(tenant).count()
+
+    seed(0)
+
+    assert MallCodeMapping.objects.for_tenant(tenant).count() == count
+    mapped.refresh_from_db()
+    assert mapped.delivery_method == compact
+    assert PaymentMethod.objects.for_tenant(tenant).filter(code="yahoo_kantan").count() == 1
+
+
+def test_the_shops_page_says_why_the_demos_rakuten_and_yahoo_shops_are_not_polled(client: Any, db: Any) -> None:
+    seed(0)
+    assert client.login(username="demo_operator", password="backyard-demo")
+
+    html = client.get(reverse("shop_list")).content.decode()
+
+    cards = {match.group(1): match.group(2) for match in re.finditer(
+        r'id="shop-\d+".*?<a class="fw-bold"[^>]*>([^<]+)</a>(.*?)</div>', html, re.S)}
+    reason = "認証情報が未入力のため、自動取得していません。"
+    assert reason in cards["楽天市場店"]
+    assert reason in cards["Yahoo!ショッピング店"]
+    assert reason not in cards["公式オンラインストア"]  # connected to the demo mall

@@ -35,7 +35,7 @@ from orders.selectors import status_tree
 from orders.services import order_add_label, order_create, order_move_to_status
 from shipping.models import DeliveryMethod, ShippingStore
 from shops.constants import MallKind
-from shops.models import Shop
+from shops.models import MallCodeMapping, MappingKind, Shop
 
 DEMO_NAME = "デモ商店株式会社"
 DEMO_SLUG = "demo"
@@ -72,6 +72,15 @@ SHOP_SPECS: tuple[ShopSpec, ...] = (
              {"bank_transfer": 35, "cod": 55, "deferred": 10}, 5000),
 )
 AUCTION_SHOP = ("auction", "ヤフオク!出品")
+# How the demo's malls name what the tenant calls otherwise, mapped as an admin would (shops.MallCodeMapping):
+# the demo mall's Shopify shipping line, and the payment column of docs/samples/yahoo-auction.csv, paid
+# through the auction's own settlement, which the demo tenant gets a payment method for.
+KANTAN = ("Yahoo!かんたん決済", "yahoo_kantan")
+DEMO_MAPPINGS: tuple[tuple[MallKind, MappingKind, str, str], ...] = (
+    # (mall, kind, the mall's code or name, the tenant's delivery method name / payment method code)
+    (MallKind.SHOPIFY, MappingKind.DELIVERY, "ヤマト運輸 宅急便", "宅急便"),
+    (MallKind.AUCTION, MappingKind.PAYMENT, "かんたん決済", KANTAN[1]),
+)
 RAKUTEN_SHOP_ID = "382915"
 YAHOO_STORE_ACCOUNT = "demo-store"
 
@@ -600,6 +609,7 @@ class Command(BaseCommand):
             Shop.objects.get_or_create(tenant=tenant, code=AUCTION_SHOP[0],
                                        defaults={"name": AUCTION_SHOP[1], "mall": MallKind.AUCTION, "position": 4})
             self._logins(tenant)
+            demo_mappings_create(tenant=tenant)
             _connect_demo_mall(shops["shopify"])
             existing = Order.objects.for_tenant(tenant).count()
             created = 0
@@ -640,6 +650,28 @@ class Command(BaseCommand):
         out.write(f"  Logins (password {DEMO_PASSWORD}):")
         out.write("    demo_operator  operator: the order list")
         out.write("    demo_admin     admin: also settings in /admin/")
+
+
+def demo_mappings_create(*, tenant: Tenant) -> int:
+    """The demo's code mappings (DEMO_MAPPINGS), so that neither the demo mall's orders nor the sample CSV
+    come in with an unknown delivery or payment method. Idempotent: a mapping that exists, however the admin
+    changed it since, is left alone; one whose method the tenant no longer has is left out. Returns how many
+    were made."""
+    position = (PaymentMethod.objects.for_tenant(tenant).order_by("-position").values_list("position", flat=True)
+                .first() or 0)
+    PaymentMethod.objects.get_or_create(tenant=tenant, code=KANTAN[1], defaults={
+        "name": KANTAN[0], "needs_payment_confirmation": True, "position": position + 1})
+    payments = dict(PaymentMethod.objects.for_tenant(tenant).values_list("code", "pk"))
+    deliveries = dict(DeliveryMethod.objects.for_tenant(tenant).values_list("name", "pk"))
+    made = 0
+    for mall, kind, code, target in DEMO_MAPPINGS:
+        target_id = (payments if kind == MappingKind.PAYMENT else deliveries).get(target)
+        if target_id is None:
+            continue
+        field = "payment_method_id" if kind == MappingKind.PAYMENT else "delivery_method_id"
+        made += MallCodeMapping.objects.get_or_create(tenant=tenant, mall=mall, kind=kind, mall_code=code,
+                                                      defaults={field: target_id})[1]
+    return made
 
 
 def _connect_demo_mall(shop: Shop) -> None:
