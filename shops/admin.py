@@ -21,15 +21,16 @@ from backyard.admin_mixins import TenantAdminMixin, is_superuser
 
 from .crypto import CredentialsUnreadable, decrypt_credentials, mask
 from .models import MallCodeMapping, Shop, ShopSync
-from .services import credential_fields, fetch_latest, shop_credentials_set, shop_setup
+from .services import credential_fields, credential_labels, fetch_latest, shop_credentials_set, shop_setup
 
 FIELD_PREFIX = "credential_"
 DEFAULT_POLL_INTERVAL = Shop._meta.get_field("poll_interval").default
 
 
-def _field_label(name: str) -> str:
-    """A credential's label: the connectors name them in snake case (service_secret → Service secret)."""
-    return name.replace("_", " ").capitalize()
+def _field_label(name: str, labels: dict[str, Any]) -> Any:
+    """A credential's label: the connector's own (translated), else its snake-case name made readable
+    (service_secret → Service secret) for a connector that names none."""
+    return labels.get(name) or name.replace("_", " ").capitalize()
 
 
 def _stored(shop: Shop | None) -> tuple[dict[str, str], bool]:
@@ -46,6 +47,7 @@ def credentials_form(base: type[forms.ModelForm], kind: str, shop: Shop | None) 
     """The admin's shop form with one field per credential of the mall kind. A secret is a password box
     that starts empty, with its last four characters in the help text; left empty, it keeps what is stored."""
     names, secrets = credential_fields(kind)
+    labels = credential_labels(kind)
     stored, readable = _stored(shop)
     attrs: dict[str, Any] = {}
     for name in names:
@@ -54,11 +56,11 @@ def credentials_form(base: type[forms.ModelForm], kind: str, shop: Shop | None) 
             help_text = (gettext("Stored: %(masked)s. Leave empty to keep it.") % {"masked": mask(value)}
                          if value else gettext("Not set yet."))
             attrs[FIELD_PREFIX + name] = forms.CharField(
-                label=_field_label(name), required=False, help_text=help_text, strip=True,
+                label=_field_label(name, labels), required=False, help_text=help_text, strip=True,
                 widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}))
         else:
             attrs[FIELD_PREFIX + name] = forms.CharField(
-                label=_field_label(name), required=False, initial=value, strip=True,
+                label=_field_label(name, labels), required=False, initial=value, strip=True,
                 help_text=gettext("Leave empty to keep what is stored."))
     if not readable:
         attrs["credentials_lost"] = forms.BooleanField(
@@ -160,9 +162,10 @@ class ShopAdmin(TenantAdminMixin, SortableAdminMixin, admin.ModelAdmin):
         if not stored:
             return "—"
         _names, secrets = credential_fields(obj.mall)
+        labels = credential_labels(obj.mall)
         return format_html_join(
             ", ", "{}: {}",
-            ((_field_label(name), mask(value) if name in secrets or name not in _names else value)
+            ((_field_label(name, labels), mask(value) if name in secrets or name not in _names else value)
              for name, value in sorted(stored.items())),
         )
 

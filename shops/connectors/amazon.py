@@ -86,6 +86,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import httpx
+from django.utils.translation import gettext_lazy
 
 from . import register
 from .base import (
@@ -369,6 +370,10 @@ class AmazonConnector(Connector):
     default_base_url = SP_API_FAR_EAST
     credential_fields = ("client_id", "client_secret", "refresh_token", "marketplace_id")
     secret_fields = ("client_secret", "refresh_token")
+    credential_labels: dict[str, Any] = {
+        "client_id": gettext_lazy("LWA client ID"), "client_secret": gettext_lazy("LWA client secret"),
+        "refresh_token": gettext_lazy("Refresh token"), "marketplace_id": gettext_lazy("Marketplace ID"),
+    }
     INITIAL_LOOKBACK = INITIAL_LOOKBACK  # the module's, for the shops page (Connector.INITIAL_LOOKBACK)
 
     def __init__(self, credentials: Mapping[str, str], *, base_url: str = "", lwa_base_url: str = "",

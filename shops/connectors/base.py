@@ -126,6 +126,8 @@ class Connector(ABC):
     default_base_url: ClassVar[str] = ""
     credential_fields: ClassVar[tuple[str, ...]] = ()  # what the admin enters for this mall
     secret_fields: ClassVar[tuple[str, ...]] = ()  # of those, never shown back in full
+    # Their labels in the admin, translatable (gettext_lazy), in the mall's own terms.
+    credential_labels: ClassVar[Mapping[str, Any]] = {}
     # How far back the first poll (no cursor yet) reaches when the admin set no start (Shop.first_poll_from).
     INITIAL_LOOKBACK: ClassVar[dt.timedelta] = dt.timedelta(days=7)
 

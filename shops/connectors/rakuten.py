@@ -53,6 +53,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from . import register
 from .base import (
@@ -143,6 +144,9 @@ class RakutenConnector(Connector):
     default_base_url = "https://api.rms.rakuten.co.jp"
     credential_fields = ("service_secret", "license_key")
     secret_fields = ("service_secret", "license_key")
+    credential_labels: ClassVar[Mapping[str, Any]] = {
+        "service_secret": gettext_lazy("Service secret"), "license_key": gettext_lazy("License key"),
+    }
 
     SEARCH_PATH: ClassVar[str] = "/es/2.0/order/searchOrder/"
     GET_PATH: ClassVar[str] = "/es/2.0/order/getOrder/"

@@ -58,6 +58,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 import httpx
+from django.utils.translation import gettext_lazy
 
 from . import register
 from .base import (
@@ -157,6 +158,9 @@ class ShopifyConnector(Connector):
     kind = "shopify"
     credential_fields = ("shop_domain", "access_token")
     secret_fields = ("access_token",)
+    credential_labels: dict[str, Any] = {
+        "shop_domain": gettext_lazy("Shop domain"), "access_token": gettext_lazy("Admin API access token"),
+    }
     INITIAL_LOOKBACK = INITIAL_LOOKBACK  # the module's, for the shops page (Connector.INITIAL_LOOKBACK)
 
     def __init__(self, credentials: Mapping[str, str], *, base_url: str = "",

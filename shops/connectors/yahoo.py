@@ -56,6 +56,7 @@ from typing import ClassVar
 
 import httpx
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from . import register
 from .base import AuthFailed, Connector, FailedOrder, ImportedLine, ImportedOrder, MallError, Page
@@ -113,6 +114,11 @@ class YahooConnector(Connector):
     default_base_url = "https://circus.shopping.yahooapis.jp"
     credential_fields = ("seller_id", "access_token", "refresh_token", "client_id", "client_secret")
     secret_fields = ("access_token", "refresh_token", "client_secret")
+    credential_labels: ClassVar[Mapping[str, object]] = {
+        "seller_id": gettext_lazy("Seller ID (store account)"), "access_token": gettext_lazy("Access token"),
+        "refresh_token": gettext_lazy("Refresh token"), "client_id": gettext_lazy("Client ID"),
+        "client_secret": gettext_lazy("Client secret"),
+    }
 
     AUTH_BASE_URL: ClassVar[str] = "https://auth.login.yahoo.co.jp"
     API_PATH: ClassVar[str] = "/ShoppingWebService/V1/"

@@ -65,6 +65,18 @@ def credential_fields(kind: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(cls.credential_fields), tuple(cls.secret_fields)
 
 
+def credential_labels(kind: str) -> dict[str, Any]:
+    """The admin's label (translatable) of each credential of a mall kind, as its connector names them;
+    {} without a connector (the form then has no credential fields to label)."""
+    try:
+        return dict(connector_class(kind).credential_labels)
+    except LookupError:
+        return {}
+    except Exception:  # a broken connector module must not take the admin down with it
+        logger.exception("the connector of %r cannot be loaded", kind)
+        return {}
+
+
 def first_poll_lookback(kind: str) -> dt.timedelta | None:
     """How far back a first poll of this kind of shop reaches when the admin set no start; None without a
     connector."""
