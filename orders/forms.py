@@ -21,6 +21,7 @@ from shipping.models import DeliveryMethod, ShippingStore
 
 from .constants import PREFECTURES
 from .models import Order, OrderLine, PaymentMethod
+from .phones import normalize_phone
 from .selectors import TenantReference
 
 MAX_YEN = 999_999_999
@@ -90,7 +91,7 @@ class PostalCodeField(forms.CharField):
 
 class PhoneField(forms.CharField):
     def to_python(self, value: Any) -> str:
-        return normalise(super().to_python(value) or "")
+        return normalize_phone(normalise(super().to_python(value) or ""))  # "+81 90-…" as "090-…"
 
 
 class DateInput(forms.DateInput):

@@ -31,6 +31,7 @@ from shops.models import Shop
 
 from .constants import PREFECTURES
 from .models import Order, PaymentMethod
+from .phones import normalize_phone
 from .postal import PostalAddress, normalize_postal_code, postal_lookup
 
 MAX_YEN = 99_999_999  # per amount; keeps every total far inside a 64-bit integer
@@ -100,7 +101,7 @@ class PhoneField(forms.CharField):
 
     def to_python(self, value: Any) -> str:
         text = unicodedata.normalize("NFKC", super().to_python(value) or "")
-        return _HYPHENS.sub("-", text).strip()
+        return normalize_phone(_HYPHENS.sub("-", text))  # "+81 90-…" as "090-…", as the order stores it
 
     def validate(self, value: str) -> None:
         super().validate(value)

@@ -19,6 +19,7 @@ from ..constants import Stage
 from ..events import Actor
 from ..exceptions import StageMoveRefused, StaleOrder
 from ..models import Label, Order, OrderLabel, OrderLine, PaymentMethod, Status, StatusGroup
+from ..phones import normalize_phone
 from ..search import search_text
 
 # Fields an operator or an import may set on an order; everything else is derived or managed by services.
@@ -39,6 +40,7 @@ SEARCH_FIELDS = (
     "dest_name", "dest_kana", "dest_company", "dest_phone",
 )
 AMOUNT_FIELDS = ("item_subtotal", "shipping_fee", "cod_fee", "discount", "points_used", "tax", "total")
+PHONE_FIELDS = ("orderer_phone", "dest_phone")  # stored through orders.phones.normalize_phone
 LINE_FIELDS = ("sku", "name", "options", "unit_price", "quantity", "tax_rate")
 
 
@@ -158,6 +160,12 @@ def _check_editable(fields: Iterable[str]) -> None:
         raise ValueError(f"not editable: {sorted(unknown)}")
 
 
+def _stored_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The values as an order stores them: phones in their domestic form (orders.phones)."""
+    return {name: normalize_phone(value) if name in PHONE_FIELDS and isinstance(value, str) else value
+            for name, value in values.items()}
+
+
 def _check_same_tenant(tenant_id: int, values: Mapping[str, Any]) -> None:
     """Rows an order points at (payment method, delivery method, shipping store) must be the tenant's own."""
     foreign = sorted(
@@ -185,6 +193,7 @@ def order_create(
         raise ValueError("shop and status must belong to the tenant")
     _check_editable(fields)
     _check_same_tenant(tenant.pk, fields)
+    fields = _stored_values(fields)
     status = status or status_initial(tenant=tenant)
     order = Order(tenant=tenant, shop=shop, external_id=external_id, status=status, stage=status.group.stage)
     for name, value in fields.items():
@@ -250,6 +259,7 @@ def order_update(
     """
     _check_editable(changes)
     _check_same_tenant(order.tenant_id, changes)
+    changes = _stored_values(changes)
     locked = _lock(order)
     _check_version(locked, expected_version)
     changed: list[str] = []

@@ -26,6 +26,9 @@ order number), in one transaction.
 
 Without a stored base (an order entered by hand for a mall shop, or imported before MallOrder existed), the
 order's current values stand in for it and the operator rule decides every difference.
+
+Phones are stored in their domestic form (orders.phones: "+81 90-1234-5678" → "090-1234-5678") while
+MallOrder keeps what the mall sent; the merge compares the two in the stored form.
 """
 
 from __future__ import annotations
@@ -53,8 +56,9 @@ from orders.constants import ActorKind, EventType, Stage
 from orders.events import Actor
 from orders.hooks import order_fields_changed
 from orders.models import Order, OrderEvent, OrderLine, PaymentMethod, Status
+from orders.phones import normalize_phone
 from orders.search import search_text
-from orders.services import EDITABLE_FIELDS, SEARCH_FIELDS, compute_amounts, status_initial
+from orders.services import EDITABLE_FIELDS, PHONE_FIELDS, SEARCH_FIELDS, compute_amounts, status_initial
 from orders.services.bulk import chunked, ids_in, orders_cancel, save_events
 from shipping.models import DeliveryMethod
 
@@ -274,6 +278,9 @@ def prepare(order: ImportedOrder, mappings: Mappings, note: Callable[[str], None
     fields["ordered_at"] = ordered_at if timezone.is_aware(ordered_at) else timezone.make_aware(ordered_at)
     for name in TEXT_FIELDS:
         fields[name] = clean_text(getattr(order, name), _lazy_label(name), _max_length(Order, name))
+    sent = {name: fields[name] for name in PHONE_FIELDS}  # as the mall wrote them: kept in its values
+    for name in PHONE_FIELDS:
+        fields[name] = normalize_phone(fields[name])  # "+81 90-…" stored as "090-…"
     for name in FEE_FIELDS:
         fields[name] = _whole(getattr(order, name), _lazy_label(name))
     wanted = order.requested_delivery_date
@@ -305,6 +312,7 @@ def prepare(order: ImportedOrder, mappings: Mappings, note: Callable[[str], None
     mall_status = clean_text(order.mall_status, lambda: _("mall status"), 100)
     cancelled = mappings.cancels.get(mall_status, bool(order.cancelled))
     values = {name: as_json(fields[_attname(name)]) for name in IMPORTED_FIELDS}
+    values.update(sent)
     values[LINES] = [list(line) for line in lines]
     values["cancelled"] = cancelled
     values["mall_status"] = mall_status
@@ -713,9 +721,9 @@ def _merge_fields(state: _Batch, order: Order, p: Prepared, base: dict[str, Any]
         if known and base[name] == new:  # type: ignore[index]
             continue  # the mall did not change it: whatever the order holds stays
         current = as_json(getattr(order, attname))
-        if current == new:
+        if current == as_json(p.fields[attname]):  # the order already holds it (as it is stored)
             continue
-        nobody_here = known and current == base[name]  # type: ignore[index]
+        nobody_here = known and current == _as_stored(name, base[name])  # type: ignore[index]
         if not nobody_here and actors.operator_edited(order.pk, name):
             state.conflicts[order.pk].append(
                 _("the mall changed “%(field)s” to “%(mall)s”; kept the operator's “%(ours)s”") % {
@@ -728,6 +736,11 @@ def _merge_fields(state: _Batch, order: Order, p: Prepared, base: dict[str, Any]
                                                             old=old_value, new=new_value, commit=False))
         applied.append(name)
     return applied
+
+
+def _as_stored(name: str, value: Any) -> Any:
+    """A mall value (MallOrder.values keeps what the mall sent) in the form the order stores it."""
+    return normalize_phone(value) if name in PHONE_FIELDS and isinstance(value, str) else value
 
 
 def _line_key(line: OrderLine) -> Line:
