@@ -4,11 +4,15 @@ Either a set of ids, or "every order matching this search" (the query string) mi
 A bulk action clears it when it has run, and the selection remembers that it did (the bar says so) until
 the operator selects again. Before an action runs, `outside_list` tells how many selected orders the list
 the operator is looking at does not show (selected on another status or search), so the action can ask.
+
+"All matching" belongs to the list it was chosen on: another list ticks only its rows that match it
+(`checked_on`), and a change made there first turns the selection into the ids it stands for
+(`as_ids`), so that ticking one more order adds that one order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from typing import Any
 
 from django.contrib.sessions.backends.base import SessionBase
@@ -22,6 +26,10 @@ from .models import Order
 from .selectors import TenantReference, order_search
 
 MAX_IDS = 50_000  # beyond this, "all matching" is the way
+
+
+class TooMany(Exception):
+    """An "all matching" selection too large to be turned into ids."""
 
 
 def filters_only(params: QueryDict) -> str:
@@ -98,6 +106,18 @@ class Selection:
         self.cleared_by_action = True
         self.save()
 
+    def as_ids(self, *, tenant: Tenant, reference: TenantReference) -> None:
+        """Turn "all matching" into the ids it stands for now (one query); TooMany beyond MAX_IDS."""
+        if not self.all_matching:
+            return
+        ids = list(self.queryset(tenant=tenant, reference=reference).order_by().values_list("pk", flat=True)
+                   [:MAX_IDS + 1])
+        if len(ids) > MAX_IDS:
+            raise TooMany
+        self.query = None
+        self.excluded.clear()
+        self.ids = set(ids)
+
     def select_all_matching(self, params: QueryDict) -> None:
         self.cleared_by_action = False
         self.ids.clear()
@@ -112,6 +132,16 @@ class Selection:
             qs = search.qs if search.is_valid() else Order.objects.none()
             return qs.exclude(pk__in=self.excluded) if self.excluded else qs
         return Order.objects.for_tenant(tenant).filter(pk__in=self.ids)
+
+    def checked_on(self, *, query: str, tenant: Tenant, reference: TenantReference) -> Container[int]:
+        """Which orders the list with the filters `query` shows ticked: the ids; for "all matching" this very
+        list, all but the unticked ones; for "all matching" another list, those of the page's rows that match
+        it (one query, when the table renders the page: `PageTicks`)."""
+        if not self.all_matching:
+            return frozenset(self.ids)
+        if self.query == filters_only(QueryDict(query)):
+            return _AllBut(self.excluded)
+        return PageTicks(self.queryset(tenant=tenant, reference=reference))
 
     def outside_list(self, *, tenant: Tenant, reference: TenantReference, query: str) -> tuple[int, int]:
         """How many orders are selected, and how many of those the list with the filters `query` does not show
@@ -146,3 +176,24 @@ def _listed(tenant: Tenant, reference: TenantReference, query: str) -> QuerySet[
     """The orders a list with these filters shows; None when the search is not valid (the list shows none)."""
     search = order_search(tenant=tenant, params=QueryDict(filters_only(QueryDict(query))), reference=reference)
     return search.qs if search.is_valid() else None
+
+
+class _AllBut(frozenset):  # type: ignore[type-arg]
+    """"Everything is selected except these": membership answers True for ids not in the set."""
+
+    def __contains__(self, item: object) -> bool:
+        return not super().__contains__(item)
+
+
+class PageTicks:
+    """The page's orders that a selection holds, read once for the page's ids (`prime`, by the table)."""
+
+    def __init__(self, selected: QuerySet[Order]) -> None:
+        self.selected = selected
+        self.ids: set[int] = set()
+
+    def prime(self, page_ids: list[int]) -> None:
+        self.ids = set(self.selected.filter(pk__in=page_ids).values_list("pk", flat=True)) if page_ids else set()
+
+    def __contains__(self, item: object) -> bool:
+        return item in self.ids

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
 from typing import Any
 
 import django_tables2 as tables
@@ -47,24 +48,37 @@ def order_by_for(sort: str) -> list[str]:
     return [f"{prefix}{field}", f"{prefix}id"]
 
 
+def _cell(name: str, extra: str = "") -> dict[str, dict[str, str]]:
+    """The header's class: `by-c-<name>` sets the column's width in backyard.css (the body rows carry it too)."""
+    return {"th": {"class": f"by-c-{name} {extra}".strip()}}
+
+
 class OrderTable(tables.Table):
-    select = tables.Column(empty_values=(), orderable=False, verbose_name="", attrs={"td": {"class": "by-sel"}})
-    external_id = tables.Column(verbose_name=_("Order number"), order_by=_by("external_id"))
-    shop = tables.Column(accessor="shop__name", verbose_name=_("Shop"), order_by=_by("shop"))
-    ordered_at = tables.DateTimeColumn(format="Y/m/d H:i", verbose_name=_("Ordered at"), order_by=_by("ordered_at"))
-    orderer = tables.Column(accessor="orderer_name", verbose_name=_("Orderer"), order_by=_by("orderer"))
-    prefecture = tables.Column(accessor="dest_prefecture", verbose_name=_("Prefecture"), order_by=_by("prefecture"))
-    total = tables.Column(verbose_name=_("Total"), attrs={"td": {"class": "text-end"}, "th": {"class": "text-end"}},
-                          order_by=_by("total"))
+    """The columns fit a 1280 px screen (table-layout: fixed): dates, amounts, prefecture, memo and status are
+    narrow and fixed; names are cut with an ellipsis and carry the whole text in `title`; labels and task badges
+    wrap. Widths are in static/css/backyard.css (`.by-c-<column>`)."""
+
+    select = tables.Column(empty_values=(), orderable=False, verbose_name="", attrs=_cell("select"))
+    external_id = tables.Column(verbose_name=_("Order number"), order_by=_by("external_id"), attrs=_cell("number"))
+    shop = tables.Column(accessor="shop__name", verbose_name=_("Shop"), order_by=_by("shop"), attrs=_cell("shop"))
+    ordered_at = tables.DateTimeColumn(format="Y/m/d H:i", verbose_name=_("Ordered at"), order_by=_by("ordered_at"),
+                                       attrs=_cell("date"))
+    orderer = tables.Column(accessor="orderer_name", verbose_name=_("Orderer"), order_by=_by("orderer"),
+                            attrs=_cell("orderer"))
+    prefecture = tables.Column(accessor="dest_prefecture", verbose_name=_("Prefecture"), order_by=_by("prefecture"),
+                               attrs=_cell("prefecture"))
+    total = tables.Column(verbose_name=_("Total"), attrs=_cell("total", "text-end"), order_by=_by("total"))
     payment = tables.Column(accessor="payment_method__name", verbose_name=_("Payment"), default="—",
-                            order_by=_by("payment"))
+                            order_by=_by("payment"), attrs=_cell("payment"))
     delivery = tables.Column(accessor="delivery_method__name", verbose_name=_("Delivery"), default="—",
-                             order_by=_by("delivery"))
-    ship_date = tables.DateColumn(format="Y/m/d", verbose_name=_("Ship date"), default="—", order_by=_by("ship_date"))
-    labels = tables.Column(empty_values=(), orderable=False, verbose_name=_("Labels"))
-    tasks = tables.Column(empty_values=(), orderable=False, verbose_name=_("Tasks"))
-    memo = tables.Column(accessor="has_memo", orderable=False, verbose_name=_("Memo"), empty_values=())
-    status = tables.Column(verbose_name=_("Status"), order_by=_by("status"))
+                             order_by=_by("delivery"), attrs=_cell("delivery"))
+    ship_date = tables.DateColumn(format="Y/m/d", verbose_name=_("Ship date"), default="—", order_by=_by("ship_date"),
+                                  attrs=_cell("ship-date"))
+    labels = tables.Column(empty_values=(), orderable=False, verbose_name=_("Labels"), attrs=_cell("labels"))
+    tasks = tables.Column(empty_values=(), orderable=False, verbose_name=_("Tasks"), attrs=_cell("tasks"))
+    memo = tables.Column(accessor="has_memo", orderable=False, verbose_name=_("Memo"), empty_values=(),
+                         attrs=_cell("memo"))
+    status = tables.Column(verbose_name=_("Status"), order_by=_by("status"), attrs=_cell("status"))
 
     class Meta:
         model = Order
@@ -81,7 +95,7 @@ class OrderTable(tables.Table):
             "tabindex": "-1",
         }
 
-    def __init__(self, *args: Any, reference: TenantReference, selected: frozenset[int], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, reference: TenantReference, selected: Container[int], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.labels_by_id = reference.by_id("labels")
         self.tasks_by_id = reference.by_id("tasks")
@@ -91,24 +105,32 @@ class OrderTable(tables.Table):
         """The page's rows, rendered directly: django-tables2's per-cell machinery costs ~3 ms a row, which at
         500 rows is most of the page. Columns, headers and sorting stay django-tables2's."""
         rows = []
-        for bound in self.page.object_list:
-            o = bound.record
+        records = [bound.record for bound in self.page.object_list]
+        prime = getattr(self.selected, "prime", None)
+        if prime is not None:  # a selection that has to look up which of this page's orders it holds
+            prime([o.pk for o in records])
+        for o in records:
             href = reverse("order_detail", args=[o.pk])
+            shop, orderer = o.shop.name, o.orderer_name
+            payment = o.payment_method.name if o.payment_method else "—"
+            delivery = o.delivery_method.name if o.delivery_method else "—"
+            ordered = date_format(timezone.localtime(o.ordered_at), "Y/m/d H:i")
+            ship_date = date_format(o.ship_date, "Y/m/d") if o.ship_date else "—"
             cells = [
-                format_html('<td class="by-sel">{}</td>', self.render_select(o)),
-                format_html('<td><a href="{}" class="by-open">{}</a></td>', href, o.external_id),
-                format_html("<td>{}</td>", o.shop.name),
-                format_html("<td>{}</td>", date_format(timezone.localtime(o.ordered_at), "Y/m/d H:i")),
-                format_html("<td>{}</td>", o.orderer_name),
-                format_html("<td>{}</td>", o.dest_prefecture),
-                format_html('<td class="text-end">{}</td>', self.render_total(o.total)),
-                format_html("<td>{}</td>", o.payment_method.name if o.payment_method else "—"),
-                format_html("<td>{}</td>", o.delivery_method.name if o.delivery_method else "—"),
-                format_html("<td>{}</td>", date_format(o.ship_date, "Y/m/d") if o.ship_date else "—"),
-                format_html("<td>{}</td>", self.render_labels(o)),
-                format_html("<td>{}</td>", self.render_tasks(o)),
-                format_html("<td>{}</td>", self.render_memo(o.has_memo)),
-                format_html("<td>{}</td>", self.render_status(o)),
+                format_html('<td class="by-c-select by-sel">{}</td>', self.render_select(o)),
+                format_html('<td class="by-c-number"><a href="{}" class="by-open">{}</a></td>', href, o.external_id),
+                format_html('<td class="by-c-shop" title="{}">{}</td>', shop, shop),
+                format_html('<td class="by-c-date">{}</td>', ordered),
+                format_html('<td class="by-c-orderer" title="{}">{}</td>', orderer, orderer),
+                format_html('<td class="by-c-prefecture">{}</td>', o.dest_prefecture),
+                format_html('<td class="by-c-total text-end">{}</td>', self.render_total(o.total)),
+                format_html('<td class="by-c-payment" title="{}">{}</td>', payment, payment),
+                format_html('<td class="by-c-delivery" title="{}">{}</td>', delivery, delivery),
+                format_html('<td class="by-c-ship-date">{}</td>', ship_date),
+                format_html('<td class="by-c-labels">{}</td>', self.render_labels(o)),
+                format_html('<td class="by-c-tasks">{}</td>', self.render_tasks(o)),
+                format_html('<td class="by-c-memo">{}</td>', self.render_memo(o.has_memo)),
+                format_html('<td class="by-c-status">{}</td>', self.render_status(o)),
             ]
             rows.append(format_html('<tr data-id="{}" data-href="{}" tabindex="-1">{}</tr>', o.pk, href,
                                     mark_safe("".join(cells))))  # noqa: S308 - every cell is format_html
@@ -130,7 +152,8 @@ class OrderTable(tables.Table):
     def render_labels(self, record: Order) -> str:
         chips = [self.labels_by_id[ol.label_id] for ol in record.order_labels.all() if ol.label_id in self.labels_by_id]
         return format_html_join(
-            "", '<span class="badge by-label" style="background:{}">{}</span>', ((c.extra, c.name) for c in chips)
+            " ", '<span class="badge by-label" style="background:{}" title="{}">{}</span>',
+            ((c.extra, c.name, c.name) for c in chips),
         )
 
     def render_tasks(self, record: Order) -> str:
@@ -138,7 +161,8 @@ class OrderTable(tables.Table):
         shown = [self.tasks_by_id[t.definition_id] for t in getattr(record, "open_tasks", ())
                  if t.definition_id in self.tasks_by_id]
         return format_html_join(
-            "", '<span class="badge by-task" style="border-color:{0};color:{0}" data-task="{1}">{2}</span>',
+            " ",
+            '<span class="badge by-task" style="border-color:{0};color:{0}" data-task="{1}" title="{2}">{2}</span>',
             ((t.extra, t.id, t.name) for t in shown),
         )
 
@@ -147,4 +171,5 @@ class OrderTable(tables.Table):
 
     def render_status(self, record: Order) -> str:
         status = record.status
-        return format_html('<span class="badge" style="background:{}">{}</span>', status.colour, status.name)
+        return format_html('<span class="badge by-status" style="background:{}" title="{}">{}</span>', status.colour,
+                           status.name, status.name)

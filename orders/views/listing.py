@@ -20,7 +20,7 @@ from backyard.views import tenant_required
 from ..constants import Stage
 from ..forms_bulk import BulkEditForm, CancelForm, ConfirmPaymentForm
 from ..models import ListPreference, Order, SavedSearch
-from ..selection import Selection, filters_only
+from ..selection import Selection, TooMany, filters_only
 from ..selectors import (
     TenantReference,
     order_list_rows,
@@ -80,7 +80,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
         has_memo=Case(When(work_memo="", then=Value(False)), default=Value(True), output_field=BooleanField())
     ).order_by(*DEFAULT_ORDER)
     selection = Selection(request.session, tenant)
-    selected = _AllBut(selection.excluded) if selection.all_matching else frozenset(selection.ids)
+    selected = selection.checked_on(query=filters_only(request.GET), tenant=tenant, reference=reference)
     sort = request.GET.get("sort", "")
     # An explicit order_by also spares django-tables2 guessing it from the queryset (tens of ms).
     table = OrderTable(rows, reference=reference, selected=selected, order_by=sort or "-ordered_at")
@@ -121,6 +121,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
         "cancel_form": CancelForm(),
         "bulk_open": not selection.is_empty(),
         "next_url": request.get_full_path(),
+        "csv_import_url": _csv_import_url(reference),
     }
     partial = bool(request.htmx) and request.htmx.target == "order-results"  # type: ignore[attr-defined]
     return render(request, "orders/list_results.html" if partial else "orders/list.html", context)
@@ -133,13 +134,6 @@ class KnownCountPaginator(Paginator):
         super().__init__(*args, **kwargs)
         if known_count is not None:
             self.__dict__["count"] = known_count
-
-
-class _AllBut(frozenset):  # type: ignore[type-arg]
-    """"Everything is selected except these": membership answers True for ids not in the set."""
-
-    def __contains__(self, item: object) -> bool:
-        return not super().__contains__(item)
 
 
 def _page_number(request: HttpRequest) -> int:
@@ -182,6 +176,18 @@ def selection_update(request: HttpRequest) -> HttpResponse:
     selection = Selection(request.session, tenant)
     action = request.POST.get("action", "")
     ids = _ids(request.POST.getlist("ids"))
+    reference = tenant_reference(tenant=tenant, user=request.user)
+    if (action in ("add", "remove", "toggle") and selection.all_matching and "query" in request.POST
+            and filters_only(QueryDict(request.POST["query"])) != selection.query):
+        # Ticked on another list than the one "all matching" was chosen on: from now on it is those ids.
+        try:
+            selection.as_ids(tenant=tenant, reference=reference)
+        except TooMany:
+            return render(request, "orders/_selection_bar.html", {
+                "selected_count": selection.count(tenant=tenant, reference=reference), "selection": selection,
+                "selection_error": _("Too many orders are selected to add orders of another list; clear the "
+                                     "selection first."),
+            })
     if action == "add":
         selection.add(ids)
     elif action == "remove":
@@ -195,7 +201,6 @@ def selection_update(request: HttpRequest) -> HttpResponse:
     else:
         return HttpResponse(_("Unknown selection action."), status=400)
     selection.save()
-    reference = tenant_reference(tenant=tenant, user=request.user)
     count = selection.count(tenant=tenant, reference=reference)
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "orders/_selection_bar.html", {"selected_count": count, "selection": selection})
@@ -230,6 +235,14 @@ def saved_search_delete(request: HttpRequest, saved_id: int) -> HttpResponse:
     saved.delete()
     messages.success(request, _("Deleted the saved search “%(name)s”.") % {"name": saved.name})
     return redirect(reverse("home"))
+
+
+def _csv_import_url(reference: TenantReference) -> str:
+    """F1: the CSV import page, with the tenant's (first) Yahoo! Auctions shop chosen when it has one."""
+    from shops.constants import MallKind
+
+    auctions = sorted((shop.position, shop.id) for shop in reference.shops if shop.extra == MallKind.AUCTION)
+    return f"{reverse('csv_upload')}?shop={auctions[0][1]}" if auctions else reverse("csv_upload")
 
 
 urlpatterns = [

@@ -1,5 +1,6 @@
-// The order list's keyboard and selection (T14, F5, F6, F12). Loaded on this screen only, so F5 means
-// "search" and F6 "fetch the latest orders" here, and the browser's own keys everywhere else.
+// The order list's keyboard and selection (T14, F1–F6, F12). Loaded on this screen only, so here F1 means
+// "import a CSV" (an auction export), F2 "select all", F3 "clear the selection", F4 "the bulk menu", F5 "search"
+// and F6 "fetch the latest orders", and the browser's own keys (help, find next, reload) everywhere else.
 (function () {
   "use strict";
   const screen = document.getElementById("order-screen");
@@ -30,8 +31,16 @@
     return queue;
   }
 
+  // Changes say which list they were made on (its filters): a selection of "all matching" another list
+  // then becomes the orders it stands for, plus this one.
+  function listQuery() {
+    const results = document.getElementById("order-results");
+    return results ? results.dataset.query || "" : "";
+  }
+
   function send(action, ids, extra) {
     const body = new URLSearchParams({ action: action });
+    if (action !== "all_matching") body.append("query", listQuery());
     (ids || []).forEach((id) => body.append("ids", id));
     Object.entries(extra || {}).forEach(([k, v]) => body.append(k, v));
     return fetch(selectionUrl, {
@@ -97,8 +106,37 @@
     }
   });
 
+  // F4: open the bulk menu (its forms load the first time it opens) and put the cursor in its first field.
+  function openBulk() {
+    const panel = document.getElementById("bulk-panel");
+    if (!panel) return;
+    const focusFirst = () => {
+      const field = panel.querySelector("#bulk-status, select, input:not([type=hidden]), textarea");
+      if (field) field.focus();
+      panel.scrollIntoView({ block: "nearest" });
+    };
+    if (panel.open && panel.querySelector("#bulk-form")) { focusFirst(); return; }
+    if (!panel.querySelector("#bulk-form")) panel.addEventListener("htmx:afterSwap", focusFirst, { once: true });
+    panel.open = true;
+    if (panel.querySelector("#bulk-form")) focusFirst();
+  }
+
+  // F1–F3 press the buttons that show them; nothing happens when the button is not on the page.
+  const KEY_BUTTONS = { F1: "#csv-import", F2: "[data-select=all]", F3: "[data-select=none]" };
+
   document.addEventListener("keydown", (e) => {
     const typing = e.target.closest("input, textarea, select, [contenteditable]");
+    if (KEY_BUTTONS[e.key]) {
+      e.preventDefault();
+      const button = document.querySelector(KEY_BUTTONS[e.key]);
+      if (button) button.click();
+      return;
+    }
+    if (e.key === "F4") {
+      e.preventDefault();
+      openBulk();
+      return;
+    }
     if (e.key === "F5") {
       e.preventDefault();
       const q = document.getElementById("search-q");

@@ -190,3 +190,35 @@ def test_the_forms_send_the_list_they_are_on(operator_client, tenant):
     panel = operator_client.get(reverse("order_bulk_panel"),
                                 {"next": f"/orders/?status={new.pk}&q=x&page=2"}).content.decode()
     assert panel.count(f'<input type="hidden" name="query" value="q=x&amp;status={new.pk}">') == 3
+
+
+def test_all_matching_one_list_does_not_tick_the_rows_of_another(operator_client, tenant):
+    new, waiting = status_of(tenant, Stage.NEW), status_of(tenant, Stage.AWAITING_PAYMENT)
+    for _ in range(3):
+        bank_order(tenant, status=waiting)
+    for _ in range(2):
+        bank_order(tenant)
+    operator_client.post(reverse("order_selection"), {"action": "all_matching", "query": f"status={waiting.pk}"})
+
+    assert operator_client.get(reverse("home"), {"status": waiting.pk}).content.decode().count(" checked>") == 3
+    assert " checked>" not in operator_client.get(reverse("home"), {"status": new.pk}).content.decode()
+    everything = operator_client.get(reverse("home"), {"page": 1})  # both statuses: only the three are ticked
+    assert everything.content.decode().count(" checked>") == 3
+
+
+def test_ticking_one_more_on_another_list_adds_that_one_order(operator_client, tenant):
+    new, waiting = status_of(tenant, Stage.NEW), status_of(tenant, Stage.AWAITING_PAYMENT)
+    there = [bank_order(tenant, status=waiting) for _ in range(3)]
+    here = bank_order(tenant)
+    operator_client.post(reverse("order_selection"), {"action": "all_matching", "query": f"status={waiting.pk}"})
+
+    bar = operator_client.post(reverse("order_selection"), {"action": "add", "ids": [here.pk],
+                                                            "query": f"status={new.pk}"}, HTTP_HX_REQUEST="true")
+
+    assert 'data-count="4"' in bar.content.decode()
+    selection = selection_of(operator_client, tenant)
+    assert not selection.all_matching
+    assert selection.ids == {o.pk for o in [*there, here]}
+    page = operator_client.get(reverse("home"), {"status": new.pk})
+    assert page.context["selected_count"] == 4
+    assert page.content.decode().count(" checked>") == 1
