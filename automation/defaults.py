@@ -37,6 +37,8 @@ class BuiltinTask:
     # Raised by the import (shops.services.importer), never by the engine: the mall changed something an
     # operator had edited on the order, and the operator's value was kept.
     MALL_CHANGED_EDITED = "mall_changed_edited"
+    # The order's time slot text names a time that is none of the carriers' slots (orders.slots).
+    DELIVERY_SLOT_CHECK = "delivery_slot_check"
 
 
 DEFAULT_GROUP = "基本の自動処理"
@@ -49,6 +51,7 @@ BUILTIN_TASKS: list[tuple[str, str, str]] = [
     (BuiltinTask.DELIVERY_DATE_CHECK, "お届け希望日の確認", "#0dcaf0"),
     (BuiltinTask.REMARKS, "備考あり", "#198754"),
     (BuiltinTask.MALL_CHANGED_EDITED, "モール側の変更を確認", "#d63384"),
+    (BuiltinTask.DELIVERY_SLOT_CHECK, "配達時間帯を確認", "#0d6efd"),
 ]
 
 # (rule name, payment method code, also "no remarks", target stage)

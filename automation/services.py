@@ -33,6 +33,9 @@ Built-in task definitions (TaskDefinition.code); a built-in's own `conditions`, 
   destination (`tasks_recheck`, through orders.hooks).
 - `delivery_date_check` お届け希望日の確認: a requested delivery date is present.
 - `remarks` 備考あり: the customer wrote remarks.
+- `delivery_slot_check` 配達時間帯を確認: the order's slot text (what the mall wrote) names a time that is none
+  of the carriers' slots (orders.slots), and no slot was chosen instead: the slot would otherwise be lost.
+  Choosing a slot on the order resolves it. Re-checked at once when a writer changes the slot.
 
 A tenant's own definition (no code) is raised by its conditions; one without condition items is raised only
 by rules and by hand. Only a task the engine raised (its condition held) is resolved automatically when the
@@ -66,6 +69,7 @@ from orders.constants import EventType
 from orders.events import Actor
 from orders.models import Order, OrderEvent, Status
 from orders.services.bulk import chunked, ids_in
+from orders.slots import is_unmappable
 
 from . import address
 from .actions import ActionOutcome, References, Refusal, apply_action, orders_write, tasks_raise, tasks_resolve
@@ -205,6 +209,7 @@ class _Engine:
         self._compiled: dict[tuple[str, int], Q] = {}
         self._address_bad: set[int] | None = None
         self._islands: set[int] | None = None
+        self._slots_unread: set[int] | None = None
         self._static: dict[str, set[int]] = {}  # built-in task conditions no rule action can change
         self.written: set[int] = set()  # orders whose row got a new version during the run
 
@@ -293,6 +298,18 @@ class _Engine:
             self._address_bad = {order_id for order_id, check in checks.items() if not check.ok}
         return self._address_bad
 
+    def _slot_unread(self, ids: list[int]) -> set[int]:
+        """Orders whose slot text names no carrier's slot while no slot is set, once per run (no rule action
+        sets the slot): one query per chunk for the orders with a text and no slot, read by orders.slots."""
+        if self._slots_unread is None:
+            found: set[int] = set()
+            for chunk in chunked(ids):
+                rows = (Order.objects.for_tenant(self.tenant).filter(ids_in("pk", chunk), delivery_slot="")
+                        .exclude(delivery_time_slot="").values_list("pk", "delivery_time_slot"))
+                found.update(pk for pk, text in rows if is_unmappable(text))
+            self._slots_unread = found
+        return self._slots_unread
+
     def _fee_never_changed(self, ids: set[int]) -> set[int]:
         """Of these orders, those whose shipping fee no person or rule has changed since they came in."""
         fee_changed = OrderEvent.objects.filter(tenant_id=self.tenant.pk, order_id=OuterRef("pk"),
@@ -316,6 +333,8 @@ class _Engine:
             base = self._island_orders(ids)
         elif code == BuiltinTask.SHIPPING_FEE_CHANGE:
             base = self._fee_never_changed(self._island_orders(ids))
+        elif code == BuiltinTask.DELIVERY_SLOT_CHECK:
+            base = self._slot_unread(ids)
         elif code:
             return None  # a code this version does not know
         else:
@@ -421,6 +440,7 @@ def process(*, tenant: Tenant, order_ids: OrderIds, actor_name: str = "") -> Pro
 DESTINATION_FIELDS = frozenset({"dest_postal_code", "dest_prefecture", "dest_city", "dest_address1", "dest_address2"})
 RECHECKED_ON_CHANGE: dict[str, frozenset[str]] = {
     BuiltinTask.ADDRESS_WARNING: DESTINATION_FIELDS,
+    BuiltinTask.DELIVERY_SLOT_CHECK: frozenset({"delivery_time_slot", "delivery_slot"}),
 }
 
 

@@ -23,11 +23,11 @@ from .constants import PREFECTURES
 from .models import Order, OrderLine, PaymentMethod
 from .phones import normalize_phone
 from .selectors import TenantReference
+from .slots import SLOT_TEXT, DeliverySlot
 
 MAX_YEN = 999_999_999
 MAX_QUANTITY = 99_999
 TAX_RATES = (10, 8, 0)
-TIME_SLOTS = ("午前中", "12時～14時", "14時～16時", "16時～18時", "18時～20時", "19時～21時")
 
 
 def normalise(value: str) -> str:
@@ -268,9 +268,8 @@ class DeliveryForm(SectionForm):
     """Payment and delivery; the choices are the tenant's active rows (plus the order's current ones)."""
 
     title = _("Payment and delivery")
-    time_slots = TIME_SLOTS  # offered in a <datalist>; any text up to 30 characters is kept
     layout: ClassVar[dict[str, int]] = {
-        "payment_method": 6, "delivery_method": 6, "delivery_time_slot": 6, "shipping_store": 6,
+        "payment_method": 6, "delivery_method": 6, "delivery_slot": 6, "shipping_store": 6,
         "requested_delivery_date": 6, "ship_date": 6,
     }
     REFS: ClassVar[dict[str, str]] = {
@@ -285,7 +284,8 @@ class DeliveryForm(SectionForm):
                                             empty_value=None)
     delivery_method = forms.TypedChoiceField(label=_("Delivery method"), required=False, coerce=int,
                                              empty_value=None)
-    delivery_time_slot = _model_field("delivery_time_slot", _("Time slot"))
+    # The carriers' slot; the slot as the mall wrote it stays as it came and is shown beside it when it differs.
+    delivery_slot = forms.ChoiceField(label=_("Time slot"), required=False, choices=DeliverySlot.choices)
     shipping_store = forms.TypedChoiceField(label=_("Shipping store"), required=False, coerce=int,
                                             empty_value=None)
     requested_delivery_date = forms.DateField(label=_("Requested delivery date"), required=False,
@@ -303,7 +303,9 @@ class DeliveryForm(SectionForm):
             cast(forms.ChoiceField, self.fields[name]).choices = [
                 ("", "—"), *((str(pk), label) for pk, label in rows.items())
             ]
-        self.fields["delivery_time_slot"].widget.attrs["list"] = "time-slots"
+        written = order.delivery_time_slot
+        if written and written != SLOT_TEXT.get(order.delivery_slot, ""):
+            self.fields["delivery_slot"].help_text = _("As the order gave it: %(text)s") % {"text": written}
 
     @classmethod
     def initial_for(cls, order: Order) -> dict[str, Any]:

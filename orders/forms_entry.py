@@ -33,20 +33,15 @@ from .constants import PREFECTURES
 from .models import Order, PaymentMethod
 from .phones import normalize_phone
 from .postal import PostalAddress, normalize_postal_code, postal_lookup
+from .slots import SLOT_TEXT, DeliverySlot
 
 MAX_YEN = 99_999_999  # per amount; keeps every total far inside a 64-bit integer
 MAX_QUANTITY = 9_999
 MAX_LINES = 100
 
-# Stored as the carriers write them (waybill CSVs expect these), shown in the operator's language.
-TIME_SLOTS = [
-    ("", "—"),
-    ("午前中", _("Morning")),
-    ("14時～16時", _("14:00–16:00")),
-    ("16時～18時", _("16:00–18:00")),
-    ("18時～20時", _("18:00–20:00")),
-    ("19時～21時", _("19:00–21:00")),
-]
+# The carriers' slots (orders.slots), stored as their Japanese text (the order's carrier slot is read from it),
+# shown in the operator's language.
+TIME_SLOTS = [("", "—"), *((SLOT_TEXT[slot], slot.label) for slot in DeliverySlot if slot)]
 TAX_RATES = [(10, "10%"), (8, _("8% (reduced)"))]
 
 PARTIES = ("orderer", "dest")

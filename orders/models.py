@@ -14,6 +14,7 @@ from backyard.models import Tenant, TenantOwned
 
 from .constants import ActorKind, EventType, Stage, refusal_reason, sources_of
 from .exceptions import StageMoveRefused
+from .slots import DeliverySlot
 
 colour_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Enter a colour as #RRGGBB."))
 
@@ -146,7 +147,10 @@ class Order(TenantOwned):
         "shipping.DeliveryMethod", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
         verbose_name=_("delivery method"), db_index=False,
     )
-    delivery_time_slot = models.CharField(_("delivery time slot"), max_length=30, blank=True)
+    # The slot as the mall (or the phone desk) wrote it, and the carriers' slot it means (orders.slots).
+    delivery_time_slot = models.CharField(_("time slot as written"), max_length=30, blank=True)
+    delivery_slot = models.CharField(_("delivery time slot"), max_length=5, choices=DeliverySlot.choices,
+                                     default=DeliverySlot.NONE, blank=True)
     requested_delivery_date = models.DateField(_("requested delivery date"), null=True, blank=True)
     ship_date = models.DateField(_("ship date"), null=True, blank=True)
     shipping_store = models.ForeignKey(

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import Order
 from .selectors import TenantReference
+from .slots import slot_shown
 
 SORTABLE = {
     "external_id": "external_id",
@@ -113,7 +114,7 @@ class OrderTable(tables.Table):
             href = reverse("order_detail", args=[o.pk])
             shop, orderer = o.shop.name, o.orderer_name
             payment = o.payment_method.name if o.payment_method else "—"
-            delivery = o.delivery_method.name if o.delivery_method else "—"
+            delivery = self.render_delivery(o)
             ordered = date_format(timezone.localtime(o.ordered_at), "Y/m/d H:i")
             ship_date = date_format(o.ship_date, "Y/m/d") if o.ship_date else "—"
             cells = [
@@ -135,6 +136,17 @@ class OrderTable(tables.Table):
             rows.append(format_html('<tr data-id="{}" data-href="{}" tabindex="-1">{}</tr>', o.pk, href,
                                     mark_safe("".join(cells))))  # noqa: S308 - every cell is format_html
         return mark_safe("".join(rows))  # noqa: S308 - every row is format_html
+
+    def render_delivery(self, record: Order) -> str:
+        """The delivery method and the carriers' time slot (18〜20時); the slot as the order gave it when it
+        reads otherwise (18:00-20:00, or 午後 that no carrier offers), in brackets."""
+        slot, written = slot_shown(record.delivery_slot, record.delivery_time_slot)
+        shown = record.delivery_method.name if record.delivery_method else "—"
+        if slot:
+            shown = f"{shown} · {slot}"
+        if written:
+            shown = f"{shown} ({written})" if slot else f"{shown} · {written}"
+        return shown
 
     def render_select(self, record: Order) -> str:
         checked = " checked" if record.pk in self.selected else ""

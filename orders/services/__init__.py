@@ -21,6 +21,7 @@ from ..exceptions import StageMoveRefused, StaleOrder
 from ..models import Label, Order, OrderLabel, OrderLine, PaymentMethod, Status, StatusGroup
 from ..phones import normalize_phone
 from ..search import search_text
+from ..slots import slot_value
 
 # Fields an operator or an import may set on an order; everything else is derived or managed by services.
 EDITABLE_FIELDS: frozenset[str] = frozenset(
@@ -30,7 +31,8 @@ EDITABLE_FIELDS: frozenset[str] = frozenset(
         "orderer_prefecture", "orderer_city", "orderer_address1", "orderer_address2",
         "dest_name", "dest_kana", "dest_company", "dest_phone", "dest_postal_code", "dest_prefecture",
         "dest_city", "dest_address1", "dest_address2",
-        "payment_method", "delivery_method", "delivery_time_slot", "requested_delivery_date", "ship_date",
+        "payment_method", "delivery_method", "delivery_time_slot", "delivery_slot", "requested_delivery_date",
+        "ship_date",
         "shipping_store", "shipping_fee", "cod_fee", "discount", "points_used",
         "remarks", "order_comment", "post_order_comment", "mail_inquiry", "mall_remote_island",
     }
@@ -166,6 +168,13 @@ def _stored_values(values: Mapping[str, Any]) -> dict[str, Any]:
             for name, value in values.items()}
 
 
+def _with_slot(values: dict[str, Any]) -> dict[str, Any]:
+    """The carriers' time slot read from the slot text (orders.slots), unless the slot itself is given."""
+    if "delivery_time_slot" in values and "delivery_slot" not in values:
+        values["delivery_slot"] = slot_value(values["delivery_time_slot"])
+    return values
+
+
 def _check_same_tenant(tenant_id: int, values: Mapping[str, Any]) -> None:
     """Rows an order points at (payment method, delivery method, shipping store) must be the tenant's own."""
     foreign = sorted(
@@ -193,7 +202,7 @@ def order_create(
         raise ValueError("shop and status must belong to the tenant")
     _check_editable(fields)
     _check_same_tenant(tenant.pk, fields)
-    fields = _stored_values(fields)
+    fields = _with_slot(_stored_values(fields))
     status = status or status_initial(tenant=tenant)
     order = Order(tenant=tenant, shop=shop, external_id=external_id, status=status, stage=status.group.stage)
     for name, value in fields.items():
@@ -262,6 +271,8 @@ def order_update(
     changes = _stored_values(changes)
     locked = _lock(order)
     _check_version(locked, expected_version)
+    if changes.get("delivery_time_slot", locked.delivery_time_slot) != locked.delivery_time_slot:
+        changes = _with_slot(changes)  # a new slot text: the slot it names (unless the slot is given too)
     changed: list[str] = []
     built = []
     for name, new in changes.items():

@@ -58,6 +58,7 @@ from ..services import (
     order_update,
 )
 from ..services.payments import order_cancel, order_confirm_payment
+from ..slots import slot_label
 
 # --- where "back" goes ------------------------------------------------------------------------------------
 
@@ -110,6 +111,8 @@ def _value(name: str, value: Any) -> str:
         return f"¥{number_format(value, force_grouping=True)}"
     if name == "tax_rate":
         return f"{value}%"
+    if name == "delivery_slot" and isinstance(value, str):
+        return slot_label(value) or value
     if isinstance(value, str) and len(value) == 10 and value[4:5] == "-" and value[7:8] == "-":
         try:
             return dt.date.fromisoformat(value).strftime("%Y/%m/%d")

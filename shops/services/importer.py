@@ -60,6 +60,7 @@ from orders.phones import normalize_phone
 from orders.search import search_text
 from orders.services import EDITABLE_FIELDS, PHONE_FIELDS, SEARCH_FIELDS, compute_amounts, status_initial
 from orders.services.bulk import chunked, ids_in, orders_cancel, save_events
+from orders.slots import slot_value
 from shipping.models import DeliveryMethod
 
 from ..connectors.base import FailedOrder, ImportedOrder
@@ -78,8 +79,9 @@ PERSONAL_FIELDS = tuple(name for name in TEXT_FIELDS if name.startswith(("ordere
 FEE_FIELDS = ("shipping_fee", "cod_fee", "discount", "points_used")
 FK_FIELDS = ("payment_method", "delivery_method")
 # What the mall decides about an order; all of them are fields an import may set (EDITABLE_FIELDS).
-IMPORTED_FIELDS = ("ordered_at", *TEXT_FIELDS, *FEE_FIELDS, "requested_delivery_date", "mall_remote_island",
-                   *FK_FIELDS)
+# delivery_slot: the carriers' slot the mall's slot text names (orders.slots), merged like any other field.
+IMPORTED_FIELDS = ("ordered_at", *TEXT_FIELDS, "delivery_slot", *FEE_FIELDS, "requested_delivery_date",
+                   "mall_remote_island", *FK_FIELDS)
 assert set(IMPORTED_FIELDS) <= EDITABLE_FIELDS
 DERIVED_FIELDS = ("item_subtotal", "tax", "total", "search_text", "version", "updated_at")
 LINES = "lines"  # the key of the lines in MallOrder.values and in the operator-edit lookup
@@ -281,6 +283,7 @@ def prepare(order: ImportedOrder, mappings: Mappings, note: Callable[[str], None
     sent = {name: fields[name] for name in PHONE_FIELDS}  # as the mall wrote them: kept in its values
     for name in PHONE_FIELDS:
         fields[name] = normalize_phone(fields[name])  # "+81 90-…" stored as "090-…"
+    fields["delivery_slot"] = slot_value(fields["delivery_time_slot"])  # none when no carrier has it (a task)
     for name in FEE_FIELDS:
         fields[name] = _whole(getattr(order, name), _lazy_label(name))
     wanted = order.requested_delivery_date

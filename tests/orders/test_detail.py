@@ -62,7 +62,7 @@ def delivery_data(order: Order, **overrides: Any) -> dict[str, Any]:
     data = {
         "payment_method": PaymentMethod.objects.for_tenant(tenant).get(code="bank_transfer").pk,
         "delivery_method": DeliveryMethod.objects.for_tenant(tenant).get(name="ゆうパック").pk,
-        "delivery_time_slot": "午前中", "requested_delivery_date": "2026-05-01", "ship_date": "2026-04-28",
+        "delivery_slot": "am", "requested_delivery_date": "2026-05-01", "ship_date": "2026-04-28",
         "shipping_store": ShippingStore.objects.for_tenant(tenant).first().pk,
     }
     data.update(overrides)
@@ -195,7 +195,7 @@ def test_delivery_section_saves_the_tenants_rows(operator_client, tenant):
     assert order.payment_method.code == "bank_transfer"
     assert order.delivery_method.name == "ゆうパック"
     assert str(order.ship_date) == "2026-04-28"
-    assert order.delivery_time_slot == "午前中"
+    assert order.delivery_slot == "am"
     changes = new_events(order)
     assert changes["payment_method"]["old"]["name"] == "クレジットカード"
     assert changes["payment_method"]["new"]["name"] == "銀行振込"

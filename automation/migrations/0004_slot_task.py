@@ -1,0 +1,32 @@
+"""The built-in task 配達時間帯を確認 (delivery_slot_check, issue 10 item 11) for the tenants that exist: new
+tenants get it from automation.defaults. Idempotent by code; it goes after the tenant's other definitions."""
+
+from django.db import migrations
+from django.db.models import Max
+
+CODE = "delivery_slot_check"
+NAME = "配達時間帯を確認"
+COLOUR = "#0d6efd"
+
+
+def add_slot_task(apps, schema_editor):
+    Tenant = apps.get_model("backyard", "Tenant")
+    TaskDefinition = apps.get_model("automation", "TaskDefinition")
+    for tenant_id in Tenant.objects.values_list("pk", flat=True):
+        if TaskDefinition.objects.filter(tenant_id=tenant_id, code=CODE).exists():
+            continue
+        last = TaskDefinition.objects.filter(tenant_id=tenant_id).aggregate(last=Max("position"))["last"] or 0
+        TaskDefinition.objects.create(tenant_id=tenant_id, code=CODE, name=NAME, colour=COLOUR, position=last + 1,
+                                      enabled=True, auto_resolve=True,
+                                      conditions={"match": "all", "items": []})
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("automation", "0003_task_status"),
+        ("backyard", "0001_initial"),
+    ]
+
+    operations = [
+        migrations.RunPython(add_slot_task, migrations.RunPython.noop),
+    ]
