@@ -141,12 +141,10 @@ class OrderTable(tables.Table):
         """The delivery method and the carriers' time slot (18〜20時); the slot as the order gave it when it
         reads otherwise (18:00-20:00, or 午後 that no carrier offers), in brackets."""
         slot, written = slot_shown(record.delivery_slot, record.delivery_time_slot)
-        shown = record.delivery_method.name if record.delivery_method else "—"
-        if slot:
-            shown = f"{shown} · {slot}"
-        if written:
-            shown = f"{shown} ({written})" if slot else f"{shown} · {written}"
-        return shown
+        if slot and written:
+            slot = f"{slot} ({written})"
+        parts = [record.delivery_method.name if record.delivery_method else "", slot or written]
+        return " · ".join(part for part in parts if part) or "—"
 
     def render_select(self, record: Order) -> str:
         checked = " checked" if record.pk in self.selected else ""
