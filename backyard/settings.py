@@ -169,6 +169,10 @@ SHOPS_RUNS_KEEP_DAYS = int(os.environ.get("SHOPS_RUNS_KEEP_DAYS") or 14)
 SHOPS_RUNS_KEEP_FAILED_DAYS = int(os.environ.get("SHOPS_RUNS_KEEP_FAILED_DAYS") or 90)
 SHOPS_RUNS_KEEP_PER_SHOP = int(os.environ.get("SHOPS_RUNS_KEEP_PER_SHOP") or 20)
 
+# The order list counts a search's hits up to this many (per status, for the status tree); past it, it says
+# "1,000+" and pages through the newest first without counting them all.
+ORDER_SEARCH_HIT_CAP = int(os.environ.get("ORDER_SEARCH_HIT_CAP") or 1000)
+
 # --- Auth and sessions -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

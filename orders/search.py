@@ -14,8 +14,17 @@ import unicodedata
 from collections.abc import Iterable
 
 import jaconv
+from django.db import connection
+from django.db.models import BooleanField, Q, Value
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import StrIndex
+from django.db.models.lookups import GreaterThan
 
 SEPARATOR = "|"
+# Kanji and kana (and 々 〆): the characters whose single letters and pairs PostgreSQL indexes in
+# `search_grams` (orders/migrations/0009_search_grams.py names the same class; a test compares the two).
+CJK_CLASS = "\u3041-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3005\u3006"
+_SHORT_CJK = re.compile(f"^[{CJK_CLASS}]{{1,2}}$")
 _DROP = re.compile(r"[\s\-‐‑‒–—―−ー－ｰ()（）・.,、。/／|]+")
 _DASH_IN_KANA = re.compile(r"(?<=[ァ-ヶ])ー")
 _JAPAN_CODE = re.compile(r"^\+810?(?=\d)")  # +81 (and a trunk 0 written after it) of a Japanese number
@@ -44,3 +53,24 @@ def search_text(parts: Iterable[str]) -> str:
         if norm and norm not in seen:
             seen.append(norm)
     return SEPARATOR + SEPARATOR.join(seen) + SEPARATOR if seen else ""
+
+
+def uses_grams(needle: str) -> bool:
+    """A normalised term of one or two kanji/kana (佐藤, 林, サト): too short for a trigram, served by the
+    `search_grams` index on PostgreSQL."""
+    return connection.vendor == "postgresql" and bool(_SHORT_CJK.match(needle))
+
+
+def text_match(needle: str) -> Q | RawSQL:
+    """The filter for a normalised term, in the form an index serves: the grams array for one or two
+    kanji/kana on PostgreSQL, else LIKE '%term%' (the trigram index)."""
+    if uses_grams(needle):
+        return RawSQL("search_grams @> ARRAY[%s]::text[]", (needle,), output_field=BooleanField())
+    return Q(search_text__contains=needle)
+
+
+def text_scan(needle: str) -> Q:
+    """The same test in a form no index serves (position of the term > 0). For a term known to match many
+    orders, the page then walks the date index and stops after one page instead of collecting every match
+    first — a plan chosen on purpose rather than left to the table's statistics."""
+    return Q(GreaterThan(StrIndex("search_text", Value(needle)), 0))

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import CharField, Count, F, Prefetch, QuerySet, Value
 from django.db.models.functions import Cast
 from django.http import QueryDict
@@ -13,6 +18,7 @@ from backyard.models import Tenant, access_tenant_owned
 
 from .filters import OrderFilter
 from .models import Order, OrderEvent, OrderLabel, Status, StatusCount, StatusGroup
+from .search import normalize
 
 
 def access_order(tenant: Tenant, order_id: object) -> Order:
@@ -28,6 +34,7 @@ def access_status(tenant: Tenant, status_id: object) -> Status:
 class StatusNode:
     status: Status
     count: int = 0
+    hits: int | None = None  # a search's hits in this status, when the list shows a search
 
 
 @dataclass
@@ -38,6 +45,12 @@ class GroupNode:
     @property
     def count(self) -> int:
         return sum(child.count for child in self.children)
+
+    @property
+    def hits(self) -> int | None:
+        if any(child.hits is None for child in self.children):
+            return None
+        return sum(child.hits or 0 for child in self.children)
 
 
 def order_status_counts(*, tenant: Tenant) -> dict[int, int]:
@@ -147,18 +160,121 @@ def tenant_reference(*, tenant: Tenant, user: Any) -> TenantReference:
     return ref
 
 
-def status_tree_from(*, statuses: list[Status], counts: dict[int, int]) -> list[GroupNode]:
+def status_tree_from(*, statuses: list[Status], counts: dict[int, int],
+                     hits: dict[int, int] | None = None) -> list[GroupNode]:
     groups: dict[int, GroupNode] = {}
     for status in statuses:
         node = groups.setdefault(status.group_id, GroupNode(group=status.group))
-        node.children.append(StatusNode(status=status, count=counts.get(status.pk, 0)))
+        node.children.append(StatusNode(status=status, count=counts.get(status.pk, 0),
+                                        hits=hits.get(status.pk, 0) if hits is not None else None))
     return list(groups.values())
 
 
-def order_search(*, tenant: Tenant, params: QueryDict, reference: TenantReference) -> OrderFilter:
+def order_search(*, tenant: Tenant, params: QueryDict, reference: TenantReference,
+                 scan_text: bool = False) -> OrderFilter:
     """The filtered orders of the tenant for a query string: the list, the CSV export, "select all matching"
     and bulk edit all read through this, so they always agree."""
-    return OrderFilter(params, queryset=Order.objects.for_tenant(tenant), reference=reference)
+    return OrderFilter(params, queryset=Order.objects.for_tenant(tenant), reference=reference,
+                       scan_text=scan_text)
+
+
+def search_hit_cap() -> int:
+    """A search counts its hits up to this many; past it the list says "1,000+" and the status tree shows no
+    hit counts (an operator narrows a search that large rather than reading it)."""
+    return int(settings.ORDER_SEARCH_HIT_CAP)
+
+
+@dataclass
+class ListSearch:
+    """What the order list shows for a query string.
+
+    `hits` holds the search's hits per status, across every status, so that the status tree can show where
+    they are (None without a search, or when there are more than the cap). `matching` is the number
+    of orders the table pages through; with `capped` it is a lower bound ("1,000+")."""
+
+    search: OrderFilter
+    queryset: QuerySet[Order]
+    matching: int | None
+    capped: bool = False
+    searching: bool = False
+    hits: dict[int, int] | None = None
+    status_id: int | None = None
+
+
+def _searching(search: OrderFilter, params: QueryDict) -> bool:
+    return any(params.get(name) for name in search.filters if name != "status")
+
+
+@contextmanager
+def index_probe(search: OrderFilter) -> Iterator[None]:
+    """On PostgreSQL, while probing a free-text search, plan only bitmap scans: the text indexes then find
+    the hits whatever the table's statistics say (a stale estimate otherwise sends a rare phone number walking
+    the date index, or a common name through the whole table). Rolled back afterwards, so nothing else in
+    the transaction is affected."""
+    if connection.vendor != "postgresql" or not _needle(search):
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            # work_mem: room for the bitmaps to stay exact (row by row) when a search narrowed to a status
+            # ANDs the term's orders with the status's, instead of degrading to whole pages to re-check.
+            cursor.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off; "
+                           "SET LOCAL enable_indexonlyscan = off; SET LOCAL work_mem = '32MB'")
+        yield
+        transaction.set_rollback(True)
+
+
+def _needle(search: OrderFilter) -> str:
+    return normalize(search.form.cleaned_data.get("q") or "")
+
+
+def _probe(search: OrderFilter) -> list[tuple[int, int]] | None:
+    """(id, status) of every hit, or None when there are more than the cap: one capped query."""
+    cap = search_hit_cap()
+    with index_probe(search):
+        rows = list(search.qs.order_by().values_list("pk", "status_id")[: cap + 1])
+    return rows if len(rows) <= cap else None
+
+
+DATE_SORTS = frozenset({"", "ordered_at", "-ordered_at"})
+
+
+def order_list_search(*, tenant: Tenant, params: QueryDict, reference: TenantReference,
+                      status_counts: dict[int, int], sort: str = "") -> ListSearch:
+    """The order list's query (T7): a status alone pages through that status with its kept count; a search
+    (free text or any filter) covers every status unless a status is given too, and is probed first — one
+    capped query through the text indexes collects the hits and their statuses, so the tree can show how many
+    each status holds and the page reads those ids alone. Only a search with more hits than the cap pages
+    through the date index (it finds a page within the first few thousand orders it walks)."""
+    search = order_search(tenant=tenant, params=params, reference=reference)
+    if not search.is_valid():
+        return ListSearch(search=search, queryset=Order.objects.none(), matching=0)
+    status_id = search.form.cleaned_data.get("status") or None
+    if not _searching(search, params):
+        known = status_counts.get(status_id, 0) if status_id is not None else sum(status_counts.values())
+        return ListSearch(search=search, queryset=search.qs, matching=known, status_id=status_id)
+    wide = search
+    if status_id is not None:
+        wide_params = params.copy()
+        wide_params.pop("status", None)
+        wide = order_search(tenant=tenant, params=wide_params, reference=reference)
+        wide.is_valid()
+    rows = _probe(wide)
+    hits = None
+    if rows is None and status_id is not None:
+        rows = _probe(search)  # too many everywhere; perhaps not in this status
+    else:
+        hits = dict(Counter(status for _pk, status in rows)) if rows is not None else None
+    if rows is not None:
+        ids = [pk for pk, status in rows if status_id is None or status == status_id]
+        return ListSearch(search=search, queryset=Order.objects.for_tenant(tenant).filter(pk__in=ids),
+                          matching=len(ids), searching=True, hits=hits, status_id=status_id)
+    # More hits than the cap: newest first walks the date index and stops after a page; another sort has
+    # to see every hit anyway, through the text index.
+    scan = order_search(tenant=tenant, params=params, reference=reference, scan_text=sort in DATE_SORTS)
+    scan.is_valid()
+    return ListSearch(search=search, queryset=scan.qs, matching=search_hit_cap() + 1, capped=True, searching=True,
+                      status_id=status_id)
 
 
 def order_list_rows(queryset: QuerySet[Order]) -> QuerySet[Order]:

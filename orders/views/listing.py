@@ -19,13 +19,15 @@ from backyard.views import tenant_required
 
 from ..constants import Stage
 from ..forms_bulk import BulkEditForm, CancelForm, ConfirmPaymentForm
-from ..models import ListPreference, Order, SavedSearch
+from ..models import ListPreference, SavedSearch
 from ..selection import Selection, TooMany, filters_only
 from ..selectors import (
     TenantReference,
     order_list_rows,
+    order_list_search,
     order_search,
     order_status_counts,
+    search_hit_cap,
     status_tree_from,
     tenant_reference,
 )
@@ -51,8 +53,16 @@ def _first_new_status_id(reference: TenantReference) -> int | None:
     return next((s.pk for s in reference.statuses if s.group.stage == Stage.NEW), None)
 
 
-def _tree(tenant: Any, reference: TenantReference) -> list[Any]:
-    return status_tree_from(statuses=reference.statuses, counts=order_status_counts(tenant=tenant))
+def _wide_query(query_filters: str) -> str:
+    """The current search without its status: what the status tree's links add a status to, so that one
+    click narrows a search to a status (and the search box searches every status)."""
+    params = QueryDict(query_filters, mutable=True)
+    params.pop("status", None)
+    return params.urlencode()
+
+
+def _status_named(reference: TenantReference, status_id: int | None) -> Any:
+    return next((s for s in reference.statuses if s.pk == status_id), None)
 
 
 def _task_counts(tenant: Any, status_id: int | None) -> list[Any]:
@@ -71,37 +81,39 @@ def order_list(request: HttpRequest) -> HttpResponse:
         first = _first_new_status_id(reference)
         if first is not None:
             return redirect(f"{reverse('home')}?status={first}")
-    search = order_search(tenant=tenant, params=request.GET, reference=reference)
-    if search.is_valid():
-        queryset = search.qs
-    else:
-        queryset = Order.objects.none()
-    rows = order_list_rows(queryset).annotate(
+    sort = request.GET.get("sort", "")
+    counts = order_status_counts(tenant=tenant)
+    listing = order_list_search(tenant=tenant, params=request.GET, reference=reference, status_counts=counts,
+                                sort=sort)
+    search = listing.search
+    rows = order_list_rows(listing.queryset).annotate(
         has_memo=Case(When(work_memo="", then=Value(False)), default=Value(True), output_field=BooleanField())
     ).order_by(*DEFAULT_ORDER)
     selection = Selection(request.session, tenant)
     selected = selection.checked_on(query=filters_only(request.GET), tenant=tenant, reference=reference)
-    sort = request.GET.get("sort", "")
     # An explicit order_by also spares django-tables2 guessing it from the queryset (tens of ms).
     table = OrderTable(rows, reference=reference, selected=selected, order_by=sort or "-ordered_at")
     per_page = _page_size(request, reference)
-    counts = order_status_counts(tenant=tenant)
-    current_status = (search.form.cleaned_data.get("status") or None) if search.is_valid() else None
-    only_status = current_status is not None and not any(
-        request.GET.get(name) for name in search.filters if name != "status")
-    known = counts.get(current_status, 0) if only_status else None
+    current_status = listing.status_id
+    paging = {"paginator_class": KnownCountPaginator, "per_page": per_page, "known_count": listing.matching,
+              "open_ended": listing.capped}
     try:
-        table.paginate(paginator_class=KnownCountPaginator, per_page=per_page, page=_page_number(request),
-                       known_count=known)
+        table.paginate(page=_page_number(request), **paging)
     except EmptyPage:
-        table.paginate(paginator_class=KnownCountPaginator, per_page=per_page, page=1, known_count=known)
+        table.paginate(page=1, **paging)
     matching = table.page.paginator.count
     query_filters = filters_only(request.GET)
     context = {
         "table": table,
         "search": search,
         "reference": reference,
-        "tree": status_tree_from(statuses=reference.statuses, counts=counts),
+        "tree": status_tree_from(statuses=reference.statuses, counts=counts, hits=listing.hits),
+        "searching": listing.searching,
+        "hits_total": sum(listing.hits.values()) if listing.hits is not None else None,
+        "hit_cap": search_hit_cap(),
+        "matching_capped": listing.capped,
+        "wide_query": _wide_query(query_filters),
+        "current_status": _status_named(reference, current_status),
         "current_status_id": current_status,
         "current_task_id": (search.form.cleaned_data.get("task") or None) if search.is_valid() else None,
         "task_counts": _task_counts(tenant, current_status),
@@ -109,13 +121,14 @@ def order_list(request: HttpRequest) -> HttpResponse:
         "selection": selection,
         "selected_count": selection.count(
             tenant=tenant, reference=reference,
-            matching_count=matching if selection.query == query_filters else None,
+            matching_count=matching if selection.query == query_filters and not listing.capped else None,
         ),
         "page_sizes": PAGE_SIZES,
         "per_page": per_page,
         "query_filters": query_filters,
         "sort": sort,
-        "more_filters_open": any(request.GET.get(name) for name in search.EXTRA_FILTERS),
+        "more_filters_open": bool(request.GET.get("more"))
+        or any(request.GET.get(name) for name in search.EXTRA_FILTERS),
         "bulk_form": BulkEditForm(reference=reference),
         "pay_form": ConfirmPaymentForm(),
         "cancel_form": CancelForm(),
@@ -124,16 +137,29 @@ def order_list(request: HttpRequest) -> HttpResponse:
         "csv_import_url": _csv_import_url(reference),
     }
     partial = bool(request.htmx) and request.htmx.target == "order-results"  # type: ignore[attr-defined]
+    # A search swaps the results alone; the tree beside them follows (its hit counts), out of band.
+    context["oob_tree"] = partial
     return render(request, "orders/list_results.html" if partial else "orders/list.html", context)
 
 
 class KnownCountPaginator(Paginator):
-    """A paginator told the count (from the kept status counts) instead of running COUNT(*)."""
+    """A paginator told the count (the kept status counts, a search's probed hits) instead of running
+    COUNT(*). An `open_ended` count is only a lower bound (a search past the hit cap): pages are then full
+    pages, never cut at that count."""
 
-    def __init__(self, *args: Any, known_count: int | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, known_count: int | None = None, open_ended: bool = False,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.open_ended = open_ended
         if known_count is not None:
             self.__dict__["count"] = known_count
+
+    def page(self, number: Any) -> Any:
+        if not self.open_ended:
+            return super().page(number)
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        return self._get_page(self.object_list[bottom:bottom + self.per_page], number, self)
 
 
 def _page_number(request: HttpRequest) -> int:
@@ -143,7 +169,12 @@ def _page_number(request: HttpRequest) -> int:
 
 @tenant_required
 def filters_partial(request: HttpRequest) -> HttpResponse:
-    """The "more filters" fields, loaded when the operator opens them (most page views never do)."""
+    """The "more filters" fields, loaded into the list's panel when the operator opens it (most page views
+    never do). Opened as a page of its own (a reload, a bookmark), it is the list with the panel open."""
+    if not request.htmx:  # type: ignore[attr-defined]
+        params = request.GET.copy()
+        params["more"] = "1"
+        return redirect(f"{reverse('home')}?{params.urlencode()}")
     tenant = request.tenant  # type: ignore[attr-defined]
     reference = tenant_reference(tenant=tenant, user=request.user)
     search = order_search(tenant=tenant, params=request.GET, reference=reference)
@@ -152,15 +183,21 @@ def filters_partial(request: HttpRequest) -> HttpResponse:
 
 @tenant_required
 def status_tree_partial(request: HttpRequest) -> HttpResponse:
-    """The status tree alone, refreshed after every action (htmx, on the ordersChanged event)."""
+    """The status tree alone, refreshed after every action (htmx, on the ordersChanged event); it is sent the
+    list's query, so a search's hit counts refresh too."""
     tenant = request.tenant  # type: ignore[attr-defined]
     reference = tenant_reference(tenant=tenant, user=request.user)
-    current = request.GET.get("status", "")
-    current_id = int(current) if current.isdigit() else None
+    counts = order_status_counts(tenant=tenant)
+    listing = order_list_search(tenant=tenant, params=request.GET, reference=reference, status_counts=counts)
+    query_filters = filters_only(request.GET)
     task = request.GET.get("task", "")
     return render(request, "orders/_status_tree.html", {
-        "tree": _tree(tenant, reference), "current_status_id": current_id,
-        "task_counts": _task_counts(tenant, current_id), "current_task_id": int(task) if task.isdigit() else None,
+        "tree": status_tree_from(statuses=reference.statuses, counts=counts, hits=listing.hits),
+        "current_status_id": listing.status_id, "searching": listing.searching,
+        "hits_total": sum(listing.hits.values()) if listing.hits is not None else None, "hit_cap": search_hit_cap(),
+        "query_filters": query_filters, "wide_query": _wide_query(query_filters),
+        "task_counts": _task_counts(tenant, listing.status_id),
+        "current_task_id": int(task) if task.isdigit() else None,
     })
 
 
