@@ -87,6 +87,23 @@ class ActorKind(models.TextChoices):
     SYSTEM = "system", _("System")
 
 
+class OrderSource(models.TextChoices):
+    """Where a new order came from, kept in its "created" event."""
+
+    MANUAL = "manual", _("Phone/FAX entry")
+    IMPORT = "import", _("Fetched from the shop")
+    CSV = "csv", _("CSV import")
+    DEMO = "seed_demo", _("Demo data")
+
+
+# Names of the system's own actors (Actor.system(name)) as the history shows them.
+SYSTEM_ACTOR_LABELS = {
+    "system": _("System"),
+    "seed_demo": _("Demo data"),
+    "retention": _("Personal data retention"),
+}
+
+
 class EventType(models.TextChoices):
     CREATED = "created", _("Order created")
     STATUS_CHANGED = "status_changed", _("Status changed")

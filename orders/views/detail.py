@@ -31,7 +31,7 @@ from automation.selectors import order_rule_history, order_tasks
 from backyard.models import access_tenant_owned
 from backyard.views import tenant_required
 
-from ..constants import EventType, Stage, is_allowed
+from ..constants import SYSTEM_ACTOR_LABELS, ActorKind, EventType, OrderSource, Stage, is_allowed
 from ..events import Actor
 from ..exceptions import StageMoveRefused, StaleOrder
 from ..forms import (
@@ -92,6 +92,16 @@ class EventRow:
     summary: str = ""
     changes: list[tuple[str, str, str]] = field(default_factory=list)  # (label, old, new)
 
+    @property
+    def actor(self) -> str:
+        """Who, in words: an operator's login, a rule's or shop's name, or the system's job by its label."""
+        event = self.event
+        if event.actor_kind == ActorKind.USER:
+            return event.actor_name
+        name = str(SYSTEM_ACTOR_LABELS.get(event.actor_name, event.actor_name)) if (
+            event.actor_kind == ActorKind.SYSTEM) else event.actor_name
+        return f"{event.get_actor_kind_display()}: {name}" if name else str(event.get_actor_kind_display())
+
 
 def _label(model: type[Model], name: str, fallback: str = "") -> str:
     try:
@@ -135,7 +145,9 @@ def describe(event: OrderEvent) -> EventRow:
     d = event.data or {}
     row = EventRow(event)
     if event.type == EventType.CREATED:
-        row.summary = " ".join(filter(None, [d.get("source", ""), _status(d.get("status"))]))
+        source = d.get("source", "")
+        label = OrderSource(source).label if source in OrderSource.values else source
+        row.summary = " ".join(filter(None, [str(label), _status(d.get("status"))]))
     elif event.type == EventType.STATUS_CHANGED:
         row.changes.append((_("Status"), _status(d.get("old")), _status(d.get("new"))))
     elif event.type == EventType.STATUS_REFUSED:

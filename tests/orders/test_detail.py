@@ -111,6 +111,31 @@ def test_history_is_oldest_first_with_who_and_old_and_new_values(operator_client
     assert "operator" in history
 
 
+def test_history_says_where_an_order_came_from_and_which_job_changed_it_in_words(operator_client, tenant):
+    """History lines used to show raw codes (manual, import, seed_demo, retention)."""
+    from orders.services import order_create
+
+    shop = make_order(tenant).shop
+    demo = order_create(tenant=tenant, shop=shop, external_id="DEMO-1", fields={"orderer_name": "佐藤"},
+                        lines=[{"sku": "A", "name": "品", "unit_price": 100, "quantity": 1}],
+                        actor=Actor.system("seed_demo"), source="seed_demo")
+    phone = order_create(tenant=tenant, shop=shop, external_id="TEL-1", fields={"orderer_name": "鈴木"},
+                         lines=[{"sku": "A", "name": "品", "unit_price": 100, "quantity": 1}],
+                         actor=Actor.system("system"), source="manual")
+    order_update(order=demo, changes={"orderer_name": "（削除済み）"}, actor=Actor.system("retention"))
+
+    demo_history = operator_client.get(url("order_detail", demo)).content.decode().split(
+        'id="order-history-list"')[1]
+    phone_history = operator_client.get(url("order_detail", phone)).content.decode().split(
+        'id="order-history-list"')[1]
+
+    assert "デモデータ" in demo_history
+    assert "個人情報の保管期限" in demo_history
+    assert "電話・FAX受注" in phone_history
+    for raw in ("seed_demo", "retention", ">manual", " manual ", "システム: system"):
+        assert raw not in demo_history + phone_history
+
+
 @pytest.mark.parametrize(
     ("back", "expected"),
     [
