@@ -60,16 +60,33 @@ class NewMemberForm(forms.ModelForm):
         model = Membership
         fields = ["role"]
 
+    tenant: Tenant | None = None  # the tenant adding the member, set by MembershipAdmin.get_form
+
     def clean_username(self) -> str:
         username = self.cleaned_data["username"]
-        if get_user_model().objects.filter(username=username).exists():
-            raise forms.ValidationError(_("This login name is already taken."))
+        taken = get_user_model().objects.filter(username=username)
+        if self.tenant is not None and taken.filter(memberships__tenant=self.tenant).exists():
+            raise forms.ValidationError(_("This login is already a member of this company."))
+        if taken.exists():
+            # Login names are global. Refuse without saying that the login exists, let alone in which
+            # company: a tenant admin learns nothing about other tenants' logins from the wording.
+            raise forms.ValidationError(_("This login name cannot be used. Choose another one."))
         return username
 
-    def clean_password(self) -> str:
-        password = self.cleaned_data["password"]
-        validate_password(password)
-        return password
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        password = cleaned.get("password")
+        if password:
+            # The validators see the new login, so that a password like its login name or email is refused.
+            user = get_user_model()(
+                username=cleaned.get("username") or self.data.get(self.add_prefix("username"), ""),
+                email=cleaned.get("email") or "",
+            )
+            try:
+                validate_password(password, user)
+            except forms.ValidationError as error:
+                self.add_error("password", error)
+        return cleaned
 
 
 @admin.register(Membership)
@@ -91,7 +108,8 @@ class MembershipAdmin(TenantPermissionMixin, TenantScopedFieldsMixin, admin.Mode
         if obj is None:
             kwargs["form"] = NewMemberForm
             kwargs["fields"] = ["role"]
-            return super().get_form(request, obj, change=change, **kwargs)
+            form = super().get_form(request, obj, change=change, **kwargs)
+            return type(form.__name__, (form,), {"tenant": getattr(request, "tenant", None)})
         kwargs["fields"] = ["role"]
         return super().get_form(request, obj, change=change, **kwargs)
 

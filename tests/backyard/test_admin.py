@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -602,8 +603,17 @@ def test_a_colleague_can_log_in_to_the_tenant(admin_client_tenant, tenant):
     assert client.get(reverse("home")).wsgi_request.tenant == tenant
 
 
-@pytest.mark.parametrize("holder", ["own tenant", "other tenant", "no tenant"])
-def test_a_duplicate_username_is_a_clear_error(admin_client_tenant, tenant, other_tenant, holder):
+@pytest.mark.parametrize(
+    ("holder", "message"),
+    [
+        ("own tenant", "This login is already a member of this company."),
+        # Another company's login and a login of no company read alike: the form does not tell a tenant
+        # admin that a login exists elsewhere.
+        ("other tenant", "This login name cannot be used. Choose another one."),
+        ("no tenant", "This login name cannot be used. Choose another one."),
+    ],
+)
+def test_a_duplicate_username_is_refused(admin_client_tenant, tenant, other_tenant, holder, message):
     taken = User.objects.create_user("taken", password=PASSWORD)
     company = {"own tenant": tenant, "other tenant": other_tenant, "no tenant": None}[holder]
     if company is not None:
@@ -616,12 +626,45 @@ def test_a_duplicate_username_is_a_clear_error(admin_client_tenant, tenant, othe
     )
 
     assert response.status_code == 200
-    assert response.context["adminform"].form.errors["username"] == [
-        gettext("This login name is already taken.")
-    ]
+    assert response.context["adminform"].form.errors["username"] == [gettext(message)]
     assert Membership.objects.count() == before
     taken.refresh_from_db()
     assert taken.check_password(PASSWORD)
+
+
+def test_the_add_member_form_does_not_tell_that_a_login_exists_in_another_company(
+    admin_client_tenant, other_tenant
+):
+    make_member(other_tenant, Role.OPERATOR, "elsewhere")
+    User.objects.create_user("platform", password=PASSWORD)  # a login of no company
+    add = admin_url(Membership, "add")
+    data = {"password": "Kimono-Sakura-2026", "role": Role.OPERATOR}
+
+    elsewhere = page(admin_client_tenant.post(add, {**data, "username": "elsewhere"}))
+    nowhere = page(admin_client_tenant.post(add, {**data, "username": "platform"}))
+
+    for text in (gettext("This login name is already taken."), other_tenant.name, other_tenant.slug):
+        assert text not in elsewhere
+    # The two answers differ only in the name typed back into the form (and the masked CSRF tokens).
+    def same(html: str, name: str) -> str:
+        return re.sub(r"[A-Za-z0-9]{64}", "TOKEN", html.replace(name, "NAME"))
+
+    assert same(elsewhere, "elsewhere") == same(nowhere, "platform")
+
+
+@pytest.mark.parametrize("field", ["username", "email"])
+def test_a_password_like_the_login_name_or_email_is_refused(admin_client_tenant, field):
+    data = {"username": "sakura-kimono-2026", "email": "hanako-kimono-2026@example.jp", "role": Role.OPERATOR}
+    password = {"username": "sakura-kimono-2026", "email": "hanako-kimono-2026@example.jp"}[field]
+
+    response = admin_client_tenant.post(admin_url(Membership, "add"), {**data, "password": password})
+
+    assert response.status_code == 200
+    similar = gettext("The password is too similar to the %(verbose_name)s.") % {
+        "verbose_name": User._meta.get_field(field).verbose_name
+    }
+    assert similar in response.context["adminform"].form.errors["password"]
+    assert not User.objects.filter(username="sakura-kimono-2026").exists()
 
 
 def test_a_weak_password_is_refused(admin_client_tenant):
