@@ -19,9 +19,17 @@ from django.utils.translation import gettext_lazy as _
 
 from backyard.admin_mixins import TenantAdminMixin, is_superuser
 
+from .connectors.base import CredentialsInvalid
 from .crypto import CredentialsUnreadable, decrypt_credentials, mask
 from .models import MallCodeMapping, Shop, ShopSync
-from .services import credential_fields, credential_labels, fetch_latest, shop_credentials_set, shop_setup
+from .services import (
+    credential_fields,
+    credential_labels,
+    credentials_clean,
+    fetch_latest,
+    shop_credentials_set,
+    shop_setup,
+)
 
 FIELD_PREFIX = "credential_"
 DEFAULT_POLL_INTERVAL = Shop._meta.get_field("poll_interval").default
@@ -78,6 +86,24 @@ def credentials_form(base: type[forms.ModelForm], kind: str, shop: Shop | None) 
         def clean_poll_interval(self) -> int:
             value = self.cleaned_data.get("poll_interval")
             return DEFAULT_POLL_INTERVAL if value in (None, "") else int(value)
+
+        def clean(self) -> dict[str, Any]:
+            """What the connector refuses (a Shopify domain that is not `<handle>.myshopify.com`) is an error on
+            its field, before anything is stored; what it accepts is stored as the connector reads it."""
+            cleaned = super().clean()
+            entered = {name: cleaned[FIELD_PREFIX + name] for name in self.credential_names
+                       if cleaned.get(FIELD_PREFIX + name)}
+            if not entered:
+                return cleaned
+            try:
+                checked = credentials_clean(kind, entered)
+            except CredentialsInvalid as error:
+                for name, message in error.problems.items():
+                    self.add_error(FIELD_PREFIX + name if name in entered else None, message)
+                return cleaned
+            for name in entered:
+                cleaned[FIELD_PREFIX + name] = checked.get(name, entered[name])
+            return cleaned
 
         def credential_values(self) -> dict[str, str]:
             return {name: self.cleaned_data.get(FIELD_PREFIX + name, "") for name in self.credential_names}

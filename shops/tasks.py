@@ -29,8 +29,8 @@ def _queue() -> dict[str, Any]:
 @shared_task(bind=True, max_retries=MAX_RETRIES, acks_late=True)
 def poll_shop(self: Any, shop_id: int, trigger: str = Trigger.BEAT, run_id: int | None = None) -> dict[str, Any]:
     """Poll one shop (shops.services.polling.poll_shop). A rate limit or an unavailable mall retries after
-    the poll's backoff; a "fetch latest" that finds another poll of the shop running waits for it a while,
-    then says it was skipped."""
+    the poll's backoff, as a new run (for "fetch latest" too, whose own run failed); a "fetch latest" that
+    finds another poll of the shop running waits for it a while, then says it was skipped."""
     outcome = polling.poll_shop(shop_id=shop_id, trigger=trigger, run_id=run_id)
     if outcome.busy and run_id is not None:
         if self.request.retries < BUSY_RETRIES:
@@ -38,7 +38,9 @@ def poll_shop(self: Any, shop_id: int, trigger: str = Trigger.BEAT, run_id: int 
         polling.import_run_skip(run_id=run_id, reason=_("Another poll of this shop was running; its orders "
                                                         "arrive with it."))
     if outcome.retry_in is not None and self.request.retries < MAX_RETRIES:
-        raise self.retry(countdown=outcome.retry_in)
+        # A new poll of the shop, not the same message again: the failed run is finished (an F6 run that
+        # the retry carried would find it no longer queued and do nothing), so the retry is a run of its own.
+        raise self.retry(args=[shop_id, trigger, None], countdown=outcome.retry_in)
     result = outcome.as_dict()
     logger.info("poll_shop %s (%s): %s", shop_id, trigger, result)
     return result

@@ -12,6 +12,9 @@ the rest of the page still comes through.
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
+import logging
+import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
@@ -19,6 +22,17 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import httpx
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+logger = logging.getLogger(__name__)
+
+# The longest a mall's Retry-After is honoured (seconds): a mall that asks for longer (or sends "inf", an
+# absurd number) is asked again after this, and backed off again if it still refuses. It is also the
+# longest countdown a poll's retry gets (shops.services.polling.RETRY_MAX), which the broker's visibility
+# timeout exceeds (backyard.settings).
+RETRY_AFTER_MAX = 30 * 60.0
+RETRY_AFTER_DEFAULT = 1.0  # a 429 whose Retry-After cannot be read
 
 # --- what comes out ------------------------------------------------------------------------------------------
 
@@ -115,6 +129,15 @@ class AuthFailed(MallError):
     """The credentials were refused (expired token that could not be renewed, wrong key): an admin must act."""
 
 
+class CredentialsInvalid(MallError):
+    """Credentials the connector will not use at all, before any request (a host that is not the mall's own):
+    `problems` maps each credential to what is wrong with it, in the operator's words."""
+
+    def __init__(self, problems: Mapping[str, str]) -> None:
+        self.problems = dict(problems)
+        super().__init__(" ".join(self.problems.values()))
+
+
 # --- the interface ------------------------------------------------------------------------------------------
 
 
@@ -130,6 +153,14 @@ class Connector(ABC):
     credential_labels: ClassVar[Mapping[str, Any]] = {}
     # How far back the first poll (no cursor yet) reaches when the admin set no start (Shop.first_poll_from).
     INITIAL_LOOKBACK: ClassVar[dt.timedelta] = dt.timedelta(days=7)
+
+    @classmethod
+    def clean_credentials(cls, values: Mapping[str, str]) -> dict[str, str]:
+        """The credentials as this connector uses them, or CredentialsInvalid naming what is wrong. The admin's
+        form calls it on what an admin enters, and a connector on what it is built with (so one stored before
+        the rule, or written around the form, is refused too): a connector that takes a host from a credential
+        accepts only the mall's own hosts, never an address inside our network. Nothing to check by default."""
+        return dict(values)
 
     def __init__(self, credentials: Mapping[str, str], *, base_url: str = "", client: httpx.Client | None = None,
                  on_credentials: Callable[[dict[str, str]], None] | None = None,
@@ -161,25 +192,33 @@ class Connector(ABC):
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """One request; a 429 waits for `retry_after` (at most `max_wait` seconds) and a 5xx or a dropped
-        connection backs off (1, 2, 4 s …), up to RETRIES times, then RateLimited / MallUnavailable."""
+        connection backs off (1, 2, 4 s …), up to RETRIES times, then RateLimited / MallUnavailable.
+
+        The messages are for the operator, in words: never the socket's own text (which would tell a port
+        that refuses from one that speaks another protocol); that goes to the log."""
         for attempt in range(self.RETRIES + 1):
             try:
                 response = self.client.request(method, url, **kwargs)
             except httpx.TransportError as error:
                 if attempt == self.RETRIES:
-                    raise MallUnavailable(f"{method} {url}: {error}") from error
+                    logger.warning("%s %s failed after %d attempts: %r", method, url, attempt + 1, error)
+                    raise MallUnavailable(_transport_words(error, attempt + 1)) from error
                 self.sleep(min(2.0 ** attempt, self.max_wait))
                 continue
             self.observe(response)
             if response.status_code == 429:
-                wait = self.retry_after(response)
+                wait = bounded_wait(self.retry_after(response))
                 if attempt == self.RETRIES or wait > self.max_wait:
-                    raise RateLimited(f"{method} {url}: 429 Too Many Requests{self.error_detail(response)}", wait)
+                    logger.warning("%s %s: 429, Retry-After %s", method, url, wait)
+                    raise RateLimited(_("asked to wait before the next request (429)")
+                                      + self.error_detail(response), wait)
                 self.sleep(wait)
                 continue
             if response.status_code >= 500:
                 if attempt == self.RETRIES:
-                    raise MallUnavailable(f"{method} {url}: {response.status_code}{self.error_detail(response)}")
+                    logger.warning("%s %s: %s", method, url, response.status_code)
+                    raise MallUnavailable(_("server error (%(status)d)")
+                                          % {"status": response.status_code} + self.error_detail(response))
                 self.sleep(min(2.0 ** attempt, self.max_wait))
                 continue
             return response
@@ -199,9 +238,42 @@ class Connector(ABC):
         return ""
 
 
-def _retry_after(response: httpx.Response) -> float:
-    value = response.headers.get("Retry-After", "")
+def bounded_wait(seconds: float) -> float:
+    """A wait a mall asked for, made usable: not a number (NaN) is the default wait, below zero is zero,
+    past RETRY_AFTER_MAX (infinity too) is RETRY_AFTER_MAX."""
+    if math.isnan(seconds):
+        return RETRY_AFTER_DEFAULT
+    return min(max(seconds, 0.0), RETRY_AFTER_MAX)
+
+
+def parse_retry_after(value: str | None, now: dt.datetime | None = None) -> float:
+    """Seconds to wait from a Retry-After header: a number of seconds ("120", "2.0") or an HTTP date;
+    anything unreadable ("nan", "soon") is RETRY_AFTER_DEFAULT; always bounded (see bounded_wait)."""
+    text = (value or "").strip()
+    if not text:
+        return RETRY_AFTER_DEFAULT
     try:
-        return max(float(value), 0.0)
+        seconds = float(text)
     except ValueError:
-        return 1.0
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return RETRY_AFTER_DEFAULT
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+        seconds = (when - (now or dt.datetime.now(dt.UTC))).total_seconds()
+    return bounded_wait(seconds)
+
+
+def _retry_after(response: httpx.Response) -> float:
+    return parse_retry_after(response.headers.get("Retry-After"))
+
+
+def _transport_words(error: httpx.TransportError, attempts: int) -> str:
+    """What an operator reads of a connection that failed: whether the mall answered in time or could not
+    be reached at all, and how often it was tried; the socket's own text is logged, not shown."""
+    if isinstance(error, httpx.TimeoutException):
+        return ngettext("no answer in time (%(n)d attempt)", "no answer in time (%(n)d attempts)",
+                        attempts) % {"n": attempts}
+    return ngettext("could not connect (%(n)d attempt)", "could not connect (%(n)d attempts)",
+                    attempts) % {"n": attempts}

@@ -64,6 +64,7 @@ from . import register
 from .base import (
     AuthFailed,
     Connector,
+    CredentialsInvalid,
     FailedOrder,
     ImportedLine,
     ImportedOrder,
@@ -143,12 +144,34 @@ def prefecture_name(code: str | None, province: str | None) -> str:
     return _BY_ROMAJI.get(plain, text)
 
 
+# A shop's handle: one DNS label (letters, digits, hyphens inside), as Shopify gives every shop.
+_HANDLE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+SHOP_DOMAIN_REFUSED = gettext_lazy(
+    "Enter the shop's own Shopify domain, like your-shop.myshopify.com (only a myshopify.com address, "
+    "without a port or a login).")
+
+
+def shop_host(shop_domain: str) -> str | None:
+    """`<handle>.myshopify.com` from what an admin types (a bare handle, the domain, or its https URL with
+    a path); None for anything else: another host, an address, a port, a login (`user@`), a second label.
+    The host is the only thing taken from the credential: the workers connect nowhere else."""
+    text = shop_domain.strip().lower()
+    for scheme in ("https://", "http://"):
+        text = text.removeprefix(scheme)
+    host = text.split("/", 1)[0]
+    handle = host.removesuffix(".myshopify.com")
+    return f"{handle}.myshopify.com" if _HANDLE.fullmatch(handle) else None
+
+
 def shop_base_url(shop_domain: str) -> str:
-    """https://<shop>.myshopify.com from what an admin types: a bare handle, a domain, or a full URL."""
-    domain = shop_domain.strip().removeprefix("https://").removeprefix("http://").split("/", 1)[0]
-    if domain and "." not in domain:
-        domain = f"{domain}.myshopify.com"
-    return f"https://{domain}" if domain else ""
+    """https://<handle>.myshopify.com from what an admin types ("" when nothing was typed); CredentialsInvalid
+    when it is not a myshopify.com shop (see shop_host)."""
+    if not shop_domain.strip():
+        return ""
+    host = shop_host(shop_domain)
+    if host is None:
+        raise CredentialsInvalid({"shop_domain": str(SHOP_DOMAIN_REFUSED)})
+    return f"https://{host}"
 
 
 @register
@@ -163,9 +186,20 @@ class ShopifyConnector(Connector):
     }
     INITIAL_LOOKBACK = INITIAL_LOOKBACK  # the module's, for the shops page (Connector.INITIAL_LOOKBACK)
 
+    @classmethod
+    def clean_credentials(cls, values: Mapping[str, str]) -> dict[str, str]:
+        """The shop domain as `<handle>.myshopify.com`, or CredentialsInvalid: the domain is where the access
+        token is sent, so nothing but a Shopify shop's own host is accepted."""
+        cleaned = dict(values)
+        if (cleaned.get("shop_domain") or "").strip():
+            cleaned["shop_domain"] = shop_base_url(cleaned["shop_domain"]).removeprefix("https://")
+        return cleaned
+
     def __init__(self, credentials: Mapping[str, str], *, base_url: str = "",
                  page_size: int = PAGE_SIZE, initial_lookback: dt.timedelta = INITIAL_LOOKBACK,
                  now: Callable[[], dt.datetime] | None = None, **kwargs: Any) -> None:
+        # The platform's base URL (Shop.base_url: a test or demo mall, set by a superuser only) comes first;
+        # else the shop's own myshopify.com host, the only one a credential can name (CredentialsInvalid).
         super().__init__(credentials, base_url=base_url or shop_base_url(credentials.get("shop_domain", "")),
                          **kwargs)
         self.page_size = page_size

@@ -1,7 +1,14 @@
 """Every write of the shops app with business meaning: shops and their credentials, the import pipeline,
 polling, pruning old runs. Importing from here is the public way in; the modules hold the reasons."""
 
-from .connectors import connector_build, connector_class, credential_fields, credential_labels, has_connector
+from .connectors import (
+    connector_build,
+    connector_class,
+    credential_fields,
+    credential_labels,
+    credentials_clean,
+    has_connector,
+)
 from .importer import BatchOutcome, Mappings, import_orders, mall_changed_definition, mall_state_erase
 from .polling import (
     PollOutcome,
@@ -33,6 +40,7 @@ __all__ = [
     "connector_class",
     "credential_fields",
     "credential_labels",
+    "credentials_clean",
     "fetch_latest",
     "has_connector",
     "import_orders",

@@ -6,7 +6,7 @@ import datetime as dt
 import importlib
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -63,6 +63,17 @@ def credential_fields(kind: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         logger.exception("the connector of %r cannot be loaded", kind)
         return (), ()
     return tuple(cls.credential_fields), tuple(cls.secret_fields)
+
+
+def credentials_clean(kind: str, values: Mapping[str, str]) -> dict[str, str]:
+    """Credentials an admin entered for a mall kind, as its connector will use them (a Shopify domain made
+    `<handle>.myshopify.com`); connectors.base.CredentialsInvalid, with a message per credential, when the
+    connector refuses them (a host that is not the mall's own). Unchanged for a kind without a connector."""
+    try:
+        cls = connector_class(kind)
+    except LookupError:
+        return dict(values)
+    return cls.clean_credentials(values)
 
 
 def credential_labels(kind: str) -> dict[str, Any]:

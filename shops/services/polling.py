@@ -44,11 +44,13 @@ from backyard.models import Tenant
 from ..connectors.base import (
     AuthFailed,
     Connector,
+    CredentialsInvalid,
     FailedOrder,
     ImportedOrder,
     MallError,
     MallUnavailable,
     RateLimited,
+    bounded_wait,
 )
 from ..crypto import CredentialsUnreadable
 from ..models import ImportRun, MallCodeMapping, RunStatus, Shop, ShopSync, SyncErrorKind, Trigger
@@ -229,6 +231,10 @@ def poll_shop(*, shop_id: int, trigger: str = Trigger.BEAT, run_id: int | None =
     try:
         connector = connector_build(
             shop, on_credentials=lambda values: shop_credentials_renewed(shop_id=shop.pk, values=values))
+    except CredentialsInvalid as error:  # nothing was sent anywhere: the connector refused before any request
+        return _finish_failed(claim, SyncErrorKind.CONFIG,
+                              _("The credentials cannot be used: %(error)s Correct them in the settings.")
+                              % {"error": error}, AUTH_PAUSE.total_seconds())
     except CredentialsUnreadable:
         return _finish_failed(claim, SyncErrorKind.CONFIG,
                               _("The stored credentials cannot be decrypted (the key changed). Enter them again "
@@ -252,7 +258,8 @@ def poll_shop(*, shop_id: int, trigger: str = Trigger.BEAT, run_id: int | None =
         run.save(update_fields=["status", "finished_at", "error"])
         return PollOutcome(run=run)
     except RateLimited as error:
-        delay = max(backoff(claim.failures + 1), float(error.retry_after))
+        # The mall's Retry-After (bounded by the connector, and again here: "inf" must not overflow the clock)
+        delay = min(max(backoff(claim.failures + 1), bounded_wait(float(error.retry_after))), RETRY_MAX)
         return _finish_failed(claim, SyncErrorKind.RATE_LIMITED,
                               _("The mall limits requests: %(error)s") % {"error": error}, delay, retry=True)
     except MallUnavailable as error:
