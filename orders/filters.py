@@ -15,6 +15,8 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from backyard.dates import validate_date_in_range
+
 from .constants import PREFECTURES
 from .models import Order, OrderLabel
 from .search import normalize, text_match, text_scan
@@ -32,13 +34,15 @@ class OrderFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_q", label=_("Search"))
     status = django_filters.TypedChoiceFilter(field_name="status_id", coerce=int, label=_("Status"))
     shop = django_filters.TypedChoiceFilter(field_name="shop_id", coerce=int, label=_("Shop"))
+    # Bounded (backyard.dates): "ordered_to=9999-12-31" would otherwise ask for the day after the last one.
     ordered_from = django_filters.DateFilter(method="filter_ordered_from", label=_("Ordered from"),
-                                             widget=DateInput)
-    ordered_to = django_filters.DateFilter(method="filter_ordered_to", label=_("Ordered to"), widget=DateInput)
+                                             widget=DateInput, validators=[validate_date_in_range])
+    ordered_to = django_filters.DateFilter(method="filter_ordered_to", label=_("Ordered to"), widget=DateInput,
+                                           validators=[validate_date_in_range])
     ship_from = django_filters.DateFilter(field_name="ship_date", lookup_expr="gte", label=_("Ship date from"),
-                                          widget=DateInput)
+                                          widget=DateInput, validators=[validate_date_in_range])
     ship_to = django_filters.DateFilter(field_name="ship_date", lookup_expr="lte", label=_("Ship date to"),
-                                        widget=DateInput)
+                                        widget=DateInput, validators=[validate_date_in_range])
     payment = django_filters.TypedChoiceFilter(field_name="payment_method_id", coerce=int,
                                                label=_("Payment method"))
     delivery = django_filters.TypedChoiceFilter(field_name="delivery_method_id", coerce=int,

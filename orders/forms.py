@@ -17,6 +17,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from backyard.dates import validate_date_in_range
 from shipping.models import DeliveryMethod, ShippingStore
 
 from .constants import PREFECTURES
@@ -289,8 +290,9 @@ class DeliveryForm(SectionForm):
     shipping_store = forms.TypedChoiceField(label=_("Shipping store"), required=False, coerce=int,
                                             empty_value=None)
     requested_delivery_date = forms.DateField(label=_("Requested delivery date"), required=False,
-                                              widget=DateInput)
-    ship_date = forms.DateField(label=_("Ship date"), required=False, widget=DateInput)
+                                              widget=DateInput, validators=[validate_date_in_range])
+    ship_date = forms.DateField(label=_("Ship date"), required=False, widget=DateInput,
+                                validators=[validate_date_in_range])
 
     def __init__(self, *args: Any, reference: TenantReference, order: Order, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -396,7 +398,7 @@ class LineForm(VersionForm):
 
 class PaymentConfirmForm(VersionForm):
     amount = YenField(label=_("Amount paid"))
-    paid_on = forms.DateField(label=_("Payment date"), widget=DateInput)
+    paid_on = forms.DateField(label=_("Payment date"), widget=DateInput, validators=[validate_date_in_range])
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "pay-%s")

@@ -8,6 +8,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from backyard.dates import validate_date_in_range
+
 from .selectors import TenantReference
 
 
@@ -21,7 +23,8 @@ def _choices(rows: list[Any]) -> list[tuple[str, str]]:
 
 class BulkEditForm(forms.Form):
     status = forms.TypedChoiceField(label=_("Move to"), required=False, coerce=int, empty_value=None)
-    ship_date = forms.DateField(label=_("Ship date"), required=False, widget=DateInput)
+    ship_date = forms.DateField(label=_("Ship date"), required=False, widget=DateInput,
+                                validators=[validate_date_in_range])
     clear_ship_date = forms.BooleanField(label=_("Clear the ship date"), required=False)
     delivery_method = forms.TypedChoiceField(label=_("Delivery method"), required=False, coerce=int,
                                              empty_value=None)
@@ -68,7 +71,7 @@ class BulkEditForm(forms.Form):
 
 
 class ConfirmPaymentForm(forms.Form):
-    paid_on = forms.DateField(label=_("Payment date"),
+    paid_on = forms.DateField(label=_("Payment date"), validators=[validate_date_in_range],
                               widget=DateInput(attrs={"class": "form-control form-control-sm"}))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -182,7 +182,10 @@ def bulk_edit(request: HttpRequest) -> HttpResponse:
 def bulk_confirm_payment(request: HttpRequest) -> HttpResponse:
     form = ConfirmPaymentForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Enter the date the payment arrived."))
+        if request.POST.get("paid_on", "").strip():  # a date, but not one that can be (2026-02-30, 9999 …)
+            messages.error(request, f"{form.fields['paid_on'].label}: {' '.join(form.errors['paid_on'])}")
+        else:
+            messages.error(request, _("Enter the date the payment arrived."))
         return _answer(request, None)
     chosen = selected_orders(request, _("Confirm payment"))
     if isinstance(chosen, HttpResponse):

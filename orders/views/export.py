@@ -69,14 +69,23 @@ class ExportOptions:
 
 def export_orders(request: HttpRequest, options: ExportOptions, reference: TenantReference) -> QuerySet[Order]:
     """The tenant's orders to export, in the list's order: the search (as the list runs it), or the
-    selection. A search the list cannot apply (another tenant's status id …) exports nothing, as it lists
-    nothing."""
+    selection. A search the list cannot apply exports nothing, as it lists nothing, when it names a row the
+    tenant does not have (another tenant's status id …); a value typed wrong (a date like 9999-12-31, "abc"
+    as an amount) is an OptionError that says which, rather than an empty file."""
     tenant = request.tenant  # type: ignore[attr-defined]
     if options.scope == SELECTION:
         queryset = Selection(request.session, tenant).queryset(tenant=tenant, reference=reference)
     else:
         search = order_search(tenant=tenant, params=request.GET, reference=reference)
-        queryset = search.qs if search.is_valid() else Order.objects.none()
+        if search.is_valid():
+            queryset = search.qs
+        else:
+            mistyped = [f"{search.form.fields[name].label}: {error.messages[0]}"
+                        for name, errors in search.form.errors.as_data().items() for error in errors
+                        if error.code != "invalid_choice"]
+            if mistyped:
+                raise OptionError(" ".join(mistyped))
+            queryset = Order.objects.none()
     return queryset.order_by(*order_by_for(options.sort))
 
 
@@ -97,7 +106,12 @@ def order_export(request: HttpRequest) -> HttpResponse:
         # Nothing to check: UTF-8 writes every character. Spares the options form a pass over the orders.
         return render(request, "orders/_export_check.html", {"options": options, "report": None})
     reference = tenant_reference(tenant=request.tenant, user=request.user)  # type: ignore[attr-defined]
-    queryset = export_orders(request, options, reference)
+    try:
+        queryset = export_orders(request, options, reference)
+    except OptionError as error:
+        if htmx:  # the options form's notice: htmx swaps only a 200
+            return render(request, "orders/_export_check.html", {"options": options, "error": str(error)})
+        return HttpResponseBadRequest(str(error), content_type="text/plain; charset=utf-8")
     if request.GET.get("check"):
         report = exports.order_csv_check(queryset, encoding=options.encoding, lines=options.lines)
         if htmx:
