@@ -37,6 +37,7 @@ from automation.address import split_address
 from orders.postal import normalize_postal_code
 
 from .connectors.base import FailedOrder, ImportedLine, ImportedOrder
+from .connectors.parsing import MAX_AMOUNT, MAX_DIGITS, MAX_QUANTITY
 
 MAX_BYTES = 20 * 1024 * 1024  # an upload larger than this is refused (a year of a busy shop is a few MB)
 MAX_ROWS = 200_000
@@ -327,17 +328,25 @@ _MONEY = re.compile(r"-?\d+(?:\.0+)?")
 
 
 def parse_money(value: str) -> int:
-    """Whole yen: '1,980', '¥1,980', '1980円', '１９８０', '-500', '1980.0'."""
+    """Whole yen: '1,980', '¥1,980', '1980円', '１９８０', '-500', '1980.0'. The import bounds the amount
+    (MAX_AMOUNT); a number too long to be read at all is refused here with the same bound."""
     text = _normal(value).replace(",", "").replace("¥", "").replace("\\", "").replace("円", "").replace(" ", "")
     if not _MONEY.fullmatch(text):
         raise BadValue(_("“%(value)s” is not an amount in whole yen.") % {"value": value})
-    return int(text.split(".")[0])
+    digits = text.split(".")[0]
+    if len(digits.lstrip("-")) > MAX_DIGITS:
+        raise BadValue(_("The amount is too large (the limit is ¥%(limit)s).") % {"limit": f"{MAX_AMOUNT:,}"})
+    return int(digits)
 
 
 def parse_count(value: str) -> int:
+    """A whole number of 1 or more; the import bounds it (MAX_QUANTITY), a number too long to be read at all
+    is refused here with the same bound."""
     text = _normal(value).replace(",", "").replace("個", "").replace("点", "")
-    if not text.isdigit() or int(text) < 1 or int(text) > 2**31 - 1:
+    if not (text.isascii() and text.isdigit()) or int(text[:MAX_DIGITS + 1]) < 1:
         raise BadValue(_("“%(value)s” is not a quantity (a whole number of 1 or more).") % {"value": value})
+    if len(text) > MAX_DIGITS:
+        raise BadValue(_("The quantity is too large (the limit is %(limit)s).") % {"limit": f"{MAX_QUANTITY:,}"})
     return int(text)
 
 

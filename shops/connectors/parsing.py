@@ -14,6 +14,14 @@ from typing import Any
 
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
 
+# The bounds of an order's numbers, checked where the import prepares an order (shops.services.importer):
+# every amount and derived total in yen at most this either way, a line's quantity at most MAX_QUANTITY.
+MAX_AMOUNT = 999_999_999_999
+MAX_QUANTITY = 999_999
+# A number written with more digits than this is not read at all (int() of a 10**9-digit "1e999999999"
+# would take minutes): far above the bounds, so the import still names the bound for anything between.
+MAX_DIGITS = 40
+
 
 def aware_datetime(text: Any) -> dt.datetime:
     """An ISO 8601 time that carries its offset ("Z" too). One without an offset raises ValueError rather than
@@ -43,7 +51,11 @@ def in_japan(moment: dt.datetime) -> dt.datetime:
 def round_yen(value: Any) -> int:
     """A decimal amount ("1080", "1080.00", 1080) as whole yen, half up. A bool or None is refused with
     ValueError, which the connector reports as an unreadable order, rather than read as an amount; text that
-    is not a number raises decimal.InvalidOperation."""
+    is not a number raises decimal.InvalidOperation. NaN, infinity and numbers of more than MAX_DIGITS digits
+    ("1e999999999") raise ValueError too; the import bounds what is left (MAX_AMOUNT, with its own message)."""
     if isinstance(value, bool) or value is None:
         raise ValueError(f"amount {value!r} is not a number")
-    return int(Decimal(str(value)).to_integral_value(ROUND_HALF_UP))
+    amount = Decimal(str(value))
+    if not amount.is_finite() or amount.adjusted() >= MAX_DIGITS:
+        raise ValueError(f"amount {value!r} is not a number of yen")
+    return int(amount.to_integral_value(ROUND_HALF_UP))

@@ -212,7 +212,9 @@ class FakeShopify(FakeMallServer):
 
     def add_malformed_order(self, defect: str = "quantity") -> int:
         """An order the connector cannot read: defect "quantity" (a line's quantity is text), "created"
-        (created_at is not a time) or "price" (a price with a yen sign and commas). Returns its id."""
+        (created_at is not a time) or "price" (a price with a yen sign and commas); or one the connector reads
+        but whose amount no order can hold: "huge_shipping" (a shipping price of "1e30"), "huge_price" (a
+        line price of 23 digits). Returns its id."""
         with self._lock:
             payload = self._build(self._change_time(_now()))
             if defect == "quantity":
@@ -221,6 +223,10 @@ class FakeShopify(FakeMallServer):
                 payload["created_at"] = "yesterday"
             elif defect == "price":
                 payload["line_items"][0]["price"] = "¥1,080"
+            elif defect == "huge_shipping":
+                payload["shipping_lines"][0]["price"] = "1e30"
+            elif defect == "huge_price":
+                payload["line_items"][0]["price"] = "12345678901234567890123"
             else:
                 raise ValueError(f"unknown defect {defect}")
             return self._add(payload)

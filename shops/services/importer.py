@@ -22,7 +22,19 @@ order number), in one transaction.
   order to the tenant's first cancelled status through orders_cancel (the lifecycle's rules); a shipped
   order cannot be cancelled: a status_refused event and the task instead;
 - an order the connector could not read (FailedOrder), or whose values do not fit (an over-long field, a
-  negative quantity), is recorded as an ImportFailure with its reason and payload; the others import.
+  negative quantity, an amount, quantity or total beyond the bounds below), is recorded as an ImportFailure
+  with its reason and payload; the others import. The bounds are checked here, in `prepare`, which the
+  malls' polls, the CSV import and the CSV preview all go through, so the preview lists what the import
+  would refuse;
+- a batch that the database still refuses (an IntegrityError or DataError nobody foresaw) is rolled back to
+  its savepoint and written again order by order, each in a savepoint of its own: only the order the
+  database refuses is recorded as a failure, the others import and the poll's cursor moves on.
+
+Bounds (MAX_AMOUNT, MAX_QUANTITY, from shops.connectors.parsing): every amount (unit price, fees, discount,
+points) and every derived amount (a line's price × quantity, the item subtotal, the tax, the total) is at
+most ¥999,999,999,999 either way, a line's quantity at most 999,999. Far below PostgreSQL's bigint
+(±9.2e18) and its integer (2.1e9) for quantities, so nothing that passes can overflow a column or a sum;
+far above any real order.
 
 Without a stored base (an order entered by hand for a mall shop, or imported before MallOrder existed), the
 order's current values stand in for it and the operator rule decides every difference.
@@ -38,12 +50,14 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import logging
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, cast
 
-from django.db import connection, models, transaction
+from django.db import DataError, IntegrityError, connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -64,7 +78,10 @@ from orders.slots import slot_value
 from shipping.models import DeliveryMethod
 
 from ..connectors.base import FailedOrder, ImportedOrder
+from ..connectors.parsing import MAX_AMOUNT, MAX_QUANTITY
 from ..models import ImportFailure, ImportRun, MallCodeMapping, MallOrder, MappingKind, Shop, Trigger
+
+logger = logging.getLogger(__name__)
 
 TEXT_FIELDS = (
     "orderer_name", "orderer_kana", "orderer_email", "orderer_phone", "orderer_postal_code", "orderer_prefecture",
@@ -116,6 +133,15 @@ class BatchOutcome:
     def changed_ids(self) -> list[int]:
         """New and updated orders: what auto-processing runs on after the batch."""
         return [*self.new_ids, *self.updated_ids]
+
+    def absorb(self, other: BatchOutcome) -> None:
+        """Add what another part of the same batch did."""
+        self.new_ids += other.new_ids
+        self.updated_ids += other.updated_ids
+        self.unchanged_ids += other.unchanged_ids
+        self.failed += other.failed
+        self.notes += [text for text in other.notes if text not in self.notes]
+        self.kept += other.kept
 
 
 class Unreadable(ValueError):
@@ -169,6 +195,7 @@ class Prepared:
     mall_updated_at: dt.datetime | None
     mall_total: int | None
     digest: str
+    amounts: dict[str, int]  # item_subtotal, tax and total as compute_amounts gives them, within the bounds
 
 
 _MAX_LENGTH: dict[tuple[str, str], int | None] = {}
@@ -196,12 +223,19 @@ def _say(label: Label) -> str:
     return label() if callable(label) else label
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def clean_text(value: Any, label: Label, limit: int | None) -> str:
-    """Text as stored: line ends unified, NUL dropped (PostgreSQL refuses it), outer spaces trimmed."""
+    """Text as stored: line ends unified, NUL dropped (PostgreSQL refuses it), outer spaces trimmed. A lone
+    surrogate (JSON's "\\ud800", which no UTF-8 can carry) makes the order unreadable."""
     if value is None:
         return ""
     if not isinstance(value, str):
         raise Unreadable(_("“%(field)s” is not text.") % {"field": _say(label)})
+    if not value.isascii() and _SURROGATE.search(value):
+        raise Unreadable(_("“%(field)s” contains a character that cannot be stored (a broken surrogate pair).")
+                         % {"field": _say(label)})
     if "\r" in value or "\x00" in value:
         value = value.replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n")
     value = value.strip()
@@ -217,6 +251,40 @@ def _whole(value: Any, label: Label, minimum: int | None = None, maximum: int | 
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
         raise Unreadable(_("“%(field)s” is out of range: %(value)s.") % {"field": _say(label), "value": value})
     return value
+
+
+def _amount(value: Any, label: Label) -> int:
+    """Whole yen within ±MAX_AMOUNT (see the module's docstring)."""
+    value = _whole(value, label)
+    if abs(value) > MAX_AMOUNT:
+        raise Unreadable(_("“%(field)s” is too large an amount (the limit is ¥%(limit)s).")
+                         % {"field": _say(label), "limit": f"{MAX_AMOUNT:,}"})
+    return value
+
+
+def _quantity(value: Any, label: Label) -> int:
+    value = _whole(value, label, 0)
+    if value > MAX_QUANTITY:
+        raise Unreadable(_("“%(field)s” is too large a quantity (the limit is %(limit)s).")
+                         % {"field": _say(label), "limit": f"{MAX_QUANTITY:,}"})
+    return value
+
+
+def _amounts(lines: list[Line], fields: dict[str, Any]) -> dict[str, int]:
+    """The order's derived amounts (compute_amounts), each line's price × quantity and every sum within
+    ±MAX_AMOUNT."""
+    for number, line in enumerate(lines, start=1):
+        if abs(line.unit_price * line.quantity) > MAX_AMOUNT:
+            raise Unreadable(_("Line %(n)d: the unit price × the quantity is too large an amount (the limit is "
+                               "¥%(limit)s).") % {"n": number, "limit": f"{MAX_AMOUNT:,}"})
+    amounts = compute_amounts(lines=cast(list[OrderLine], lines), shipping_fee=fields["shipping_fee"],
+                              cod_fee=fields["cod_fee"], discount=fields["discount"],
+                              points_used=fields["points_used"])
+    for name, value in amounts.items():
+        if abs(value) > MAX_AMOUNT:
+            raise Unreadable(_("“%(field)s” is too large an amount (the limit is ¥%(limit)s).")
+                             % {"field": _label(name), "limit": f"{MAX_AMOUNT:,}"})
+    return amounts
 
 
 def as_json(value: Any) -> Any:
@@ -248,7 +316,7 @@ def _attname(name: str) -> str:
 def _line_label(number: int, name: str) -> Callable[[], str]:
     def label() -> str:
         field_name = getattr(OrderLine._meta.get_field(name), "verbose_name", name)
-        return f"{_('line %(n)d') % {'n': number}}: {field_name}"
+        return _("line %(n)d: %(field)s") % {"n": number, "field": field_name}
 
     return label
 
@@ -261,8 +329,8 @@ def _lines(order: ImportedOrder) -> list[Line]:
             sku=clean_text(line.sku, _line_label(number, "sku"), limits["sku"]),
             name=clean_text(line.name, _line_label(number, "name"), limits["name"]),
             options=clean_text(line.options, _line_label(number, "options"), limits["options"]),
-            unit_price=_whole(line.unit_price, _line_label(number, "unit_price")),
-            quantity=_whole(line.quantity, _line_label(number, "quantity"), 0, 2**31 - 1),
+            unit_price=_amount(line.unit_price, _line_label(number, "unit_price")),
+            quantity=_quantity(line.quantity, _line_label(number, "quantity")),
             tax_rate=_whole(line.tax_rate, _line_label(number, "tax_rate"), 0, 100),
         ))
     return lines
@@ -277,7 +345,11 @@ def prepare(order: ImportedOrder, mappings: Mappings, note: Callable[[str], None
     ordered_at = order.ordered_at
     if not isinstance(ordered_at, dt.datetime):
         raise Unreadable(_("“%(field)s” is not a date and time.") % {"field": _label("ordered_at")})
-    fields["ordered_at"] = ordered_at if timezone.is_aware(ordered_at) else timezone.make_aware(ordered_at)
+    try:
+        fields["ordered_at"] = ordered_at if timezone.is_aware(ordered_at) else timezone.make_aware(ordered_at)
+        as_json(fields["ordered_at"])  # in UTC, as MallOrder keeps it: 0001-01-01T00:00+09:00 is not
+    except (OverflowError, ValueError):
+        raise Unreadable(_("“%(field)s” is not a date and time.") % {"field": _label("ordered_at")}) from None
     for name in TEXT_FIELDS:
         fields[name] = clean_text(getattr(order, name), _lazy_label(name), _max_length(Order, name))
     sent = {name: fields[name] for name in PHONE_FIELDS}  # as the mall wrote them: kept in its values
@@ -285,7 +357,7 @@ def prepare(order: ImportedOrder, mappings: Mappings, note: Callable[[str], None
         fields[name] = normalize_phone(fields[name])  # "+81 90-…" stored as "090-…"
     fields["delivery_slot"] = slot_value(fields["delivery_time_slot"])  # none when no carrier has it (a task)
     for name in FEE_FIELDS:
-        fields[name] = _whole(getattr(order, name), _lazy_label(name))
+        fields[name] = _amount(getattr(order, name), _lazy_label(name))
     wanted = order.requested_delivery_date
     if wanted is not None and not isinstance(wanted, dt.date):
         raise Unreadable(_("“%(field)s” is not a date.") % {"field": _label("requested_delivery_date")})
@@ -309,9 +381,10 @@ def prepare(order: ImportedOrder, mappings: Mappings, note: Callable[[str], None
                "mappings.") % {"name": delivery_name})
     fields["delivery_method_id"] = delivery
     for text in order.notes:  # what the connector read around (Yahoo!'s missing total)
-        note(str(text))
+        note(_storable(str(text)))
 
     lines = _lines(order)
+    amounts = _amounts(lines, fields)
     mall_status = clean_text(order.mall_status, lambda: _("mall status"), 100)
     cancelled = mappings.cancels.get(mall_status, bool(order.cancelled))
     values = {name: as_json(fields[_attname(name)]) for name in IMPORTED_FIELDS}
@@ -323,9 +396,21 @@ def prepare(order: ImportedOrder, mappings: Mappings, note: Callable[[str], None
     encoded, digest = _encoded(values)
     return Prepared(
         external_id=external_id, fields=fields, values=values, encoded=encoded, lines=lines, cancelled=cancelled,
-        mall_status=mall_status, mall_updated_at=order.updated_at, digest=digest,
-        mall_total=total if isinstance(total, int) and not isinstance(total, bool) else None,
+        mall_status=mall_status, mall_updated_at=_mall_time(order.updated_at), digest=digest,
+        mall_total=total if isinstance(total, int) and not isinstance(total, bool) else None, amounts=amounts,
     )
+
+
+def _mall_time(value: Any) -> dt.datetime | None:
+    """The mall's time of its last change, kept for reference: None when it is not one PostgreSQL and Python
+    both hold (an aware time whose UTC falls before year 1)."""
+    if not isinstance(value, dt.datetime) or timezone.is_naive(value):
+        return None
+    try:
+        as_json(value)
+    except (OverflowError, ValueError):
+        return None
+    return value
 
 
 def _payload(order: ImportedOrder) -> str:
@@ -353,7 +438,8 @@ def _insert(model: type[models.Model], columns: Sequence[str], rows: list[tuple[
     json_columns = [i for i, name in enumerate(columns) if isinstance(by_attname[name], models.JSONField)]
     quote = connection.ops.quote_name
     names = ", ".join(quote(str(by_attname[name].column)) for name in columns)
-    with connection.cursor() as cursor, cursor.cursor.copy(
+    # psycopg's own errors as Django's (DataError, IntegrityError), which import_orders retries order by order
+    with connection.wrap_database_errors, connection.cursor() as cursor, cursor.cursor.copy(
         f"COPY {quote(model._meta.db_table)} ({names}) FROM STDIN"
     ) as copy:
         for row in rows:
@@ -383,7 +469,8 @@ class _OrderRows:
         quote = connection.ops.quote_name
         names = ", ".join(quote(str(f.column)) for f in [Order._meta.pk, *self.fields])
         attnames = [f.attname for f in self.fields]
-        with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy:
+        with connection.wrap_database_errors, connection.cursor() as cursor, cursor.cursor.copy(
+                f"COPY {quote(table)} ({names}) FROM STDIN") as copy:
             for pk, row in zip(ids, rows, strict=True):
                 full = {**self.defaults, **row}
                 copy.write_row((pk, *(full[name] for name in attnames)))
@@ -452,6 +539,7 @@ def import_orders(shop: Shop, batch: Iterable[ImportedOrder | FailedOrder], *, r
         list(Shop.objects.select_for_update().filter(pk=shop.pk).order_by().values_list("pk", flat=True))
         mappings = Mappings.load(shop)
         prepared: dict[str, Prepared] = {}
+        received: dict[str, ImportedOrder] = {}
         failures: list[ImportFailure] = []
         for item in batch:
             if isinstance(item, FailedOrder):
@@ -462,31 +550,68 @@ def import_orders(shop: Shop, batch: Iterable[ImportedOrder | FailedOrder], *, r
             except Unreadable as error:
                 failures.append(_failure(state, str(getattr(item, "external_id", "")), str(error), _payload(item)))
                 continue
+            except Exception as error:  # a value nothing foresaw: this order fails, the batch goes on
+                logger.exception("order %r of shop %s cannot be prepared", getattr(item, "external_id", ""), shop.pk)
+                failures.append(_failure(state, str(getattr(item, "external_id", "")),
+                                         _("The order cannot be read: %(error)s") % {"error": error}, _payload(item)))
+                continue
             prepared.pop(ready.external_id, None)
             prepared[ready.external_id] = ready  # a later copy of the same order in the batch is the newer one
-        existing = _existing(shop, list(prepared))
-        new = [p for number, p in prepared.items() if number not in existing]
-        changed: list[tuple[int, Prepared]] = []
-        for number, p in prepared.items():
-            if number not in existing:
-                continue
-            order_id, digest = existing[number]
-            if digest == p.digest:
-                outcome.unchanged_ids.append(order_id)
-            else:
-                changed.append((order_id, p))
-        if new:
-            outcome.new_ids = _create(state, new)
-        if changed:
-            _merge(state, changed)
-        save_events(state.built)
-        _announce_changes(state)
-        _cancel(state)
-        _raise_tasks(state)
+            received[ready.external_id] = item
+        try:
+            with transaction.atomic():  # a savepoint: a refusal of the database undoes this attempt only
+                written = _write(state, prepared)
+        except (IntegrityError, DataError) as error:
+            logger.warning("a batch of shop %s was refused by the database (%s); importing it order by order",
+                           shop.pk, error)
+            written = BatchOutcome()
+            for number, ready in prepared.items():
+                try:
+                    with transaction.atomic():
+                        one = _write(state, {number: ready})
+                except (IntegrityError, DataError) as refused:
+                    failures.append(_failure(state, number, _refused(refused), _payload(received[number])))
+                    continue
+                written.absorb(one)
+        outcome.absorb(written)
         ImportFailure.objects.bulk_create(failures, batch_size=ROW_BATCH)
         outcome.failed = [(f.external_id, f.reason) for f in failures]
         _count(state)
     return outcome
+
+
+def _write(batch: _Batch, prepared: dict[str, Prepared]) -> BatchOutcome:
+    """Write the prepared orders (new ones created, changed ones merged, cancellations, tasks); what it did.
+    Its own state, so that an attempt the database refuses leaves nothing behind in the batch's."""
+    state = dataclasses.replace(batch, outcome=BatchOutcome(), built=[], to_cancel=[],
+                                conflicts=defaultdict(list), numbers={}, fields_changed={})
+    outcome = state.outcome
+    existing = _existing(state.shop, list(prepared))
+    new = [p for number, p in prepared.items() if number not in existing]
+    changed: list[tuple[int, Prepared]] = []
+    for number, p in prepared.items():
+        if number not in existing:
+            continue
+        order_id, digest = existing[number]
+        if digest == p.digest:
+            outcome.unchanged_ids.append(order_id)
+        else:
+            changed.append((order_id, p))
+    if new:
+        outcome.new_ids = _create(state, new)
+    if changed:
+        _merge(state, changed)
+    save_events(state.built)
+    _announce_changes(state)
+    _cancel(state)
+    _raise_tasks(state)
+    return outcome
+
+
+def _refused(error: Exception) -> str:
+    """An import failure's reason for an order the database refused, with the database's own first line."""
+    detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return _("The database refused the order: %(error)s") % {"error": detail[:300]}
 
 
 @dataclass
@@ -527,10 +652,17 @@ def import_preview(shop: Shop, orders: Iterable[ImportedOrder]) -> ImportPreview
     return preview
 
 
+def _storable(text: str) -> str:
+    """Text any database takes: NUL dropped, a lone surrogate replaced (a failure records what the mall sent,
+    which may be what made the order fail)."""
+    text = text.replace("\x00", "")
+    return text if text.isascii() or not _SURROGATE.search(text) else _SURROGATE.sub("\ufffd", text)
+
+
 def _failure(state: _Batch, external_id: str, reason: str, payload: str) -> ImportFailure:
     return ImportFailure(tenant_id=state.tenant_id, run=state.run, shop=state.shop,
-                         external_id=clean_text(str(external_id or ""), "", None)[:100], reason=reason,
-                         payload=(payload or "").replace("\x00", ""), at=state.now)
+                         external_id=_storable(str(external_id or "")).strip()[:100], reason=_storable(reason),
+                         payload=_storable(payload or ""), at=state.now)
 
 
 def _existing(shop: Shop, numbers: list[str]) -> dict[str, tuple[int, str | None]]:
@@ -551,9 +683,7 @@ def _create(state: _Batch, new: list[Prepared]) -> list[int]:
     now, tenant_id = state.now, state.tenant_id
     rows = []
     for p in new:
-        amounts = compute_amounts(lines=cast(list[OrderLine], p.lines), shipping_fee=p.fields["shipping_fee"],
-                                  cod_fee=p.fields["cod_fee"], discount=p.fields["discount"],
-                                  points_used=p.fields["points_used"])
+        amounts = p.amounts
         if p.mall_total is not None and p.mall_total != amounts["total"]:
             state.note(_total_note(p.external_id, p.mall_total, amounts["total"]))
         row = {**p.fields, **amounts, "tenant_id": tenant_id, "shop_id": state.shop.pk,

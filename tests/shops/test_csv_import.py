@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from backyard import celery_app
 from orders.models import Order, OrderEvent
@@ -277,6 +277,43 @@ def test_a_changed_row_updates_its_order_with_an_event(tenant, csv_shop, eager_w
     assert [(event.type, event.actor_kind) for event in events][-2:] == [("line_removed", "import"),
                                                                           ("line_added", "import")]
     assert (events[-2].data["line"]["quantity"], events[-1].data["line"]["quantity"]) == (2, 3)
+
+
+def test_a_poison_order_is_named_by_the_preview_and_only_it_fails_the_import(operator_client, tenant, csv_shop,
+                                                                           eager_worker,
+                                                                           django_capture_on_commit_callbacks):
+    """Issue 11.1: one order of 1,200 with a 23-digit price (in the second batch of 500) and one with a
+    shipping fee of 1e13: the preview lists both as orders that cannot be imported, with the bound, and
+    the import brings in the other 1,198 and records the two, instead of stopping at the batch."""
+    lines = _orders_text(1200).splitlines()
+    lines[700] = lines[700].replace(",1490,1,8", ",12345678901234567890123,1,8")  # order 5699
+    lines[1100] = lines[1100].replace(",600,2090,", ",10000000000000,2090,")  # order 6099
+    response = upload(operator_client, csv_shop, "\n".join(lines).encode())
+    row = CsvUpload.objects.get()
+
+    html = operator_client.get(response["Location"]).content.decode()
+    assert 'data-new="1198" data-changed="0" data-unchanged="0" data-failed="2"' in html
+    assert "「明細 1: 単価」の金額が大きすぎます（上限 ¥999,999,999,999）。" in html
+    assert "「送料」の金額が大きすぎます（上限 ¥999,999,999,999）。" in html
+    assert "<td>701</td><td>5699</td>" in html
+
+    with django_capture_on_commit_callbacks(execute=True):
+        operator_client.post(reverse("csv_upload_detail", args=[row.pk]),
+                             mapping_post(csvfiles.guess_mapping(row.header), **{"import": "1"}))
+
+    run = ImportRun.objects.get()
+    assert (run.status, run.new, run.failed) == (RunStatus.PARTIAL, 1198, 2)
+    assert Order.objects.filter(shop=csv_shop).count() == 1198
+    assert sorted(ImportFailure.objects.filter(run=run).values_list("external_id", flat=True)) == ["5699", "6099"]
+
+
+def test_numbers_too_long_to_read_are_refused_with_the_bound():
+    with translation.override("ja"):
+        with pytest.raises(csvfiles.BadValue, match="上限 ¥999,999,999,999"):
+            csvfiles.parse_money("9" * 5000)
+        with pytest.raises(csvfiles.BadValue, match="上限 999,999"):
+            csvfiles.parse_count("9" * 5000)
+    assert csvfiles.parse_money("12345678901234567890123") == 12345678901234567890123  # the import bounds it
 
 
 def test_a_missing_required_column_is_named_and_nothing_is_written(operator_client, tenant, csv_shop):

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from automation.defaults import BuiltinTask
 from automation.models import OrderTask, TaskDefinition
@@ -399,6 +400,84 @@ def test_a_failed_order_is_recorded_while_the_rest_import(tenant, shop):
     run.refresh_from_db()
     assert (run.new, run.failed) == (2, 3)
     assert not Order.objects.filter(external_id__in=["M-00003", "M-00004", "M-00099"]).exists()
+
+
+def test_amounts_quantities_and_totals_beyond_the_bounds_fail_only_their_order(tenant, shop):
+    """Issue 11.1: an amount that fits no column (a shipping fee of 1e30, a 23-digit price) or whose sum
+    would not is a named failure in Japanese with the bound; the orders around it import."""
+    run = new_run(shop)
+    huge_fee = imported(2, shipping_fee=10**30)
+    huge_price = imported(3, lines=(ImportedLine(sku="X", name="X", unit_price=12345678901234567890123, quantity=1),))
+    huge_quantity = imported(4, lines=(ImportedLine(sku="X", name="X", unit_price=1, quantity=10**12),))
+    huge_line = imported(5, lines=(ImportedLine(sku="X", name="X", unit_price=999_999_999, quantity=999_999),))
+    huge_total = imported(6, shipping_fee=999_999_999_999, cod_fee=999_999_999_999)
+    at_the_bound = imported(7, lines=(ImportedLine(sku="X", name="X", unit_price=999_999_999_999, quantity=1),),
+                            shipping_fee=0)
+
+    with translation.override("ja"):
+        outcome = import_orders(shop, [imported(1), huge_fee, huge_price, huge_quantity, huge_line, huge_total,
+                                       at_the_bound, imported(8)], run=run)
+
+    assert sorted(Order.objects.filter(shop=shop).values_list("external_id", flat=True)) == [
+        "M-00001", "M-00007", "M-00008"]
+    assert order_of(shop, 7).total == 999_999_999_999
+    reasons = dict(ImportFailure.objects.filter(run=run).values_list("external_id", "reason"))
+    assert reasons == {
+        "M-00002": "「送料」の金額が大きすぎます（上限 ¥999,999,999,999）。",
+        "M-00003": "「明細 1: 単価」の金額が大きすぎます（上限 ¥999,999,999,999）。",
+        "M-00004": "「明細 1: 数量」の数量が大きすぎます（上限 999,999）。",
+        "M-00005": "明細 1: 単価 × 数量の金額が大きすぎます（上限 ¥999,999,999,999）。",
+        "M-00006": "「合計金額」の金額が大きすぎます（上限 ¥999,999,999,999）。",
+    }
+    assert len(outcome.failed) == 5
+    run.refresh_from_db()
+    assert (run.new, run.failed) == (3, 5)
+
+
+def test_text_no_database_can_store_and_times_out_of_range_fail_only_their_order(tenant, shop):
+    run = new_run(shop)
+    surrogate = imported(2, dest_name="山田\ud800")
+    year_one = imported(3, ordered_at=dt.datetime(1, 1, 1, tzinfo=JST))
+
+    import_orders(shop, [imported(1), surrogate, year_one, imported(4)], run=run)
+
+    assert Order.objects.filter(shop=shop).count() == 2
+    failures = {f.external_id: f for f in ImportFailure.objects.filter(run=run)}
+    assert sorted(failures) == ["M-00002", "M-00003"]
+    assert "山田\ufffd" in failures["M-00002"].payload  # what the mall sent, as far as it can be stored
+
+
+def test_a_batch_the_database_refuses_is_imported_order_by_order(tenant, shop):
+    """Whatever the checks before it miss, the database may still refuse one order (here a constraint the
+    test adds): the batch is written again order by order, the refused order is a failure and the others
+    import, on PostgreSQL (COPY) and on SQLite alike."""
+    if connection.vendor == "postgresql":
+        statement = ("ALTER TABLE orders_order ADD CONSTRAINT refuse_poison CHECK (external_id <> 'M-00002') "
+                     "NOT VALID")
+    else:
+        statement = ("CREATE TRIGGER refuse_poison BEFORE INSERT ON orders_order WHEN NEW.external_id = 'M-00002' "
+                     "BEGIN SELECT RAISE(ABORT, 'refuse_poison'); END")
+    with connection.cursor() as cursor:
+        cursor.execute(statement)
+    run = new_run(shop)
+
+    with translation.override("ja"):
+        outcome = import_orders(shop, [imported(1), imported(2), imported(3)], run=run)
+
+    assert sorted(Order.objects.filter(shop=shop).values_list("external_id", flat=True)) == ["M-00001", "M-00003"]
+    assert len(outcome.new_ids) == 2
+    failure = ImportFailure.objects.get(run=run)
+    assert failure.external_id == "M-00002"
+    assert failure.reason.startswith("データベースがこの受注を受け付けませんでした: ")
+    assert "refuse_poison" in failure.reason
+    assert '"M-00002"' in failure.payload
+    assert OrderEvent.objects.filter(type=EventType.CREATED).count() == 2
+    assert MallOrder.objects.count() == 2
+    run.refresh_from_db()
+    assert (run.new, run.failed) == (2, 1)
+    # the same batch again: the two are unchanged, the refused one fails again, nothing doubles
+    outcome = import_orders(shop, [imported(1), imported(2), imported(3)], run=new_run(shop))
+    assert (len(outcome.new_ids), len(outcome.unchanged_ids), len(outcome.failed)) == (0, 2, 1)
 
 
 def test_a_total_that_differs_from_the_lines_is_noted(tenant, shop):
