@@ -281,6 +281,10 @@ class CsvUpload(TenantOwned):
     header = models.JSONField(_("header"), default=list)
     text = models.TextField(_("content"), blank=True)
     columns = models.JSONField(_("columns used"), default=dict, blank=True)
+    # The file read once with a mapping and compared with the stored orders (shops.services.csvpreview): the
+    # columns it was read with, its state (queued, running, ready, failed), progress and result, and the
+    # file's first rows as read at upload. Viewing the preview again reads this, never the file.
+    preview = models.JSONField(_("preview"), default=dict, blank=True)
     uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                     related_name="+", verbose_name=_("uploaded by"))
