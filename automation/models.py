@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from backyard.models import TenantOwned
+from orders.models import colour_validator
 
 
 def empty_conditions() -> dict:
@@ -87,7 +88,7 @@ class TaskDefinition(TenantOwned):
     name = models.CharField(_("name"), max_length=100)
     enabled = models.BooleanField(_("enabled"), default=True)
     position = models.PositiveIntegerField(_("position"), default=0, db_index=True)
-    colour = models.CharField(_("colour"), max_length=7, default="#fd7e14")
+    colour = models.CharField(_("colour"), max_length=7, default="#fd7e14", validators=[colour_validator])
     conditions = models.JSONField(_("conditions"), default=empty_conditions, blank=True)
     auto_resolve = models.BooleanField(
         _("resolve automatically"), default=True,

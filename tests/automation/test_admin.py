@@ -268,3 +268,17 @@ def test_a_superuser_picks_the_tenant(admin_client, other_tenant, model, data):
     assert response.status_code == 302, response.context["adminform"].form.errors
     assert model.objects.filter(tenant=other_tenant).filter(
         **({"area": "本部島"} if model is RemoteIsland else {"name": data["name"]})).exists()
+
+
+@pytest.mark.parametrize("colour", ["red", "#12345g", "#12345", "#fff", "x;y:z", "#1234G6"])
+def test_a_task_colour_that_is_not_rrggbb_is_refused(admin_client_tenant, tenant, colour):
+    """It is written into the order screens' style attributes, like the status and label colours."""
+    count = TaskDefinition.objects.count()
+    response = admin_client_tenant.post(url(TaskDefinition, "add"), {
+        "name": "色違い", "enabled": "on", "colour": colour, "auto_resolve": "on", "conditions": ""})
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert list(errors) == ["colour"]
+    assert errors["colour"] == ["Enter a colour as #RRGGBB." if colour else "This field is required."]
+    assert TaskDefinition.objects.count() == count
