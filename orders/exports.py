@@ -8,8 +8,9 @@ Two encodings: UTF-8 with a byte-order mark (Excel needs the BOM to read UTF-8),
 Windows writes it). Characters cp932 has no code for are replaced by their compatibility form (™ → TM) or
 "?" (𠮷, emoji) and counted in the `ExportReport`; the options form shows the count before downloading.
 
-A text cell that a spreadsheet would read as a formula (= + - @, a tab or a carriage return first) gets a
-leading single quote; amounts stay plain integers, so a negative discount is still a number.
+A text cell that a spreadsheet would read as a formula (= + - @, a tab or a carriage return first, or a
+look-alike of those signs such as − or －) gets a leading single quote; amounts stay plain integers, so a
+negative discount is still a number.
 """
 
 from __future__ import annotations
@@ -50,8 +51,16 @@ Cell = str | int
 # --- neutralisation ---------------------------------------------------------------------------------------
 
 # OWASP "CSV injection": a cell starting with one of these is a formula to Excel / LibreOffice / Sheets.
-# The full-width forms too, as a precaution: cheap, and a real name or memo rarely starts with them.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+# Their look-alikes too, as a precaution: cheap, and a real name or memo rarely starts with them. Japanese
+# input turns full-width signs into formulas, and cp932 writes the minus sign U+2212 as the byte that reads
+# back as U+FF0D (issue 11): the full-width and small forms, the minus and dash family (U+2010–2015), the
+# superscript and subscript signs and the heavy plus and minus.
+FORMULA_STARTS = (
+    "=", "+", "-", "@", "\t", "\r",
+    "＝", "＋", "－", "＠", "﹦", "﹢", "﹣", "﹫", "﹘",
+    "\u2212", "\u2010", "\u2011", "\u2012", "\u2013", "\u2014", "\u2015",
+    "\u207a", "\u207b", "\u207c", "\u208a", "\u208b", "\u208c", "\u2795", "\u2796",
+)
 
 
 def neutralise(text: str) -> str:
@@ -303,9 +312,11 @@ def order_csv(queryset: QuerySet[Order], *, encoding: str = UTF8, lines: bool = 
         buffer.write(BOM)
     writer.writerow(headers(lines=lines))
     for order_number, cells in export_rows(queryset, lines=lines):
+        cells = _neutralised(cells)
         if encoding == CP932:
-            cells = _cp932_cells(cells, order_number, report)
-        writer.writerow(_neutralised(cells))  # after the conversion: NFKC may make a "=" (﹦ → =)
+            # Again after the conversion, which may make a sign of a character that was none (NFKC).
+            cells = _neutralised(_cp932_cells(cells, order_number, report))
+        writer.writerow(cells)
         report.rows += 1
         if buffer.tell() >= FLUSH_AT:
             yield _drain(buffer, encoding)

@@ -230,6 +230,28 @@ def test_a_cell_that_would_be_a_formula_is_written_as_text(en_client, tenant, st
     assert cells["Recipient name"] == "山田 太郎"  # an ordinary cell is left alone
 
 
+# Minus, plus, equals and at signs that are not the ASCII ones (issue 11): a spreadsheet may read them as
+# one (Excel's Japanese input does; cp932 writes U+2212 as the byte that reads back as U+FF0D).
+LOOKALIKES = [
+    "\u2212", "\uff0d", "\u2010", "\u2011", "\u2012", "\u2013", "\u2014", "\u2015", "\ufe63", "\ufe58",
+    "\u207b", "\u208b", "\u2796", "\uff0b", "\ufe62", "\u207a", "\u208a", "\u2795", "\uff1d", "\ufe66",
+    "\u207c", "\u208c", "\uff20", "\ufe6b",
+]
+
+
+@pytest.mark.parametrize("start", LOOKALIKES, ids=lambda ch: f"U+{ord(ch):04X}")
+@pytest.mark.parametrize("encoding", ["utf-8", "cp932"])
+def test_a_cell_starting_with_a_minus_or_plus_lookalike_is_written_as_text(en_client, tenant, start, encoding):
+    make_order(tenant, external_id="L-1", orderer_name=f"{start}1+2", remarks=f"{start}SUM(A1)")
+
+    [row] = exported(en_client, encoding=encoding)
+
+    cells = dict(zip(HEADER, row, strict=True))
+    assert cells["Orderer name"].startswith("'"), cells["Orderer name"]
+    assert cells["Remarks from the customer"].startswith("'"), cells["Remarks from the customer"]
+    assert cells["Orderer name"].endswith("1+2")  # the text itself is kept (as cp932 can write it)
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [("=1+2", "'=1+2"), ("-", "'-"), ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"), ("a=b", "a=b"), ("", ""),
