@@ -44,6 +44,7 @@ def filters_only(params: QueryDict) -> str:
 class Selection:
     def __init__(self, session: SessionBase, tenant: Tenant) -> None:
         self.session = session
+        self.tenant = tenant
         self.key = f"by_selection_{tenant.pk}"
         data: dict[str, Any] = session.get(self.key) or {}
         self.ids: set[int] = set(data.get("ids", []))
@@ -73,26 +74,41 @@ class Selection:
             self.session.pop(self.key, None)
 
     # --- changes --------------------------------------------------------------------------------------
+    # Ids come from the browser: only the tenant's orders are kept (`_own`, one query when ids are added or
+    # unticked from "all matching"), so that `count` can be the length of a set, with no query on the list.
+    def _own(self, ids: Iterable[int]) -> set[int]:
+        wanted = set(ids)
+        if not wanted:
+            return wanted
+        return set(Order.objects.for_tenant(self.tenant).filter(pk__in=wanted).values_list("pk", flat=True))
+
     def add(self, ids: Iterable[int]) -> None:
-        self.cleared_by_action = False
+        self._tick(set(ids) if self.all_matching else self._own(ids))
+
+    def remove(self, ids: Iterable[int]) -> None:
+        self._untick(self._own(ids) if self.all_matching else set(ids))
+
+    def toggle(self, ids: Iterable[int]) -> None:
+        own = self._own(ids)
+        ticked = {order_id for order_id in own if self.contains(order_id)}
+        self._untick(ticked)
+        self._tick(own - ticked)
+
+    def _tick(self, ids: set[int]) -> None:
+        if ids:
+            self.cleared_by_action = False
         if self.all_matching:
             self.excluded.difference_update(ids)
         else:
             self.ids.update(ids)
 
-    def remove(self, ids: Iterable[int]) -> None:
-        self.cleared_by_action = False
+    def _untick(self, ids: set[int]) -> None:
+        if ids:
+            self.cleared_by_action = False
         if self.all_matching:
             self.excluded.update(ids)
         else:
             self.ids.difference_update(ids)
-
-    def toggle(self, ids: Iterable[int]) -> None:
-        for order_id in ids:
-            if self.contains(order_id):
-                self.remove([order_id])
-            else:
-                self.add([order_id])
 
     def clear(self) -> None:
         self.ids.clear()

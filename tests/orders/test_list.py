@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -238,6 +239,43 @@ def test_selection_ignores_other_tenants_ids(operator_client, tenant, other_tena
     selection = Selection(request.session, tenant)
     reference = tenant_reference(tenant=tenant, user=request.user)
     assert list(selection.queryset(tenant=tenant, reference=reference)) == [mine]
+
+
+def test_the_selection_counts_only_the_tenants_orders(operator_client, tenant, other_tenant):
+    """Ids of another tenant's orders, or of none, posted to the selection are not counted (issue 11)."""
+    theirs = [make_order(other_tenant) for _ in range(3)]
+    mine = [make_order(tenant, remarks="備考") for _ in range(2)]
+    ids = [o.pk for o in theirs + mine] + [987_654_321]
+
+    bar = operator_client.post(reverse("order_selection"), {"action": "add", "ids": ids}, HTTP_HX_REQUEST="true")
+    assert bar.context["selected_count"] == 2
+    assert get_list(operator_client, has_remarks="on").context["selected_count"] == 2
+    bar = operator_client.post(reverse("order_selection"), {"action": "toggle", "ids": ids}, HTTP_HX_REQUEST="true")
+    assert bar.context["selected_count"] == 0
+    bar = operator_client.post(reverse("order_selection"), {"action": "toggle", "ids": ids}, HTTP_HX_REQUEST="true")
+    assert bar.context["selected_count"] == 2
+
+    # "All matching" minus unticked ones: unticking another tenant's orders takes nothing off the count.
+    operator_client.post(reverse("order_selection"), {"action": "all_matching", "query": "has_remarks=on"})
+    operator_client.post(reverse("order_selection"), {"action": "remove", "ids": ids[:3],
+                                                      "query": "has_remarks=on"})
+    assert get_list(operator_client, has_remarks="on").context["selected_count"] == 2
+
+
+def test_a_selection_costs_the_list_no_query(operator_client, tenant, django_assert_num_queries):
+    orders = [make_order(tenant) for _ in range(3)]
+    params = {"status": status_of(tenant, Stage.NEW).pk}
+    get_list(operator_client, **params)  # the first request stores the tenant in the session
+    operator_client.post(reverse("order_selection"), {"action": "all_matching", "query": ""})
+    operator_client.post(reverse("order_selection"), {"action": "clear"})
+    with CaptureQueriesContext(connection) as unselected:
+        get_list(operator_client, **params)
+    without = len(unselected.captured_queries)  # read now: the next request empties the log
+    operator_client.post(reverse("order_selection"), {"action": "add", "ids": [o.pk for o in orders[:2]]})
+
+    with django_assert_num_queries(without):
+        response = get_list(operator_client, **params)
+    assert response.context["selected_count"] == 2
 
 
 def test_unknown_selection_action_is_a_400(operator_client, tenant):
