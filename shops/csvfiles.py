@@ -4,7 +4,12 @@ service in shops.services.csvimport stores uploads and mappings and imports thro
 
 - Encoding is detected, never asked: a UTF-8 BOM, UTF-16 with its BOM (Excel's "Unicode text"), strict
   UTF-8, then strict cp932 (Shift_JIS as Windows and Excel write it). A file that is none of them is refused
-  with a message saying how to save it, never read with replacement characters.
+  with a message saying how to save it, never read with replacement characters; so is UTF-16 without its
+  BOM (its zero bytes give it away), which cp932 would otherwise read as mojibake.
+- Limits, each refused with a message naming it: MAX_BYTES (20 MB), MAX_COLUMNS (200 columns: an order
+  export has a few dozen; every column is offered for each order field of the mapping) and MAX_ROWS
+  (200,000 data rows). A file past a few thousand rows is read for its preview by a worker
+  (shops.services.csvpreview), which reports progress through `read_orders(progress=…)`.
 - Columns are addressed by their header text, so a column moved in the next export still maps. A mapping is
   {target key: header}; `guess_mapping` builds one from the header by known names, with a preset for
   Yahoo! Auctions exports (their layout is not published; the names are the ones such exports use).
@@ -41,6 +46,7 @@ from .connectors.parsing import MAX_AMOUNT, MAX_DIGITS, MAX_QUANTITY
 
 MAX_BYTES = 20 * 1024 * 1024  # an upload larger than this is refused (a year of a busy shop is a few MB)
 MAX_ROWS = 200_000
+MAX_COLUMNS = 200
 TOKYO = ZoneInfo("Asia/Tokyo")
 ENCODINGS = {"utf-8-sig": "UTF-8 (BOM)", "utf-8": "UTF-8", "cp932": "Shift_JIS (cp932)", "utf-16": "UTF-16"}
 
@@ -75,6 +81,9 @@ def decode(data: bytes) -> Decoded:
         header_row = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
     except csv.Error as error:
         raise CsvRefused(_("The header row cannot be read: %(error)s") % {"error": error}) from None
+    if len(header_row) > MAX_COLUMNS:
+        raise CsvRefused(_("The file has %(n)s columns; at most %(limit)d can be read. Delete the columns you do "
+                           "not import and upload it again.") % {"n": f"{len(header_row):,}", "limit": MAX_COLUMNS})
     header = unique_header(header_row)
     if not any(header_row_cell.strip() for header_row_cell in header_row):
         raise CsvRefused(_("The first row is empty: the file needs a header row with the column names."))
@@ -90,6 +99,9 @@ def _text(data: bytes) -> tuple[str, str]:
     except UnicodeDecodeError:
         raise CsvRefused(_("The file starts like UTF-8/UTF-16 but is not: save it again from the program that "
                            "made it.")) from None
+    if _utf16_without_bom(data):
+        raise CsvRefused(_("The file looks like UTF-16 without a byte order mark, which cannot be read safely. In "
+                           "Excel, save it as “CSV UTF-8” or “CSV (comma delimited)” and upload it again."))
     for encoding in ("utf-8", "cp932"):
         try:
             return data.decode(encoding), encoding
@@ -97,6 +109,18 @@ def _text(data: bytes) -> tuple[str, str]:
             continue
     raise CsvRefused(_("The file is neither UTF-8 nor Shift_JIS (cp932). In Excel, save it as “CSV UTF-8” or "
                        "“CSV (comma delimited)” and upload it again."))
+
+
+def _utf16_without_bom(data: bytes, sample: int = 4096) -> bool:
+    """Whether the file's zero bytes say UTF-16: text in UTF-8 or cp932 has none, while UTF-16 has one in
+    every ASCII character (digits, commas, line ends), all on odd offsets (little-endian) or all on even
+    ones (big-endian)."""
+    head = data[:sample]
+    zeros = [offset for offset, byte in enumerate(head) if byte == 0]
+    if len(zeros) < 8:
+        return False
+    odd = sum(offset % 2 for offset in zeros)
+    return max(odd, len(zeros) - odd) >= 0.9 * len(zeros)
 
 
 def unique_header(row: list[str]) -> list[str]:
@@ -412,8 +436,13 @@ class Reading:
 CANCELLED_WORDS = ("キャンセル", "取消", "取り消し", "cancel")
 
 
-def read_orders(decoded: Decoded, mapping: Mapping[str, str]) -> Reading:
-    """Every order of the file, read with `mapping` (which must have no mapping_problems)."""
+PROGRESS_EVERY = 5_000  # rows between two calls of read_orders' `progress`
+
+
+def read_orders(decoded: Decoded, mapping: Mapping[str, str],
+                progress: Callable[[int], None] | None = None) -> Reading:
+    """Every order of the file, read with `mapping` (which must have no mapping_problems). `progress` is
+    called with the number of rows read so far every PROGRESS_EVERY rows."""
     header = decoded.header
     index = {name: position for position, name in enumerate(header)}
     columns = {key: index[column] for key, column in mapping.items() if key in BY_KEY and column in index}
@@ -429,6 +458,8 @@ def read_orders(decoded: Decoded, mapping: Mapping[str, str]) -> Reading:
             if not any(cell.strip() for cell in cells):
                 continue
             rows += 1
+            if progress is not None and rows % PROGRESS_EVERY == 0:
+                progress(rows)
             if rows > MAX_ROWS:
                 raise CsvRefused(_("The file has more than %(n)d rows: split it and upload the parts.")
                                  % {"n": MAX_ROWS})
@@ -444,16 +475,19 @@ def read_orders(decoded: Decoded, mapping: Mapping[str, str]) -> Reading:
         raise CsvRefused(_("Row %(row)d cannot be read as CSV: %(error)s") % {"row": reader.line_num,
                                                                              "error": error}) from None
     lines = 0
-    for number, group in groups.items():
+    first_rows: dict[str, int] = {}
+    while groups:  # each order's rows let go of once read: a long file is not held twice
+        number, group = groups.popitem()
         item, order_errors = _order(decoded, columns, number, group)
         errors.extend(order_errors)
         if isinstance(item, ImportedOrder):
             lines += len(item.lines)
+        first_rows[number] = group.rows[0][0]
         items_at.append((group.rows[0][0], item))
     items_at.sort(key=lambda pair: pair[0])
     errors.sort(key=lambda error: error.row)
     return Reading(items=[item for _row, item in items_at], errors=errors, rows=rows, lines=lines,
-                   first_rows={number: group.rows[0][0] for number, group in groups.items()})
+                   first_rows=first_rows)
 
 
 def _payload(decoded: Decoded, rows: list[tuple[int, list[str]]]) -> str:

@@ -3,7 +3,10 @@ tenant, each a fixed number of queries whatever the number of shops or runs."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
 
 from django.db.models import F, QuerySet, Window
 from django.db.models.functions import RowNumber
@@ -14,8 +17,7 @@ from . import csvfiles
 from .constants import MallKind
 from .models import CsvMapping, CsvUpload, ImportFailure, ImportRun, Shop, ShopSync
 from .services.connectors import first_poll_lookback, has_connector
-from .services.csvimport import decoded
-from .services.importer import ImportPreview, import_preview
+from .services.csvpreview import FAILED, PENDING
 
 RUNS_PER_SHOP = 5
 PROGRESS_MAX = 100  # runs one status request may ask about
@@ -116,13 +118,12 @@ def runs_progress(*, tenant: Tenant, run_ids: list[int]) -> list[ImportRun]:
 # --- CSV import ------------------------------------------------------------------------------------------------
 
 CSV_UPLOADS_SHOWN = 20
-CSV_SAMPLE = 10  # orders shown as read in the preview
-CSV_ERRORS_SHOWN = 500
 
 
 def access_csv_upload(tenant: Tenant, upload_id: object) -> CsvUpload:
+    """One upload of the tenant, without its content (up to 20 MB: the pages show the kept preview)."""
     return access_tenant_owned(
-        CsvUpload, tenant, upload_id, CsvUpload.objects.select_related("shop", "run", "uploaded_by")
+        CsvUpload, tenant, upload_id, CsvUpload.objects.select_related("shop", "run", "uploaded_by").defer("text")
     )
 
 
@@ -136,6 +137,7 @@ def csv_uploads(*, tenant: Tenant, limit: int = CSV_UPLOADS_SHOWN) -> list[CsvUp
     return list(
         CsvUpload.objects.for_tenant(tenant)
         .select_related("shop", "run", "uploaded_by")
+        .defer("text", "preview")
         .order_by("-uploaded_at", "-pk")[:limit]
     )
 
@@ -160,56 +162,70 @@ def csv_mapping_suggested(*, upload: CsvUpload, preset: str | None = None) -> Su
 
 @dataclass
 class CsvPreview:
-    problems: list[str]  # the mapping cannot read the file: nothing can be imported
-    reading: csvfiles.Reading | None = None
-    outcome: ImportPreview | None = None
+    """The kept preview of an upload (shops.services.csvpreview) as the page shows it."""
+
+    state: str  # queued, running (a worker reads the file), ready, failed
+    problems: list[str]  # the file cannot be imported with these columns: nothing can be imported
+    counts: dict[str, int] | None = None  # rows, orders, lines, new, changed, unchanged, failed
     errors: list[csvfiles.RowError] = field(default_factory=list)
-    sample: list[csvfiles.ImportedOrder] = field(default_factory=list)
+    errors_total: int = 0
+    notes: list[str] = field(default_factory=list)
+    sample: list[Any] = field(default_factory=list)
     earlier: list[CsvUpload] = field(default_factory=list)
+    done: int = 0
+    total: int = 0
+
+    @property
+    def pending(self) -> bool:
+        return self.state in PENDING
+
+    @property
+    def percent(self) -> int:
+        return min(100, self.done * 100 // self.total) if self.total else 0
 
     @property
     def failed(self) -> int:
-        if self.reading is None or self.outcome is None:
-            return 0
-        return len(self.reading.failed) + len(self.outcome.failed)
+        return self.counts["failed"] if self.counts else 0
 
     @property
     def importable(self) -> int:
-        return (
-            0
-            if self.outcome is None
-            else len(self.outcome.new) + len(self.outcome.changed) + len(self.outcome.unchanged)
-        )
+        return self.counts["new"] + self.counts["changed"] + self.counts["unchanged"] if self.counts else 0
 
 
-def csv_preview(*, upload: CsvUpload, columns: dict[str, str]) -> CsvPreview:
-    """The file read with `columns` and compared with what is stored, writing nothing: per-row errors, what
-    would be new / changed / unchanged, a sample of the orders as read, and earlier uploads of the same
-    file to this shop."""
+def csv_preview(*, upload: CsvUpload) -> CsvPreview:
+    """The upload's kept preview (CsvUpload.preview, made by csv_preview_request), and earlier imports of the
+    same file to this shop. Reads no file: one query."""
     earlier = list(
         CsvUpload.objects.for_tenant(upload.tenant_id)
         .filter(shop_id=upload.shop_id, digest=upload.digest, run__isnull=False)
         .exclude(pk=upload.pk)
         .select_related("run")
+        .defer("text", "preview")
         .order_by("-uploaded_at")[:3]
     )
-    problems = csvfiles.mapping_problems(columns, upload.header)
-    if problems:
-        return CsvPreview(problems=problems, earlier=earlier)
-    try:
-        reading = csvfiles.read_orders(decoded(upload), columns)
-    except csvfiles.CsvRefused as error:
-        return CsvPreview(problems=[str(error)], earlier=earlier)
-    outcome = import_preview(upload.shop, reading.orders)
-    first_rows = reading.first_rows
-    errors = list(reading.errors)
-    errors += [csvfiles.RowError(first_rows.get(number, 0), number, "", reason) for number, reason in outcome.failed]
-    errors.sort(key=lambda error: error.row)
+    kept = upload.preview or {}
+    state = kept.get("state", "")
+    if state in PENDING:
+        return CsvPreview(state=state, problems=[], earlier=earlier, done=int(kept.get("done") or 0),
+                          total=int(kept.get("total") or 0))
+    if state == FAILED:
+        return CsvPreview(state=state, problems=[str(kept.get("error", ""))], earlier=earlier)
+    result = kept.get("result") or {}
+    if result.get("problems") or "rows" not in result:
+        return CsvPreview(state=state, problems=list(result.get("problems") or []), earlier=earlier)
     return CsvPreview(
+        state=state,
         problems=[],
-        reading=reading,
-        outcome=outcome,
-        errors=errors[:CSV_ERRORS_SHOWN],
-        sample=reading.orders[:CSV_SAMPLE],
+        counts={name: int(result[name]) for name in ("rows", "orders", "lines", "new", "changed", "unchanged",
+                                                      "failed")},
+        errors=[csvfiles.RowError(*error) for error in result.get("errors", [])],
+        errors_total=int(result.get("errors_total", 0)),
+        notes=list(result.get("notes", [])),
+        sample=[_sample(order) for order in result.get("sample", [])],
         earlier=earlier,
     )
+
+
+def _sample(order: dict[str, Any]) -> SimpleNamespace:
+    return SimpleNamespace(**{**order, "ordered_at": dt.datetime.fromisoformat(order["ordered_at"]),
+                              "lines": [SimpleNamespace(**line) for line in order["lines"]]})

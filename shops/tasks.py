@@ -90,3 +90,12 @@ def import_csv(upload_id: int, run_id: int) -> dict[str, Any]:
         return {"run": run_id, "status": "taken"}
     return {"run": run.pk, "status": run.status, "new": run.new, "updated": run.updated,
             "unchanged": run.unchanged, "failed": run.failed}
+
+
+@shared_task(acks_late=True)
+def preview_csv(upload_id: int, key: str) -> str:
+    """Read an uploaded CSV for its preview (shops.services.csvpreview); a preview replaced meanwhile (other
+    columns asked for) is dropped."""
+    from .services.csvpreview import csv_preview_run
+
+    return csv_preview_run(upload_id=upload_id, key=key)

@@ -16,7 +16,8 @@ from . import csvfiles
 from .csvfiles import CsvRefused
 from .forms import CsvMappingForm, CsvUploadForm
 from .selectors import access_csv_upload, csv_mapping_suggested, csv_preview, csv_shops, csv_uploads
-from .services.csvimport import csv_import_start, csv_upload_create, decoded
+from .services.csvimport import csv_import_start, csv_upload_create
+from .services.csvpreview import csv_preview_request
 
 
 @require_http_methods(["GET", "POST"])
@@ -45,16 +46,25 @@ def csv_upload(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @tenant_required
 def csv_upload_detail(request: HttpRequest, upload_id: int) -> HttpResponse:
-    """The mapping and the preview; POST with "preview" re-reads with the chosen columns, with "import"
-    saves the mapping for the shop and queues the import."""
+    """The mapping and the preview; POST with "preview" reads the file with the chosen columns, with "import"
+    saves the mapping for the shop and queues the import. The preview is read once per mapping and kept
+    (shops.services.csvpreview): a long file by a worker, whose progress the page polls (?progress=1)."""
     upload = access_csv_upload(request.tenant, upload_id)  # type: ignore[attr-defined]
     if upload.run_id is not None:
         return render(request, "shops/csv_preview.html", {"upload": upload, "imported": True})
+    if request.method == "GET" and request.GET.get("progress"):
+        preview = csv_preview(upload=upload)
+        if not preview.pending:  # read: the whole page again, with the result
+            response = HttpResponse(status=204)
+            response["HX-Refresh"] = "true"
+            return response
+        return render(request, "shops/_csv_progress.html", {"upload": upload, "preview": preview})
     preset = request.GET.get("preset")
     suggested = csv_mapping_suggested(upload=upload, preset=preset if preset in csvfiles.PRESETS else None)
+    kept = (upload.preview or {}).get("columns")
     if request.method == "POST":
         form = CsvMappingForm(request.POST, header=upload.header)
-        columns = form.columns() if form.is_valid() else {}
+        columns = form.columns() if form.is_valid() else (kept if isinstance(kept, dict) else suggested.columns)
         chosen_preset = form.cleaned_data.get("preset", "") if form.is_valid() else ""
         if form.is_valid() and "import" in request.POST:
             try:
@@ -64,13 +74,15 @@ def csv_upload_detail(request: HttpRequest, upload_id: int) -> HttpResponse:
             else:
                 return redirect("import_run_detail", run_id=run.pk)
     else:
-        columns = suggested.columns
+        # the columns of the kept preview (the operator's last choice), unless a preset's guess is asked for
+        columns = kept if isinstance(kept, dict) and preset is None else suggested.columns
         form = CsvMappingForm(initial=CsvMappingForm.initial_for(columns, suggested.preset), header=upload.header)
+    csv_preview_request(upload=upload, columns=columns, again=request.method == "POST" and "preview" in request.POST)
     context = {
         "upload": upload, "form": form, "suggested": suggested, "presets": csvfiles.PRESETS,
-        "preview": csv_preview(upload=upload, columns=columns),
+        "preview": csv_preview(upload=upload),
         "encoding": csvfiles.ENCODINGS.get(upload.encoding, upload.encoding),
-        "raw_rows": list(csvfiles.rows_preview(decoded(upload), 3)),
+        "raw_rows": (upload.preview or {}).get("head", []),
     }
     return render(request, "shops/csv_preview.html", context)
 

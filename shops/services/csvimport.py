@@ -26,6 +26,7 @@ from .. import csvfiles
 from ..connectors.base import FailedOrder, ImportedOrder
 from ..csvfiles import CsvRefused, Decoded
 from ..models import CsvMapping, CsvUpload, ImportRun, RunStatus, Shop, Trigger
+from .csvpreview import preview_head
 from .polling import import_page, import_run_finish, lock_ttl
 
 logger = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ def csv_upload_create(*, tenant: Tenant, shop: Shop, filename: str, data: bytes,
     return CsvUpload.objects.create(
         tenant=tenant, shop=shop, filename=(filename or "upload.csv")[:255], encoding=file.encoding,
         delimiter=file.delimiter, digest=hashlib.sha256(data).hexdigest(), size=len(data), header=file.header,
-        text=file.text, uploaded_by_id=getattr(user, "pk", None),
+        text=file.text, uploaded_by_id=getattr(user, "pk", None), preview=preview_head(file),
     )
 
 

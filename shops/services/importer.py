@@ -626,28 +626,45 @@ class ImportPreview:
     notes: list[str] = field(default_factory=list)
 
 
-def import_preview(shop: Shop, orders: Iterable[ImportedOrder]) -> ImportPreview:
+def import_preview(shop: Shop, orders: Iterable[ImportedOrder],
+                   progress: Callable[[int], None] | None = None) -> ImportPreview:
     """The same checks and comparison as import_orders (prepare, then the stored digests), read-only: one
-    query for the mappings and one per ROW_BATCH orders."""
+    query for the mappings and one per ROW_BATCH orders, which are prepared and compared a batch at a time
+    (a 200,000-row file is never held prepared as a whole). `progress` is called with the number of orders
+    checked so far after each batch."""
     preview = ImportPreview()
     mappings = Mappings.load(shop)
     notes: dict[str, None] = {}
     prepared: dict[str, Prepared] = {}
+    seen = 0
+
+    def compare() -> None:
+        existing = _existing(shop, list(prepared))
+        for number, ready in prepared.items():
+            if number not in existing:
+                preview.new.append(number)
+            elif existing[number][1] == ready.digest:
+                preview.unchanged.append(number)
+            else:
+                preview.changed.append(number)
+        prepared.clear()
+        if progress is not None:
+            progress(seen)
+
     for order in orders:
+        seen += 1
         try:
             ready = prepare(order, mappings, lambda text: notes.setdefault(text, None))
         except Unreadable as error:
             preview.failed.append((str(order.external_id), str(error)))
             continue
+        except Exception as error:  # as import_orders: this order would fail, the others import
+            preview.failed.append((str(order.external_id), _("The order cannot be read: %(error)s") % {"error": error}))
+            continue
         prepared[ready.external_id] = ready
-    existing = _existing(shop, list(prepared))
-    for number, ready in prepared.items():
-        if number not in existing:
-            preview.new.append(number)
-        elif existing[number][1] == ready.digest:
-            preview.unchanged.append(number)
-        else:
-            preview.changed.append(number)
+        if len(prepared) >= ROW_BATCH:
+            compare()
+    compare()
     preview.notes = list(notes)
     return preview
 

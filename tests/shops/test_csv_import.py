@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -200,7 +201,7 @@ def test_upload_previews_with_row_errors_and_writes_nothing(operator_client, ten
     assert 'data-new="3" data-changed="0" data-unchanged="0" data-failed="1"' in html
     assert "<td>4</td><td>1003</td><td>単価</td>" in html
     assert "「千九百八十」は円単位の金額ではありません。" in html
-    assert '<option value="受注番号" selected>' in html
+    assert "<option selected>受注番号</option>" in html
     assert "ヘッダーから推定" in html
     assert (Order.objects.count(), ImportRun.objects.count(), CsvMapping.objects.count()) == (0, 0, 0)
 
@@ -359,7 +360,7 @@ def test_an_auction_shop_is_offered_the_auction_mapping(operator_client, tenant)
 
     html = operator_client.get(response["Location"]).content.decode()
     assert 'data-new="1"' in html
-    assert '<option value="落札価格" selected>' in html
+    assert "<option selected>落札価格</option>" in html
 
 
 def test_double_delivery_and_a_second_start_do_nothing_more(tenant, csv_shop, django_capture_on_commit_callbacks):
@@ -465,6 +466,113 @@ def test_the_demo_sample_reads_with_the_auction_guess_and_names_its_broken_row(t
     assert reading.errors[0].row == 4
 
 
+# --- limits (issue 11.6, 11.11) ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_is_refused_not_read_as_cp932(encoding):
+    with translation.override("ja"), pytest.raises(CsvRefused, match="BOM（バイトオーダーマーク）のない UTF-16"):
+        csvfiles.decode(TEXT.encode(encoding))
+    assert csvfiles.decode(codecs.BOM_UTF16_LE + TEXT.encode("utf-16-le")).header[0] == "受注番号"  # with it: read
+
+
+def test_a_file_of_too_many_columns_is_refused_at_once_naming_the_limit(operator_client, csv_shop):
+    """The review's 10,000-column file took 56 s of CPU and 18 MB of HTML per view of its preview."""
+    wide = ",".join(["受注番号", "受注日時", "商品名", "単価", *(f"列{n}" for n in range(9_996))])
+    data = (wide + "\n" + ",".join(["1", "2026/11/20 10:15", "茶", "100", *("x" * 9_996)]) + "\n").encode()
+
+    started = time.process_time()
+    response = upload(operator_client, csv_shop, data)
+
+    assert time.process_time() - started < 2
+    assert response.status_code == 200
+    assert "このファイルには 10,000 列あります。読み込めるのは 200 列までです。" in response.content.decode()
+    assert CsvUpload.objects.count() == 0
+
+
+def test_at_the_column_limit_the_mapping_page_stays_small(operator_client, csv_shop):
+    """200 columns, each offered to 40 order fields: the page is a few hundred KB, not megabytes."""
+    names = ["受注番号", "受注日時", "商品名", "単価", *(f"お届け先の追加情報その{n}" for n in range(196))]
+    data = (",".join(names) + "\n" + ",".join(["1", "2026/11/20 10:15", "茶", "100", *("x" * 196)]) + "\n").encode()
+    response = upload(operator_client, csv_shop, data)
+
+    html = operator_client.get(response["Location"]).content.decode()
+
+    assert 'data-new="1"' in html
+    assert html.count("<option>お届け先の追加情報その195</option>") == len(csvfiles.TARGETS)
+    assert len(html.encode()) < 800_000
+
+
+def test_a_long_file_is_previewed_by_a_worker_with_progress_and_kept(operator_client, tenant, csv_shop,
+                                                                     eager_worker,
+                                                                     django_capture_on_commit_callbacks):
+    """Past INLINE_LINES the file is read by a worker: the page answers at once with progress, the import
+    waits for the preview, and once read the preview is kept: viewing it again reads nothing."""
+    from shops.services.csvpreview import INLINE_LINES
+
+    count = INLINE_LINES + 100
+    response = upload(operator_client, csv_shop, _orders_text(count).encode())
+    row = CsvUpload.objects.get()
+    with django_capture_on_commit_callbacks() as callbacks:
+        html = operator_client.get(response["Location"]).content.decode()
+    assert 'id="csv-progress" aria-live="polite" data-state="queued"' in html
+    assert 'id="csv-import" disabled' in html
+    assert 'id="csv-summary"' not in html
+    progress = operator_client.get(reverse("csv_upload_detail", args=[row.pk]), {"progress": "1"})
+    assert progress.status_code == 200
+    assert 'data-state="queued"' in progress.content.decode()
+    # a second view while it waits queues nothing more
+    with django_capture_on_commit_callbacks() as more:
+        operator_client.get(response["Location"])
+    assert len(callbacks) == 1
+    assert not more
+
+    callbacks[0]()  # the worker's part (eager Celery)
+
+    done = operator_client.get(reverse("csv_upload_detail", args=[row.pk]), {"progress": "1"})
+    assert (done.status_code, done["HX-Refresh"]) == (204, "true")
+    html = operator_client.get(response["Location"]).content.decode()
+    assert f'data-new="{count}"' in html
+    assert 'id="csv-import" disabled' not in html
+    assert CsvUpload.objects.get().preview["state"] == "ready"
+
+
+def test_other_columns_while_a_worker_reads_replace_its_preview(tenant, csv_shop, eager_worker,
+                                                                django_capture_on_commit_callbacks):
+    from shops.services.csvpreview import INLINE_LINES, csv_preview_request, csv_preview_run
+
+    row = csv_upload_create(tenant=tenant, shop=csv_shop, filename="a.csv",
+                            data=_orders_text(INLINE_LINES + 10).encode())
+    columns = csvfiles.guess_mapping(row.header)
+    with django_capture_on_commit_callbacks():
+        first = csv_preview_request(upload=row, columns=columns)
+        second = csv_preview_request(upload=row, columns={**columns, "dest_name": "注文者名"})
+
+    assert csv_preview_run(upload_id=row.pk, key=first["key"]) == "replaced"
+    assert csv_preview_run(upload_id=row.pk, key=second["key"]) == "ready"
+    row.refresh_from_db()
+    assert row.preview["columns"]["dest_name"] == "注文者名"
+    assert row.preview["result"]["new"] == INLINE_LINES + 10
+
+
+def test_a_preview_whose_worker_went_silent_is_asked_for_again(tenant, csv_shop,
+                                                               django_capture_on_commit_callbacks):
+    from shops.services.csvpreview import INLINE_LINES, STALE, csv_preview_request
+
+    row = csv_upload_create(tenant=tenant, shop=csv_shop, filename="a.csv",
+                            data=_orders_text(INLINE_LINES + 10).encode())
+    columns = csvfiles.guess_mapping(row.header)
+    with django_capture_on_commit_callbacks() as callbacks:
+        first = csv_preview_request(upload=row, columns=columns)
+        assert csv_preview_request(upload=row, columns=columns)["key"] == first["key"]  # still someone's
+        silent = (timezone.now() - STALE - dt.timedelta(seconds=1)).isoformat()
+        CsvUpload.objects.filter(pk=row.pk).update(preview={**first, "state": "running", "at": silent})
+        row.refresh_from_db()
+        again = csv_preview_request(upload=row, columns=columns)
+    assert again["key"] != first["key"]
+    assert len(callbacks) == 2
+
+
 # --- queries per page ---------------------------------------------------------------------------------------------
 
 
@@ -503,10 +611,16 @@ def test_the_preview_reads_a_large_file_in_as_many_queries_as_a_small_one(operat
 
     small = csv_upload_create(tenant=tenant, shop=csv_shop, filename="s.csv", data=_orders_text(3).encode())
     large = csv_upload_create(tenant=tenant, shop=csv_shop, filename="l.csv", data=_orders_text(800).encode())
-    operator_client.get(reverse("csv_upload_detail", args=[small.pk]))
+    operator_client.get(reverse("csv_upload"))  # the session's first request
     with CaptureQueriesContext(connection) as few:
-        operator_client.get(reverse("csv_upload_detail", args=[small.pk]))
+        operator_client.get(reverse("csv_upload_detail", args=[small.pk]))  # the file read, the preview kept
     with django_assert_max_num_queries(len(few.captured_queries)):
         html = operator_client.get(reverse("csv_upload_detail", args=[large.pk])).content.decode()
     assert 'data-new="800"' in html
-    assert len(few.captured_queries) <= 10, [q["sql"][:80] for q in few.captured_queries]
+    assert len(few.captured_queries) <= 14, [q["sql"][:80] for q in few.captured_queries]
+    # Viewing it again reads the kept preview, not the file.
+    with CaptureQueriesContext(connection) as again:
+        html = operator_client.get(reverse("csv_upload_detail", args=[large.pk])).content.decode()
+    assert 'data-new="800"' in html
+    assert not any("orders_order" in query["sql"] for query in again.captured_queries)
+    assert len(again.captured_queries) < len(few.captured_queries)
