@@ -24,7 +24,8 @@ class CsvUploadForm(forms.Form):
     shop = ShopChoice(label=gettext_lazy("Shop the orders belong to"), queryset=Shop.objects.none(),
                       empty_label=None)
     file = forms.FileField(label=gettext_lazy("CSV file"),
-                           help_text=gettext_lazy("UTF-8 (with or without BOM) or Shift_JIS; detected by itself."))
+                           help_text=gettext_lazy("UTF-8 (with or without BOM) or Shift_JIS; detected by itself. "
+                                                  "At most 20 MB, 200 columns and 200,000 rows."))
 
     def __init__(self, *args: Any, shops: list[Shop], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
