@@ -81,7 +81,6 @@ import json
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from decimal import InvalidOperation
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -431,7 +430,7 @@ class AmazonConnector(Connector):
     def _convert(self, raw: Any) -> ImportedOrder | FailedOrder:
         try:
             return self.api.to_imported(raw)
-        except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation) as error:
+        except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as error:  # decimal's errors too
             return FailedOrder(external_id=self.api.order_id(raw),
                                reason=f"unreadable Amazon order: {type(error).__name__}: {error}",
                                payload=json.dumps(raw, ensure_ascii=False))

@@ -279,7 +279,7 @@ class RakutenConnector(Connector):
                 out.append(map_order(raw))
             except MalformedOrder as error:
                 out.append(FailedOrder(number, str(error), _json_text(raw)))
-            except (TypeError, AttributeError, KeyError, ValueError) as error:
+            except (TypeError, AttributeError, KeyError, ValueError, ArithmeticError) as error:
                 # A shape the mapping did not expect (an object where a list belongs …): still only this order.
                 out.append(FailedOrder(number, _("Unexpected order data: %(error)r") % {"error": error},
                                        _json_text(raw)))
@@ -596,7 +596,7 @@ def _postal_code(model: dict[str, Any]) -> str:
 def _int_or_zero(value: Any) -> int:
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a JSON 1e999, read as infinity
         return 0
 
 

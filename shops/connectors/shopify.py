@@ -54,7 +54,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import httpx
@@ -254,7 +254,7 @@ class ShopifyConnector(Connector):
         name = raw.get("name") if isinstance(raw, dict) else None
         try:
             return _to_imported(raw)
-        except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation) as error:
+        except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as error:  # decimal's errors too
             return FailedOrder(external_id=name if isinstance(name, str) else "",
                                reason=f"unreadable Shopify order: {type(error).__name__}: {error}",
                                payload=json.dumps(raw, ensure_ascii=False))
@@ -316,7 +316,10 @@ def _line(item: dict[str, Any]) -> ImportedLine:
     if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 0:
         raise ValueError(f"line {item.get('id')}: quantity {quantity!r} is not a count")
     rates = [Decimal(str(tax["rate"])) for tax in item.get("tax_lines") or [] if tax.get("rate") is not None]
-    rate = int((max(rates) * 100).to_integral_value(ROUND_HALF_UP)) if rates else 10
+    percent = max(rates) * 100 if rates else Decimal(10)
+    if not percent.is_finite() or abs(percent) > 100:  # int() of "1e999999999" would take minutes
+        raise ValueError(f"line {item.get('id')}: tax rate {max(rates)} is not a rate")
+    rate = int(percent.to_integral_value(ROUND_HALF_UP))
     return ImportedLine(
         sku=item.get("sku") or "",
         name=item.get("title") or item.get("name") or "",

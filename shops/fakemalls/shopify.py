@@ -214,7 +214,8 @@ class FakeShopify(FakeMallServer):
         """An order the connector cannot read: defect "quantity" (a line's quantity is text), "created"
         (created_at is not a time) or "price" (a price with a yen sign and commas); or one the connector reads
         but whose amount no order can hold: "huge_shipping" (a shipping price of "1e30"), "huge_price" (a
-        line price of 23 digits). Returns its id."""
+        line price of 23 digits), "huge_rate" (a tax rate of "1e999999999"), "infinite_rate" (a tax rate
+        of Infinity). Returns its id."""
         with self._lock:
             payload = self._build(self._change_time(_now()))
             if defect == "quantity":
@@ -227,6 +228,10 @@ class FakeShopify(FakeMallServer):
                 payload["shipping_lines"][0]["price"] = "1e30"
             elif defect == "huge_price":
                 payload["line_items"][0]["price"] = "12345678901234567890123"
+            elif defect == "huge_rate":
+                payload["line_items"][0]["tax_lines"][0]["rate"] = "1e999999999"
+            elif defect == "infinite_rate":
+                payload["line_items"][0]["tax_lines"][0]["rate"] = float("inf")  # sent as JSON's Infinity
             else:
                 raise ValueError(f"unknown defect {defect}")
             return self._add(payload)

@@ -79,6 +79,21 @@ def test_a_poll_imports_around_poison_orders_and_the_next_poll_brings_the_later_
     assert Order.objects.filter(shop=shop).count() == 4
 
 
+@pytest.mark.parametrize("defect", ["huge_rate", "infinite_rate"])
+def test_a_tax_rate_no_number_can_hold_fails_only_its_order_and_at_once(tenant, fake, defect):
+    good = fake.add_order(gateways=["shopify_payments"])
+    bad = fake.add_malformed_order(defect)
+    shop = shopify_shop(tenant, fake)
+
+    started = time.monotonic()
+    run = poll_shop(shop_id=shop.pk).run
+
+    assert time.monotonic() - started < 10
+    assert (run.status, run.new, run.failed) == (RunStatus.PARTIAL, 1, 1), run.error
+    assert Order.objects.filter(shop=shop, external_id=name_of(fake, good)).exists()
+    assert ImportFailure.objects.get(run=run).external_id == name_of(fake, bad)
+
+
 def test_amounts_no_number_can_hold_are_refused_at_once():
     started = time.monotonic()
     for text in ("nan", "inf", "-Infinity", "1e999999999", "9" * 100):
