@@ -7,6 +7,8 @@ SECRET_KEY, DEBUG, ALLOWED_HOSTS (comma separated), CSRF_TRUSTED_ORIGINS, BACKYA
 BACKYARD_CREDENTIALS_KEY  Fernet key(s) for shop credentials, comma separated, newest first (see shops/crypto.py);
               unset: derived from SECRET_KEY
 SHOPS_POLL_QUEUE  the Celery queue for shop polls; unset: the default queue
+SHOPS_HEARTBEAT_EVERY, SHOPS_DEAD_AFTER  seconds between a running poll's signs of life (15), and of silence
+              after which its worker counts as dead (90; shops.services.polling)
 SHOPS_RUNS_KEEP_DAYS, SHOPS_RUNS_KEEP_FAILED_DAYS, SHOPS_RUNS_KEEP_PER_SHOP  how long import runs are kept
               (clean ones 14 days, those with failures 90, the newest 20 of each shop always; shops.services.runs)
 """
@@ -119,6 +121,13 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
+    # Redis gives a message that a worker took and never acknowledged (tasks ack late) to another worker after
+    # this many seconds. Shorter than the longest a task may run (CELERY_TASK_TIME_LIMIT, 30 min) or wait for
+    # its countdown (a poll's retry: at most 30 min), it would hand out tasks that are still running or waiting;
+    # so 35 min. A killed worker's work does not wait for it: its heartbeat stops, and within
+    # SHOPS_DEAD_AFTER and a minute beat marks its poll interrupted or restarts its CSV import. The message
+    # that comes back later finds its run finished or taken and does nothing.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 35 * 60}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     # The embedded default: kombu's file-system transport. No server runs; the web process, the worker
@@ -160,6 +169,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Daily at 03:30 (CELERY_TIMEZONE, Tokyo), when nobody works the orders: old import runs (shops.services.runs).
     "prune-import-runs": {"task": "shops.tasks.prune_import_runs", "schedule": crontab(hour=3, minute=30)},
 }
+# A running poll or CSV import shows it is alive every SHOPS_HEARTBEAT_EVERY seconds (each page, and from a
+# timer while one page takes long); one silent for SHOPS_DEAD_AFTER seconds belongs to a worker that died:
+# its shop can be polled again, and beat (every minute) marks the poll interrupted or restarts the import.
+SHOPS_HEARTBEAT_EVERY = float(os.environ.get("SHOPS_HEARTBEAT_EVERY") or 15)
+SHOPS_DEAD_AFTER = float(os.environ.get("SHOPS_DEAD_AFTER") or 90)
 # The queue the shop polls go to (slow mall I/O can get workers of its own); empty: Celery's default queue.
 SHOPS_POLL_QUEUE = os.environ.get("SHOPS_POLL_QUEUE", "")
 # How long import runs (one per poll, ~300 a day a shop) are kept before the daily prune deletes them: clean

@@ -226,6 +226,7 @@ class ShopAdmin(TenantAdminMixin, SortableAdminMixin, admin.ModelAdmin):
             (gettext("failures in a row"), str(sync.failures)),
             (gettext("next poll due"), when(sync.next_due_at)),
             (gettext("polling since"), when(sync.running_since)),
+            (gettext("last sign of life"), when(sync.heartbeat_at)),
         ]
         table = format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows)
         return format_html('<table>{}</table><p><a href="{}">{}</a></p>', table,

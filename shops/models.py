@@ -72,11 +72,13 @@ class SyncErrorKind(models.TextChoices):
     AUTH = "auth", _("Credentials refused")
     CONFIG = "config", _("Not set up")
     ERROR = "error", _("Error")
+    INTERRUPTED = "interrupted", _("Interrupted")  # the worker carrying the run out died (no heartbeat)
 
 
 class ShopSync(TenantOwned):
     """Where polling of one shop stands: the cursor to resume from, the last outcome, when it is due, and the
-    lock (`running_since`) that keeps two polls of the shop from running at once."""
+    lock (`running_since`, alive while `heartbeat_at` is fresh) that keeps two polls of the shop from running
+    at once (shops.services.polling)."""
 
     shop = models.OneToOneField(Shop, on_delete=models.CASCADE, related_name="sync", verbose_name=_("shop"))
     cursor = models.TextField(_("cursor"), blank=True, help_text=_("Where the next poll resumes (the mall's own)."))
@@ -86,6 +88,7 @@ class ShopSync(TenantOwned):
     last_error_at = models.DateTimeField(_("last error at"), null=True, blank=True)
     next_due_at = models.DateTimeField(_("next poll due"), null=True, blank=True)
     running_since = models.DateTimeField(_("polling since"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
     failures = models.PositiveIntegerField(_("failures in a row"), default=0)
 
     class Meta:
@@ -132,6 +135,9 @@ class ImportRun(TenantOwned):
     created_at = models.DateTimeField(_("queued at"), default=timezone.now)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # While a worker carries out a CSV import: refreshed every few seconds, so a run gone silent is known dead
+    # (a poll's is on its shop's ShopSync, which is the poll's lock).
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
     new = models.PositiveIntegerField(_("new"), default=0)
     updated = models.PositiveIntegerField(_("updated"), default=0)
     unchanged = models.PositiveIntegerField(_("unchanged"), default=0)

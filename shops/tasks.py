@@ -53,7 +53,13 @@ def poll_shop_enqueue(shop_id: int, trigger: str = Trigger.BEAT, run_id: int | N
 
 @shared_task
 def poll_due_shops() -> int:
-    """Beat, every minute: one poll_shop per active shop whose poll is due; returns how many were sent."""
+    """Beat, every minute: first the polls and CSV imports whose worker died (no heartbeat for SHOPS_DEAD_AFTER)
+    are marked interrupted or started again, then one poll_shop per active shop whose poll is due (a shop
+    whose poll was interrupted is due at once); returns how many polls were sent."""
+    from .services.csvimport import dead_csv_imports_restart
+
+    polling.dead_polls_release()
+    dead_csv_imports_restart()
     shop_ids = polling.shops_due_for_poll()
     for shop_id in shop_ids:
         poll_shop_enqueue(shop_id)

@@ -27,6 +27,7 @@ from ..connectors.base import FailedOrder, ImportedOrder
 from ..csvfiles import CsvRefused, Decoded
 from ..models import CsvMapping, CsvUpload, ImportRun, RunStatus, Shop, Trigger
 from .csvpreview import preview_head
+from .heartbeat import Heartbeat, dead_after
 from .polling import import_page, import_run_finish, lock_ttl
 
 logger = logging.getLogger(__name__)
@@ -96,39 +97,94 @@ def _batches(items: list[ImportedOrder | FailedOrder]) -> Iterator[list[Imported
         yield items[start:start + BATCH]
 
 
+class _Taken(Exception):
+    """The run was taken for dead (this worker was silent too long) and given to another: stop writing."""
+
+
+def _dead(now: dt.datetime) -> Q:
+    """Runs whose worker died: running, and silent for longer than dead_after() (a run started before heartbeats
+    existed: since it started), or running for longer than any task may (lock_ttl())."""
+    silent = now - dead_after()
+    return Q(status=RunStatus.RUNNING) & (
+        Q(heartbeat_at__lt=silent) | Q(heartbeat_at__isnull=True, started_at__lt=silent)
+        | Q(started_at__lt=now - lock_ttl())
+    )
+
+
 def csv_import_run(*, upload_id: int, run_id: int) -> ImportRun | None:
     """Carry out a queued CSV import (the worker's side). A run that is no longer queued was taken up
-    already (a message delivered twice) and is left alone, unless it has been running for longer than a
-    task may: then the worker that had it died, and the message came back (the task acks late), so it is
-    taken over. Each batch commits on its own, like a poll's pages; re-doing a run from the start changes
-    nothing for the orders already in."""
+    already (a message delivered twice) and is left alone, unless its worker died: a running run silent for
+    longer than dead_after() (see shops.services.heartbeat) is taken over. Beat queues such a run again
+    (dead_csv_imports_restart); the message that comes back after the broker's visibility timeout finds it
+    taken or finished. Each batch commits on its own, like a poll's pages, with a sign of life; a timer keeps
+    signing while one batch takes long. Re-doing a run from the start changes nothing for the orders already
+    in; a worker that finds its run taken over stops without writing more."""
+    now = timezone.now()
     with transaction.atomic():
-        dead = Q(status=RunStatus.RUNNING, started_at__lt=timezone.now() - lock_ttl())
-        run = ImportRun.objects.select_for_update().filter(Q(status=RunStatus.QUEUED) | dead, pk=run_id).first()
+        run = ImportRun.objects.select_for_update().filter(Q(status=RunStatus.QUEUED) | _dead(now), pk=run_id).first()
         if run is None:
             return None
-        fields = ["status", "started_at"]
-        if run.status == RunStatus.RUNNING:  # taken over: counted again from the start, the file's failures too
+        fields = ["status", "started_at", "heartbeat_at"]
+        if run.started_at is not None:  # taken over: counted again from the start, the file's failures too
             run.failures.all().delete()
             run.new = run.updated = run.unchanged = run.failed = run.pages = run.processed = 0
             run.notes = [_("The worker importing this file stopped; the import was started again. Orders it had "
                            "imported count as unchanged.")]
             fields += ["new", "updated", "unchanged", "failed", "pages", "processed", "notes"]
-        run.status, run.started_at = RunStatus.RUNNING, timezone.now()
+        run.status, run.started_at, run.heartbeat_at = RunStatus.RUNNING, now, now
         run.save(update_fields=fields)
+    mine = ImportRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING, started_at=now)  # `started_at`: this take
+
+    def beat() -> bool:
+        return bool(mine.update(heartbeat_at=timezone.now()))
+
     upload = CsvUpload.objects.select_related("shop").get(pk=upload_id, run_id=run_id)
+    error = ""
     try:
         reading = csvfiles.read_orders(decoded(upload), upload.columns)
-        for batch in _batches(reading.items):
-            import_page(shop=upload.shop, batch=batch, run=run)
-    except CsvRefused as error:
-        return import_run_finish(run=run, error=str(error))
-    except Exception as error:  # recorded on the run for the operator, and logged with its trace
+        with Heartbeat(beat, name=f"csv-{run_id}-heartbeat"):
+            for batch in _batches(reading.items):
+                with transaction.atomic():
+                    if not mine.select_for_update().exists():  # locked till the batch commits: no takeover meanwhile
+                        raise _Taken
+                    import_page(shop=upload.shop, batch=batch, run=run)
+                    beat()
+    except _Taken:  # the file stays for the worker that took the run over
+        logger.warning("CSV import %s was taken over by another worker; this one stops", run_id)
+        return None
+    except CsvRefused as refused:
+        error = str(refused)
+    except Exception as failure:  # recorded on the run for the operator, and logged with its trace
         logger.exception("CSV import %s of upload %s failed", run_id, upload_id)
-        return import_run_finish(run=run, error=_("The import stopped: %(error)s") % {"error": error})
-    finally:
+        error = _("The import stopped: %(error)s") % {"error": failure}
+    with transaction.atomic():
+        if not mine.select_for_update().exists():
+            return None
         CsvUpload.objects.filter(pk=upload_id).update(text="")
-    return import_run_finish(run=run)
+        return import_run_finish(run=run, error=error)
+
+
+def dead_csv_imports_restart(*, now: dt.datetime | None = None) -> int:
+    """Beat, every minute: CSV imports whose worker died (silent for longer than dead_after()) are queued
+    again and sent to the workers, which take them over (csv_import_run). Returns how many."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        dead = list(ImportRun.objects.select_for_update(skip_locked=True).filter(_dead(now), trigger=Trigger.CSV)
+                    .values_list("pk", flat=True))
+        if not dead:
+            return 0
+        ImportRun.objects.filter(pk__in=dead).update(status=RunStatus.QUEUED, heartbeat_at=None)
+        jobs = list(CsvUpload.objects.filter(run_id__in=dead).values_list("pk", "run_id"))
+
+        def send() -> None:
+            from ..tasks import import_csv
+
+            for upload_id, run_id in jobs:
+                import_csv.delay(upload_id, run_id)
+
+        transaction.on_commit(send)
+    logger.warning("CSV imports %s gave no sign of life for %s: started again", dead, dead_after())
+    return len(dead)
 
 
 def csv_uploads_prune(*, older_than_days: int = 1) -> int:

@@ -2,13 +2,27 @@
 came in, and record the run.
 
 The lock. `ShopSync.running_since` is the lock. It is taken in a short transaction that locks the sync row
-with `select_for_update(skip_locked=True)` (a poll that finds the row locked, or `running_since` set and
-fresh, is "busy" and does nothing) and committed at once, so the lock is visible while the poll runs without
-a transaction open across HTTP calls. It expires: a poll cannot outlive Celery's hard time limit (the worker
-kills it), so a `running_since` older than that (LOCK_TTL) belongs to a dead poll and counts as free. Each
-page refreshes it, and every write of the poll to the sync row is guarded by the value it set
+with `select_for_update(skip_locked=True)` (a poll that finds the row locked, or the lock held by a live poll,
+is "busy" and does nothing) and committed at once, so the lock is visible while the poll runs without a
+transaction open across HTTP calls. Every write of the poll to the sync row is guarded by the value it set
 (`running_since = <mine>`): a poll that finds it changed has been taken over and stops (LockLost) without
 writing anything more. Two polls of one shop never run at once.
+
+The lock follows the worker's liveness: the poll refreshes `ShopSync.heartbeat_at` with every page and, while
+a page takes long, from a timer thread every SHOPS_HEARTBEAT_EVERY seconds (shops.services.heartbeat). A lock
+whose heartbeat is older than SHOPS_DEAD_AFTER (90 s) belongs to a dead worker and is free; so is one older
+than Celery's hard time limit (LOCK_TTL), which no poll outlives. Beat (every minute, dead_polls_release)
+frees the lock of a dead poll, marks its run "interrupted" and makes the shop due at once, so a killed worker
+holds a shop for SHOPS_DEAD_AFTER plus at most a minute, not for the time limit.
+
+Why a heartbeat rather than asking Celery which workers live (`inspect().ping()` against the hostname the
+poll recorded): ping is a broadcast that waits its whole timeout for every answer, on every check (beat's,
+and each poll's claim); the embedded file-system broker of `make run` has no broadcast at all; a worker
+whose pool child was killed (out of memory) still answers ping while the poll is gone; and a hostname says
+nothing of a poll that hangs. The heartbeat is one small UPDATE every few seconds, the same on every broker
+and database, and it says what the lock needs: this poll is still running. What it costs: a worker frozen
+longer than SHOPS_DEAD_AFTER (a stopped process, the database unreachable) loses its lock; when it wakes,
+its guarded writes fail and it stops (LockLost), its half page rolled back, so nothing is written twice.
 
 The cursor. Each page is one transaction: import_orders, auto-processing of the page's new and changed
 orders (in a savepoint, see _process), the page's cursor, the run's counts. A poll that dies mid-page
@@ -55,6 +69,7 @@ from ..connectors.base import (
 from ..crypto import CredentialsUnreadable
 from ..models import ImportRun, MallCodeMapping, RunStatus, Shop, ShopSync, SyncErrorKind, Trigger
 from .connectors import connector_build, has_connector
+from .heartbeat import Heartbeat, dead_after
 from .importer import BatchOutcome, import_orders
 from .shops import mappings_seed, shop_credentials_renewed, shop_sync, shop_syncs_ensure
 
@@ -68,6 +83,28 @@ AUTH_PAUSE = dt.timedelta(hours=1)  # refused credentials: no quick retry, an ad
 def lock_ttl() -> dt.timedelta:
     """How old a poll's lock may get before it counts as a dead poll's: Celery's hard time limit."""
     return dt.timedelta(seconds=float(getattr(settings, "CELERY_TASK_TIME_LIMIT", None) or 30 * 60))
+
+
+def lock_dead(*, now: dt.datetime) -> Q:
+    """ShopSync rows whose lock is held by a dead poll: its heartbeat older than dead_after() (a lock taken
+    before heartbeats existed: its running_since), or the lock older than any poll may live (lock_ttl())."""
+    silent = now - dead_after()
+    return Q(running_since__isnull=False) & (
+        Q(heartbeat_at__lt=silent) | Q(heartbeat_at__isnull=True, running_since__lt=silent)
+        | Q(running_since__lt=now - lock_ttl())
+    )
+
+
+def _held(sync: ShopSync, now: dt.datetime) -> bool:
+    """Whether a live poll holds the lock of this sync row (the opposite of lock_dead, in Python)."""
+    if sync.running_since is None or sync.running_since < now - lock_ttl():
+        return False
+    return (sync.heartbeat_at or sync.running_since) >= now - dead_after()
+
+
+def _interrupted() -> str:
+    return _("Interrupted: the worker carrying out this poll stopped before it finished. The orders of the pages "
+             "it had saved are in; the next poll goes on from there.")
 
 
 def backoff(failures: int) -> float:
@@ -117,33 +154,36 @@ def _claim(shop_id: int, trigger: str, run_id: int | None, now: dt.datetime) -> 
         queued = ImportRun.objects.filter(pk=run_id, shop=shop).first() if run_id is not None else None
         shop_sync(shop)
         sync = ShopSync.objects.select_for_update(skip_locked=True).filter(shop_id=shop_id).first()
-        if sync is None or (sync.running_since is not None and sync.running_since > now - lock_ttl()):
+        if sync is None or _held(sync, now):
             return queued
         # a poll's runs only: a CSV import (shops.services.csvimport) of the same shop is not this lock's
         dead = ImportRun.objects.filter(shop=shop, status=RunStatus.RUNNING).exclude(trigger=Trigger.CSV)
-        dead.update(status=RunStatus.FAILED, finished_at=now, error_kind=SyncErrorKind.ERROR,
-                    error=_("Interrupted: the poll stopped before it finished. The next poll resumed from the last "
-                            "page it had saved."))
+        dead.update(status=RunStatus.FAILED, finished_at=now, error_kind=SyncErrorKind.INTERRUPTED,
+                    error=_interrupted())
         stale = ImportRun.objects.filter(shop=shop, status=RunStatus.QUEUED, created_at__lt=now - lock_ttl())
         if run_id is not None:
             stale = stale.exclude(pk=run_id)
         stale.update(status=RunStatus.SKIPPED, finished_at=now,
                      error=_("Never started: no worker took the request up in time."))
-        sync.running_since = now
-        sync.save(update_fields=["running_since"])
+        sync.running_since = sync.heartbeat_at = now
+        sync.save(update_fields=["running_since", "heartbeat_at"])
         run = queued or ImportRun(tenant_id=shop.tenant_id, shop=shop, trigger=trigger)
         run.status, run.started_at = RunStatus.RUNNING, now
         run.save()
         return _Claim(shop=shop, sync_id=sync.pk, stamp=now, failures=sync.failures, cursor=sync.cursor, run=run)
 
 
-def _advance(claim: _Claim, cursor: str) -> dt.datetime:
-    """Save the page's cursor and refresh the lock, if the lock is still this poll's."""
-    fresh = timezone.now()
-    if not ShopSync.objects.filter(pk=claim.sync_id, running_since=claim.stamp).update(cursor=cursor,
-                                                                                        running_since=fresh):
+def _advance(claim: _Claim, cursor: str) -> None:
+    """Save the page's cursor and a sign of life, if the lock is still this poll's."""
+    if not ShopSync.objects.filter(pk=claim.sync_id, running_since=claim.stamp).update(
+            cursor=cursor, heartbeat_at=timezone.now()):
         raise LockLost
-    return fresh
+
+
+def _beat(claim: _Claim) -> bool:
+    """A sign of life between pages (the heartbeat's timer); False once the lock is no longer this poll's."""
+    return bool(ShopSync.objects.filter(pk=claim.sync_id, running_since=claim.stamp).update(
+        heartbeat_at=timezone.now()))
 
 
 def _process(shop: Shop, run: ImportRun, outcome: BatchOutcome) -> str:
@@ -189,12 +229,13 @@ def import_page(*, shop: Shop, batch: Iterable[ImportedOrder | FailedOrder],
 def _pages(claim: _Claim, connector: Connector) -> bool:
     """Import page after page, each with its cursor; True when auto-processing reported a problem."""
     problems = False
-    for page in connector.pages(claim.cursor):
-        with transaction.atomic():
-            _outcome, problem = import_page(shop=claim.shop, batch=page.orders, run=claim.run)
-            problems = problems or bool(problem)
-            fresh = _advance(claim, page.cursor)
-        claim.stamp, claim.cursor = fresh, page.cursor
+    with Heartbeat(lambda: _beat(claim), name=f"poll-{claim.shop.pk}-heartbeat"):
+        for page in connector.pages(claim.cursor):
+            with transaction.atomic():
+                _outcome, problem = import_page(shop=claim.shop, batch=page.orders, run=claim.run)
+                problems = problems or bool(problem)
+                _advance(claim, page.cursor)
+            claim.cursor = page.cursor
     return problems
 
 
@@ -252,10 +293,10 @@ def poll_shop(*, shop_id: int, trigger: str = Trigger.BEAT, run_id: int | None =
             mappings_seed(tenant=shop.tenant, mall=shop.mall)  # a shop made before its connector existed
         problems = _pages(claim, connector)
     except LockLost:
-        run.refresh_from_db()
-        run.status, run.finished_at = RunStatus.FAILED, timezone.now()
+        run.refresh_from_db()  # taken for dead (silent too long: a frozen worker), and another poll took over
+        run.status, run.finished_at, run.error_kind = RunStatus.FAILED, timezone.now(), SyncErrorKind.INTERRUPTED
         run.error = _("Another poll of this shop took over; this one stopped.")
-        run.save(update_fields=["status", "finished_at", "error"])
+        run.save(update_fields=["status", "finished_at", "error", "error_kind"])
         return PollOutcome(run=run)
     except RateLimited as error:
         # The mall's Retry-After (bounded by the connector, and again here: "inf" must not overflow the clock)
@@ -290,7 +331,7 @@ def _finish_done(claim: _Claim, problems: bool) -> PollOutcome:
         run.finished_at = now
         run.save(update_fields=["status", "finished_at"])
         ShopSync.objects.filter(pk=claim.sync_id, running_since=claim.stamp).update(
-            running_since=None, last_success_at=now, last_error="", last_error_kind="", failures=0,
+            running_since=None, heartbeat_at=None, last_success_at=now, last_error="", last_error_kind="", failures=0,
             next_due_at=now + dt.timedelta(minutes=claim.shop.poll_interval))
     return PollOutcome(run=run)
 
@@ -303,7 +344,7 @@ def _finish_failed(claim: _Claim, kind: str, message: str, delay: float, retry: 
         run.status, run.finished_at, run.error, run.error_kind = RunStatus.FAILED, now, message, kind
         run.save(update_fields=["status", "finished_at", "error", "error_kind"])
         ShopSync.objects.filter(pk=claim.sync_id, running_since=claim.stamp).update(
-            running_since=None, last_error=message, last_error_kind=kind, last_error_at=now,
+            running_since=None, heartbeat_at=None, last_error=message, last_error_kind=kind, last_error_at=now,
             failures=F("failures") + 1, next_due_at=now + dt.timedelta(seconds=delay))
     logger.warning("poll of shop %s failed (%s): %s", claim.shop.pk, kind, message)
     return PollOutcome(run=run, retry_in=delay if retry else None)
@@ -315,7 +356,8 @@ def _finish_skipped(claim: _Claim, message: str) -> PollOutcome:
     with transaction.atomic():
         run.status, run.finished_at, run.error = RunStatus.SKIPPED, now, message
         run.save(update_fields=["status", "finished_at", "error"])
-        ShopSync.objects.filter(pk=claim.sync_id, running_since=claim.stamp).update(running_since=None)
+        ShopSync.objects.filter(pk=claim.sync_id, running_since=claim.stamp).update(running_since=None,
+                                                                                    heartbeat_at=None)
     return PollOutcome(run=run)
 
 
@@ -323,6 +365,26 @@ def import_run_skip(*, run_id: int, reason: str) -> None:
     """A queued run that will not be carried out (the shop stayed busy): say so, so nobody waits for it."""
     ImportRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
         status=RunStatus.SKIPPED, finished_at=timezone.now(), error=reason)
+
+
+def dead_polls_release(*, now: dt.datetime | None = None) -> int:
+    """Beat, every minute, before it picks the due shops: the polls whose worker died (lock_dead). Their runs
+    say "interrupted", their locks are freed and their shops are due at once, so the next poll (this very
+    beat) goes on from the last page they saved. Returns how many shops were freed."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        dead = list(ShopSync.objects.select_for_update(skip_locked=True).filter(lock_dead(now=now))
+                    .values_list("pk", "shop_id"))
+        if not dead:
+            return 0
+        shop_ids = [shop_id for _pk, shop_id in dead]
+        (ImportRun.objects.filter(shop_id__in=shop_ids, status=RunStatus.RUNNING).exclude(trigger=Trigger.CSV)
+         .update(status=RunStatus.FAILED, finished_at=now, error_kind=SyncErrorKind.INTERRUPTED,
+                 error=_interrupted()))
+        ShopSync.objects.filter(pk__in=[pk for pk, _shop_id in dead]).update(
+            running_since=None, heartbeat_at=None, next_due_at=now)
+    logger.warning("polls of shops %s gave no sign of life for %s: marked interrupted", shop_ids, dead_after())
+    return len(dead)
 
 
 # --- what beat and "fetch latest" start --------------------------------------------------------------------
@@ -344,7 +406,7 @@ def shops_due_for_poll(*, now: dt.datetime | None = None) -> list[int]:
         .filter(shop__active=True)
         .exclude(shop__credentials="")  # never connected (a mall shop kept for CSV or by hand): nothing to poll
         .filter(Q(next_due_at__isnull=True) | Q(next_due_at__lte=now))
-        .filter(Q(running_since__isnull=True) | Q(running_since__lt=now - lock_ttl()))
+        .filter(Q(running_since__isnull=True) | lock_dead(now=now))
         .order_by("pk")
         .values_list("pk", "shop_id", "shop__mall", "shop__poll_interval")
     )

@@ -397,15 +397,19 @@ def test_a_bad_file_is_refused_on_the_upload_page(operator_client, csv_shop):
     assert CsvUpload.objects.count() == 0
 
 
-def test_a_run_whose_worker_died_is_taken_over_and_counted_afresh(tenant, csv_shop):
+def test_a_run_whose_worker_died_is_taken_over_and_counted_afresh(tenant, csv_shop, settings):
+    settings.SHOPS_DEAD_AFTER = 90
     row = csv_upload_create(tenant=tenant, shop=csv_shop, filename="a.csv", data=TEXT.encode())
     run = csv_import_start(upload=row, columns=csvfiles.guess_mapping(row.header))
-    # the first worker took it, imported part of it and was killed: its message comes back (acks late)
+    # the first worker took it, imported part of it: its message comes again (delivered twice)
+    now = timezone.now()
     ImportRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, new=2, failed=1,
-                                               started_at=timezone.now() - dt.timedelta(minutes=5))
-    assert csv_import_run(upload_id=row.pk, run_id=run.pk) is None  # within a task's time: still someone's
+                                               started_at=now - dt.timedelta(minutes=20),
+                                               heartbeat_at=now - dt.timedelta(seconds=30))
+    assert csv_import_run(upload_id=row.pk, run_id=run.pk) is None  # its worker still signs: still someone's
 
-    ImportRun.objects.filter(pk=run.pk).update(started_at=timezone.now() - dt.timedelta(hours=2))
+    # ... and was killed: silent for longer than SHOPS_DEAD_AFTER
+    ImportRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - dt.timedelta(seconds=100))
     taken = csv_import_run(upload_id=row.pk, run_id=run.pk)
 
     assert (taken.status, taken.new, taken.failed) == (RunStatus.PARTIAL, 3, 1)
@@ -427,6 +431,28 @@ def test_a_poll_of_the_shop_leaves_a_running_csv_import_alone(tenant, csv_shop):
 
     assert ImportRun.objects.get(pk=dead_poll.pk).status == RunStatus.FAILED
     assert ImportRun.objects.get(pk=csv_run.pk).status == RunStatus.RUNNING
+
+
+def test_beat_restarts_a_csv_import_whose_worker_went_silent_within_minutes(tenant, csv_shop, eager_worker,
+                                                                          django_capture_on_commit_callbacks):
+    """A worker killed mid-file: two minutes later (SHOPS_DEAD_AFTER 90 s, beat every minute) beat queues the
+    run again and a worker takes it over; every order is in once, counted afresh. It used to wait for the
+    task's time limit (30 min) and for Redis to give the message back (1 h)."""
+    from shops.tasks import poll_due_shops
+
+    row = csv_upload_create(tenant=tenant, shop=csv_shop, filename="a.csv", data=TEXT.encode())
+    run = csv_import_start(upload=row, columns=csvfiles.guess_mapping(row.header))
+    ImportRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, new=2,
+                                               started_at=timezone.now() - dt.timedelta(minutes=2))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        poll_due_shops()
+
+    taken = ImportRun.objects.get(pk=run.pk)
+    assert (taken.status, taken.new, taken.failed) == (RunStatus.PARTIAL, 3, 1)
+    assert "やり直しました" in taken.notes[0]
+    assert Order.objects.filter(shop=csv_shop).count() == 3
+    assert CsvUpload.objects.get(pk=row.pk).text == ""
 
 
 def test_a_file_left_unimported_is_emptied_after_a_day(tenant, csv_shop, eager_worker,

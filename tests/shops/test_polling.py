@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from django.db import connection, connections
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
@@ -24,7 +25,7 @@ from shops.constants import MallKind
 from shops.crypto import decrypt_credentials, encrypt_credentials
 from shops.models import ImportRun, MallCodeMapping, MappingKind, RunStatus, Shop, ShopSync, SyncErrorKind, Trigger
 from shops.services import poll_shop, shop_sync, shops_due_for_poll
-from shops.services.polling import AUTH_PAUSE, lock_ttl
+from shops.services.polling import AUTH_PAUSE, dead_polls_release, lock_ttl
 from shops.tasks import poll_shop as poll_shop_task
 from tests.conftest import service_missing
 from tests.shops.fakeconnector import KIND, FakeMall
@@ -263,6 +264,86 @@ def test_a_dead_polls_lock_expires(tenant, shop, mall):
     dead.refresh_from_db()
     assert dead.status == RunStatus.FAILED
     assert dead.finished_at is not None
+
+
+def test_a_poll_silent_for_longer_than_dead_after_has_lost_its_lock(tenant, shop, mall, settings):
+    """A worker killed mid-poll: its lock is free once it has been silent for SHOPS_DEAD_AFTER, not after the
+    task's time limit (30 minutes); its run says it was interrupted."""
+    settings.SHOPS_DEAD_AFTER = 90
+    mall.add_orders(2)
+    dead = ImportRun.objects.create(tenant=tenant, shop=shop, status=RunStatus.RUNNING)
+    ShopSync.objects.filter(shop=shop).update(running_since=timezone.now() - dt.timedelta(minutes=5))
+
+    run = poll_shop(shop_id=shop.pk).run
+
+    assert (run.status, run.new) == (RunStatus.OK, 2)
+    dead.refresh_from_db()
+    assert (dead.status, dead.error_kind) == (RunStatus.FAILED, SyncErrorKind.INTERRUPTED)
+    assert dead.error.startswith("中断")
+
+
+def test_a_poll_that_still_signs_keeps_its_lock(tenant, shop, mall, settings):
+    settings.SHOPS_DEAD_AFTER = 90
+    now = timezone.now()
+    ShopSync.objects.filter(shop=shop).update(running_since=now - dt.timedelta(minutes=20),
+                                              heartbeat_at=now - dt.timedelta(seconds=30))
+
+    assert poll_shop(shop_id=shop.pk).busy
+    assert shops_due_for_poll(now=now) == []
+    assert mall.requests == []
+
+
+def test_beat_shows_a_dead_poll_interrupted_and_polls_the_shop_again(tenant, shop, mall, settings, operator_client):
+    """Beat (every minute) frees the lock of a poll that went silent, marks its run interrupted, and polls the
+    shop at once from the last saved page: nothing lost, nothing twice."""
+    from celery import current_app
+
+    from shops.tasks import poll_due_shops
+
+    settings.SHOPS_DEAD_AFTER = 90
+    mall.add_orders(5)
+    poll_shop(shop_id=shop.pk)  # 5 orders in, cursor saved
+    mall.add_orders(2)
+    dead = ImportRun.objects.create(tenant=tenant, shop=shop, status=RunStatus.RUNNING,
+                                    started_at=timezone.now() - dt.timedelta(minutes=3))
+    ShopSync.objects.filter(shop=shop).update(running_since=dead.started_at,
+                                              heartbeat_at=timezone.now() - dt.timedelta(seconds=100),
+                                              next_due_at=timezone.now() + dt.timedelta(minutes=4))
+    eager = current_app.conf.task_always_eager
+    current_app.conf.task_always_eager = True
+    try:
+        assert poll_due_shops() == 1
+    finally:
+        current_app.conf.task_always_eager = eager
+
+    dead.refresh_from_db()
+    assert (dead.status, dead.error_kind) == (RunStatus.FAILED, SyncErrorKind.INTERRUPTED)
+    again = ImportRun.objects.filter(shop=shop).order_by("-pk").first()
+    assert (again.status, again.new, again.unchanged) == (RunStatus.OK, 2, 0)
+    assert created_events(shop) == 7
+    page = operator_client.get(reverse("shop_detail", args=[shop.pk])).content.decode()
+    assert 'by-run-interrupted' in page
+    assert ">中断<" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_long_page_keeps_the_lock_alive_with_its_timer(tenant, shop, mall, settings, require_postgres):
+    """A page that takes longer than SHOPS_DEAD_AFTER (a slow mall) does not make its poll look dead: the
+    timer signs for it."""
+    settings.SHOPS_HEARTBEAT_EVERY, settings.SHOPS_DEAD_AFTER = 0.2, 1.0
+    mall.add_orders(2)
+    mall.hold()
+    first, first_result = _in_thread(lambda: poll_shop(shop_id=shop.pk))
+    assert mall.waiting.wait(10)
+    time.sleep(2.5)
+
+    assert poll_shop(shop_id=shop.pk).busy
+    assert dead_polls_release() == 0
+
+    mall.release()
+    first.join(30)
+    assert first_result["value"].run.status == RunStatus.OK
+    assert ShopSync.objects.get(shop=shop).heartbeat_at is None  # the lock is given back with its heartbeat
 
 
 def _in_thread(target: Any) -> tuple[threading.Thread, dict[str, Any]]:
