@@ -1,6 +1,21 @@
+from typing import Any
+
 from django.contrib import admin
-from django.http import HttpRequest
+from django.contrib.admin.views.autocomplete import AutocompleteJsonView
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
+
+
+class ForwardAutocompleteJsonView(AutocompleteJsonView):
+    """Django's autocomplete, refusing a reverse relation as `field_name` (?model_name=shop&field_name=orders)
+    like any other malformed request (403): Django's own view fails on one with a 500."""
+
+    def process_request(self, request: HttpRequest) -> Any:
+        term, model_admin, source_field, to_field_name = super().process_request(request)
+        if not hasattr(source_field, "get_limit_choices_to"):
+            raise PermissionDenied
+        return term, model_admin, source_field, to_field_name
 
 
 class BackyardAdminSite(admin.AdminSite):
@@ -18,3 +33,6 @@ class BackyardAdminSite(admin.AdminSite):
             return True
         membership = getattr(request, "membership", None)
         return membership is not None and membership.is_admin
+
+    def autocomplete_view(self, request: HttpRequest) -> HttpResponse:
+        return ForwardAutocompleteJsonView.as_view(admin_site=self)(request)
