@@ -3,8 +3,9 @@
 #   web     the default CMD below (gunicorn, port 8000)
 #   worker  celery -A backyard worker --loglevel INFO
 #   beat    celery -A backyard beat --loglevel INFO --schedule /tmp/celerybeat-schedule
-# Configuration comes from the environment only (backyard/settings.py): DATABASE_URL, REDIS_URL, SECRET_KEY,
-# ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS, DEBUG. With neither DATABASE_URL nor REDIS_URL the container still
+# Configuration comes from the environment only (backyard/settings.py): DATABASE_URL, REDIS_URL, SECRET_KEY and
+# BACKYARD_CREDENTIALS_KEY (both required: the container refuses to start without them), ALLOWED_HOSTS,
+# CSRF_TRUSTED_ORIGINS, BACKYARD_HTTPS, DEBUG. With neither DATABASE_URL nor REDIS_URL the container still
 # runs, on SQLite and the embedded broker under $BACKYARD_VAR_DIR.
 
 # --- the sources, without what a developer's checkout also holds ------------------------------------------
@@ -55,9 +56,10 @@ RUN pip install -c requirements.lock . \
     && rm -rf build ./*.egg-info
 
 # Static files are collected into the image (served by WhiteNoise); translations are compiled. Neither needs
-# a database or the real secret key.
-RUN SECRET_KEY=build-only-not-a-secret python manage.py collectstatic --noinput \
-    && if [ -d locale ]; then SECRET_KEY=build-only-not-a-secret python manage.py compilemessages; fi
+# a database or the real keys: these two stand in for this step only, and are not in the image's environment.
+RUN export SECRET_KEY=build-only-not-a-secret BACKYARD_CREDENTIALS_KEY=build-only-not-a-key \
+    && python manage.py collectstatic --noinput \
+    && if [ -d locale ]; then python manage.py compilemessages; fi
 
 # Run as an unprivileged user. It owns var/ (SQLite, embedded broker, file cache when no services are set)
 # and its home, where gunicorn puts its control socket (~/.gunicorn/gunicorn.ctl); the code stays root-owned.

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes.models import AccessAttempt
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
@@ -11,6 +13,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.db import models
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from .admin_mixins import (
     RightsBeforeLookupMixin,
@@ -19,7 +22,7 @@ from .admin_mixins import (
     is_superuser,
 )
 from .models import Membership, Role, Tenant
-from .services import membership_set, tenant_create, user_create_with_membership
+from .services import login_locks_release, membership_set, tenant_create, user_create_with_membership
 
 
 @admin.register(Tenant)
@@ -74,7 +77,8 @@ class NewMemberForm(forms.ModelForm):
         return username
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         password = cleaned.get("password")
         if password:
             # The validators see the new login, so that a password like its login name or email is refused.
@@ -173,3 +177,52 @@ class BackyardUserAdmin(RightsBeforeLookupMixin, UserAdmin):
 @admin.register(Group)
 class BackyardGroupAdmin(RightsBeforeLookupMixin, GroupAdmin):
     pass
+
+
+@admin.register(AccessAttempt)
+class LoginLockAdmin(TenantPermissionMixin, admin.ModelAdmin):
+    """Failed logins (django-axes): a login name locked from an address, and the button that unlocks it. A
+    tenant admin sees only the attempts on their own company's logins; a superuser sees all."""
+
+    list_display = ["username", "ip_address", "failures_since_start", "is_locked", "attempt_time"]
+    list_display_links = None  # nothing to edit: the list says it all, and "unlock" is the one action
+    search_fields = ["username", "ip_address"]
+    ordering = ["-attempt_time"]
+    fields = readonly_fields = ("username", "ip_address", "failures_since_start", "attempt_time", "path_info",
+                                "user_agent")
+    actions = ["unlock"]
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[AccessAttempt]:
+        qs = super().get_queryset(request)
+        if is_superuser(request):
+            return qs
+        tenant = getattr(request, "tenant", None)
+        if tenant is None:
+            return qs.none()
+        members = get_user_model().objects.filter(memberships__tenant=tenant).values("username")
+        return qs.filter(username__in=members)
+
+    @admin.display(description=_("locked"), boolean=True)
+    def is_locked(self, obj: AccessAttempt) -> bool:
+        return obj.failures_since_start >= settings.AXES_FAILURE_LIMIT
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_actions(self, request: HttpRequest) -> Any:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # "unlock" says what deleting an attempt means
+        return actions
+
+    @admin.action(description=_("Unlock the selected logins"), permissions=["delete"])
+    def unlock(self, request: HttpRequest, queryset: models.QuerySet[AccessAttempt]) -> None:
+        count = login_locks_release(attempts=queryset)
+        self.message_user(
+            request, ngettext("%(count)d login unlocked.", "%(count)d logins unlocked.", count) % {"count": count}
+        )
+
+    def delete_model(self, request: HttpRequest, obj: AccessAttempt) -> None:
+        login_locks_release(attempts=AccessAttempt.objects.filter(pk=obj.pk))

@@ -1,3 +1,4 @@
+from axes.apps import AppConfig as AxesAppConfig
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
 from django.utils.translation import gettext_lazy as _
@@ -15,3 +16,9 @@ class BackyardAdminConfig(admin_apps.AdminConfig):
     """Django admin with the tenant-aware site: tenant admins see only their own tenant."""
 
     default_site = "backyard.admin_site.BackyardAdminSite"
+
+
+class LoginThrottleConfig(AxesAppConfig):
+    """django-axes (login throttling) under a name an operator reads in the admin."""
+
+    verbose_name = _("Login throttling")

@@ -7,6 +7,7 @@ to is never used. A user with no membership gets `request.tenant = None`, and te
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import add_never_cache_headers
 
 from .models import memberships_of
 
@@ -33,3 +34,19 @@ class TenantMiddleware:
                 request.tenant = chosen.tenant  # type: ignore[attr-defined]
                 request.membership = chosen  # type: ignore[attr-defined]
         return self.get_response(request)
+
+
+class NoStoreMiddleware:
+    """Every page a logged-in user gets may show customers' names, addresses and orders (the list, an order,
+    exports, CSV previews, the address check, the admin): none of it is kept by the browser or a proxy
+    (`Cache-Control: no-store`), so that the back button after logging out, a shared PC or a caching proxy
+    shows nothing. Static files never get here (WhiteNoise answers them before)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.user.is_authenticated:
+            add_never_cache_headers(response)
+        return response

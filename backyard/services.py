@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from axes.models import AccessAttempt
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
-from django.db import transaction
+from django.db import models, transaction
 
 from .models import ADMIN_ROLES, Membership, Role, Tenant
 
@@ -36,3 +37,11 @@ def user_create_with_membership(
     user = get_user_model().objects.create_user(username=username, password=password, email=email)
     membership_set(tenant=tenant, user=user, role=role)
     return user
+
+
+def login_locks_release(*, attempts: models.QuerySet[AccessAttempt]) -> int:
+    """Unlock the login names (each from its address) of these failed-login records: with django-axes'
+    database handler (settings.AXES_HANDLER) the records are the lock, so deleting them lets the login try
+    again at once, with the full number of tries. Returns how many were cleared."""
+    _, deleted = AccessAttempt.objects.filter(pk__in=list(attempts.values_list("pk", flat=True))).delete()
+    return deleted.get(AccessAttempt._meta.label, 0)

@@ -3,9 +3,15 @@
 DATABASE_URL  PostgreSQL (psycopg 3), e.g. postgres://root@127.0.0.1:5432/backyard; unset: SQLite (WAL) in var/
 REDIS_URL     Celery broker, result backend and cache, e.g. redis://127.0.0.1:6379/0; unset: an embedded
               file-system broker (no server) that a real worker and beat still use, and a file cache
-SECRET_KEY, DEBUG, ALLOWED_HOSTS (comma separated), CSRF_TRUSTED_ORIGINS, BACKYARD_VAR_DIR
-BACKYARD_CREDENTIALS_KEY  Fernet key(s) for shop credentials, comma separated, newest first (see shops/crypto.py);
-              unset: derived from SECRET_KEY
+SECRET_KEY    required; unset: the development key `make run` made once into var/secret_key, else the settings
+              refuse to load. There is no key in the source (the tests make their own: tests/keys.py)
+DEBUG, ALLOWED_HOSTS (comma separated), CSRF_TRUSTED_ORIGINS, BACKYARD_VAR_DIR
+BACKYARD_CREDENTIALS_KEY  required: Fernet key(s) for shop credentials, comma separated, newest first (see
+              shops/crypto.py); never derived from SECRET_KEY; unset: var/credentials_key as for SECRET_KEY
+BACKYARD_HTTPS  1: served over HTTPS behind a proxy that sets X-Forwarded-Proto and X-Forwarded-For: HSTS,
+              secure cookies, redirect to https (BACKYARD_HSTS_SECONDS, default a year)
+BACKYARD_LOGIN_FAILURE_LIMIT, BACKYARD_LOGIN_COOLOFF_MINUTES  failed logins of one login name from one address
+              before it is locked (5), and for how long (15 minutes; django-axes)
 SHOPS_POLL_QUEUE  the Celery queue for shop polls; unset: the default queue
 SHOPS_HEARTBEAT_EVERY, SHOPS_DEAD_AFTER  seconds between a running poll's signs of life (15), and of silence
               after which its worker counts as dead (90; shops.services.polling)
@@ -14,10 +20,13 @@ SHOPS_RUNS_KEEP_DAYS, SHOPS_RUNS_KEEP_FAILED_DAYS, SHOPS_RUNS_KEEP_PER_SHOP  how
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONE, SELF, UNSAFE_INLINE
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -36,10 +45,31 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", default=False)
-SECRET_KEY = os.environ.get("SECRET_KEY") or (
-    # A development key only: production must set SECRET_KEY (checked by `manage.py check --deploy`).
-    "django-insecure-backyard-development-key-change-me"
-)
+
+
+def development_key(filename: str) -> str:
+    """The key `make run` made once for this checkout into var/ (Makefile), or "" when it made none."""
+    path = VAR_DIR / filename
+    return path.read_text(encoding="ascii").strip() if path.is_file() else ""
+
+
+# No key in the source, not even for development: a key anyone can read signs anyone's session. The environment
+# gives the keys; else the ones `make run` made into var/ for this checkout; else the settings refuse to load.
+SECRET_KEY = os.environ.get("SECRET_KEY", "").strip() or development_key("secret_key")
+if not SECRET_KEY:
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set. Set it to a long random value, e.g. the output of "
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(50))' (make run makes one into var/)."
+    )
+# The shops' mall credentials are encrypted with a key of their own (shops/crypto.py), never one derived from
+# SECRET_KEY: a database dump plus SECRET_KEY must not open them.
+BACKYARD_CREDENTIALS_KEY = os.environ.get("BACKYARD_CREDENTIALS_KEY", "").strip() or development_key("credentials_key")
+if not BACKYARD_CREDENTIALS_KEY:
+    raise ImproperlyConfigured(
+        "BACKYARD_CREDENTIALS_KEY is not set. Set it to a Fernet key, e.g. the output of "
+        "python3 -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())' "
+        "(make run makes one into var/); the shops' mall credentials are encrypted with it."
+    )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
@@ -56,6 +86,8 @@ INSTALLED_APPS = [
     "django_tables2",
     "django_filters",
     "adminsortable2",
+    "backyard.apps.LoginThrottleConfig",  # django-axes
+    "csp",
     "backyard",
     "shops",
     "shipping",
@@ -65,16 +97,19 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "backyard.middleware.NoStoreMiddleware",
     "backyard.middleware.TenantMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks: turns a lockout into the lockout page
 ]
 
 ROOT_URLCONF = "backyard.urls"
@@ -198,8 +233,62 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=False)
+
+# Login throttling (django-axes, database handler): after BACKYARD_LOGIN_FAILURE_LIMIT failed logins of one login
+# name from one address, that pair is refused for BACKYARD_LOGIN_COOLOFF_MINUTES after its last try, whatever the
+# password; a tenant admin (or a superuser) unlocks it sooner in the admin. /accounts/login/ and /admin/login/
+# alike, since both authenticate through AUTHENTICATION_BACKENDS.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked pair before a password is hashed
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = int(os.environ.get("BACKYARD_LOGIN_FAILURE_LIMIT") or 5)
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("BACKYARD_LOGIN_COOLOFF_MINUTES") or 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "backyard.auth.lockout_response"  # the login page with the reason, in Japanese
+AXES_CLIENT_IP_CALLABLE = "backyard.auth.client_ip"
+AXES_ENABLE_ADMIN = False  # backyard/admin.py registers the attempts, scoped to the tenant's own logins
+AXES_DISABLE_ACCESS_LOG = True  # no table of every successful login, which nothing would ever prune
+
+# --- Transport and browser security ------------------------------------------------------------------------
+# BACKYARD_HTTPS=1: the site is served over HTTPS by a proxy in front of gunicorn that terminates TLS and sets
+# X-Forwarded-Proto (and appends the client to X-Forwarded-For), overwriting what a client sent. Then cookies are
+# secure, plain http is redirected (except /healthz, which the container's health check asks over http) and
+# browsers are told to use https only (HSTS). `manage.py check --deploy` is clean so (tests/test_deploy.py).
+BACKYARD_HTTPS = env_bool("BACKYARD_HTTPS")
+SESSION_COOKIE_SECURE = BACKYARD_HTTPS or env_bool("SESSION_COOKIE_SECURE")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_SSL_REDIRECT = BACKYARD_HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BACKYARD_HTTPS else None
+SECURE_HSTS_SECONDS = int(os.environ.get("BACKYARD_HSTS_SECONDS") or 31_536_000) if BACKYARD_HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = BACKYARD_HTTPS
+# Preloading binds the whole registrable domain (example.co.jp, not just this host) into the browsers for good:
+# the operator's decision, made at hstspreload.org, not a default of this application.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+# Content-Security-Policy (django-csp): scripts and style sheets only from this site's static files, no inline
+# script (templates carry no <script> body nor on…= handler; static/js/*.js binds the events), no eval (htmx's
+# allowEval is off, its indicator <style> too: templates/base.html). style="…" attributes stay allowed (the
+# tenant's status and label colours, Django admin's own templates); <style> elements do not.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],  # Bootstrap draws its icons (select arrows, checks) as data: SVGs
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # --- Internationalisation -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "ja"

@@ -2,14 +2,15 @@
 
 The key:
 
-- `BACKYARD_CREDENTIALS_KEY` in the environment: one or more Fernet keys (urlsafe base64 of 32 bytes, as
-  `Fernet.generate_key()` prints them), comma separated. The FIRST key encrypts; every key decrypts. To
-  rotate: put a new key in front (`NEW,OLD`), restart, run `shops.services.shop_credentials_rotate()` (it
-  re-encrypts every shop with the new key), then drop OLD from the list.
-- unset: a key derived from SECRET_KEY with HKDF-SHA256 and the fixed info string below. Good enough for a
-  development machine and the demo; production sets its own key, so that a leaked SECRET_KEY (which signs
-  sessions) does not also open every merchant's mall credentials, and so that SECRET_KEY can be rotated
-  without losing the credentials.
+- `BACKYARD_CREDENTIALS_KEY` in the environment (settings.BACKYARD_CREDENTIALS_KEY): one or more Fernet keys
+  (urlsafe base64 of 32 bytes, as `Fernet.generate_key()` prints them), comma separated. The FIRST key
+  encrypts; every key decrypts. To rotate: put a new key in front (`NEW,OLD`), restart, run
+  `shops.services.shop_credentials_rotate()` (it re-encrypts every shop with the new key), then drop OLD.
+- unset: the key `make run` made once into var/credentials_key, else the settings refuse to start
+  (backyard/settings.py); this module refuses to encrypt or decrypt without a key. There is no fallback derived
+  from SECRET_KEY: a database dump plus SECRET_KEY (or, for a development key printed in the source, the source
+  alone) would then open every merchant's mall credentials, and SECRET_KEY could not be rotated without losing
+  them. The tests make their own key (tests/keys.py).
 
 Why not a transparently decrypting model field: a wrong key would then break every query that loads a shop
 (the order list joins shops), so one mistake in the environment would take the whole site down. The column
@@ -21,17 +22,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
 from collections.abc import Mapping
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 ENV_KEY = "BACKYARD_CREDENTIALS_KEY"
-HKDF_INFO = b"backyard shops credentials v1"
 MASK = "\u2022\u2022\u2022\u2022"  # ••••
 
 
@@ -39,16 +36,10 @@ class CredentialsUnreadable(Exception):
     """The stored credentials cannot be decrypted with any configured key (the key changed or was lost)."""
 
 
-def derived_key(secret_key: str) -> bytes:
-    """The Fernet key derived from SECRET_KEY when no key is configured."""
-    raw = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=HKDF_INFO).derive(secret_key.encode("utf-8"))
-    return base64.urlsafe_b64encode(raw)
-
-
 def _configured_keys() -> list[bytes]:
-    value = os.environ.get(ENV_KEY, "").strip()
+    value = (getattr(settings, ENV_KEY, "") or "").strip()
     if not value:
-        return [derived_key(settings.SECRET_KEY)]
+        raise ImproperlyConfigured(f"{ENV_KEY} is not set: the shops' mall credentials need a key of their own")
     keys = []
     for part in (p.strip() for p in value.split(",")):
         if not part:
@@ -61,11 +52,13 @@ def _configured_keys() -> list[bytes]:
                 f"{ENV_KEY} must be Fernet keys (urlsafe base64 of 32 bytes), comma separated: {error}"
             ) from error
         keys.append(part.encode("ascii"))
+    if not keys:
+        raise ImproperlyConfigured(f"{ENV_KEY} holds no key")
     return keys
 
 
 def fernet() -> MultiFernet:
-    """The configured keys; read each time (cheap), so a changed environment or SECRET_KEY takes effect."""
+    """The configured keys; read each time (cheap), so a changed setting takes effect."""
     return MultiFernet([Fernet(key) for key in _configured_keys()])
 
 

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.http import HttpRequest
+from django.test import Client
 
 from backyard.models import Role, Tenant
 from tests.factories import PASSWORD, make_member, make_tenant
@@ -33,6 +35,20 @@ def free_port() -> int:
 def _fast_password_hashing(settings: Any) -> None:
     """Real hashing costs ~0.4 s a login; tests need logins, not brute-force resistance."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _test_client_login_passes_a_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Login throttling (django-axes) needs the request in authenticate(), and Django's test Client.login()
+    passes none: give it an empty one, as axes' documentation advises, so that tests log in as before. Real
+    logins (the login pages, the browser tests) go through axes in full."""
+    original = Client.login
+
+    def login(self: Client, **credentials: Any) -> bool:
+        credentials.setdefault("request", HttpRequest())
+        return original(self, **credentials)
+
+    monkeypatch.setattr(Client, "login", login)
 
 
 @pytest.fixture

@@ -11,7 +11,10 @@ import io
 import json
 import os
 import re
+import secrets
 import shlex
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -21,12 +24,16 @@ import click
 import dj_database_url
 import pytest
 import yaml
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS_SOURCE = (ROOT / "backyard" / "settings.py").read_text(encoding="utf-8")
 
 # What every service built from this repository must be given (see backyard/settings.py).
-REQUIRED_APP_ENV = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "ALLOWED_HOSTS")
+REQUIRED_APP_ENV = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "BACKYARD_CREDENTIALS_KEY", "ALLOWED_HOSTS")
+# Keys: taken from the operator's environment, with no default a reader of this repository knows. Compose's
+# ${NAME:?message} (or ${NAME?message}, or plain ${NAME}) stops `docker compose up` when NAME is unset.
+SECRET_ENV = ("SECRET_KEY", "BACKYARD_CREDENTIALS_KEY")
 # Read by Django itself rather than by the settings module.
 NOT_SETTINGS_ENV = {"DJANGO_SETTINGS_MODULE"}
 # The shared libraries WeasyPrint 70 dlopens (weasyprint/text/ffi.py) and the Debian package of each; and the
@@ -239,6 +246,9 @@ def compose_problems(text: str) -> list[str]:
         for var in REQUIRED_APP_ENV:
             if not env.get(var):
                 problems.append(f"{where}: {var} is not set")
+        for var in SECRET_ENV:
+            if var in env and not re.fullmatch(rf"\$\{{{var}(?::?\?[^}}]*)?\}}", env[var]):
+                problems.append(f"{where}: {var} must come from the environment with no default: {env[var]!r}")
         for var, value in env.items():
             if var == "DJANGO_SETTINGS_MODULE":
                 try:
@@ -418,6 +428,9 @@ def test_settings_reads_is_strict() -> None:
         ("@postgres:5432", "@postgress:5432"),
         ("backyard:backyard@", "backyard:secret@"),
         ("redis://redis:", "redis://cache:"),
+        ("${SECRET_KEY:?", "${SECRET_KEY:-public-key"),
+        ("${BACKYARD_CREDENTIALS_KEY:?", "${BACKYARD_CREDENTIALS_KEY:-"),
+        ("    BACKYARD_CREDENTIALS_KEY:", "    BACKYARD_CREDENTIAL_KEY:"),
         ('      test: ["CMD", "redis-cli", "ping"]\n', ""),
         ("  beat:\n", "  beats:\n"),
     ],
@@ -458,3 +471,48 @@ def test_a_typo_in_the_dockerfile_is_caught(old: str, new: str) -> None:
 def test_a_typo_in_the_procfile_is_caught(old: str, new: str) -> None:
     assert old in PROCFILE
     assert procfile_problems(PROCFILE.replace(old, new, 1)) != []
+
+
+# --- `manage.py check --deploy` with the production settings ---------------------------------------------------
+
+
+def check_deploy(**overrides: str) -> subprocess.CompletedProcess[str]:
+    """`manage.py check --deploy`, failing on warnings too, in a fresh interpreter with the environment compose
+    gives the web service (tests/test_deploy.py checks that file above), real-looking keys and `overrides`."""
+    web = yaml.safe_load(COMPOSE)["services"]["web"]
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "DEBUG", "ALLOWED_HOSTS"}
+        and not key.startswith(("BACKYARD_", "SECURE_", "SESSION_"))
+    }
+    keys = {"SECRET_KEY": secrets.token_urlsafe(50), "BACKYARD_CREDENTIALS_KEY": Fernet.generate_key().decode()}
+    operator = {**keys, "ALLOWED_HOSTS": "backyard.example.jp", "BACKYARD_HTTPS": "1"}
+    env.update({key: expand(value, operator) for key, value in service_env(web).items()})
+    env.update(PYTHONPATH=str(ROOT), **overrides)
+    env = {key: value for key, value in env.items() if value != ""}
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )
+
+
+def test_check_deploy_is_clean_with_the_production_settings() -> None:
+    proc = check_deploy()
+    assert proc.returncode == 0, proc.stderr
+    assert "System check identified no issues" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("overrides", "warnings"),
+    [
+        ({"BACKYARD_HTTPS": ""}, ["security.W004", "security.W008", "security.W012", "security.W016"]),
+        ({"DEBUG": "1"}, ["security.W018"]),
+        ({"SECRET_KEY": "django-insecure-" + "x" * 50}, ["security.W009"]),
+    ],
+)
+def test_check_deploy_catches_what_production_must_not_run_with(overrides, warnings) -> None:
+    proc = check_deploy(**overrides)
+    assert proc.returncode != 0
+    for warning in warnings:
+        assert warning in proc.stderr

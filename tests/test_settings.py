@@ -144,3 +144,75 @@ def test_sqlite_connection_is_in_wal_mode(tmp_path: Path) -> None:
         assert plain.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     finally:
         plain.close()
+
+
+# --- keys ------------------------------------------------------------------------------------------------------
+
+
+def load_error(env: dict[str, str]) -> str:
+    """What the settings say when they refuse to load."""
+    proc = subprocess.run(
+        [sys.executable, "-c", REPORT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode != 0, "the settings loaded"
+    return proc.stderr
+
+
+@pytest.mark.parametrize("debug", ["", "1"])
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "BACKYARD_CREDENTIALS_KEY"])
+def test_the_settings_refuse_to_load_without_a_key(tmp_path: Path, missing: str, debug: str) -> None:
+    """No key printed in the source stands in for a missing one, with DEBUG or without: the site would sign
+    sessions, and encrypt the shops' mall credentials, with a key anyone can read."""
+    env = clean_env(tmp_path / "var", DEBUG=debug)
+    del env[missing]
+    assert f"ImproperlyConfigured: {missing} is not set" in load_error(env)
+    env[missing] = ""
+    assert f"ImproperlyConfigured: {missing} is not set" in load_error(env)
+
+
+KEYS_REPORT = REPORT.replace(
+    "print(json.dumps({",
+    "print(json.dumps({'SECRET_KEY': settings.SECRET_KEY, 'CREDENTIALS_KEY': settings.BACKYARD_CREDENTIALS_KEY, ",
+)
+
+
+def test_the_keys_come_from_the_environment_first(tmp_path: Path) -> None:
+    var_dir = tmp_path / "var"
+    var_dir.mkdir()
+    (var_dir / "secret_key").write_text("made-by-make-run\n")
+    env = clean_env(var_dir, SECRET_KEY="k" * 60, BACKYARD_CREDENTIALS_KEY="c" * 44)
+    got = json.loads(run_python(KEYS_REPORT, env).strip().splitlines()[-1])
+    assert (got["SECRET_KEY"], got["CREDENTIALS_KEY"]) == ("k" * 60, "c" * 44)
+
+
+def test_without_them_the_keys_make_run_made_in_var_are_the_development_default(tmp_path: Path) -> None:
+    var_dir = tmp_path / "var"
+    var_dir.mkdir()
+    (var_dir / "secret_key").write_text("s" * 60 + "\n")
+    (var_dir / "credentials_key").write_text("c" * 44 + "\n")
+    env = clean_env(var_dir)
+    del env["SECRET_KEY"], env["BACKYARD_CREDENTIALS_KEY"]
+    got = json.loads(run_python(KEYS_REPORT, env).strip().splitlines()[-1])
+    assert (got["SECRET_KEY"], got["CREDENTIALS_KEY"]) == ("s" * 60, "c" * 44)
+
+
+TLS_REPORT = REPORT.replace(
+    "print(json.dumps({",
+    "print(json.dumps({'tls': [settings.SECURE_SSL_REDIRECT, settings.SESSION_COOKIE_SECURE, "
+    "settings.CSRF_COOKIE_SECURE, settings.SECURE_HSTS_SECONDS, settings.SECURE_HSTS_INCLUDE_SUBDOMAINS, "
+    "settings.SECURE_PROXY_SSL_HEADER], ",
+)
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ({}, [False, False, False, 0, False, None]),
+        ({"BACKYARD_HTTPS": "1"}, [True, True, True, 31_536_000, True, ["HTTP_X_FORWARDED_PROTO", "https"]]),
+        ({"BACKYARD_HTTPS": "1", "BACKYARD_HSTS_SECONDS": "300"},
+         [True, True, True, 300, True, ["HTTP_X_FORWARDED_PROTO", "https"]]),
+    ],
+)
+def test_behind_tls_cookies_are_secure_http_is_redirected_and_hsts_is_sent(tmp_path: Path, extra, expected) -> None:
+    got = json.loads(run_python(TLS_REPORT, clean_env(tmp_path / "var", **extra)).strip().splitlines()[-1])
+    assert got["tls"] == expected

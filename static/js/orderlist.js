@@ -172,4 +172,13 @@
       if (box) { box.checked = !box.checked; box.dispatchEvent(new Event("change", { bubbles: true })); }
     }
   });
+
+  // Rows per page: the same list from its first page (the results, and so this select, are swapped by htmx).
+  document.addEventListener("change", (e) => {
+    if (e.target.id !== "per-page") return;
+    const params = new URLSearchParams(window.location.search);
+    params.set("per_page", e.target.value);
+    params.set("page", "1");
+    window.location.search = params.toString();
+  });
 })();

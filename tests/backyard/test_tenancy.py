@@ -227,6 +227,10 @@ def row_of(model: type[models.Model], tenant: Tenant) -> models.Model:
         return Group.objects.create(name=f"group of {tenant.slug}")
     if model is Order:
         return make_order(tenant)
+    if model._meta.label == "axes.AccessAttempt":  # a failed login (login throttling) of one of the tenant's logins
+        return model.objects.create(username=make_member(tenant).username, ip_address="192.0.2.1",
+                                    failures_since_start=5, user_agent="", http_accept="", path_info="/accounts/login/",
+                                    get_data="", post_data="")
     if model._meta.label == "shops.MallCodeMapping":
         return model.objects.get_or_create(tenant=tenant, mall="rakuten", kind="status", mall_code="900",
                                            defaults={"cancels": True})[0]

@@ -7,6 +7,7 @@ up rows, checking results) are ordinary synchronous calls, so Django's async-saf
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,6 +47,20 @@ def page(browser: Any) -> Iterator[Any]:
     page.set_default_timeout(10_000)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    # What the Content-Security-Policy (backyard/settings.py) blocks, an inline script or style, a handler in an
+    # attribute, an eval, Chromium reports on the console only: it is an error of the page all the same.
+    page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
+    # Playwright polls a bare expression (not a function) by evaluating the string inside the page, which that
+    # policy forbids (no 'unsafe-eval'); as a function it is polled without eval, so the tests keep their
+    # expressions and the policy stays as in production.
+    wait_for_function = page.wait_for_function
+
+    def wait_for_expression(expression: str, **kwargs: Any) -> Any:
+        if not re.match(r"\s*(async\b|function\b)", expression) and "=>" not in expression:
+            expression = f"() => ({expression})"
+        return wait_for_function(expression, **kwargs)
+
+    page.wait_for_function = wait_for_expression
     yield page
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"

@@ -167,6 +167,25 @@ def test_the_demo_store_is_connected_to_the_demo_mall_and_polled(db: Any, monkey
         fake.stop()
 
 
+def test_a_demo_store_whose_credentials_no_key_opens_is_connected_again(db: Any) -> None:
+    """A var/ from before `make run` made its own credentials key holds a token made with a key derived from
+    the old development SECRET_KEY; seeding again gives the demo's store credentials the key in use opens."""
+    from cryptography.fernet import Fernet
+
+    from shops.crypto import decrypt_credentials
+    from shops.fakemalls.shopify import DEMO_ACCESS_TOKEN
+
+    call_command("seed_demo", orders=0, verbosity=0)
+    shop = Shop.objects.get(tenant__slug="demo", code="shopify")
+    old_token = Fernet(Fernet.generate_key()).encrypt(b'{"access_token": "old"}').decode()
+    Shop.objects.filter(pk=shop.pk).update(credentials=old_token)
+
+    call_command("seed_demo", orders=0, verbosity=0)
+
+    shop.refresh_from_db()
+    assert decrypt_credentials(shop.credentials)["access_token"] == DEMO_ACCESS_TOKEN
+
+
 # --- issue 10 #14: the demo's mall orders arrive mapped, and the shops page says why the others are not polled
 
 

@@ -158,31 +158,34 @@ def test_a_payment_mapping_needs_its_payment_method(admin_client_tenant, tenant)
 # --- the key ----------------------------------------------------------------------------------------------------
 
 
-def test_the_environment_key_is_used_and_rotation_keeps_old_tokens_readable(db, tenant, monkeypatch):
+def test_the_configured_key_is_used_and_rotation_keeps_old_tokens_readable(db, tenant, settings):
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
-    monkeypatch.setenv(crypto.ENV_KEY, old)
+    settings.BACKYARD_CREDENTIALS_KEY = old
     shop = Shop.objects.create(tenant=tenant, name="鍵", mall=MallKind.RAKUTEN, code="key",
                                credentials=encrypt_credentials({"license_key": LICENSE}))
     assert Fernet(old.encode()).decrypt(shop.credentials.encode())  # made with the configured key
 
-    monkeypatch.setenv(crypto.ENV_KEY, f"{new},{old}")
+    settings.BACKYARD_CREDENTIALS_KEY = f"{new},{old}"
     assert decrypt_credentials(Shop.objects.get(pk=shop.pk).credentials) == {"license_key": LICENSE}
     assert shop_credentials_rotate() >= 1
 
-    monkeypatch.setenv(crypto.ENV_KEY, new)
+    settings.BACKYARD_CREDENTIALS_KEY = new
     assert decrypt_credentials(Shop.objects.get(pk=shop.pk).credentials) == {"license_key": LICENSE}
 
 
-def test_without_a_key_one_is_derived_from_the_secret_key(monkeypatch, settings):
-    monkeypatch.delenv(crypto.ENV_KEY, raising=False)
+@pytest.mark.parametrize("value", ["", " , "])
+def test_without_a_key_credentials_are_neither_stored_nor_read(settings, value):
+    """No key is derived from SECRET_KEY (a database dump plus that key would open every shop's tokens)."""
     token = encrypt_credentials({"a": "b"})
-    settings.SECRET_KEY = "another-secret-key"
-    with pytest.raises(crypto.CredentialsUnreadable):
+    settings.BACKYARD_CREDENTIALS_KEY = value
+    with pytest.raises(ImproperlyConfigured, match=crypto.ENV_KEY):
+        encrypt_credentials({"a": "b"})
+    with pytest.raises(ImproperlyConfigured, match=crypto.ENV_KEY):
         decrypt_credentials(token)
 
 
-def test_a_malformed_key_is_a_clear_configuration_error(monkeypatch):
-    monkeypatch.setenv(crypto.ENV_KEY, "not-a-key")
+def test_a_malformed_key_is_a_clear_configuration_error(settings):
+    settings.BACKYARD_CREDENTIALS_KEY = "not-a-key"
     with pytest.raises(ImproperlyConfigured, match=crypto.ENV_KEY):
         encrypt_credentials({"a": "b"})
 

@@ -676,16 +676,26 @@ def demo_mappings_create(*, tenant: Tenant) -> int:
 
 def _connect_demo_mall(shop: Shop) -> None:
     """Point the demo's Shopify store at the fake Shopify that `make run` starts (Procfile: demomall), so a
-    newcomer sees orders arrive by polling. A shop someone has already connected elsewhere is left alone."""
+    newcomer sees orders arrive by polling. A shop someone has already connected elsewhere is left alone; one
+    connected to the demo mall whose credentials no key opens (a var/ from before `make run` made its own
+    credentials key) gets them again."""
     import os
 
+    from shops.crypto import CredentialsUnreadable, decrypt_credentials
     from shops.fakemalls.shopify import DEMO_ACCESS_TOKEN, DEMO_SHOP
     from shops.services import shop_credentials_set, shop_setup
 
-    if shop.base_url:
-        return
     port = os.environ.get("BACKYARD_DEMO_MALL_PORT", "8801")
-    Shop.objects.filter(pk=shop.pk).update(base_url=f"http://127.0.0.1:{port}", poll_interval=1)
+    demo_url = f"http://127.0.0.1:{port}"
+    if shop.base_url:
+        if shop.base_url != demo_url:
+            return
+        try:
+            decrypt_credentials(shop.credentials)
+            return
+        except CredentialsUnreadable:
+            pass
+    Shop.objects.filter(pk=shop.pk).update(base_url=demo_url, poll_interval=1)
     shop.refresh_from_db()
     shop_setup(shop=shop)
     shop_credentials_set(shop=shop, values={"shop_domain": DEMO_SHOP, "access_token": DEMO_ACCESS_TOKEN})
