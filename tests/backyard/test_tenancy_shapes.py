@@ -160,6 +160,23 @@ def test_an_action_on_a_mixed_selection_leaves_the_other_tenants_orders_alone(
 
 
 @pytest.mark.parametrize("view", SELECTION_ACTIONS)
+def test_the_question_before_an_action_counts_only_the_tenants_orders(view, operator, tenant, other_tenant, mixed):
+    """Sent from a list that shows one of the two own orders, the action first asks; its numbers are the
+    tenant's (2 selected, 1 not shown), whatever the session holds of another tenant's."""
+    client = client_of(operator)
+    client.get(reverse("home"))
+    forge_selection(client, tenant, {"ids": mixed["ids"]})
+    theirs, ours = snapshot(other_tenant), snapshot(tenant)
+
+    response = client.post(reverse(view), {**POST_VIEWS[view], "query": f"status={status_in(tenant, Stage.NEW).pk}",
+                                           "next": "/orders/"})
+
+    assert response.status_code == 200
+    assert "選択中の 2 件のうち 1 件はこの一覧に表示されていません。" in body_of(response)
+    assert (snapshot(other_tenant), snapshot(tenant)) == (theirs, ours)
+
+
+@pytest.mark.parametrize("view", SELECTION_ACTIONS)
 def test_an_action_on_a_selection_of_only_foreign_orders_changes_nothing(view, operator, tenant, other_tenant,
                                                                          mixed):
     client = client_of(operator)
