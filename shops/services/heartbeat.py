@@ -63,7 +63,7 @@ class Heartbeat:
                     if not self.beat():
                         self.lost = True
                         return
-                except Exception:  # the database away for a moment: the next tick tries again
-                    logger.exception("a heartbeat could not be written")
+                except Exception as error:  # the database away or busy for a moment: the next tick tries again
+                    logger.warning("a heartbeat could not be written: %s", error)
         finally:
             connections.close_all()  # this thread's own connections only

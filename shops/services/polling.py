@@ -32,9 +32,11 @@ duplicates nothing.
 
 Failures. A rate limit or an unavailable mall fails the run with the message and pushes the shop's next
 poll back (60 s, doubling with each failure in a row, at most 30 minutes; never sooner than the mall's
-Retry-After); the Celery task also retries after that delay. Refused credentials fail the run and pause
-the shop for AUTH_PAUSE: retrying cannot help until an admin enters new ones (which makes the shop due at
-once). Anything else fails the run with the error, backs off the same way, and is logged with its traceback.
+Retry-After, which is read as at most 30 minutes too, whatever it says: "inf", a date next year); the Celery
+task also retries after that delay, as a poll of its own (a failed "fetch latest" run stays failed). Refused
+credentials fail the run and pause the shop for AUTH_PAUSE: retrying cannot help until an admin enters new
+ones (which makes the shop due at once). Anything else fails the run with the error, backs off the same way,
+and is logged with its traceback.
 """
 
 from __future__ import annotations

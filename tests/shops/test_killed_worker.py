@@ -4,7 +4,10 @@ the out-of-memory killer would), a second worker started, and beat's task called
 
 What must hold: within a couple of minutes (here SHOPS_DEAD_AFTER is shortened to seconds, through the
 settings the worker reads from its environment; nothing is patched) the run shows interrupted, the shop is
-polled again, and every order is imported exactly once. The times from the kill are measured and printed."""
+polled again, and every order is imported exactly once. The times from the kill are measured and printed
+(here: interrupted 2.6 s, polled again 3.3 s). Measured once the same way with the defaults (SHOPS_DEAD_AFTER
+90 s, heartbeat every 15 s, beat every 60 s): interrupted 122 s after the kill, the shop polled again and its
+poll finished 0.6 s later; the bound is SHOPS_DEAD_AFTER plus one beat, 150 s."""
 
 from __future__ import annotations
 
@@ -115,8 +118,11 @@ def test_a_killed_worker_is_shown_interrupted_and_its_shop_polled_again(tenant, 
         interrupted_after = polled_after = None
         with process(worker_argv(queue, "second"), env, tmp_path / "second.log") as second:
             wait_for_log(tmp_path / "second.log", "ready.", second, timeout=60)
+            next_beat = time.monotonic()
             while time.monotonic() - killed < 120:
-                poll_due_shops()  # what beat does every minute
+                if time.monotonic() >= next_beat:
+                    poll_due_shops()  # what beat does every minute
+                    next_beat += BEAT_EVERY
                 run.refresh_from_db()
                 if interrupted_after is None and run.finished:
                     interrupted_after = time.monotonic() - killed
@@ -124,7 +130,7 @@ def test_a_killed_worker_is_shown_interrupted_and_its_shop_polled_again(tenant, 
                 if again is not None and again.finished:
                     polled_after = time.monotonic() - killed
                     break
-                time.sleep(BEAT_EVERY)
+                time.sleep(0.2)
             else:
                 pytest.fail(f"no second poll within 2 minutes:\n"
                             f"{(tmp_path / 'second.log').read_text(errors='replace')[-4000:]}")
