@@ -98,7 +98,7 @@ from .base import (
     MallUnavailable,
     Page,
 )
-from .parsing import aware_datetime, is_later, round_yen
+from .parsing import aware_datetime, is_later, json_body, round_yen
 
 SP_API_FAR_EAST = "https://sellingpartnerapi-fe.amazon.com"  # JP, AU and SG sellers
 LWA_URL = "https://api.amazon.com"
@@ -333,7 +333,7 @@ def _rate(header: str | None) -> float | None:
 def _errors(response: httpx.Response) -> str:
     """SP-API's {"errors": [{code, message, details}]} or LWA's {error, error_description} as one line."""
     try:
-        body = response.json()
+        body = json_body(response)
     except ValueError:
         return response.text[:200]
     if isinstance(body, dict) and isinstance(body.get("errors"), list):
@@ -348,7 +348,7 @@ def _errors(response: httpx.Response) -> str:
 
 def _error_code(response: httpx.Response) -> str:
     try:
-        errors = response.json().get("errors") or [{}]
+        errors = json_body(response).get("errors") or [{}]
         return str(errors[0].get("code") or "")
     except (ValueError, AttributeError, IndexError, TypeError):
         return ""
@@ -356,7 +356,7 @@ def _error_code(response: httpx.Response) -> str:
 
 def _json(response: httpx.Response) -> Any:
     try:
-        return response.json()
+        return json_body(response)
     except ValueError as error:
         raise MallUnavailable(f"Amazon answered {response.status_code} with a body that is not JSON") from error
 

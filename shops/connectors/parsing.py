@@ -9,8 +9,11 @@ so a time without an offset is read as JST (`in_japan`).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+
+import httpx
 
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
 
@@ -46,6 +49,19 @@ def is_later(candidate: str, current: str) -> bool:
 def in_japan(moment: dt.datetime) -> dt.datetime:
     """`moment` as it is when it has an offset; a time sent without one is Japan's (a Japanese mall's)."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=JST)
+
+
+def _json_int(digits: str) -> int | str:
+    """A JSON integer as an int, unless it is longer than any number an order can hold: that one stays text
+    for the order's own checks to refuse (Python refuses to convert more than 4,300 digits at all, which would
+    make the whole page unreadable on every poll, and every later order of the shop with it)."""
+    return int(digits) if len(digits.lstrip("-")) <= MAX_DIGITS else digits
+
+
+def json_body(response: httpx.Response) -> Any:
+    """A mall's JSON answer, read so that no single value can make the whole page unreadable. Raises
+    ValueError (JSONDecodeError, UnicodeDecodeError) for a body that is not JSON, like Response.json()."""
+    return json.loads(response.content, parse_int=_json_int)
 
 
 def round_yen(value: Any) -> int:

@@ -65,7 +65,7 @@ from .base import (
     MallError,
     Page,
 )
-from .parsing import JST, in_japan
+from .parsing import JST, in_japan, json_body
 
 UNSET = -9999  # Rakuten's "no value yet" for amounts
 
@@ -299,7 +299,7 @@ class RakutenConnector(Connector):
                      "Accept": "application/json"},
         )
         try:
-            body = response.json()
+            body = json_body(response)
         except (json.JSONDecodeError, UnicodeDecodeError):
             body = None
         results = body.get("Results") if isinstance(body, dict) else None

@@ -72,7 +72,7 @@ from .base import (
     MallUnavailable,
     Page,
 )
-from .parsing import aware_datetime, is_later, round_yen
+from .parsing import aware_datetime, is_later, json_body, round_yen
 
 API_VERSION = "2026-10"
 PAGE_SIZE = 250  # Shopify's maximum for orders.json
@@ -386,7 +386,7 @@ def _next_page_info(response: httpx.Response) -> str | None:
 
 def _orders_of(response: httpx.Response) -> list[Any]:
     try:
-        body = response.json()
+        body = json_body(response)
     except ValueError as error:
         raise MallUnavailable(f"Shopify answered {response.status_code} with a body that is not JSON") from error
     orders = body.get("orders") if isinstance(body, dict) else None
@@ -399,7 +399,7 @@ def _raise_for_status(response: httpx.Response) -> None:
     if response.status_code < 400:
         return
     try:
-        errors = response.json().get("errors")
+        errors = json_body(response).get("errors")
     except (ValueError, AttributeError):
         errors = response.text[:200]
     message = f"Shopify answered {response.status_code}: {errors}"

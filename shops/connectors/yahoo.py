@@ -60,7 +60,7 @@ from django.utils.translation import gettext_lazy
 
 from . import register
 from .base import AuthFailed, Connector, FailedOrder, ImportedLine, ImportedOrder, MallError, Page
-from .parsing import JST, in_japan
+from .parsing import JST, in_japan, json_body
 
 CURSOR_FORMAT = "%Y%m%d%H%M%S"
 NAME_SEPARATOR = " "  # family name first, as the other connectors write it (the import normalises spaces)
@@ -320,7 +320,7 @@ class YahooConnector(Connector):
             raise AuthFailed(f"Yahoo! token renewal refused ({response.status_code}: {response.text[:200]}) "
                              f"after: {why}")
         try:
-            answer = response.json()
+            answer = json_body(response)
             access_token = str(answer["access_token"])
         except (ValueError, KeyError, TypeError) as error:
             raise AuthFailed(f"Yahoo! token renewal answer has no access_token: {response.text[:200]!r}") from error

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import re
 import sys
 import threading
 from abc import ABC, abstractmethod
@@ -55,12 +56,20 @@ class MallRequestHandler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def send_json(self, status: int, body: Any, headers: Mapping[str, str]) -> None:
-        """An answer in JSON, as UTF-8 text rather than \\u escapes, as the Japanese malls send names."""
-        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        """An answer in JSON, as UTF-8 text rather than \\u escapes, as the Japanese malls send names. A string
+        value RAW_NUMBER + digits goes out as a bare JSON number of those digits (one longer than Python can
+        print as an int, as a broken mall may send)."""
+        text = json.dumps(body, ensure_ascii=False)
+        if RAW_NUMBER in text:
+            text = re.sub(f'"{RAW_NUMBER}(-?[0-9]+)"', r"\1", text)
+        data = text.encode("utf-8")
         self.send_answer(status, {"Content-Type": self.json_content_type, **headers}, data)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
         """Quiet: the tests read the fake's `requests` instead of an access log."""
+
+
+RAW_NUMBER = "__raw_number__:"
 
 
 @dataclass

@@ -45,7 +45,16 @@ from urllib.parse import urlencode, urlsplit
 
 from faker import Faker
 
-from .base import JST, FakeMallServer, MallRequestHandler, demo_arguments, parse_time, query_values, within
+from .base import (
+    JST,
+    RAW_NUMBER,
+    FakeMallServer,
+    MallRequestHandler,
+    demo_arguments,
+    parse_time,
+    query_values,
+    within,
+)
 
 ORDERS_PATH = re.compile(r"/admin/api/(\d{4}-\d{2}|unstable)/orders\.json")
 ORDER_PATH = re.compile(r"/admin/api/(\d{4}-\d{2}|unstable)/orders/(\d+)\.json")
@@ -215,7 +224,8 @@ class FakeShopify(FakeMallServer):
         (created_at is not a time) or "price" (a price with a yen sign and commas); or one the connector reads
         but whose amount no order can hold: "huge_shipping" (a shipping price of "1e30"), "huge_price" (a
         line price of 23 digits), "huge_rate" (a tax rate of "1e999999999"), "infinite_rate" (a tax rate
-        of Infinity). Returns its id."""
+        of Infinity), "endless_price" (a line price as a bare number of 5,000 digits, more than Python converts
+        to an int). Returns its id."""
         with self._lock:
             payload = self._build(self._change_time(_now()))
             if defect == "quantity":
@@ -232,6 +242,8 @@ class FakeShopify(FakeMallServer):
                 payload["line_items"][0]["tax_lines"][0]["rate"] = "1e999999999"
             elif defect == "infinite_rate":
                 payload["line_items"][0]["tax_lines"][0]["rate"] = float("inf")  # sent as JSON's Infinity
+            elif defect == "endless_price":  # a bare JSON number of 5,000 digits
+                payload["line_items"][0]["price"] = RAW_NUMBER + "9" * 5000
             else:
                 raise ValueError(f"unknown defect {defect}")
             return self._add(payload)

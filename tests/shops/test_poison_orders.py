@@ -79,8 +79,8 @@ def test_a_poll_imports_around_poison_orders_and_the_next_poll_brings_the_later_
     assert Order.objects.filter(shop=shop).count() == 4
 
 
-@pytest.mark.parametrize("defect", ["huge_rate", "infinite_rate"])
-def test_a_tax_rate_no_number_can_hold_fails_only_its_order_and_at_once(tenant, fake, defect):
+@pytest.mark.parametrize("defect", ["huge_rate", "infinite_rate", "endless_price"])
+def test_a_value_no_number_can_hold_fails_only_its_order_and_at_once(tenant, fake, defect):
     good = fake.add_order(gateways=["shopify_payments"])
     bad = fake.add_malformed_order(defect)
     shop = shopify_shop(tenant, fake)
