@@ -251,6 +251,7 @@ AXES_LOCKOUT_CALLABLE = "backyard.auth.lockout_response"  # the login page with 
 AXES_CLIENT_IP_CALLABLE = "backyard.auth.client_ip"
 AXES_ENABLE_ADMIN = False  # backyard/admin.py registers the attempts, scoped to the tenant's own logins
 AXES_DISABLE_ACCESS_LOG = True  # no table of every successful login, which nothing would ever prune
+AXES_VERBOSE = False  # no banner on every manage.py command; lockouts are still logged
 
 # --- Transport and browser security ------------------------------------------------------------------------
 # BACKYARD_HTTPS=1: the site is served over HTTPS by a proxy in front of gunicorn that terminates TLS and sets

@@ -10,6 +10,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from backyard import dates
 from backyard.models import TenantOwned
 
 from .constants import MallKind
@@ -54,6 +55,8 @@ class Shop(TenantOwned):
         if self.first_poll_from is not None and self.first_poll_from > timezone.localdate():
             raise ValidationError({"first_poll_from": _(
                 "The first fetch cannot start in the future: enter today or an earlier day.")})
+        if self.first_poll_from is not None and not dates.in_range(self.first_poll_from):
+            raise ValidationError({"first_poll_from": dates.OUT_OF_RANGE})  # year 1 would page through millennia
 
     @property
     def not_polled_because(self) -> str:

@@ -130,6 +130,15 @@ def test_the_admin_sets_the_first_fetch_day_and_a_day_in_the_future_is_refused(a
     assert Shop.objects.get(tenant=tenant, code="yahoo").first_poll_from == dt.date(2026, 11, 1)
 
 
+def test_a_first_fetch_day_from_another_age_is_refused(admin_client_tenant, tenant):
+    """Year 1 passed the "not in the future" check, and the first poll would have paged back two millennia."""
+    refused = admin_client_tenant.post(reverse("admin:shops_shop_add"), admin_data(first_poll_from="0001-01-01"))
+
+    assert refused.status_code == 200
+    assert "2000年から2100年までの日付を入力してください" in refused.content.decode()
+    assert not Shop.objects.filter(tenant=tenant, code="yahoo").exists()
+
+
 def test_the_shop_form_offers_the_first_fetch_day_with_the_polling_settings(admin_client_tenant):
     html = admin_client_tenant.get(f"{reverse('admin:shops_shop_add')}?mall=yahoo").content.decode()
 
