@@ -153,8 +153,9 @@ class ActionType:
 def action_key(action: Params) -> str:
     """The action's key within its rule: its type and a digest of its settings (fits RuleActionDone.action)."""
     settings = {k: v for k, v in action.items() if k != "type"}
-    digest = hashlib.sha1(json.dumps(settings, sort_keys=True, ensure_ascii=False).encode(),
-                          usedforsecurity=False).hexdigest()[:16]
+    digest = hashlib.sha1(
+        json.dumps(settings, sort_keys=True, ensure_ascii=False).encode(), usedforsecurity=False
+    ).hexdigest()[:16]
     return f"{action.get('type', '')}:{digest}"[:64]
 
 
@@ -162,8 +163,11 @@ def _not_done(run: ActionRun, order_ids: list[int], key: str) -> list[int]:
     """The orders this rule has not yet applied `key` to (one query per chunk)."""
     done: set[int] = set()
     for chunk in chunked(order_ids):
-        done.update(RuleActionDone.objects.filter(ids_in("order_id", chunk), tenant_id=run.tenant.pk,
-                                                  rule_id=run.rule.pk, action=key).values_list("order_id", flat=True))
+        done.update(
+            RuleActionDone.objects.filter(
+                ids_in("order_id", chunk), tenant_id=run.tenant.pk, rule_id=run.rule.pk, action=key
+            ).values_list("order_id", flat=True)
+        )
     return [order_id for order_id in order_ids if order_id not in done]
 
 
@@ -176,23 +180,28 @@ def insert_rows(model: type[Model], columns: tuple[str, ...], rows: list[tuple[A
     if not rows:
         return
     if connection.vendor != "postgresql":
-        model._default_manager.bulk_create([model(**dict(zip(columns, row, strict=True))) for row in rows],
-                                           batch_size=DONE_BATCH)
+        model._default_manager.bulk_create(
+            [model(**dict(zip(columns, row, strict=True))) for row in rows], batch_size=DONE_BATCH
+        )
         return
     quote = connection.ops.quote_name
     column = {field.attname: str(field.column) for field in model._meta.concrete_fields}
     names = ", ".join(quote(column[name]) for name in columns)
-    with connection.cursor() as cursor, cursor.cursor.copy(
-        f"COPY {quote(model._meta.db_table)} ({names}) FROM STDIN"
-    ) as copy:
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {quote(model._meta.db_table)} ({names}) FROM STDIN") as copy,
+    ):
         for row in rows:
             copy.write_row(row)
 
 
 def _mark_done(run: ActionRun, order_ids: Iterable[int], key: str) -> None:
     now = timezone.now()
-    insert_rows(RuleActionDone, ("tenant_id", "order_id", "rule_id", "action", "at"),
-                [(run.tenant.pk, order_id, run.rule.pk, key, now) for order_id in order_ids])
+    insert_rows(
+        RuleActionDone,
+        ("tenant_id", "order_id", "rule_id", "action", "at"),
+        [(run.tenant.pk, order_id, run.rule.pk, key, now) for order_id in order_ids],
+    )
 
 
 def orders_write(tenant: Tenant, order_ids: Iterable[int], **values: Any) -> None:
@@ -283,8 +292,15 @@ def _bulk(run: ActionRun, order_ids: list[int], changes: BulkChanges) -> BulkRes
 
     Rules confirm stage skips (they were configured to make them) and never take the operator's T14
     "stock checked → paid" shortcut: an order goes exactly where the rule says."""
-    result = orders_bulk_update(tenant=run.tenant, order_ids=order_ids, changes=changes, actor=run.actor,
-                                confirm_skips=True, paid_shortcut=False, bump_unwritten=False)
+    result = orders_bulk_update(
+        tenant=run.tenant,
+        order_ids=order_ids,
+        changes=changes,
+        actor=run.actor,
+        confirm_skips=True,
+        paid_shortcut=False,
+        bump_unwritten=False,
+    )
     run.outcome.changed |= result.changed_ids
     run.outcome.written |= result.written_ids
     return result
@@ -318,15 +334,19 @@ def apply_move_status(run: ActionRun, params: Params, order_ids: list[int]) -> N
         return
     current: dict[int, int] = {}
     for chunk in chunked(new):
-        current.update(Order.objects.filter(ids_in("pk", chunk), tenant_id=run.tenant.pk)
-                       .values_list("pk", "status_id"))
+        current.update(
+            Order.objects.filter(ids_in("pk", chunk), tenant_id=run.tenant.pk).values_list("pk", "status_id")
+        )
     stubs = _stubs(run.tenant, new)
     built = []
     for order_id in new:
         stub = stubs[order_id]
         stub.status = run.refs.statuses[current[order_id]]
-        built.append(events.order_status_refused_event(order=stub, actor=run.actor, target=target,
-                                                       reason=reasons[order_id], commit=False))
+        built.append(
+            events.order_status_refused_event(
+                order=stub, actor=run.actor, target=target, reason=reasons[order_id], commit=False
+            )
+        )
     save_events(built)
     _mark_done(run, new, key)
 
@@ -362,9 +382,12 @@ def _line_sum(tax_rate: int | None = None) -> Coalesce:
     lines = OrderLine.objects.filter(order_id=OuterRef("pk"))
     if tax_rate is not None:
         lines = lines.filter(tax_rate=tax_rate)
-    summed = lines.order_by().values("order_id").annotate(
-        s=Sum(F("unit_price") * F("quantity"), output_field=BigIntegerField())
-    ).values("s")
+    summed = (
+        lines.order_by()
+        .values("order_id")
+        .annotate(s=Sum(F("unit_price") * F("quantity"), output_field=BigIntegerField()))
+        .values("s")
+    )
     return Coalesce(Subquery(summed, output_field=BigIntegerField()), Value(0), output_field=BigIntegerField())
 
 
@@ -401,20 +424,33 @@ def apply_set_shipping_fee(run: ActionRun, params: Params, order_ids: list[int])
     fee = _amount(run.tenant, params["amount"])
     olds: dict[int, int] = {}
     for chunk in chunked(order_ids):
-        olds.update(Order.objects.filter(ids_in("pk", chunk), tenant_id=run.tenant.pk).exclude(shipping_fee=fee)
-                    .values_list("pk", "shipping_fee"))
+        olds.update(
+            Order.objects.filter(ids_in("pk", chunk), tenant_id=run.tenant.pk)
+            .exclude(shipping_fee=fee)
+            .values_list("pk", "shipping_fee")
+        )
     if not olds:
         return
     changed = sorted(olds)
     rates: set[int] = set()
     for chunk in chunked(changed):
-        rates.update(OrderLine.objects.filter(ids_in("order_id", chunk), tenant_id=run.tenant.pk).order_by()
-                     .values_list("tax_rate", flat=True).distinct())
+        rates.update(
+            OrderLine.objects.filter(ids_in("order_id", chunk), tenant_id=run.tenant.pk)
+            .order_by()
+            .values_list("tax_rate", flat=True)
+            .distinct()
+        )
     orders_write(run.tenant, changed, **amounts_with_shipping_fee(fee, rates))
     run.outcome.written.update(changed)
     stubs = _stubs(run.tenant, changed)
-    save_events([events.order_field_changed_event(order=stubs[pk], actor=run.actor, field="shipping_fee",
-                                                  old=olds[pk], new=fee, commit=False) for pk in changed])
+    save_events(
+        [
+            events.order_field_changed_event(
+                order=stubs[pk], actor=run.actor, field="shipping_fee", old=olds[pk], new=fee, commit=False
+            )
+            for pk in changed
+        ]
+    )
     run.outcome.changed.update(changed)
 
 
@@ -429,11 +465,24 @@ def apply_add_line(run: ActionRun, params: Params, order_ids: list[int]) -> None
         return
     last: dict[int, int] = {}
     for chunk in chunked(todo):
-        last.update(OrderLine.objects.filter(ids_in("order_id", chunk), tenant_id=run.tenant.pk).order_by()
-                    .values("order_id").annotate(m=Max("position")).values_list("order_id", "m"))
+        last.update(
+            OrderLine.objects.filter(ids_in("order_id", chunk), tenant_id=run.tenant.pk)
+            .order_by()
+            .values("order_id")
+            .annotate(m=Max("position"))
+            .values_list("order_id", "m")
+        )
     lines = [
-        OrderLine(tenant_id=run.tenant.pk, order_id=order_id, position=last.get(order_id, 0) + 1,
-                  sku=sku, name=name, quantity=quantity, unit_price=0, tax_rate=10)
+        OrderLine(
+            tenant_id=run.tenant.pk,
+            order_id=order_id,
+            position=last.get(order_id, 0) + 1,
+            sku=sku,
+            name=name,
+            quantity=quantity,
+            unit_price=0,
+            tax_rate=10,
+        )
         for order_id in todo
     ]
     OrderLine.objects.bulk_create(lines, batch_size=DONE_BATCH)
@@ -449,8 +498,12 @@ def apply_add_line(run: ActionRun, params: Params, order_ids: list[int]) -> None
     orders_write(run.tenant, todo, **values)
     run.outcome.written.update(todo)
     stubs = _stubs(run.tenant, todo)
-    save_events([events.order_line_added_event(order=stubs[line.order_id], actor=run.actor, line=line,
-                                               commit=False) for line in lines])
+    save_events(
+        [
+            events.order_line_added_event(order=stubs[line.order_id], actor=run.actor, line=line, commit=False)
+            for line in lines
+        ]
+    )
     _mark_done(run, todo, run.key)
     run.outcome.changed.update(todo)
 
@@ -463,8 +516,7 @@ def apply_add_mail_insert(run: ActionRun, params: Params, order_ids: list[int]) 
     text = _text(run.tenant, params["text"])
     olds: dict[int, str] = {}
     for chunk in chunked(todo):
-        olds.update(Order.objects.filter(ids_in("pk", chunk), tenant_id=run.tenant.pk)
-                    .values_list("pk", "mail_insert"))
+        olds.update(Order.objects.filter(ids_in("pk", chunk), tenant_id=run.tenant.pk).values_list("pk", "mail_insert"))
     appended = Case(
         When(mail_insert="", then=Value(text)),
         default=Concat(F("mail_insert"), Value("\n" + text), output_field=TextField()),
@@ -473,11 +525,19 @@ def apply_add_mail_insert(run: ActionRun, params: Params, order_ids: list[int]) 
     orders_write(run.tenant, todo, mail_insert=appended)
     run.outcome.written.update(todo)
     stubs = _stubs(run.tenant, todo)
-    save_events([
-        events.order_field_changed_event(order=stubs[pk], actor=run.actor, field="mail_insert", old=olds[pk],
-                                         new=f"{olds[pk]}\n{text}" if olds[pk] else text, commit=False)
-        for pk in todo
-    ])
+    save_events(
+        [
+            events.order_field_changed_event(
+                order=stubs[pk],
+                actor=run.actor,
+                field="mail_insert",
+                old=olds[pk],
+                new=f"{olds[pk]}\n{text}" if olds[pk] else text,
+                commit=False,
+            )
+            for pk in todo
+        ]
+    )
     _mark_done(run, todo, run.key)
     run.outcome.changed.update(todo)
 
@@ -485,8 +545,16 @@ def apply_add_mail_insert(run: ActionRun, params: Params, order_ids: list[int]) 
 # --- tasks: shared by the rule actions, the engine's task pass and the manual services -------------------
 
 
-def tasks_raise(*, tenant: Tenant, definition: TaskDefinition, order_ids: Iterable[int], actor: Actor,
-                note: str = "", automatic: bool = False, bump_version: bool = True) -> list[int]:
+def tasks_raise(
+    *,
+    tenant: Tenant,
+    definition: TaskDefinition,
+    order_ids: Iterable[int],
+    actor: Actor,
+    note: str = "",
+    automatic: bool = False,
+    bump_version: bool = True,
+) -> list[int]:
     """Raise `definition` on the orders that have no open task of it; returns those orders. `automatic`:
     the engine raises it because the definition's condition holds (and will resolve it when it goes).
     `bump_version=False`: the caller (the engine) raises the orders' version itself.
@@ -496,45 +564,81 @@ def tasks_raise(*, tenant: Tenant, definition: TaskDefinition, order_ids: Iterab
     ids = sorted(set(order_ids))
     have: set[int] = set()
     for chunk in chunked(ids):
-        have.update(OrderTask.objects.filter(ids_in("order_id", chunk), tenant_id=tenant.pk, definition=definition,
-                                             resolved_at=None).values_list("order_id", flat=True))
+        have.update(
+            OrderTask.objects.filter(
+                ids_in("order_id", chunk), tenant_id=tenant.pk, definition=definition, resolved_at=None
+            ).values_list("order_id", flat=True)
+        )
     new = [order_id for order_id in ids if order_id not in have]
     if not new:
         return []
     now = timezone.now()
-    insert_rows(OrderTask, ("tenant_id", "order_id", "definition_id", "raised_at", "raised_by",
-                            "raised_automatically", "note", "resolved_by_name", "resolved_automatically"),
-                [(tenant.pk, order_id, definition.pk, now, actor.name, automatic, note, "", False)
-                 for order_id in new])
+    insert_rows(
+        OrderTask,
+        (
+            "tenant_id",
+            "order_id",
+            "definition_id",
+            "raised_at",
+            "raised_by",
+            "raised_automatically",
+            "note",
+            "resolved_by_name",
+            "resolved_automatically",
+        ),
+        [(tenant.pk, order_id, definition.pk, now, actor.name, automatic, note, "", False) for order_id in new],
+    )
     if bump_version:
         orders_write(tenant, new)
     stubs = _stubs(tenant, new)
-    save_events([events.order_task_raised_event(order=stubs[pk], actor=actor, definition=definition, commit=False)
-                 for pk in new])
+    save_events(
+        [
+            events.order_task_raised_event(order=stubs[pk], actor=actor, definition=definition, commit=False)
+            for pk in new
+        ]
+    )
     return new
 
 
-def tasks_resolve(*, tenant: Tenant, definition: TaskDefinition, order_ids: Iterable[int], actor: Actor,
-                  automatic: bool = False, bump_version: bool = True) -> list[int]:
+def tasks_resolve(
+    *,
+    tenant: Tenant,
+    definition: TaskDefinition,
+    order_ids: Iterable[int],
+    actor: Actor,
+    automatic: bool = False,
+    bump_version: bool = True,
+) -> list[int]:
     """Resolve the open tasks of `definition` on the orders; returns the orders that had one."""
     ids = sorted(set(order_ids))
     resolved: list[int] = []
     now = timezone.now()
     for chunk in chunked(ids):
-        open_tasks = OrderTask.objects.filter(ids_in("order_id", chunk), tenant_id=tenant.pk, definition=definition,
-                                              resolved_at=None)
+        open_tasks = OrderTask.objects.filter(
+            ids_in("order_id", chunk), tenant_id=tenant.pk, definition=definition, resolved_at=None
+        )
         found = list(open_tasks.values_list("order_id", flat=True))
         if found:
-            open_tasks.update(resolved_at=now, resolved_by_id=actor.user_id, resolved_by_name=actor.name,
-                              resolved_automatically=automatic)
+            open_tasks.update(
+                resolved_at=now,
+                resolved_by_id=actor.user_id,
+                resolved_by_name=actor.name,
+                resolved_automatically=automatic,
+            )
             resolved += found
     if not resolved:
         return []
     if bump_version:
         orders_write(tenant, resolved)
     stubs = _stubs(tenant, resolved)
-    save_events([events.order_task_resolved_event(order=stubs[pk], actor=actor, definition=definition,
-                                                  automatic=automatic, commit=False) for pk in sorted(resolved)])
+    save_events(
+        [
+            events.order_task_resolved_event(
+                order=stubs[pk], actor=actor, definition=definition, automatic=automatic, commit=False
+            )
+            for pk in sorted(resolved)
+        ]
+    )
     return sorted(resolved)
 
 
@@ -548,8 +652,7 @@ def apply_raise_task(run: ActionRun, params: Params, order_ids: list[int]) -> No
     if not todo:
         return
     definition = _definition(run, params)
-    raised = tasks_raise(tenant=run.tenant, definition=definition, order_ids=todo, actor=run.actor,
-                         bump_version=False)
+    raised = tasks_raise(tenant=run.tenant, definition=definition, order_ids=todo, actor=run.actor, bump_version=False)
     _mark_done(run, todo, run.key)
     run.outcome.changed.update(raised)
     run.outcome.tasks_raised[definition.pk] = run.outcome.tasks_raised.get(definition.pk, 0) + len(raised)
@@ -557,8 +660,9 @@ def apply_raise_task(run: ActionRun, params: Params, order_ids: list[int]) -> No
 
 def apply_resolve_task(run: ActionRun, params: Params, order_ids: list[int]) -> None:
     definition = _definition(run, params)
-    resolved = tasks_resolve(tenant=run.tenant, definition=definition, order_ids=order_ids, actor=run.actor,
-                             bump_version=False)
+    resolved = tasks_resolve(
+        tenant=run.tenant, definition=definition, order_ids=order_ids, actor=run.actor, bump_version=False
+    )
     run.outcome.changed.update(resolved)
     run.outcome.tasks_resolved[definition.pk] = run.outcome.tasks_resolved.get(definition.pk, 0) + len(resolved)
 
@@ -568,58 +672,116 @@ def apply_resolve_task(run: ActionRun, params: Params, order_ids: list[int]) -> 
 ACTIONS: dict[str, ActionType] = {
     action.code: action
     for action in [
-        ActionType("move_status", gettext_lazy("Move to a status"), ("status",),
-                   _cleaner(status=_row_id(Status, gettext_lazy("status"))), apply_move_status),
-        ActionType("raise_task", gettext_lazy("Raise a task"), ("task",),
-                   _cleaner(task=_row_id(TaskDefinition, gettext_lazy("task"))), apply_raise_task, once=True),
-        ActionType("resolve_task", gettext_lazy("Resolve a task"), ("task",),
-                   _cleaner(task=_row_id(TaskDefinition, gettext_lazy("task"))), apply_resolve_task),
-        ActionType("add_label", gettext_lazy("Add a label"), ("label",),
-                   _cleaner(label=_row_id(Label, gettext_lazy("label"))), apply_add_label),
-        ActionType("remove_label", gettext_lazy("Remove a label"), ("label",),
-                   _cleaner(label=_row_id(Label, gettext_lazy("label"))), apply_remove_label),
-        ActionType("set_delivery_method", gettext_lazy("Set the delivery method"), ("delivery_method",),
-                   _cleaner(delivery_method=_row_id(DeliveryMethod, gettext_lazy("delivery method"))),
-                   apply_set_delivery_method),
-        ActionType("set_shipping_fee", gettext_lazy("Set the shipping fee"), ("amount",),
-                   _cleaner(amount=_amount), apply_set_shipping_fee),
-        ActionType("add_memo", gettext_lazy("Add a work memo"), ("text",),
-                   _cleaner(text=_text), apply_add_memo, once=True),
-        ActionType("add_line", gettext_lazy("Add a freebie or enclosure line"), ("sku", "name", "quantity"),
-                   _cleaner(sku=_short(100, gettext_lazy("SKU")), name=_short(255, gettext_lazy("item name")),
-                            quantity=_quantity),
-                   apply_add_line, once=True),
-        ActionType("set_shipping_store", gettext_lazy("Set the shipping store"), ("shipping_store",),
-                   _cleaner(shipping_store=_row_id(ShippingStore, gettext_lazy("shipping store"))),
-                   apply_set_shipping_store),
-        ActionType("add_mail_insert", gettext_lazy("Add a mail insert text"), ("text",),
-                   _cleaner(text=_text), apply_add_mail_insert, once=True),
+        ActionType(
+            "move_status",
+            gettext_lazy("Move to a status"),
+            ("status",),
+            _cleaner(status=_row_id(Status, gettext_lazy("status"))),
+            apply_move_status,
+        ),
+        ActionType(
+            "raise_task",
+            gettext_lazy("Raise a task"),
+            ("task",),
+            _cleaner(task=_row_id(TaskDefinition, gettext_lazy("task"))),
+            apply_raise_task,
+            once=True,
+        ),
+        ActionType(
+            "resolve_task",
+            gettext_lazy("Resolve a task"),
+            ("task",),
+            _cleaner(task=_row_id(TaskDefinition, gettext_lazy("task"))),
+            apply_resolve_task,
+        ),
+        ActionType(
+            "add_label",
+            gettext_lazy("Add a label"),
+            ("label",),
+            _cleaner(label=_row_id(Label, gettext_lazy("label"))),
+            apply_add_label,
+        ),
+        ActionType(
+            "remove_label",
+            gettext_lazy("Remove a label"),
+            ("label",),
+            _cleaner(label=_row_id(Label, gettext_lazy("label"))),
+            apply_remove_label,
+        ),
+        ActionType(
+            "set_delivery_method",
+            gettext_lazy("Set the delivery method"),
+            ("delivery_method",),
+            _cleaner(delivery_method=_row_id(DeliveryMethod, gettext_lazy("delivery method"))),
+            apply_set_delivery_method,
+        ),
+        ActionType(
+            "set_shipping_fee",
+            gettext_lazy("Set the shipping fee"),
+            ("amount",),
+            _cleaner(amount=_amount),
+            apply_set_shipping_fee,
+        ),
+        ActionType(
+            "add_memo", gettext_lazy("Add a work memo"), ("text",), _cleaner(text=_text), apply_add_memo, once=True
+        ),
+        ActionType(
+            "add_line",
+            gettext_lazy("Add a freebie or enclosure line"),
+            ("sku", "name", "quantity"),
+            _cleaner(
+                sku=_short(100, gettext_lazy("SKU")), name=_short(255, gettext_lazy("item name")), quantity=_quantity
+            ),
+            apply_add_line,
+            once=True,
+        ),
+        ActionType(
+            "set_shipping_store",
+            gettext_lazy("Set the shipping store"),
+            ("shipping_store",),
+            _cleaner(shipping_store=_row_id(ShippingStore, gettext_lazy("shipping store"))),
+            apply_set_shipping_store,
+        ),
+        ActionType(
+            "add_mail_insert",
+            gettext_lazy("Add a mail insert text"),
+            ("text",),
+            _cleaner(text=_text),
+            apply_add_mail_insert,
+            once=True,
+        ),
     ]
 }
 
 
 def _clean_one(tenant: Tenant, position: int, action: Any) -> Params:
     if not isinstance(action, dict):
-        raise ValidationError(_("Action %(n)d: write it as {\"type\": …} with its settings.") % {"n": position})
+        raise ValidationError(_('Action %(n)d: write it as {"type": …} with its settings.') % {"n": position})
     action_type = ACTIONS.get(action.get("type", ""))
     if action_type is None:
-        raise ValidationError(_("Action %(n)d: unknown type “%(type)s”. Choose one of: %(types)s.") % {
-            "n": position, "type": action.get("type", ""), "types": ", ".join(ACTIONS)})
+        raise ValidationError(
+            _("Action %(n)d: unknown type “%(type)s”. Choose one of: %(types)s.")
+            % {"n": position, "type": action.get("type", ""), "types": ", ".join(ACTIONS)}
+        )
     unexpected = sorted(set(action) - {"type", *action_type.settings})
     if unexpected:
-        raise ValidationError(_("Action %(n)d (%(label)s): unknown setting “%(name)s”.") % {
-            "n": position, "label": action_type.label, "name": unexpected[0]})
+        raise ValidationError(
+            _("Action %(n)d (%(label)s): unknown setting “%(name)s”.")
+            % {"n": position, "label": action_type.label, "name": unexpected[0]}
+        )
     try:
         return {"type": action_type.code, **action_type.clean(tenant, action)}
     except ValidationError as error:
-        raise ValidationError(_("Action %(n)d (%(label)s): %(problem)s.") % {
-            "n": position, "label": action_type.label, "problem": "; ".join(error.messages)}) from None
+        raise ValidationError(
+            _("Action %(n)d (%(label)s): %(problem)s.")
+            % {"n": position, "label": action_type.label, "problem": "; ".join(error.messages)}
+        ) from None
 
 
 def validate_actions(tenant: Tenant, actions: Any) -> list[str]:
     """Every problem with a rule's actions, each naming the action by its number and type; [] when fine."""
     if not isinstance(actions, list):
-        return [_("Write the actions as a list: [{\"type\": …}, …].")]
+        return [_('Write the actions as a list: [{"type": …}, …].')]
     problems: list[str] = []
     for position, action in enumerate(actions, start=1):
         try:
@@ -638,8 +800,9 @@ def clean_actions(tenant: Tenant, actions: Any) -> list[Params]:
     return [_clean_one(tenant, position, action) for position, action in enumerate(actions, start=1)]
 
 
-def apply_action(*, tenant: Tenant, rule: Rule, action: Params, order_ids: list[int], refs: References,
-                 outcome: ActionOutcome) -> None:
+def apply_action(
+    *, tenant: Tenant, rule: Rule, action: Params, order_ids: list[int], refs: References, outcome: ActionOutcome
+) -> None:
     """Apply one saved action of `rule` to the orders; a broken one is reported in `outcome.errors`."""
     action_type = ACTIONS.get(action.get("type", "")) if isinstance(action, dict) else None
     if action_type is None:

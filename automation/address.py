@@ -77,8 +77,24 @@ _NO_KANA = re.compile(r"[ノ之]")
 _KANJI_DIGITS = {"〇": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _KANJI_UNITS = {"十": 10, "百": 100, "千": 1000}
 # Old and variant forms people (and some registers) use for the same place-name kanji.
-_ITAIJI = str.maketrans({"髙": "高", "﨑": "崎", "嵜": "崎", "澤": "沢", "邊": "辺", "邉": "辺", "龍": "竜",
-                         "桧": "檜", "舘": "館", "冨": "富", "曾": "曽", "籠": "篭", "濱": "浜", "嶋": "島"})
+_ITAIJI = str.maketrans(
+    {
+        "髙": "高",
+        "﨑": "崎",
+        "嵜": "崎",
+        "澤": "沢",
+        "邊": "辺",
+        "邉": "辺",
+        "龍": "竜",
+        "桧": "檜",
+        "舘": "館",
+        "冨": "富",
+        "曾": "曽",
+        "籠": "篭",
+        "濱": "浜",
+        "嶋": "島",
+    }
+)
 _COUNTY = re.compile(r"^(.+?郡)(.+[町村])$")
 _WARD = re.compile(r"^(.+?市)(.+区)$")
 
@@ -141,8 +157,13 @@ def _other_wards(prefecture: str, city: str) -> tuple[str, ...]:
     ward = _WARD.match(city)
     if not ward:
         return ()
-    names = {normalize_address(m.group(2)) for other in _towns().get(prefecture, {}) if other != city
-             for m in [_WARD.match(other)] if m and m.group(1) == ward.group(1)}
+    names = {
+        normalize_address(m.group(2))
+        for other in _towns().get(prefecture, {})
+        if other != city
+        for m in [_WARD.match(other)]
+        if m and m.group(1) == ward.group(1)
+    }
     return tuple(sorted(names, key=len, reverse=True))
 
 
@@ -165,7 +186,7 @@ def _split_prefecture(prefecture: str, rest: str) -> tuple[str, str]:
     rest_norm = normalize_address(rest)
     for name in [pref] if pref else PREFECTURES:
         if rest_norm.startswith(name):
-            return name, rest_norm[len(name):]
+            return name, rest_norm[len(name) :]
     return pref, rest_norm
 
 
@@ -225,8 +246,13 @@ def _city_places(prefecture: str, city: str) -> tuple[_Place, ...]:
 def _longer_towns(prefecture: str, city: str, town: str) -> tuple[str, ...]:
     """Normalised names of the city's other towns (and buildings) whose names begin with `town`: an address
     starting with 杉久保南 is not in 杉久保, one starting with 丸の内JPタワー is not in another 丸の内 building."""
-    return tuple(dict.fromkeys(normalize_address(other) for _code, other in _city_towns(prefecture, city)
-                               if len(other) > len(town) and other.startswith(town)))
+    return tuple(
+        dict.fromkeys(
+            normalize_address(other)
+            for _code, other in _city_towns(prefecture, city)
+            if len(other) > len(town) and other.startswith(town)
+        )
+    )
 
 
 def _strip_city(rest_norm: str, cities: Iterable[str]) -> list[tuple[str, str]]:
@@ -235,7 +261,7 @@ def _strip_city(rest_norm: str, cities: Iterable[str]) -> list[tuple[str, str]]:
     for city in cities:
         for variant in _city_variants(city):
             if variant and rest_norm.startswith(variant):
-                found.append((city, rest_norm[len(variant):]))
+                found.append((city, rest_norm[len(variant) :]))
                 break
     return found
 
@@ -252,8 +278,15 @@ def _town_names(place: PostalPlace, prefecture: str) -> tuple[list[str], str]:
     names = [name for name in place.town.split("、") if normalize_address(name)]
     base = ""
     if "階" in place.note:
-        base = max((other for _code, other in _city_towns(prefecture, place.city)
-                    if other and other != place.town and place.town.startswith(other)), key=len, default="")
+        base = max(
+            (
+                other
+                for _code, other in _city_towns(prefecture, place.city)
+                if other and other != place.town and place.town.startswith(other)
+            ),
+            key=len,
+            default="",
+        )
     return names, base
 
 
@@ -283,8 +316,11 @@ class AddressCheck:
     def candidates(self) -> list[PostalAddress]:
         """Postal codes that fit the written address (at most MAX_CANDIDATES); [] when the check passed."""
         if self._candidates is None:
-            self._candidates = [] if self.ok else address_candidates(
-                prefecture=self.prefecture, city=self.city, address1=self.address1)
+            self._candidates = (
+                []
+                if self.ok
+                else address_candidates(prefecture=self.prefecture, city=self.city, address1=self.address1)
+            )
         return self._candidates
 
     @property
@@ -294,8 +330,12 @@ class AddressCheck:
         expected = ""
         if postal is not None:
             expected = f"{postal.prefecture}{postal.city}{postal.town}{postal.street}"
-        params = {"code": self.code, "expected": expected, "written": self.written,
-                  "office": postal.office if postal is not None else ""}
+        params = {
+            "code": self.code,
+            "expected": expected,
+            "written": self.written,
+            "office": postal.office if postal is not None else "",
+        }
         if self.status == "ok":
             if self.is_business:
                 return _("Postal code %(code)s is the individual code of %(office)s (%(expected)s).") % params
@@ -309,14 +349,20 @@ class AddressCheck:
                 return _("“%(code)s” is not a postal code: enter seven digits.") % params
             return _("Postal code %(code)s does not exist.") % params
         if self.status == "business_code":
-            return _("Postal code %(code)s is the individual code of %(office)s (%(expected)s), but the address "
-                     "is %(written)s.") % params
+            return (
+                _(
+                    "Postal code %(code)s is the individual code of %(office)s (%(expected)s), but the address "
+                    "is %(written)s."
+                )
+                % params
+            )
         if self.status == "prefecture_mismatch":
-            return _("Postal code %(code)s is %(expected)s, but the address is %(written)s: the prefecture "
-                     "differs.") % params
+            return (
+                _("Postal code %(code)s is %(expected)s, but the address is %(written)s: the prefecture differs.")
+                % params
+            )
         if self.status == "city_mismatch":
-            return _("Postal code %(code)s is %(expected)s, but the address is %(written)s: the city "
-                     "differs.") % params
+            return _("Postal code %(code)s is %(expected)s, but the address is %(written)s: the city differs.") % params
         return _("Postal code %(code)s is %(expected)s, but the address is %(written)s: the town differs.") % params
 
 
@@ -328,8 +374,11 @@ def _verdict(postal: PostalAddress, prefecture: str, rest_norm: str) -> str:
     by_city = {p.city: [q for q in places if q.city == p.city] for p in places}
     # A designated city written without the code's ward matches the city; what follows must not be another of
     # its wards (札幌市 + 南区北一条西 is not 札幌市中央区北一条西, though 北一条西 is in 中央区).
-    matched = [(city, after) for city, after in _strip_city(rest_norm, by_city)
-               if not after.startswith(_other_wards(prefecture, city))]
+    matched = [
+        (city, after)
+        for city, after in _strip_city(rest_norm, by_city)
+        if not after.startswith(_other_wards(prefecture, city))
+    ]
     if not matched:
         return "city_mismatch"
     for city, after in matched:
@@ -355,8 +404,10 @@ def _verdict(postal: PostalAddress, prefecture: str, rest_norm: str) -> str:
 
 def _starts_with_other_town(prefecture: str, city: str, after: str, wanted: set[str]) -> bool:
     """Whether the address starts with a town (or building) of the city other than the wanted ones."""
-    return any(p.norm_town and p.norm_town not in wanted and after.startswith(p.norm_town)
-               for p in _city_places(prefecture, city))
+    return any(
+        p.norm_town and p.norm_town not in wanted and after.startswith(p.norm_town)
+        for p in _city_places(prefecture, city)
+    )
 
 
 @lru_cache(maxsize=32768)
@@ -388,8 +439,16 @@ def check_address(*, postal_code: str, prefecture: str, city: str, address1: str
     status, code, is_business = _check(postal_code, prefecture, city, address1, address2)
     postal = postal_lookup(code) if code and status != "unknown_code" else None
     written = f"{prefecture}{city}{address1}".strip()
-    return AddressCheck(status=status, postal=postal, code=code, written=written, is_business=is_business,
-                        prefecture=prefecture, city=city, address1=address1)
+    return AddressCheck(
+        status=status,
+        postal=postal,
+        code=code,
+        written=written,
+        is_business=is_business,
+        prefecture=prefecture,
+        city=city,
+        address1=address1,
+    )
 
 
 @dataclass(frozen=True)
@@ -409,13 +468,14 @@ def split_address(text: str, postal_code: str = "") -> SplitAddress:
     市/区/町/村 would not. What cannot be split stays in `rest`: nothing is dropped. The text is NFKC
     normalised (full-width digits to ASCII) and trimmed; inner spaces are kept."""
     written = unicodedata.normalize("NFKC", text or "").strip()
-    prefecture, rest = next(((name, written[len(name):].lstrip()) for name in PREFECTURES
-                             if written.startswith(name)), ("", written))
+    prefecture, rest = next(
+        ((name, written[len(name) :].lstrip()) for name in PREFECTURES if written.startswith(name)), ("", written)
+    )
     if not prefecture:  # "東京千代田区…"; but "京都市…" and "千葉市…" name the city, not the prefecture
         for name in PREFECTURES:
             short = name[:-1] if name != "北海道" else ""
             if short and written.startswith(short):
-                after = written[len(short):]
+                after = written[len(short) :]
                 prefecture, rest = name, (written if after.startswith("市") else after.lstrip())
                 break
     if not prefecture:
@@ -428,7 +488,7 @@ def split_address(text: str, postal_code: str = "") -> SplitAddress:
         for variant in (city, *(m.group(2) for m in [_COUNTY.match(city)] if m)):
             if len(variant) > len(best) and rest.startswith(variant):
                 best = variant
-    return SplitAddress(prefecture, best, rest[len(best):].lstrip())
+    return SplitAddress(prefecture, best, rest[len(best) :].lstrip())
 
 
 def address_candidates(*, prefecture: str, city: str, address1: str) -> list[PostalAddress]:
@@ -468,8 +528,9 @@ def check_orders(tenant: Tenant, order_ids: Iterable[int]) -> dict[int, AddressC
     results: dict[int, AddressCheck] = {}
     columns = ("pk", "dest_postal_code", "dest_prefecture", "dest_city", "dest_address1", "dest_address2")
     for start in range(0, len(ids), CHUNK):
-        rows = Order.objects.for_tenant(tenant).filter(pk__in=ids[start:start + CHUNK]).values_list(*columns)
+        rows = Order.objects.for_tenant(tenant).filter(pk__in=ids[start : start + CHUNK]).values_list(*columns)
         for pk, postal_code, prefecture, city, address1, address2 in rows:
-            results[pk] = check_address(postal_code=postal_code, prefecture=prefecture, city=city,
-                                        address1=address1, address2=address2)
+            results[pk] = check_address(
+                postal_code=postal_code, prefecture=prefecture, city=city, address1=address1, address2=address2
+            )
     return results

@@ -34,19 +34,22 @@ def _statuses_with_groups() -> QuerySet[Status]:
     return Status.objects.select_related("group").order_by("group__position", "group_id", "position", "pk")
 
 
-def _dry_run_page(request: HttpRequest, modeladmin: admin.ModelAdmin,
-                  reports: list[tuple[Any, DryRunReport]]) -> TemplateResponse:
+def _dry_run_page(
+    request: HttpRequest, modeladmin: admin.ModelAdmin, reports: list[tuple[Any, DryRunReport]]
+) -> TemplateResponse:
     """The dry-run result: per group or rule, its counts, refusals and each order's changes."""
     sections = []
     for subject, report in reports:
         shown = report.orders[:DRY_RUN_ORDERS_SHOWN]
-        sections.append({
-            "subject": subject,
-            "report": report,
-            "orders": [(order, reverse("order_detail", args=[order.order_id])) for order in shown],
-            "hidden": len(report.orders) - len(shown),
-            "tasks": [task for task in report.result.tasks.values() if task.raised or task.resolved],
-        })
+        sections.append(
+            {
+                "subject": subject,
+                "report": report,
+                "orders": [(order, reverse("order_detail", args=[order.order_id])) for order in shown],
+                "hidden": len(report.orders) - len(shown),
+                "tasks": [task for task in report.result.tasks.values() if task.raised or task.resolved],
+            }
+        )
     context = {
         **modeladmin.admin_site.each_context(request),
         "title": _("Dry run: what would change"),
@@ -129,9 +132,7 @@ class RuleAdmin(TenantAdminMixin, admin.ModelAdmin):
     actions = ["dry_run_rules"]
 
     def get_queryset(self, request: HttpRequest) -> Any:
-        return super().get_queryset(request).prefetch_related(
-            Prefetch("statuses", queryset=_statuses_with_groups())
-        )
+        return super().get_queryset(request).prefetch_related(Prefetch("statuses", queryset=_statuses_with_groups()))
 
     def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "statuses":

@@ -125,8 +125,11 @@ def _rows(model: type[Model]) -> ChoicesFn:
 
 
 def _status_choices(tenant: Tenant) -> list[tuple[Any, str]]:
-    rows = (Status.objects.for_tenant(tenant).order_by("group__position", "group_id", "position", "pk")
-            .values_list("pk", "group__name", "name"))
+    rows = (
+        Status.objects.for_tenant(tenant)
+        .order_by("group__position", "group_id", "position", "pk")
+        .values_list("pk", "group__name", "name")
+    )
     return [(pk, f"{group} / {name}") for pk, group, name in rows]
 
 
@@ -228,6 +231,7 @@ def _field(name: str, kind: str) -> Compiler:
 
 def _line(name: str) -> Compiler:
     """Any line of the order: one `Exists` over its lines."""
+
     def compile_(tenant_id: int, op: str, value: Any) -> Q:
         lines = OrderLine.objects.filter(tenant_id=tenant_id, order_id=OuterRef("pk"))
         return Q(Exists(lines.filter(_text_q(name, op, value))))
@@ -238,7 +242,10 @@ def _line(name: str) -> Compiler:
 def _total_quantity(tenant_id: int, op: str, value: Any) -> Q:
     total = (
         OrderLine.objects.filter(tenant_id=tenant_id, order_id=OuterRef("pk"))
-        .order_by().values("order_id").annotate(n=Sum("quantity")).values("n")[:1]
+        .order_by()
+        .values("order_id")
+        .annotate(n=Sum("quantity"))
+        .values("n")[:1]
     )
     return _expression_q(Coalesce(Subquery(total), Value(0)), op, value)
 
@@ -319,8 +326,10 @@ def orderer_differs_q() -> Q:
     parts = [
         ("orderer_name", "dest_name"),
         ("orderer_postal_code", "dest_postal_code"),
-        (Concat("orderer_prefecture", "orderer_city", "orderer_address1", "orderer_address2"),
-         Concat("dest_prefecture", "dest_city", "dest_address1", "dest_address2")),
+        (
+            Concat("orderer_prefecture", "orderer_city", "orderer_address1", "orderer_address2"),
+            Concat("dest_prefecture", "dest_city", "dest_address1", "dest_address2"),
+        ),
     ]
     differs = []
     for orderer, dest in parts:
@@ -346,41 +355,102 @@ BOOL_OPS = ("eq",)
 FIELDS: dict[str, FieldSpec] = {
     spec.code: spec
     for spec in [
-        FieldSpec("shop", _("Shop"), "choice", CHOICE_OPS, _rows(Shop), _field("shop_id", "id"),
-                  Shop, _("%(field)s: the selected shop (ID %(id)s) does not exist.")),
-        FieldSpec("payment_method", _("Payment method"), "choice", NULLABLE_CHOICE_OPS, _rows(PaymentMethod),
-                  _field("payment_method_id", "id"), PaymentMethod,
-                  _("%(field)s: the selected payment method (ID %(id)s) does not exist.")),
-        FieldSpec("delivery_method", _("Delivery method"), "choice", NULLABLE_CHOICE_OPS, _rows(DeliveryMethod),
-                  _field("delivery_method_id", "id"), DeliveryMethod,
-                  _("%(field)s: the selected delivery method (ID %(id)s) does not exist.")),
+        FieldSpec(
+            "shop",
+            _("Shop"),
+            "choice",
+            CHOICE_OPS,
+            _rows(Shop),
+            _field("shop_id", "id"),
+            Shop,
+            _("%(field)s: the selected shop (ID %(id)s) does not exist."),
+        ),
+        FieldSpec(
+            "payment_method",
+            _("Payment method"),
+            "choice",
+            NULLABLE_CHOICE_OPS,
+            _rows(PaymentMethod),
+            _field("payment_method_id", "id"),
+            PaymentMethod,
+            _("%(field)s: the selected payment method (ID %(id)s) does not exist."),
+        ),
+        FieldSpec(
+            "delivery_method",
+            _("Delivery method"),
+            "choice",
+            NULLABLE_CHOICE_OPS,
+            _rows(DeliveryMethod),
+            _field("delivery_method_id", "id"),
+            DeliveryMethod,
+            _("%(field)s: the selected delivery method (ID %(id)s) does not exist."),
+        ),
         FieldSpec("remarks", _("Remarks from the customer"), "text", TEXT_OPS, None, _field("remarks", "text")),
         FieldSpec("order_comment", _("Order-time comment"), "text", TEXT_OPS, None, _field("order_comment", "text")),
-        FieldSpec("post_order_comment", _("Post-order comment"), "text", TEXT_OPS, None,
-                  _field("post_order_comment", "text")),
+        FieldSpec(
+            "post_order_comment", _("Post-order comment"), "text", TEXT_OPS, None, _field("post_order_comment", "text")
+        ),
         FieldSpec("mail_inquiry", _("Mail inquiry"), "bool", BOOL_OPS, _bool_choices, _field("mail_inquiry", "bool")),
         FieldSpec("total", _("Total"), "number", NUMBER_OPS, None, _field("total", "number")),
         FieldSpec("item_subtotal", _("Item subtotal"), "number", NUMBER_OPS, None, _field("item_subtotal", "number")),
-        FieldSpec("line_sku", _("SKU of any line"), "text", ("eq", "in", "contains", "startswith"), None,
-                  _line("sku")),
-        FieldSpec("line_name", _("Item name of any line"), "text", ("contains", "eq", "startswith"), None,
-                  _line("name")),
+        FieldSpec("line_sku", _("SKU of any line"), "text", ("eq", "in", "contains", "startswith"), None, _line("sku")),
+        FieldSpec(
+            "line_name", _("Item name of any line"), "text", ("contains", "eq", "startswith"), None, _line("name")
+        ),
         FieldSpec("total_quantity", _("Total quantity"), "number", NUMBER_OPS, None, _total_quantity),
-        FieldSpec("dest_prefecture", _("Destination prefecture"), "choice", CHOICE_OPS, _prefecture_choices,
-                  _prefecture),
-        FieldSpec("dest_postal_code", _("Destination postal code"), "postal_code",
-                  ("eq", "startswith", "in", "empty", "not_empty"), None, _postal),
+        FieldSpec(
+            "dest_prefecture", _("Destination prefecture"), "choice", CHOICE_OPS, _prefecture_choices, _prefecture
+        ),
+        FieldSpec(
+            "dest_postal_code",
+            _("Destination postal code"),
+            "postal_code",
+            ("eq", "startswith", "in", "empty", "not_empty"),
+            None,
+            _postal,
+        ),
         FieldSpec("remote_island", _("Remote island"), "bool", BOOL_OPS, _bool_choices, _remote_island),
-        FieldSpec("requested_delivery_date", _("Requested delivery date"), "date_present", ("not_empty", "empty"),
-                  None, _field("requested_delivery_date", "id")),
-        FieldSpec("orderer_differs", _("Orderer differs from destination"), "bool", BOOL_OPS, _bool_choices,
-                  _orderer_differs),
-        FieldSpec("label", _("Label"), "multi_choice", NULLABLE_CHOICE_OPS, _rows(Label), _labels,
-                  Label, _("%(field)s: the selected label (ID %(id)s) does not exist.")),
-        FieldSpec("task", _("Open task"), "multi_choice", NULLABLE_CHOICE_OPS, _rows(TaskDefinition), _tasks,
-                  TaskDefinition, _("%(field)s: the selected task (ID %(id)s) does not exist.")),
-        FieldSpec("status", _("Current status"), "choice", CHOICE_OPS, _status_choices, _field("status_id", "id"),
-                  Status, _("%(field)s: the selected status (ID %(id)s) does not exist.")),
+        FieldSpec(
+            "requested_delivery_date",
+            _("Requested delivery date"),
+            "date_present",
+            ("not_empty", "empty"),
+            None,
+            _field("requested_delivery_date", "id"),
+        ),
+        FieldSpec(
+            "orderer_differs", _("Orderer differs from destination"), "bool", BOOL_OPS, _bool_choices, _orderer_differs
+        ),
+        FieldSpec(
+            "label",
+            _("Label"),
+            "multi_choice",
+            NULLABLE_CHOICE_OPS,
+            _rows(Label),
+            _labels,
+            Label,
+            _("%(field)s: the selected label (ID %(id)s) does not exist."),
+        ),
+        FieldSpec(
+            "task",
+            _("Open task"),
+            "multi_choice",
+            NULLABLE_CHOICE_OPS,
+            _rows(TaskDefinition),
+            _tasks,
+            TaskDefinition,
+            _("%(field)s: the selected task (ID %(id)s) does not exist."),
+        ),
+        FieldSpec(
+            "status",
+            _("Current status"),
+            "choice",
+            CHOICE_OPS,
+            _status_choices,
+            _field("status_id", "id"),
+            Status,
+            _("%(field)s: the selected status (ID %(id)s) does not exist."),
+        ),
     ]
 }
 
@@ -520,13 +590,16 @@ def _clean(tenant: Tenant, conditions: Any) -> tuple[dict[str, Any], list[str]]:
     wanted: dict[FieldSpec, list[int]] = {}
     for number, item in enumerate(items, start=1):
         if not isinstance(item, dict) or not isinstance(item.get("field"), str) or not isinstance(item.get("op"), str):
-            errors.append(gettext("Condition %(number)s must be an object with “field”, “op” and “value”.")
-                          % {"number": number})
+            errors.append(
+                gettext("Condition %(number)s must be an object with “field”, “op” and “value”.") % {"number": number}
+            )
             continue
         spec = FIELDS.get(item["field"])
         if spec is None:
-            errors.append(gettext("Condition %(number)s: there is no field “%(field)s”.")
-                          % {"number": number, "field": item["field"]})
+            errors.append(
+                gettext("Condition %(number)s: there is no field “%(field)s”.")
+                % {"number": number, "field": item["field"]}
+            )
             continue
         op = item["op"]
         if op not in OPERATORS:
@@ -554,8 +627,11 @@ def _missing_ids(tenant: Tenant, wanted: dict[FieldSpec, list[int]]) -> list[str
     for spec, ids in wanted.items():
         assert spec.model is not None
         assert spec.missing_message is not None
-        found = set(spec.model.objects.for_tenant(tenant).filter(pk__in=set(ids))  # type: ignore[attr-defined]
-                    .values_list("pk", flat=True))
+        found = set(
+            spec.model.objects.for_tenant(tenant)
+            .filter(pk__in=set(ids))  # type: ignore[attr-defined]
+            .values_list("pk", flat=True)
+        )
         missing = sorted(set(ids) - found)
         if missing:
             errors.append(str(spec.missing_message) % {"field": spec.label, "id": ", ".join(map(str, missing))})

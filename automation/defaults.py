@@ -70,7 +70,9 @@ def task_definitions_create(*, tenant: Tenant) -> None:
     """The built-in task definitions, switched on and resolving themselves."""
     for position, (code, name, colour) in enumerate(BUILTIN_TASKS, start=1):
         TaskDefinition.objects.get_or_create(
-            tenant=tenant, code=code, defaults={"name": name, "colour": colour, "position": position},
+            tenant=tenant,
+            code=code,
+            defaults={"name": name, "colour": colour, "position": position},
         )
 
 
@@ -80,12 +82,16 @@ def default_rules_create(*, tenant: Tenant) -> RuleGroup | None:
     A rule whose payment method or target stage the tenant lacks is left out."""
     if RuleGroup.objects.for_tenant(tenant).filter(name=DEFAULT_GROUP).exists():
         return None
-    statuses = list(Status.objects.for_tenant(tenant).select_related("group")
-                    .order_by("group__position", "group_id", "position", "pk"))
+    statuses = list(
+        Status.objects.for_tenant(tenant)
+        .select_related("group")
+        .order_by("group__position", "group_id", "position", "pk")
+    )
     arrived = _first_status(statuses, Stage.NEW)
     payments = dict(PaymentMethod.objects.for_tenant(tenant).values_list("code", "pk"))
-    position = (RuleGroup.objects.for_tenant(tenant).order_by("-position")
-                .values_list("position", flat=True).first() or 0) + 1
+    position = (
+        RuleGroup.objects.for_tenant(tenant).order_by("-position").values_list("position", flat=True).first() or 0
+    ) + 1
     group = RuleGroup.objects.create(tenant=tenant, name=DEFAULT_GROUP, enabled=True, position=position)
     if arrived is None:
         return group
@@ -97,7 +103,11 @@ def default_rules_create(*, tenant: Tenant) -> RuleGroup | None:
         if no_remarks:
             items.append({"field": "remarks", "op": "empty", "value": None})
         rule = Rule.objects.create(
-            tenant=tenant, group=group, name=name, enabled=True, position=rule_position,
+            tenant=tenant,
+            group=group,
+            name=name,
+            enabled=True,
+            position=rule_position,
             conditions={"match": "all", "items": items},
             actions=[{"type": "move_status", "status": target.pk}],
         )

@@ -26,15 +26,20 @@ _FIRST_DIGIT = re.compile(r"[0-9０-９〇一二三四五六七八九十]")
 
 
 def order_address_check(order: Order) -> AddressCheck:
-    return check_address(postal_code=order.dest_postal_code, prefecture=order.dest_prefecture,
-                         city=order.dest_city, address1=order.dest_address1, address2=order.dest_address2)
+    return check_address(
+        postal_code=order.dest_postal_code,
+        prefecture=order.dest_prefecture,
+        city=order.dest_city,
+        address1=order.dest_address1,
+        address2=order.dest_address2,
+    )
 
 
 def street_part(address1: str) -> str:
     """What follows the town in a written address line: from the first number on ("大手町1-1" → "1-1")."""
     text = unicodedata.normalize("NFKC", address1).strip()
     match = _FIRST_DIGIT.search(text)
-    return text[match.start():] if match else ""
+    return text[match.start() :] if match else ""
 
 
 @dataclass(frozen=True)
@@ -68,8 +73,14 @@ class FixOutcome:
 
 
 @transaction.atomic
-def order_address_fix(*, order: Order, actor: Actor, postal_code: str | None = None,
-                      proposal: AddressProposal | None = None, expected_version: int | None = None) -> FixOutcome:
+def order_address_fix(
+    *,
+    order: Order,
+    actor: Actor,
+    postal_code: str | None = None,
+    proposal: AddressProposal | None = None,
+    expected_version: int | None = None,
+) -> FixOutcome:
     """Apply one side of the fix: a new postal code, or the postal code's address. Then check again; a passing
     address resolves the open address-warning task (the one the check raised by the check's re-run in
     order_update, one a rule or a person raised by this actor). A fix that still does not pass keeps the task
@@ -81,8 +92,7 @@ def order_address_fix(*, order: Order, actor: Actor, postal_code: str | None = N
             raise ValueError(f"not a postal code: {postal_code!r}")
         changes["dest_postal_code"] = code
     if proposal is not None:
-        changes.update(dest_prefecture=proposal.prefecture, dest_city=proposal.city,
-                       dest_address1=proposal.address1)
+        changes.update(dest_prefecture=proposal.prefecture, dest_city=proposal.city, dest_address1=proposal.address1)
     if not changes:
         raise ValueError("nothing to fix")
     was_open = _open_warnings(order).exists()
@@ -96,4 +106,5 @@ def order_address_fix(*, order: Order, actor: Actor, postal_code: str | None = N
 
 def _open_warnings(order: Order) -> QuerySet[OrderTask]:
     return OrderTask.objects.for_tenant(order.tenant_id).filter(
-        order_id=order.pk, definition__code=BuiltinTask.ADDRESS_WARNING, resolved_at=None)
+        order_id=order.pk, definition__code=BuiltinTask.ADDRESS_WARNING, resolved_at=None
+    )

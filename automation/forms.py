@@ -36,14 +36,14 @@ class PrettyJSONField(forms.JSONField):
 def _conditions_help() -> str:
     fields = ", ".join(f"{code} ({spec.label})" for code, spec in FIELDS.items())
     ops = ", ".join(OPERATORS)
-    return _('{"match": "all" or "any", "items": [{"field": …, "op": …, "value": …}]}. Fields: %(fields)s. '
-             "Operators: %(ops)s.") % {"fields": fields, "ops": ops}
+    return _(
+        '{"match": "all" or "any", "items": [{"field": …, "op": …, "value": …}]}. Fields: %(fields)s. '
+        "Operators: %(ops)s."
+    ) % {"fields": fields, "ops": ops}
 
 
 def _actions_help() -> str:
-    kinds = "; ".join(
-        f"{code} ({action.label}): {', '.join(action.settings)}" for code, action in ACTIONS.items()
-    )
+    kinds = "; ".join(f"{code} ({action.label}): {', '.join(action.settings)}" for code, action in ACTIONS.items())
     return _('[{"type": …, setting: value}, …]. Types and their settings: %(kinds)s.') % {"kinds": kinds}
 
 

@@ -47,7 +47,9 @@ class Rule(TenantOwned):
     enabled = models.BooleanField(_("enabled"), default=True)
     position = models.PositiveIntegerField(_("position"), default=0, db_index=True)
     statuses = models.ManyToManyField(
-        "orders.Status", related_name="+", verbose_name=_("statuses"),
+        "orders.Status",
+        related_name="+",
+        verbose_name=_("statuses"),
         help_text=_("The rule looks only at orders in these statuses."),
     )
     conditions = models.JSONField(_("conditions"), default=empty_conditions, blank=True)
@@ -83,15 +85,17 @@ class RuleActionDone(TenantOwned):
 class TaskDefinition(TenantOwned):
     """A kind of task (要対応): built-in ones carry a `code`; a tenant's own have conditions."""
 
-    code = models.SlugField(_("code"), max_length=40, blank=True,
-                            help_text=_("Set on built-in tasks (remote_island, address_warning …)."))
+    code = models.SlugField(
+        _("code"), max_length=40, blank=True, help_text=_("Set on built-in tasks (remote_island, address_warning …).")
+    )
     name = models.CharField(_("name"), max_length=100)
     enabled = models.BooleanField(_("enabled"), default=True)
     position = models.PositiveIntegerField(_("position"), default=0, db_index=True)
     colour = models.CharField(_("colour"), max_length=7, default="#fd7e14", validators=[colour_validator])
     conditions = models.JSONField(_("conditions"), default=empty_conditions, blank=True)
     auto_resolve = models.BooleanField(
-        _("resolve automatically"), default=True,
+        _("resolve automatically"),
+        default=True,
         help_text=_("Resolve the task by itself when its condition no longer holds."),
     )
 
@@ -100,8 +104,9 @@ class TaskDefinition(TenantOwned):
         verbose_name_plural = _("task definitions")
         ordering = ["position", "pk"]
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "code"], condition=~models.Q(code=""),
-                                    name="taskdefinition_unique_code"),
+            models.UniqueConstraint(
+                fields=["tenant", "code"], condition=~models.Q(code=""), name="taskdefinition_unique_code"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -111,10 +116,10 @@ class TaskDefinition(TenantOwned):
 class OrderTask(TenantOwned):
     """A task raised on an order; open while `resolved_at` is empty. One open task per definition."""
 
-    order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="tasks",
-                              verbose_name=_("order"))
-    definition = models.ForeignKey(TaskDefinition, on_delete=models.CASCADE, related_name="tasks",
-                                   verbose_name=_("task"))
+    order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="tasks", verbose_name=_("order"))
+    definition = models.ForeignKey(
+        TaskDefinition, on_delete=models.CASCADE, related_name="tasks", verbose_name=_("task")
+    )
     raised_at = models.DateTimeField(_("raised at"), default=timezone.now)
     raised_by = models.CharField(_("raised by"), max_length=200, blank=True)
     # Set when the engine raised the task because the definition's condition held: only such a task is
@@ -122,8 +127,14 @@ class OrderTask(TenantOwned):
     raised_automatically = models.BooleanField(_("raised automatically"), default=False)
     note = models.TextField(_("note"), blank=True)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
-    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                    related_name="+", verbose_name=_("resolved by"))
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("resolved by"),
+    )
     resolved_by_name = models.CharField(_("resolved by (name)"), max_length=200, blank=True)
     # Set when the engine resolved the task because its condition stopped holding. A task resolved by a
     # person or a rule is not raised again for the same order (they looked and decided); one resolved
@@ -139,15 +150,22 @@ class OrderTask(TenantOwned):
         verbose_name_plural = _("order tasks")
         ordering = ["raised_at", "pk"]
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "order", "definition"], condition=models.Q(resolved_at=None),
-                                    name="ordertask_one_open"),
+            models.UniqueConstraint(
+                fields=["tenant", "order", "definition"],
+                condition=models.Q(resolved_at=None),
+                name="ordertask_one_open",
+            ),
         ]
         indexes = [
-            models.Index(fields=["tenant", "definition", "order"], condition=models.Q(resolved_at=None),
-                         name="ordertask_open"),
+            models.Index(
+                fields=["tenant", "definition", "order"], condition=models.Q(resolved_at=None), name="ordertask_open"
+            ),
             models.Index(fields=["tenant", "order"], name="ordertask_tenant_order"),
-            models.Index(fields=["tenant", "order_status_id", "definition"], condition=models.Q(resolved_at=None),
-                         name="ordertask_open_status"),
+            models.Index(
+                fields=["tenant", "order_status_id", "definition"],
+                condition=models.Q(resolved_at=None),
+                name="ordertask_open_status",
+            ),
         ]
 
     def __str__(self) -> str:

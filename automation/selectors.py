@@ -92,9 +92,17 @@ def change_from_event(event: OrderEvent) -> Change:
     data = event.data if isinstance(event.data, dict) else {}
     what, old, new, note = describe_event(event.type, data)
     rule_id = data.get("rule")
-    return Change(order_id=event.order_id, type=event.type, actor_kind=event.actor_kind,
-                  actor_name=event.actor_name, rule_id=rule_id if isinstance(rule_id, int) else None,
-                  what=what, old=old, new=new, note=note)
+    return Change(
+        order_id=event.order_id,
+        type=event.type,
+        actor_kind=event.actor_kind,
+        actor_name=event.actor_name,
+        rule_id=rule_id if isinstance(rule_id, int) else None,
+        what=what,
+        old=old,
+        new=new,
+        note=note,
+    )
 
 
 # --- "why": the rules that touched an order ---------------------------------------------------------------
@@ -115,9 +123,11 @@ class RuleTouch:
 def order_rule_history(*, order: Order) -> list[RuleTouch]:
     """The rules that changed (or tried to change) this order and what each did, in the order they first
     touched it: from the order's events written by rules (each carries the rule's id). Two queries."""
-    rule_events = OrderEvent.objects.for_tenant(order.tenant_id).filter(
-        order_id=order.pk, actor_kind=ActorKind.RULE, data__has_key="rule"
-    ).order_by("at", "pk")
+    rule_events = (
+        OrderEvent.objects.for_tenant(order.tenant_id)
+        .filter(order_id=order.pk, actor_kind=ActorKind.RULE, data__has_key="rule")
+        .order_by("at", "pk")
+    )
     touches: dict[int, RuleTouch] = {}
     for event in rule_events:
         change = change_from_event(event)
@@ -144,15 +154,24 @@ def task_counts(*, tenant: Tenant, status_id: int | None) -> list[tuple[TaskDefi
     if status_id is not None:
         rows = rows.filter(order_status_id=status_id)
     grouped = (
-        rows.values("definition_id", "definition__code", "definition__name", "definition__colour",
-                    "definition__position")
+        rows.values(
+            "definition_id", "definition__code", "definition__name", "definition__colour", "definition__position"
+        )
         .annotate(n=Count("*"))
         .order_by("definition__position", "definition_id")
     )
     return [
-        (TaskDefinition(pk=row["definition_id"], tenant_id=tenant.pk, code=row["definition__code"],
-                        name=row["definition__name"], colour=row["definition__colour"],
-                        position=row["definition__position"]), row["n"])
+        (
+            TaskDefinition(
+                pk=row["definition_id"],
+                tenant_id=tenant.pk,
+                code=row["definition__code"],
+                name=row["definition__name"],
+                colour=row["definition__colour"],
+                position=row["definition__position"],
+            ),
+            row["n"],
+        )
         for row in grouped
     ]
 
@@ -177,6 +196,8 @@ def open_tasks_for(*, tenant: Tenant, order_ids: Iterable[int]) -> dict[int, lis
 def order_tasks(*, order: Order) -> list[OrderTask]:
     """Every task of one order, open first, for the order page. One query."""
     return list(
-        OrderTask.objects.for_tenant(order.tenant_id).filter(order_id=order.pk).select_related("definition")
+        OrderTask.objects.for_tenant(order.tenant_id)
+        .filter(order_id=order.pk)
+        .select_related("definition")
         .order_by(F("resolved_at").desc(nulls_first=True), "definition__position", "raised_at", "pk")
     )

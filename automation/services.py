@@ -138,17 +138,20 @@ class ProcessResult:
                 "Auto-processing ran over %(n)d order: %(changed)d changed.",
                 "Auto-processing ran over %(n)d orders: %(changed)d changed.",
                 self.orders,
-            ) % {"n": self.orders, "changed": self.changed},
-            _("Tasks raised: %(raised)d, resolved: %(resolved)d.") % {
-                "raised": self.tasks_raised, "resolved": self.tasks_resolved},
+            )
+            % {"n": self.orders, "changed": self.changed},
+            _("Tasks raised: %(raised)d, resolved: %(resolved)d.")
+            % {"raised": self.tasks_raised, "resolved": self.tasks_resolved},
         ]
         if self.refusals:
             n = len(self.refusals)
             parts.append(ngettext("%(n)d move was refused.", "%(n)d moves were refused.", n) % {"n": n})
         if self.errors:
             n = len(self.errors)
-            parts.append(ngettext("%(n)d problem stopped a rule or task.", "%(n)d problems stopped rules or tasks.",
-                                  n) % {"n": n})
+            parts.append(
+                ngettext("%(n)d problem stopped a rule or task.", "%(n)d problems stopped rules or tasks.", n)
+                % {"n": n}
+            )
         return " ".join(parts)
 
 
@@ -252,8 +255,7 @@ class _Engine:
             return
         done = ActionOutcome()
         for action in rule.actions if isinstance(rule.actions, list) else []:
-            apply_action(tenant=self.tenant, rule=rule, action=action, order_ids=matched, refs=self.refs,
-                         outcome=done)
+            apply_action(tenant=self.tenant, rule=rule, action=action, order_ids=matched, refs=self.refs, outcome=done)
         outcome.changed = len(done.changed)
         outcome.errors.extend(done.errors)
         self.result.refusals.extend(done.refusals)
@@ -304,16 +306,21 @@ class _Engine:
         if self._slots_unread is None:
             found: set[int] = set()
             for chunk in chunked(ids):
-                rows = (Order.objects.for_tenant(self.tenant).filter(ids_in("pk", chunk), delivery_slot="")
-                        .exclude(delivery_time_slot="").values_list("pk", "delivery_time_slot"))
+                rows = (
+                    Order.objects.for_tenant(self.tenant)
+                    .filter(ids_in("pk", chunk), delivery_slot="")
+                    .exclude(delivery_time_slot="")
+                    .values_list("pk", "delivery_time_slot")
+                )
                 found.update(pk for pk, text in rows if is_unmappable(text))
             self._slots_unread = found
         return self._slots_unread
 
     def _fee_never_changed(self, ids: set[int]) -> set[int]:
         """Of these orders, those whose shipping fee no person or rule has changed since they came in."""
-        fee_changed = OrderEvent.objects.filter(tenant_id=self.tenant.pk, order_id=OuterRef("pk"),
-                                                type=EventType.FIELD_CHANGED, data__field="shipping_fee")
+        fee_changed = OrderEvent.objects.filter(
+            tenant_id=self.tenant.pk, order_id=OuterRef("pk"), type=EventType.FIELD_CHANGED, data__field="shipping_fee"
+        )
         return set(self.matching(sorted(ids), ~Q(Exists(fee_changed)))) if ids else set()
 
     def holding(self, definition: TaskDefinition, ids: list[int]) -> set[int] | None:
@@ -346,9 +353,11 @@ class _Engine:
         task a person or a rule resolved. One query per chunk."""
         state = _TaskState()
         for chunk in chunked(ids):
-            rows = OrderTask.objects.filter(ids_in("order_id", chunk), tenant_id=self.tenant.pk).filter(
-                Q(resolved_at=None) | Q(resolved_automatically=False)
-            ).values_list("order_id", "definition_id", "resolved_at", "raised_automatically")
+            rows = (
+                OrderTask.objects.filter(ids_in("order_id", chunk), tenant_id=self.tenant.pk)
+                .filter(Q(resolved_at=None) | Q(resolved_automatically=False))
+                .values_list("order_id", "definition_id", "resolved_at", "raised_automatically")
+            )
             for order_id, definition_id, resolved_at, automatic in rows:
                 if resolved_at is not None:
                     state.settled[definition_id].add(order_id)
@@ -360,9 +369,10 @@ class _Engine:
 
     def task_pass(self, ids: list[int], codes: frozenset[str] | None = None) -> None:
         """Raise and resolve the tasks of the enabled definitions (of the built-ins in `codes` only, if given)."""
-        definitions = sorted((d for d in self.refs.task_definitions.values()
-                              if d.enabled and (codes is None or d.code in codes)),
-                             key=lambda d: (d.position, d.pk))
+        definitions = sorted(
+            (d for d in self.refs.task_definitions.values() if d.enabled and (codes is None or d.code in codes)),
+            key=lambda d: (d.position, d.pk),
+        )
         if not ids or not definitions:
             return
         state = self._task_state(ids)
@@ -377,15 +387,27 @@ class _Engine:
             outcome = self.task_outcome(definition.pk)
             to_raise = holds - state.open[definition.pk] - state.settled[definition.pk]
             if to_raise:
-                raised = tasks_raise(tenant=self.tenant, definition=definition, order_ids=to_raise,
-                                     actor=self.task_actor, automatic=True, bump_version=False)
+                raised = tasks_raise(
+                    tenant=self.tenant,
+                    definition=definition,
+                    order_ids=to_raise,
+                    actor=self.task_actor,
+                    automatic=True,
+                    bump_version=False,
+                )
                 outcome.raised += len(raised)
                 self.result.changed_ids.update(raised)
             if definition.auto_resolve:
                 gone = state.open_automatic[definition.pk] - holds
                 if gone:
-                    resolved = tasks_resolve(tenant=self.tenant, definition=definition, order_ids=gone,
-                                             actor=self.task_actor, automatic=True, bump_version=False)
+                    resolved = tasks_resolve(
+                        tenant=self.tenant,
+                        definition=definition,
+                        order_ids=gone,
+                        actor=self.task_actor,
+                        automatic=True,
+                        bump_version=False,
+                    )
                     outcome.resolved += len(resolved)
                     self.result.changed_ids.update(resolved)
 
@@ -395,9 +417,12 @@ def _rules(tenant: Tenant, *, group: RuleGroup | None = None, rule: Rule | None 
 
     Normally: enabled rules of enabled groups. A group run from admin runs its enabled rules even if the
     group itself is switched off (trying a group before switching it on); a single rule runs as asked."""
-    qs = Rule.objects.for_tenant(tenant).select_related("group").prefetch_related(
-        Prefetch("statuses", queryset=Status.objects.for_tenant(tenant).only("pk"))
-    ).order_by("group__position", "group_id", "position", "pk")
+    qs = (
+        Rule.objects.for_tenant(tenant)
+        .select_related("group")
+        .prefetch_related(Prefetch("statuses", queryset=Status.objects.for_tenant(tenant).only("pk")))
+        .order_by("group__position", "group_id", "position", "pk")
+    )
     if rule is not None:
         qs = qs.filter(pk=rule.pk)
     elif group is not None:
@@ -407,8 +432,9 @@ def _rules(tenant: Tenant, *, group: RuleGroup | None = None, rule: Rule | None 
     return list(qs)
 
 
-def _run(*, tenant: Tenant, order_ids: OrderIds, rules: list[Rule] | None, tasks: bool,
-         actor_name: str = "") -> ProcessResult:
+def _run(
+    *, tenant: Tenant, order_ids: OrderIds, rules: list[Rule] | None, tasks: bool, actor_name: str = ""
+) -> ProcessResult:
     """The engine: lock, task pass, rules, task pass. `rules=None` runs the tenant's enabled rules."""
     result = ProcessResult()
     with _counting(result), transaction.atomic():
@@ -473,8 +499,7 @@ def process_group(*, group: RuleGroup, actor_name: str = "") -> ProcessResult:
     pass over those orders."""
     tenant = group.tenant
     rules = _rules(tenant, group=group)
-    return _run(tenant=tenant, order_ids=_group_scope(tenant, rules), rules=rules, tasks=True,
-                actor_name=actor_name)
+    return _run(tenant=tenant, order_ids=_group_scope(tenant, rules), rules=rules, tasks=True, actor_name=actor_name)
 
 
 # --- tasks by hand ----------------------------------------------------------------------------------------
@@ -532,8 +557,9 @@ class _Rollback(Exception):
     """Leaves the dry run's savepoint, undoing everything the engine wrote."""
 
 
-def dry_run(*, tenant: Tenant, order_ids: OrderIds | None = None, rule: Rule | None = None,
-            group: RuleGroup | None = None) -> DryRunReport:
+def dry_run(
+    *, tenant: Tenant, order_ids: OrderIds | None = None, rule: Rule | None = None, group: RuleGroup | None = None
+) -> DryRunReport:
     """What `process` (order_ids), `process_group` (group) or one rule (rule, without the task pass; even a
     rule not yet switched on) would do now, changing nothing.
 
@@ -563,8 +589,11 @@ def dry_run(*, tenant: Tenant, order_ids: OrderIds | None = None, rule: Rule | N
             last = OrderEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
             report.result = _run(tenant=tenant, order_ids=scope, rules=rules, tasks=rule is None)
             written = list(OrderEvent.objects.for_tenant(tenant).filter(pk__gt=last).order_by("pk"))
-            numbers = dict(Order.objects.for_tenant(tenant).filter(pk__in={e.order_id for e in written})
-                           .values_list("pk", "external_id"))
+            numbers = dict(
+                Order.objects.for_tenant(tenant)
+                .filter(pk__in={e.order_id for e in written})
+                .values_list("pk", "external_id")
+            )
             raise _Rollback
     except _Rollback:
         pass

@@ -27,7 +27,11 @@ def process_orders(tenant_id: int, order_ids: list[int], actor_name: str = "") -
     result = process(tenant=tenant, order_ids=order_ids, actor_name=actor_name)
     logger.info("process_orders tenant=%s: %s (%d queries)", tenant_id, result.summary(), result.queries)
     return {
-        "orders": result.orders, "changed": result.changed, "refused": len(result.refusals),
-        "tasks_raised": result.tasks_raised, "tasks_resolved": result.tasks_resolved,
-        "errors": result.errors, "queries": result.queries,
+        "orders": result.orders,
+        "changed": result.changed,
+        "refused": len(result.refusals),
+        "tasks_raised": result.tasks_raised,
+        "tasks_resolved": result.tasks_resolved,
+        "errors": result.errors,
+        "queries": result.queries,
     }

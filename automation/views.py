@@ -49,7 +49,8 @@ def selection_process(request: HttpRequest) -> HttpResponse:
     result = process(tenant=tenant, order_ids=chosen.orders, actor_name=request.user.get_username())
     chosen.done()
     (messages.success if result.changed or result.tasks_raised or result.tasks_resolved else messages.info)(
-        request, result.summary())
+        request, result.summary()
+    )
     for refusal in result.refusals[:REFUSALS_SHOWN]:
         messages.error(request, f"{refusal.external_id}: {refusal.rule_name}: {refusal.reason}")
     for error in result.errors[:REFUSALS_SHOWN]:
@@ -63,8 +64,9 @@ def task_resolve(request: HttpRequest, order_id: int, task_id: int) -> HttpRespo
     """Resolve one open task of an order by hand (the operator has dealt with it)."""
     tenant = request.tenant  # type: ignore[attr-defined]
     order = access_order(tenant, order_id)
-    task = access_tenant_owned(OrderTask, tenant, task_id,
-                               OrderTask.objects.filter(order_id=order.pk).select_related("definition"))
+    task = access_tenant_owned(
+        OrderTask, tenant, task_id, OrderTask.objects.filter(order_id=order.pk).select_related("definition")
+    )
     if task.resolved_at is None:
         order_task_resolve(task=task, actor=Actor.for_user(request.user))
         messages.success(request, _("Task “%(task)s” resolved.") % {"task": task.definition.name})
@@ -87,8 +89,9 @@ class WarnedOrder:
 
 def _warned(tenant: Any) -> Any:
     """The tenant's orders with an open address-warning task, newest first."""
-    open_warning = OrderTask.objects.filter(order_id=OuterRef("pk"), tenant_id=tenant.pk, resolved_at=None,
-                                            definition__code=BuiltinTask.ADDRESS_WARNING)
+    open_warning = OrderTask.objects.filter(
+        order_id=OuterRef("pk"), tenant_id=tenant.pk, resolved_at=None, definition__code=BuiltinTask.ADDRESS_WARNING
+    )
     return Order.objects.for_tenant(tenant).filter(Exists(open_warning)).order_by("-ordered_at", "-id")
 
 
@@ -107,9 +110,16 @@ def address_check(request: HttpRequest) -> HttpResponse:
         check = order_address_check(order)
         proposal = address_proposal(order, check.postal) if check.postal is not None and not check.ok else None
         rows.append(WarnedOrder(order, check, proposal))
-    return render(request, "automation/address_check.html", {
-        "rows": rows, "page": page, "only": only if only.isdigit() else "", "prefectures": PREFECTURES,
-    })
+    return render(
+        request,
+        "automation/address_check.html",
+        {
+            "rows": rows,
+            "page": page,
+            "only": only if only.isdigit() else "",
+            "prefectures": PREFECTURES,
+        },
+    )
 
 
 @require_POST
@@ -124,16 +134,21 @@ def address_fix(request: HttpRequest, order_id: int) -> HttpResponse:
     use = request.POST.get("use", "")
     try:
         if use == "code":
-            outcome = order_address_fix(order=order, actor=actor, postal_code=request.POST.get("postal_code", ""),
-                                        expected_version=expected)
+            outcome = order_address_fix(
+                order=order, actor=actor, postal_code=request.POST.get("postal_code", ""), expected_version=expected
+            )
         elif use == "address":
             prefecture = request.POST.get("prefecture", "").strip()
             city = request.POST.get("city", "").strip()
             address1 = request.POST.get("address1", "").strip()
             if prefecture not in PREFECTURES or not city or not address1:
                 raise ValueError(_("Enter the prefecture, city and address."))
-            outcome = order_address_fix(order=order, actor=actor, expected_version=expected,
-                                        proposal=AddressProposal(prefecture, city, address1))
+            outcome = order_address_fix(
+                order=order,
+                actor=actor,
+                expected_version=expected,
+                proposal=AddressProposal(prefecture, city, address1),
+            )
         else:
             raise ValueError(_("Choose which side to fix."))
     except StaleOrder as stale:
@@ -142,11 +157,15 @@ def address_fix(request: HttpRequest, order_id: int) -> HttpResponse:
         messages.error(request, f"{order.external_id}: {error}")
     else:
         if outcome.check.ok:
-            messages.success(request, _("%(order)s: the address now matches its postal code.")
-                             % {"order": order.external_id})
+            messages.success(
+                request, _("%(order)s: the address now matches its postal code.") % {"order": order.external_id}
+            )
         else:
-            messages.warning(request, _("%(order)s: saved, but the address still does not match: %(problem)s")
-                             % {"order": order.external_id, "problem": outcome.check.message})
+            messages.warning(
+                request,
+                _("%(order)s: saved, but the address still does not match: %(problem)s")
+                % {"order": order.external_id, "problem": outcome.check.message},
+            )
     target = reverse("address_check")
     only = request.POST.get("only", "")
     return redirect(f"{target}?order={order.pk}" if only.isdigit() and not _warned_done(tenant, order) else target)

@@ -19,9 +19,16 @@ from .conditions import FIELDS, OPERATORS
 
 # What each action setting is, for the builder: a choice among the tenant's rows, a number, or text.
 SETTING_LABELS = {
-    "status": "Status", "task": "Task", "label": "Label", "delivery_method": "Delivery method",
-    "shipping_store": "Shipping store", "amount": "Amount (yen)", "text": "Text", "sku": "SKU",
-    "name": "Item name", "quantity": "Quantity",
+    "status": "Status",
+    "task": "Task",
+    "label": "Label",
+    "delivery_method": "Delivery method",
+    "shipping_store": "Shipping store",
+    "amount": "Amount (yen)",
+    "text": "Text",
+    "sku": "SKU",
+    "name": "Item name",
+    "quantity": "Quantity",
 }
 NUMBER_SETTINGS = frozenset({"amount", "quantity"})
 
@@ -35,8 +42,12 @@ def _setting_choices(tenant: Tenant, name: str) -> list[list[Any]] | None:
     if name == "status":
         rows = Status.objects.for_tenant(tenant).select_related("group").order_by("group__position", "position")
         return [[s.pk, f"{s.group.name} / {s.name}"] for s in rows]
-    models = {"task": TaskDefinition, "label": Label, "delivery_method": DeliveryMethod,
-              "shipping_store": ShippingStore}
+    models = {
+        "task": TaskDefinition,
+        "label": Label,
+        "delivery_method": DeliveryMethod,
+        "shipping_store": ShippingStore,
+    }
     model = models.get(name)
     if model is None:
         return None
@@ -45,9 +56,16 @@ def _setting_choices(tenant: Tenant, name: str) -> list[list[Any]] | None:
 
 def _text(key: str) -> str:
     return {
-        "Status": _("Status"), "Task": _("Task"), "Label": _("Label"), "Delivery method": _("Delivery method"),
-        "Shipping store": _("Shipping store"), "Amount (yen)": _("Amount (yen)"), "Text": _("Text"),
-        "SKU": _("SKU"), "Item name": _("Item name"), "Quantity": _("Quantity"),
+        "Status": _("Status"),
+        "Task": _("Task"),
+        "Label": _("Label"),
+        "Delivery method": _("Delivery method"),
+        "Shipping store": _("Shipping store"),
+        "Amount (yen)": _("Amount (yen)"),
+        "Text": _("Text"),
+        "SKU": _("SKU"),
+        "Item name": _("Item name"),
+        "Quantity": _("Quantity"),
     }[key]
 
 
@@ -55,17 +73,27 @@ def conditions_schema(tenant: Tenant | None) -> dict[str, Any]:
     fields = []
     for code, spec in FIELDS.items():
         choices = spec.choices(tenant) if tenant is not None else None
-        fields.append({
-            "code": code, "label": str(spec.label), "kind": spec.kind,
-            "ops": [{"code": op, "label": str(OPERATORS[op])} for op in spec.operators],
-            "choices": [[value, str(label)] for value, label in choices] if choices is not None else None,
-        })
+        fields.append(
+            {
+                "code": code,
+                "label": str(spec.label),
+                "kind": spec.kind,
+                "ops": [{"code": op, "label": str(OPERATORS[op])} for op in spec.operators],
+                "choices": [[value, str(label)] for value, label in choices] if choices is not None else None,
+            }
+        )
     return {
         "fields": fields,
         "text": {
-            "all": _("All of these"), "any": _("Any of these"), "add": _("Add a condition"),
-            "remove": _("Remove"), "none": _("No conditions: every order in the rule's statuses matches."),
-            "yes": _("Yes"), "no": _("No"), "from": _("from"), "to": _("to"),
+            "all": _("All of these"),
+            "any": _("Any of these"),
+            "add": _("Add a condition"),
+            "remove": _("Remove"),
+            "none": _("No conditions: every order in the rule's statuses matches."),
+            "yes": _("Yes"),
+            "no": _("No"),
+            "from": _("from"),
+            "to": _("to"),
             "list": _("several values, separated by commas"),
         },
     }
@@ -78,8 +106,9 @@ def actions_schema(tenant: Tenant | None) -> dict[str, Any]:
         for name in action.settings:
             choices = _setting_choices(tenant, name) if tenant is not None else None
             kind = "choice" if choices is not None else ("number" if name in NUMBER_SETTINGS else "text")
-            settings.append({"name": name, "label": _text(SETTING_LABELS.get(name, "Text")), "kind": kind,
-                             "choices": choices})
+            settings.append(
+                {"name": name, "label": _text(SETTING_LABELS.get(name, "Text")), "kind": kind, "choices": choices}
+            )
         types.append({"code": code, "label": str(action.label), "settings": settings})
     return {
         "types": types,
@@ -104,8 +133,11 @@ class BuilderWidget(forms.Textarea):
 
     def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
         context = super().get_context(name, value, attrs)
-        context["builder"] = {"kind": self.builder, "schema": self.schema(),
-                              "schema_id": f"{context['widget']['attrs'].get('id', name)}-schema"}
+        context["builder"] = {
+            "kind": self.builder,
+            "schema": self.schema(),
+            "schema_id": f"{context['widget']['attrs'].get('id', name)}-schema",
+        }
         return context
 
     class Media:

@@ -134,8 +134,11 @@ class MembershipAdmin(TenantPermissionMixin, TenantScopedFieldsMixin, admin.Mode
             membership_set(tenant=tenant, user=obj.user, role=obj.role)
             return
         user = user_create_with_membership(
-            tenant=tenant, username=form.cleaned_data["username"], password=form.cleaned_data["password"],
-            email=form.cleaned_data.get("email", ""), role=form.cleaned_data["role"],
+            tenant=tenant,
+            username=form.cleaned_data["username"],
+            password=form.cleaned_data["password"],
+            email=form.cleaned_data.get("email", ""),
+            role=form.cleaned_data["role"],
         )
         saved = Membership.objects.get(tenant=tenant, user=user)
         obj.pk, obj.user, obj.tenant = saved.pk, user, tenant
@@ -188,8 +191,14 @@ class LoginLockAdmin(TenantPermissionMixin, admin.ModelAdmin):
     list_display_links = None  # nothing to edit: the list says it all, and "unlock" is the one action
     search_fields = ["username", "ip_address"]
     ordering = ["-attempt_time"]
-    fields = readonly_fields = ("username", "ip_address", "failures_since_start", "attempt_time", "path_info",
-                                "user_agent")
+    fields = readonly_fields = (
+        "username",
+        "ip_address",
+        "failures_since_start",
+        "attempt_time",
+        "path_info",
+        "user_agent",
+    )
     actions = ["unlock"]
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet[AccessAttempt]:

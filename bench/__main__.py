@@ -26,8 +26,14 @@ def _ensure_database(url: str) -> None:
     from dj_database_url import parse
 
     cfg = parse(url)
-    admin = psycopg.connect(host=cfg["HOST"] or None, port=cfg["PORT"] or None, user=cfg["USER"] or None,
-                            password=cfg["PASSWORD"] or None, dbname="postgres", autocommit=True)
+    admin = psycopg.connect(
+        host=cfg["HOST"] or None,
+        port=cfg["PORT"] or None,
+        user=cfg["USER"] or None,
+        password=cfg["PASSWORD"] or None,
+        dbname="postgres",
+        autocommit=True,
+    )
     with admin:
         exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [cfg["NAME"]]).fetchone()
         if not exists:
@@ -35,8 +41,9 @@ def _ensure_database(url: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--orders", type=int, default=int(os.environ.get("BENCH_ORDERS", 1_000_000)))
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--only", default="", help="comma-separated scenario names")
@@ -94,16 +101,24 @@ def main(argv: list[str] | None = None) -> int:
         verdict = ""
         if timing.get("target_ms"):
             verdict = " ok" if timing["median_ms"] < timing["target_ms"] else " MISSED"
-        print(f"{scenario.name:<34}{timing['median_ms']:>11.1f}{timing['min_ms']:>9.1f}{timing['max_ms']:>9.1f}"
-              f"{raw:>12}  {target}{verdict}")
+        print(
+            f"{scenario.name:<34}{timing['median_ms']:>11.1f}{timing['min_ms']:>9.1f}{timing['max_ms']:>9.1f}"
+            f"{raw:>12}  {target}{verdict}"
+        )
         for note in timing.get("notes", []):
             print(f"    {note}")
 
     out_dir = Path(__file__).resolve().parent / "results"
     out_dir.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    payload = {"at": stamp, "orders": args.orders, "repeat": args.repeat, "machine": platform.platform(),
-               "cpus": os.cpu_count(), "results": results}
+    payload = {
+        "at": stamp,
+        "orders": args.orders,
+        "repeat": args.repeat,
+        "machine": platform.platform(),
+        "cpus": os.cpu_count(),
+        "results": results,
+    }
     path = out_dir / f"{stamp}.json"
     path.write_text(json.dumps(payload, indent=2, ensure_ascii=False))
     print(f"\nwritten {path}")

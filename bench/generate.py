@@ -27,22 +27,67 @@ BENCH_TENANT = "bench"
 OTHER_TENANT = "bench-other"
 BENCH_USER = "bench_operator"
 
-FAMILY = [("佐藤", "サトウ"), ("鈴木", "スズキ"), ("高橋", "タカハシ"), ("田中", "タナカ"), ("伊藤", "イトウ"),
-          ("渡辺", "ワタナベ"), ("山本", "ヤマモト"), ("中村", "ナカムラ"), ("小林", "コバヤシ"), ("加藤", "カトウ"),
-          ("吉田", "ヨシダ"), ("山田", "ヤマダ"), ("佐々木", "ササキ"), ("山口", "ヤマグチ"), ("松本", "マツモト"),
-          ("井上", "イノウエ"), ("木村", "キムラ"), ("林", "ハヤシ"), ("斎藤", "サイトウ"), ("清水", "シミズ")]
-GIVEN = [("太郎", "タロウ"), ("花子", "ハナコ"), ("翔太", "ショウタ"), ("美咲", "ミサキ"), ("健一", "ケンイチ"),
-         ("陽菜", "ヒナ"), ("大輔", "ダイスケ"), ("由美", "ユミ"), ("拓也", "タクヤ"), ("桜", "サクラ"),
-         ("直樹", "ナオキ"), ("恵", "メグミ"), ("誠", "マコト"), ("愛", "アイ"), ("蓮", "レン")]
-PLACES = [("100-0005", "東京都", "千代田区", "丸の内"), ("150-0002", "東京都", "渋谷区", "渋谷"),
-          ("530-0001", "大阪府", "大阪市北区", "梅田"), ("460-0008", "愛知県", "名古屋市中区", "栄"),
-          ("060-0001", "北海道", "札幌市中央区", "北一条西"), ("812-0011", "福岡県", "福岡市博多区", "博多駅前"),
-          ("980-0021", "宮城県", "仙台市青葉区", "中央"), ("900-0015", "沖縄県", "那覇市", "久茂地"),
-          ("220-0011", "神奈川県", "横浜市西区", "高島"), ("600-8216", "京都府", "京都市下京区", "東塩小路町")]
-ITEMS = [("TEA-001", "有機緑茶 100g", 1080, 8), ("TEA-002", "ほうじ茶ティーバッグ 30包", 864, 8),
-         ("CUP-010", "有田焼 湯呑み", 2750, 10), ("TWL-200", "今治タオル フェイスタオル", 1650, 10),
-         ("SOY-005", "丸大豆醤油 1L", 702, 8), ("BAG-300", "帆布トートバッグ", 4400, 10),
-         ("SOX-050", "綿混ソックス 3足組", 1320, 10), ("RCE-005", "新米 コシヒカリ 5kg", 3980, 8)]
+FAMILY = [
+    ("佐藤", "サトウ"),
+    ("鈴木", "スズキ"),
+    ("高橋", "タカハシ"),
+    ("田中", "タナカ"),
+    ("伊藤", "イトウ"),
+    ("渡辺", "ワタナベ"),
+    ("山本", "ヤマモト"),
+    ("中村", "ナカムラ"),
+    ("小林", "コバヤシ"),
+    ("加藤", "カトウ"),
+    ("吉田", "ヨシダ"),
+    ("山田", "ヤマダ"),
+    ("佐々木", "ササキ"),
+    ("山口", "ヤマグチ"),
+    ("松本", "マツモト"),
+    ("井上", "イノウエ"),
+    ("木村", "キムラ"),
+    ("林", "ハヤシ"),
+    ("斎藤", "サイトウ"),
+    ("清水", "シミズ"),
+]
+GIVEN = [
+    ("太郎", "タロウ"),
+    ("花子", "ハナコ"),
+    ("翔太", "ショウタ"),
+    ("美咲", "ミサキ"),
+    ("健一", "ケンイチ"),
+    ("陽菜", "ヒナ"),
+    ("大輔", "ダイスケ"),
+    ("由美", "ユミ"),
+    ("拓也", "タクヤ"),
+    ("桜", "サクラ"),
+    ("直樹", "ナオキ"),
+    ("恵", "メグミ"),
+    ("誠", "マコト"),
+    ("愛", "アイ"),
+    ("蓮", "レン"),
+]
+PLACES = [
+    ("100-0005", "東京都", "千代田区", "丸の内"),
+    ("150-0002", "東京都", "渋谷区", "渋谷"),
+    ("530-0001", "大阪府", "大阪市北区", "梅田"),
+    ("460-0008", "愛知県", "名古屋市中区", "栄"),
+    ("060-0001", "北海道", "札幌市中央区", "北一条西"),
+    ("812-0011", "福岡県", "福岡市博多区", "博多駅前"),
+    ("980-0021", "宮城県", "仙台市青葉区", "中央"),
+    ("900-0015", "沖縄県", "那覇市", "久茂地"),
+    ("220-0011", "神奈川県", "横浜市西区", "高島"),
+    ("600-8216", "京都府", "京都市下京区", "東塩小路町"),
+]
+ITEMS = [
+    ("TEA-001", "有機緑茶 100g", 1080, 8),
+    ("TEA-002", "ほうじ茶ティーバッグ 30包", 864, 8),
+    ("CUP-010", "有田焼 湯呑み", 2750, 10),
+    ("TWL-200", "今治タオル フェイスタオル", 1650, 10),
+    ("SOY-005", "丸大豆醤油 1L", 702, 8),
+    ("BAG-300", "帆布トートバッグ", 4400, 10),
+    ("SOX-050", "綿混ソックス 3足組", 1320, 10),
+    ("RCE-005", "新米 コシヒカリ 5kg", 3980, 8),
+]
 
 
 def _columns(model: type[models.Model]) -> list[models.Field]:
@@ -94,8 +139,9 @@ def ensure_tenant(slug: str, name: str) -> Tenant:
     for pos, (shop_name, mall) in enumerate(
         [("楽天市場店", MallKind.RAKUTEN), ("Yahoo!店", MallKind.YAHOO), ("公式ストア", MallKind.SHOPIFY)], start=1
     ):
-        Shop.objects.get_or_create(tenant=tenant, code=f"{mall}-{pos}", defaults={"name": shop_name, "mall": mall,
-                                                                              "position": pos})
+        Shop.objects.get_or_create(
+            tenant=tenant, code=f"{mall}-{pos}", defaults={"name": shop_name, "mall": mall, "position": pos}
+        )
     return tenant
 
 
@@ -109,8 +155,10 @@ def ensure_user(tenant: Tenant) -> Any:
 
 def _sql_array(values: list[Any]) -> str:
     """A PostgreSQL array literal of plain values (names, numbers) for the generator's SELECT."""
+
     def lit(v: Any) -> str:
         return str(v) if isinstance(v, int) else "'" + str(v).replace("'", "''") + "'"
+
     return "ARRAY[" + ", ".join(lit(v) for v in values) + "]"
 
 
@@ -137,14 +185,24 @@ def generate(tenant: Tenant, n: int, log: Callable[[str], None] = print, seed: i
     giv = [g for g, _ in GIVEN]
     givk = [k for _, k in GIVEN]
     arrays = {
-        "fam": _sql_array(fam), "famk": _sql_array(famk), "giv": _sql_array(giv), "givk": _sql_array(givk),
-        "postal": _sql_array([p[0] for p in PLACES]), "pref": _sql_array([p[1] for p in PLACES]),
-        "city": _sql_array([p[2] for p in PLACES]), "town": _sql_array([p[3] for p in PLACES]),
-        "sku": _sql_array([i[0] for i in ITEMS]), "iname": _sql_array([i[1] for i in ITEMS]),
-        "price": _sql_array([i[2] for i in ITEMS]), "rate": _sql_array([i[3] for i in ITEMS]),
+        "fam": _sql_array(fam),
+        "famk": _sql_array(famk),
+        "giv": _sql_array(giv),
+        "givk": _sql_array(givk),
+        "postal": _sql_array([p[0] for p in PLACES]),
+        "pref": _sql_array([p[1] for p in PLACES]),
+        "city": _sql_array([p[2] for p in PLACES]),
+        "town": _sql_array([p[3] for p in PLACES]),
+        "sku": _sql_array([i[0] for i in ITEMS]),
+        "iname": _sql_array([i[1] for i in ITEMS]),
+        "price": _sql_array([i[2] for i in ITEMS]),
+        "rate": _sql_array([i[3] for i in ITEMS]),
         "skun": _sql_array([i[0].lower().replace("-", "") for i in ITEMS]),
-        "status": _sql_array([s.pk for s in weighted]), "stage": _sql_array([s.group.stage for s in weighted]),
-        "shop": _sql_array(shops), "pay": _sql_array(payments), "dlv": _sql_array(deliveries),
+        "status": _sql_array([s.pk for s in weighted]),
+        "stage": _sql_array([s.group.stage for s in weighted]),
+        "shop": _sql_array(shops),
+        "pay": _sql_array(payments),
+        "dlv": _sql_array(deliveries),
         "ship": "ARRAY[0, 550, 880]",
     }
     nf, ng, npl, ni, nw = len(fam), len(giv), len(PLACES), len(ITEMS), len(weighted)
@@ -180,15 +238,17 @@ def generate(tenant: Tenant, n: int, log: Callable[[str], None] = print, seed: i
     exprs["dest_phone"] = exprs["orderer_phone"]
     exprs["total"] = f"({exprs['item_subtotal']}) + {exprs['shipping_fee']}"
     exprs["tax"] = f"(({exprs['item_subtotal']}) * 8) / 108"
-    exprs["search_text"] = " || ".join([
-        "'|' || lower(replace(" + exprs["external_id"] + ", '-', ''))",
-        "'|' || replace(" + exprs["orderer_name"] + ", ' ', '')",
-        "'|' || replace(" + exprs["orderer_kana"] + ", ' ', '')",
-        "'|' || replace(" + exprs["orderer_email"] + ", '.', '')",
-        "'|' || replace(" + exprs["orderer_phone"] + ", '-', '')",
-        *(f"'|' || ({arrays['skun']})[1 + (g + {k}) % {ni}]" for k in range(3)),
-        "'|'",
-    ])
+    exprs["search_text"] = " || ".join(
+        [
+            "'|' || lower(replace(" + exprs["external_id"] + ", '-', ''))",
+            "'|' || replace(" + exprs["orderer_name"] + ", ' ', '')",
+            "'|' || replace(" + exprs["orderer_kana"] + ", ' ', '')",
+            "'|' || replace(" + exprs["orderer_email"] + ", '.', '')",
+            "'|' || replace(" + exprs["orderer_phone"] + ", '-', '')",
+            *(f"'|' || ({arrays['skun']})[1 + (g + {k}) % {ni}]" for k in range(3)),
+            "'|'",
+        ]
+    )
     now = timezone.now()
 
     def insert(model: type[models.Model], exprs: dict[str, str], count: int) -> None:
@@ -201,8 +261,10 @@ def generate(tenant: Tenant, n: int, log: Callable[[str], None] = print, seed: i
             else:
                 values.append("%s")
                 params.append(_row([f], {}, now)[0])
-        sql = (f'INSERT INTO "{model._meta.db_table}" ({", ".join(cols)}) '
-               f"SELECT {', '.join(values)} FROM generate_series(0, {count - 1}) AS g")
+        sql = (
+            f'INSERT INTO "{model._meta.db_table}" ({", ".join(cols)}) '
+            f"SELECT {', '.join(values)} FROM generate_series(0, {count - 1}) AS g"
+        )
         started = time.perf_counter()
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -212,26 +274,47 @@ def generate(tenant: Tenant, n: int, log: Callable[[str], None] = print, seed: i
 
     insert(Order, exprs, n)
     first_line = _next_id(OrderLine)
-    insert(OrderLine, {
-        "id": f"{first_line} + g", "tenant_id": str(tenant.pk), "order_id": f"{first} + g / 3",
-        "position": "1 + g % 3", "sku": f"({arrays['sku']})[1 + (g / 3 + g % 3) % {ni}]",
-        "name": f"({arrays['iname']})[1 + (g / 3 + g % 3) % {ni}]",
-        "unit_price": f"({arrays['price']})[1 + (g / 3 + g % 3) % {ni}]",
-        "quantity": "1", "tax_rate": f"({arrays['rate']})[1 + (g / 3 + g % 3) % {ni}]",
-    }, n * 3)
+    insert(
+        OrderLine,
+        {
+            "id": f"{first_line} + g",
+            "tenant_id": str(tenant.pk),
+            "order_id": f"{first} + g / 3",
+            "position": "1 + g % 3",
+            "sku": f"({arrays['sku']})[1 + (g / 3 + g % 3) % {ni}]",
+            "name": f"({arrays['iname']})[1 + (g / 3 + g % 3) % {ni}]",
+            "unit_price": f"({arrays['price']})[1 + (g / 3 + g % 3) % {ni}]",
+            "quantity": "1",
+            "tax_rate": f"({arrays['rate']})[1 + (g / 3 + g % 3) % {ni}]",
+        },
+        n * 3,
+    )
     first_event = _next_id(OrderEvent)
-    insert(OrderEvent, {
-        "id": f"{first_event} + g", "tenant_id": str(tenant.pk), "order_id": f"{first} + g / 2",
-        "at": f"now() - ({n} - g / 2) * interval '1 minute'",
-        "actor_kind": "CASE WHEN g % 2 = 0 THEN 'import' ELSE 'rule' END", "actor_name": "'bench'",
-        "type": "CASE WHEN g % 2 = 0 THEN 'created' ELSE 'status_changed' END",
-        "data": "'{\"source\": \"bench\"}'::jsonb",
-    }, n * 2)
+    insert(
+        OrderEvent,
+        {
+            "id": f"{first_event} + g",
+            "tenant_id": str(tenant.pk),
+            "order_id": f"{first} + g / 2",
+            "at": f"now() - ({n} - g / 2) * interval '1 minute'",
+            "actor_kind": "CASE WHEN g % 2 = 0 THEN 'import' ELSE 'rule' END",
+            "actor_name": "'bench'",
+            "type": "CASE WHEN g % 2 = 0 THEN 'created' ELSE 'status_changed' END",
+            "data": '\'{"source": "bench"}\'::jsonb',
+        },
+        n * 2,
+    )
     first_label = _next_id(OrderLabel)
-    insert(OrderLabel, {
-        "id": f"{first_label} + g", "tenant_id": str(tenant.pk), "order_id": f"{first} + g * 5",
-        "label_id": f"({_sql_array(labels)})[1 + g % {len(labels)}]",
-    }, (n + 4) // 5)
+    insert(
+        OrderLabel,
+        {
+            "id": f"{first_label} + g",
+            "tenant_id": str(tenant.pk),
+            "order_id": f"{first} + g * 5",
+            "label_id": f"({_sql_array(labels)})[1 + g % {len(labels)}]",
+        },
+        (n + 4) // 5,
+    )
     with connection.cursor() as cursor:
         # Fresh rows: VACUUM sets the visibility map (index-only scans for counts) and ANALYZE the statistics.
         cursor.execute("VACUUM ANALYZE")
@@ -254,14 +337,18 @@ def generate_tasks(tenant: Tenant, log: Callable[[str], None] = print) -> int:
 
     if OrderTask.objects.for_tenant(tenant).exists():
         return 0
-    definitions = {d.code: d.pk for d in TaskDefinition.objects.for_tenant(tenant).filter(
-        code__in=["remarks", "delivery_date_check"])}
+    definitions = {
+        d.code: d.pk
+        for d in TaskDefinition.objects.for_tenant(tenant).filter(code__in=["remarks", "delivery_date_check"])
+    }
     table = OrderTask._meta.db_table
     started = time.perf_counter()
     total = 0
     with connection.cursor() as cursor:
-        for code, condition in (("remarks", "o.remarks <> ''"),
-                                ("delivery_date_check", "o.requested_delivery_date IS NOT NULL")):
+        for code, condition in (
+            ("remarks", "o.remarks <> ''"),
+            ("delivery_date_check", "o.requested_delivery_date IS NOT NULL"),
+        ):
             cursor.execute(
                 f'INSERT INTO "{table}" (tenant_id, order_id, definition_id, raised_at, raised_by, '
                 f"raised_automatically, note, resolved_at, resolved_by_name, resolved_automatically) "
@@ -275,4 +362,3 @@ def generate_tasks(tenant: Tenant, log: Callable[[str], None] = print) -> int:
         cursor.execute(f'ANALYZE "{table}"')
     log(f"  {table}: {total:,} rows in {time.perf_counter() - started:.1f} s")
     return total
-

@@ -74,8 +74,12 @@ class Scenario:
             if self.teardown is not None:
                 self.teardown(ctx)
         result: dict[str, Any] = {
-            "name": self.name, "median_ms": statistics.median(times), "min_ms": min(times),
-            "max_ms": max(times), "runs_ms": times, "target_ms": self.target_ms,
+            "name": self.name,
+            "median_ms": statistics.median(times),
+            "min_ms": min(times),
+            "max_ms": max(times),
+            "runs_ms": times,
+            "target_ms": self.target_ms,
         }
         if raw_times is not None:
             result["raw_median_ms"] = statistics.median(raw_times)
@@ -86,8 +90,9 @@ class Scenario:
 
 
 def _first_new_status(ctx: Context) -> Status:
-    return Status.objects.for_tenant(ctx.tenant).filter(group__stage="new").order_by("group__position",
-                                                                                      "position").first()
+    return (
+        Status.objects.for_tenant(ctx.tenant).filter(group__stage="new").order_by("group__position", "position").first()
+    )
 
 
 def _sample(ctx: Context) -> Order:
@@ -146,18 +151,24 @@ def _bulk_edit(ctx: Context) -> Callable[[], BulkResult]:
     if len(ids) < BULK_EDIT_ORDERS:
         raise RuntimeError(f"only {len(ids):,} orders can move to {target}; run with more --orders")
     selection = Order.objects.for_tenant(ctx.tenant).filter(pk__in=ids)  # as the view hands it over
-    changes = BulkChanges(status=target, memo="ベンチ: 一括編集",
-                          add_labels=[Label.objects.for_tenant(ctx.tenant).order_by("position", "pk")[0]])
+    changes = BulkChanges(
+        status=target,
+        memo="ベンチ: 一括編集",
+        add_labels=[Label.objects.for_tenant(ctx.tenant).order_by("position", "pk")[0]],
+    )
     actor = Actor.system(BULK_EDIT_ACTOR)
 
     def run() -> BulkResult:
         with transaction.atomic():
             last = OrderEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
             result = orders_bulk_update(tenant=ctx.tenant, order_ids=selection, changes=changes, actor=actor)
-            moved = OrderEvent.objects.filter(pk__gt=last, type=EventType.STATUS_CHANGED,
-                                              actor_name=BULK_EDIT_ACTOR).count()
+            moved = OrderEvent.objects.filter(
+                pk__gt=last, type=EventType.STATUS_CHANGED, actor_name=BULK_EDIT_ACTOR
+            ).count()
             assert (result.applied, result.moved, moved) == (True, BULK_EDIT_ORDERS, BULK_EDIT_ORDERS), (
-                result.summary(), moved)
+                result.summary(),
+                moved,
+            )
             transaction.set_rollback(True)
         return result
 
@@ -177,8 +188,12 @@ def _auto_ids(ctx: Context) -> list[int]:
     (a small bench database spreads its orders over every status)."""
     ids: list[int] = []
     for stage in OPEN_BEFORE_SHIPPING:
-        ids += Order.objects.for_tenant(ctx.tenant).filter(stage=stage).order_by("pk").values_list(
-            "pk", flat=True)[: AUTO_ORDERS - len(ids)]
+        ids += (
+            Order.objects.for_tenant(ctx.tenant)
+            .filter(stage=stage)
+            .order_by("pk")
+            .values_list("pk", flat=True)[: AUTO_ORDERS - len(ids)]
+        )
     if len(ids) < AUTO_ORDERS:
         raise RuntimeError(f"only {len(ids):,} open orders; run with more --orders")
     return ids
@@ -225,15 +240,21 @@ def _bench_rules(tenant: Tenant) -> int:
             ([cond("payment_method", "eq", pay["credit_card"])], [move(Stage.PAID)]),
             ([cond("payment_method", "eq", pay["convenience_store"])], [move(Stage.AWAITING_PAYMENT)]),
             ([cond("payment_method", "in", [pay["deferred"], pay["rakuten_pay"]])], [move(Stage.PAID)]),
-            ([cond("remarks", "contains", "のし")], [{"type": "add_label", "label": labels["ギフト"]},
-                                                    {"type": "add_memo", "text": "のしを確認"}]),
+            (
+                [cond("remarks", "contains", "のし")],
+                [{"type": "add_label", "label": labels["ギフト"]}, {"type": "add_memo", "text": "のしを確認"}],
+            ),
             ([cond("mail_inquiry", "eq", True)], [{"type": "add_label", "label": labels["要確認"]}]),
         ],
         "bench: 離島・配送": [
-            ([cond("remote_island", "eq", True)], [
-                {"type": "set_delivery_method", "delivery_method": dlv["ゆうパック"]},
-                {"type": "set_shipping_fee", "amount": 1980},
-                {"type": "add_mail_insert", "text": "離島のため、お届けまで数日多くかかります。"}]),
+            (
+                [cond("remote_island", "eq", True)],
+                [
+                    {"type": "set_delivery_method", "delivery_method": dlv["ゆうパック"]},
+                    {"type": "set_shipping_fee", "amount": 1980},
+                    {"type": "add_mail_insert", "text": "離島のため、お届けまで数日多くかかります。"},
+                ],
+            ),
             ([cond("dest_prefecture", "in", ["北海道", "沖縄県"])], [{"type": "set_shipping_fee", "amount": 1100}]),
             ([cond("total_quantity", "gt", 5)], [{"type": "set_delivery_method", "delivery_method": dlv["宅急便"]}]),
             ([cond("requested_delivery_date", "not_empty")], [{"type": "add_memo", "text": "お届け日指定あり"}]),
@@ -241,26 +262,42 @@ def _bench_rules(tenant: Tenant) -> int:
             ([cond("dest_postal_code", "startswith", "900")], [{"type": "add_mail_insert", "text": "沖縄本島"}]),
         ],
         "bench: キャンペーン": [
-            ([cond("total", "gt", 10000)], [{"type": "add_line", "sku": "NOVELTY-2026", "name": "ノベルティ",
-                                              "quantity": 1}]),
-            ([cond("line_sku", "eq", "TWL-200"), cond("item_subtotal", "between", [3000, 8000])], [
-                {"type": "add_line", "sku": "CATALOG-2026", "name": "カタログ", "quantity": 1}]),
-            ([cond("shop", "eq", shop), cond("total", "gt", 5000)],
-             [{"type": "add_label", "label": labels["リピーター"]}]),
+            (
+                [cond("total", "gt", 10000)],
+                [{"type": "add_line", "sku": "NOVELTY-2026", "name": "ノベルティ", "quantity": 1}],
+            ),
+            (
+                [cond("line_sku", "eq", "TWL-200"), cond("item_subtotal", "between", [3000, 8000])],
+                [{"type": "add_line", "sku": "CATALOG-2026", "name": "カタログ", "quantity": 1}],
+            ),
+            (
+                [cond("shop", "eq", shop), cond("total", "gt", 5000)],
+                [{"type": "add_label", "label": labels["リピーター"]}],
+            ),
             ([cond("orderer_differs", "eq", True)], [{"type": "add_label", "label": labels["ギフト"]}]),
             ([cond("label", "eq", labels["ギフト"])], [{"type": "add_memo", "text": "ギフト対応"}]),
-            ([cond("task", "eq", remarks_task)], [{"type": "add_label", "label": labels["要確認"]},
-                                                  {"type": "remove_label", "label": labels["至急"]}]),
-            ([cond("payment_method", "eq", pay["cod"]), cond("total", "gt", 10000)],
-             [move(Stage.NEW, next(s for s in statuses if s.group.stage == Stage.NEW and s != first[Stage.NEW]))]),
+            (
+                [cond("task", "eq", remarks_task)],
+                [{"type": "add_label", "label": labels["要確認"]}, {"type": "remove_label", "label": labels["至急"]}],
+            ),
+            (
+                [cond("payment_method", "eq", pay["cod"]), cond("total", "gt", 10000)],
+                [move(Stage.NEW, next(s for s in statuses if s.group.stage == Stage.NEW and s != first[Stage.NEW]))],
+            ),
         ],
     }
     count = 0
     for g_pos, (name, rules) in enumerate(plan.items(), start=100):
         group = RuleGroup.objects.create(tenant=tenant, name=name, position=g_pos)
         for r_pos, (items, actions) in enumerate(rules, start=1):
-            rule = Rule.objects.create(tenant=tenant, group=group, name=f"{name} #{r_pos}", position=r_pos,
-                                       conditions={"match": "all", "items": items}, actions=actions)
+            rule = Rule.objects.create(
+                tenant=tenant,
+                group=group,
+                name=f"{name} #{r_pos}",
+                position=r_pos,
+                conditions={"match": "all", "items": items},
+                actions=actions,
+            )
             rule.statuses.set(scope)
             count += 1
     return count
@@ -424,11 +461,13 @@ def _import_pages() -> list[str]:
         fake = FakeShopify(seed=5)
         skus = [p.sku for p in CATALOGUE]
         for i in range(IMPORT_ORDERS):
-            fake.add_order(items=[(skus[(i + k) % len(skus)], 1 + k % 2) for k in range(3)],
-                           gateways=["shopify_payments"] if i % 3 else ["Cash on Delivery (COD)"])
+            fake.add_order(
+                items=[(skus[(i + k) % len(skus)], 1 + k % 2) for k in range(3)],
+                gateways=["shopify_payments"] if i % 3 else ["Cash on Delivery (COD)"],
+            )
         ids = fake.ids()
         for start in range(0, len(ids), IMPORT_PAGE):
-            orders = [fake.order(order_id) for order_id in ids[start:start + IMPORT_PAGE]]
+            orders = [fake.order(order_id) for order_id in ids[start : start + IMPORT_PAGE]]
             _PAGES.append(json.dumps({"orders": orders}, ensure_ascii=False))
     return _PAGES
 
@@ -437,8 +476,9 @@ def _import_shop(ctx: Context) -> Any:
     from shops.models import Shop
     from shops.services import mappings_seed
 
-    shop, _created = Shop.objects.get_or_create(tenant=ctx.tenant, code=IMPORT_SHOP,
-                                                defaults={"name": "ベンチ取込", "mall": "shopify", "active": False})
+    shop, _created = Shop.objects.get_or_create(
+        tenant=ctx.tenant, code=IMPORT_SHOP, defaults={"name": "ベンチ取込", "mall": "shopify", "active": False}
+    )
     mappings_seed(tenant=ctx.tenant, mall="shopify")
     return shop
 
@@ -497,12 +537,15 @@ def _import_notes() -> None:
     if plain:
         line = f"import: {plain[1]:,.0f} orders/s"
         if copy:
-            line += (f"; raw COPY of the same rows: {copy[1]:,.0f} orders/s "
-                     f"(import = 1/{copy[1] / plain[1]:.1f} of COPY)")
+            line += (
+                f"; raw COPY of the same rows: {copy[1]:,.0f} orders/s (import = 1/{copy[1] / plain[1]:.1f} of COPY)"
+            )
         IMPORT_NOTES[:] = [line]
     if auto and plain:
-        IMPORT_AUTO_NOTES[:] = [f"with auto-processing: {auto[1]:,.0f} orders/s; auto-processing adds "
-                                f"{(auto[0] - plain[0]) * 1000:,.0f} ms for {IMPORT_ORDERS:,} orders"]
+        IMPORT_AUTO_NOTES[:] = [
+            f"with auto-processing: {auto[1]:,.0f} orders/s; auto-processing adds "
+            f"{(auto[0] - plain[0]) * 1000:,.0f} ms for {IMPORT_ORDERS:,} orders"
+        ]
 
 
 _COPY_ROWS: dict[str, Any] = {}
@@ -525,11 +568,17 @@ def _copy_rows(ctx: Context) -> dict[str, Any]:
                 order_columns=[f.column for f in order_fields],
                 orders=list(orders.values_list(*[f.attname for f in order_fields])),
                 line_columns=[f.column for f in line_fields],
-                lines=list(OrderLine.objects.filter(order__shop=shop).order_by("pk")
-                           .values_list(*[f.attname for f in line_fields])),
+                lines=list(
+                    OrderLine.objects.filter(order__shop=shop)
+                    .order_by("pk")
+                    .values_list(*[f.attname for f in line_fields])
+                ),
                 event_columns=[f.column for f in event_fields],
-                events=list(OrderEvent.objects.filter(order__shop=shop).order_by("pk")
-                            .values_list(*[f.attname for f in event_fields])),
+                events=list(
+                    OrderEvent.objects.filter(order__shop=shop)
+                    .order_by("pk")
+                    .values_list(*[f.attname for f in event_fields])
+                ),
                 order_index=[f.attname for f in line_fields].index("order_id"),
                 event_index=[f.attname for f in event_fields].index("order_id"),
                 data_index=[f.attname for f in event_fields].index("data"),
@@ -557,17 +606,30 @@ def _raw_copy(ctx: Context) -> Callable[[], Any]:
         started = time.perf_counter()
         with transaction.atomic():
             with connection.cursor() as cursor:
-                cursor.execute("SELECT nextval(pg_get_serial_sequence('orders_order', 'id')) "
-                               "FROM generate_series(1, %s)", [len(rows["orders"])])
+                cursor.execute(
+                    "SELECT nextval(pg_get_serial_sequence('orders_order', 'id')) FROM generate_series(1, %s)",
+                    [len(rows["orders"])],
+                )
                 new_ids = dict(zip(rows["old_ids"], (r[0] for r in cursor.fetchall()), strict=True))
-            copy("orders_order", ["id", *rows["order_columns"]],
-                 ((new_ids[old], *row) for old, row in zip(rows["old_ids"], rows["orders"], strict=True)))
+            copy(
+                "orders_order",
+                ["id", *rows["order_columns"]],
+                ((new_ids[old], *row) for old, row in zip(rows["old_ids"], rows["orders"], strict=True)),
+            )
             li, ei, di = rows["order_index"], rows["event_index"], rows["data_index"]
-            copy("orders_orderline", rows["line_columns"],
-                 (tuple(new_ids[v] if i == li else v for i, v in enumerate(row)) for row in rows["lines"]))
-            copy("orders_orderevent", rows["event_columns"],
-                 (tuple(new_ids[v] if i == ei else dumps(v) if i == di else v for i, v in enumerate(row))
-                  for row in rows["events"]))
+            copy(
+                "orders_orderline",
+                rows["line_columns"],
+                (tuple(new_ids[v] if i == li else v for i, v in enumerate(row)) for row in rows["lines"]),
+            )
+            copy(
+                "orders_orderevent",
+                rows["event_columns"],
+                (
+                    tuple(new_ids[v] if i == ei else dumps(v) if i == di else v for i, v in enumerate(row))
+                    for row in rows["events"]
+                ),
+            )
             transaction.set_rollback(True)
         _IMPORT_TIMES["copy"].append(time.perf_counter() - started)
         _import_notes()
@@ -595,8 +657,10 @@ def _import_memory(ctx: Context) -> Callable[[], Any]:
 
     def run() -> tuple[float, float]:
         one, five = peak(1), peak(5)
-        MEMORY_NOTES[:] = [f"peak memory: {one:.1f} MB for 1 page, {five:.1f} MB for 5 pages "
-                           f"({five / one:.2f}×) of {IMPORT_PAGE:,} orders"]
+        MEMORY_NOTES[:] = [
+            f"peak memory: {one:.1f} MB for 1 page, {five:.1f} MB for 5 pages "
+            f"({five / one:.2f}×) of {IMPORT_PAGE:,} orders"
+        ]
         return one, five
 
     return run

@@ -16,7 +16,8 @@ from .models import Label, Order, OrderEvent, OrderLine, PaymentMethod, Status, 
 def colour_chip(colour: str, text: str) -> str:
     return format_html(
         '<span style="display:inline-block;padding:1px 8px;border-radius:8px;background:{};color:#fff">{}</span>',
-        colour, text,
+        colour,
+        text,
     )
 
 

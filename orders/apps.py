@@ -21,8 +21,12 @@ def _restore_sqlite_triggers(sender: Any, using: str = "default", **kwargs: Any)
         tables = {row[0] for row in cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if not {"orders_order", "orders_statuscount"} <= tables:
             return
-        have = {row[0] for row in cursor.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'orders_order'")}
+        have = {
+            row[0]
+            for row in cursor.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'orders_order'"
+            )
+        }
         wanted = {f"orders_statuscount_{kind}" for kind in ("ins", "del", "upd")}
         if wanted <= have:
             return

@@ -71,13 +71,16 @@ def refusal_reason(source: str, target: str) -> str:
     if src == S.COMPLETED:
         return str(_("The order is booked as a sale (%(src)s); it cannot move any more.") % {"src": src.label})
     if src == S.SHIPPED and dst == S.CANCELLED:
-        return str(_("A shipped order cannot be cancelled; it can only move on to %(completed)s. Note what "
-                     "happened in its work memo.") % {"completed": S.COMPLETED.label})
+        return str(
+            _(
+                "A shipped order cannot be cancelled; it can only move on to %(completed)s. Note what "
+                "happened in its work memo."
+            )
+            % {"completed": S.COMPLETED.label}
+        )
     if src == S.SHIPPED:
         return str(_("A shipped order can only move on to %(completed)s.") % {"completed": S.COMPLETED.label})
-    return str(
-        _("An order in “%(src)s” cannot move to “%(dst)s”.") % {"src": src.label, "dst": dst.label}
-    )
+    return str(_("An order in “%(src)s” cannot move to “%(dst)s”.") % {"src": src.label, "dst": dst.label})
 
 
 class ActorKind(models.TextChoices):
@@ -121,9 +124,51 @@ class EventType(models.TextChoices):
 
 
 PREFECTURES = [
-    "北海道", "青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県", "茨城県", "栃木県", "群馬県",
-    "埼玉県", "千葉県", "東京都", "神奈川県", "新潟県", "富山県", "石川県", "福井県", "山梨県", "長野県",
-    "岐阜県", "静岡県", "愛知県", "三重県", "滋賀県", "京都府", "大阪府", "兵庫県", "奈良県", "和歌山県",
-    "鳥取県", "島根県", "岡山県", "広島県", "山口県", "徳島県", "香川県", "愛媛県", "高知県", "福岡県",
-    "佐賀県", "長崎県", "熊本県", "大分県", "宮崎県", "鹿児島県", "沖縄県",
+    "北海道",
+    "青森県",
+    "岩手県",
+    "宮城県",
+    "秋田県",
+    "山形県",
+    "福島県",
+    "茨城県",
+    "栃木県",
+    "群馬県",
+    "埼玉県",
+    "千葉県",
+    "東京都",
+    "神奈川県",
+    "新潟県",
+    "富山県",
+    "石川県",
+    "福井県",
+    "山梨県",
+    "長野県",
+    "岐阜県",
+    "静岡県",
+    "愛知県",
+    "三重県",
+    "滋賀県",
+    "京都府",
+    "大阪府",
+    "兵庫県",
+    "奈良県",
+    "和歌山県",
+    "鳥取県",
+    "島根県",
+    "岡山県",
+    "広島県",
+    "山口県",
+    "徳島県",
+    "香川県",
+    "愛媛県",
+    "高知県",
+    "福岡県",
+    "佐賀県",
+    "長崎県",
+    "熊本県",
+    "大分県",
+    "宮崎県",
+    "鹿児島県",
+    "沖縄県",
 ]

@@ -118,8 +118,13 @@ def order_label_removed_event(*, order: Order, actor: Actor, label: Label, commi
 
 def _line_data(line: OrderLine) -> dict[str, Any]:
     return {
-        "id": line.pk, "sku": line.sku, "name": line.name, "options": line.options,
-        "unit_price": line.unit_price, "quantity": line.quantity, "tax_rate": line.tax_rate,
+        "id": line.pk,
+        "sku": line.sku,
+        "name": line.name,
+        "options": line.options,
+        "unit_price": line.unit_price,
+        "quantity": line.quantity,
+        "tax_rate": line.tax_rate,
     }
 
 
@@ -167,4 +172,3 @@ def order_personal_data_erased_event(
     """The buyer's personal data was erased (T2: Amazon's 30 days after shipment); which fields, and why.
     The old values are not kept: keeping them in the history would defeat the erasure."""
     return _event(order, actor, EventType.PERSONAL_DATA_ERASED, {"fields": fields, "reason": reason}, commit)
-

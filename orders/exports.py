@@ -39,8 +39,12 @@ TOKYO = ZoneInfo("Asia/Tokyo")
 UTF8 = "utf-8"
 CP932 = "cp932"
 ENCODINGS = {  # what the URL may say → the codec
-    "utf-8": UTF8, "utf8": UTF8,
-    "cp932": CP932, "shift_jis": CP932, "sjis": CP932, "windows-31j": CP932,
+    "utf-8": UTF8,
+    "utf8": UTF8,
+    "cp932": CP932,
+    "shift_jis": CP932,
+    "sjis": CP932,
+    "windows-31j": CP932,
 }
 CONTENT_TYPES = {UTF8: "text/csv; charset=utf-8", CP932: "text/csv; charset=Windows-31J"}
 BOM = "\ufeff"
@@ -56,10 +60,36 @@ Cell = str | int
 # back as U+FF0D (issue 11): the full-width and small forms, the minus and dash family (U+2010–2015), the
 # superscript and subscript signs and the heavy plus and minus.
 FORMULA_STARTS = (
-    "=", "+", "-", "@", "\t", "\r",
-    "＝", "＋", "－", "＠", "﹦", "﹢", "﹣", "﹫", "﹘",
-    "\u2212", "\u2010", "\u2011", "\u2012", "\u2013", "\u2014", "\u2015",
-    "\u207a", "\u207b", "\u207c", "\u208a", "\u208b", "\u208c", "\u2795", "\u2796",
+    "=",
+    "+",
+    "-",
+    "@",
+    "\t",
+    "\r",
+    "＝",
+    "＋",
+    "－",
+    "＠",
+    "﹦",
+    "﹢",
+    "﹣",
+    "﹫",
+    "﹘",
+    "\u2212",
+    "\u2010",
+    "\u2011",
+    "\u2012",
+    "\u2013",
+    "\u2014",
+    "\u2015",
+    "\u207a",
+    "\u207b",
+    "\u207c",
+    "\u208a",
+    "\u208b",
+    "\u208c",
+    "\u2795",
+    "\u2796",
 )
 
 
@@ -154,8 +184,9 @@ class ExportReport:
         for ch, written in pairs:
             if ch not in self._seen and len(self.examples) < MAX_EXAMPLES:
                 self._seen.add(ch)
-                self.examples.append({"order": order_number, "char": ch, "codepoint": f"U+{ord(ch):04X}",
-                                      "replacement": written})
+                self.examples.append(
+                    {"order": order_number, "char": ch, "codepoint": f"U+{ord(ch):04X}", "replacement": written}
+                )
 
     def as_dict(self) -> dict[str, Any]:
         return {"rows": self.rows, "unmappable": self.unmappable, "examples": self.examples}
@@ -173,11 +204,36 @@ class Column:
 # What the order columns read: one row of `.values()`, related names joined in the same query. (Model
 # instances with select_related cost five objects a row, most of the time and memory of an export.)
 ORDER_FIELDS = (
-    "id", "external_id", "shop__name", "ordered_at", "status__group__name", "status__name",
-    "orderer_name", "orderer_kana", "orderer_phone", "orderer_email",
-    "dest_name", "dest_kana", "dest_postal_code", "dest_prefecture", "dest_city", "dest_address1", "dest_address2",
-    "dest_phone", "payment_method__name", "delivery_method__name", "requested_delivery_date", "ship_date",
-    "item_subtotal", "shipping_fee", "cod_fee", "discount", "points_used", "total", "remarks", "work_memo",
+    "id",
+    "external_id",
+    "shop__name",
+    "ordered_at",
+    "status__group__name",
+    "status__name",
+    "orderer_name",
+    "orderer_kana",
+    "orderer_phone",
+    "orderer_email",
+    "dest_name",
+    "dest_kana",
+    "dest_postal_code",
+    "dest_prefecture",
+    "dest_city",
+    "dest_address1",
+    "dest_address2",
+    "dest_phone",
+    "payment_method__name",
+    "delivery_method__name",
+    "requested_delivery_date",
+    "ship_date",
+    "item_subtotal",
+    "shipping_fee",
+    "cod_fee",
+    "discount",
+    "points_used",
+    "total",
+    "remarks",
+    "work_memo",
 )
 OrderRow = dict[str, Any]
 
@@ -242,8 +298,11 @@ def headers(*, lines: bool) -> list[str]:
 
 def _label_names(order_ids: list[int]) -> dict[int, list[str]]:
     names: dict[int, list[str]] = {}
-    rows = (OrderLabel.objects.filter(order_id__in=order_ids)
-            .order_by("label__position", "label_id").values_list("order_id", "label__name"))
+    rows = (
+        OrderLabel.objects.filter(order_id__in=order_ids)
+        .order_by("label__position", "label_id")
+        .values_list("order_id", "label__name")
+    )
     for order_id, name in rows:
         names.setdefault(order_id, []).append(name)
     return names
@@ -251,8 +310,11 @@ def _label_names(order_ids: list[int]) -> dict[int, list[str]]:
 
 def _lines(order_ids: list[int]) -> dict[int, list[tuple[Any, ...]]]:
     lines: dict[int, list[tuple[Any, ...]]] = {}
-    rows = (OrderLine.objects.filter(order_id__in=order_ids)
-            .order_by("order_id", "position", "pk").values_list(*LINE_FIELDS))
+    rows = (
+        OrderLine.objects.filter(order_id__in=order_ids)
+        .order_by("order_id", "position", "pk")
+        .values_list(*LINE_FIELDS)
+    )
     for row in rows:
         lines.setdefault(row[0], []).append(row)
     return lines
@@ -302,8 +364,9 @@ def _neutralised(cells: list[Cell]) -> list[Cell]:
     return [neutralise(c) if isinstance(c, str) else c for c in cells]
 
 
-def order_csv(queryset: QuerySet[Order], *, encoding: str = UTF8, lines: bool = False,
-              report: ExportReport | None = None) -> Iterator[bytes]:
+def order_csv(
+    queryset: QuerySet[Order], *, encoding: str = UTF8, lines: bool = False, report: ExportReport | None = None
+) -> Iterator[bytes]:
     """The CSV of the orders as a stream of bytes: a header row, then one row per order (or per line)."""
     report = report if report is not None else ExportReport()
     buffer = io.StringIO()
@@ -340,4 +403,3 @@ def order_csv_check(queryset: QuerySet[Order], *, encoding: str, lines: bool) ->
 
 def parse_encoding(value: str) -> str | None:
     return ENCODINGS.get((value or UTF8).strip().lower())
-

@@ -35,36 +35,50 @@ class OrderFilter(django_filters.FilterSet):
     status = django_filters.TypedChoiceFilter(field_name="status_id", coerce=int, label=_("Status"))
     shop = django_filters.TypedChoiceFilter(field_name="shop_id", coerce=int, label=_("Shop"))
     # Bounded (backyard.dates): "ordered_to=9999-12-31" would otherwise ask for the day after the last one.
-    ordered_from = django_filters.DateFilter(method="filter_ordered_from", label=_("Ordered from"),
-                                             widget=DateInput, validators=[validate_date_in_range])
-    ordered_to = django_filters.DateFilter(method="filter_ordered_to", label=_("Ordered to"), widget=DateInput,
-                                           validators=[validate_date_in_range])
-    ship_from = django_filters.DateFilter(field_name="ship_date", lookup_expr="gte", label=_("Ship date from"),
-                                          widget=DateInput, validators=[validate_date_in_range])
-    ship_to = django_filters.DateFilter(field_name="ship_date", lookup_expr="lte", label=_("Ship date to"),
-                                        widget=DateInput, validators=[validate_date_in_range])
-    payment = django_filters.TypedChoiceFilter(field_name="payment_method_id", coerce=int,
-                                               label=_("Payment method"))
-    delivery = django_filters.TypedChoiceFilter(field_name="delivery_method_id", coerce=int,
-                                                label=_("Delivery method"))
+    ordered_from = django_filters.DateFilter(
+        method="filter_ordered_from", label=_("Ordered from"), widget=DateInput, validators=[validate_date_in_range]
+    )
+    ordered_to = django_filters.DateFilter(
+        method="filter_ordered_to", label=_("Ordered to"), widget=DateInput, validators=[validate_date_in_range]
+    )
+    ship_from = django_filters.DateFilter(
+        field_name="ship_date",
+        lookup_expr="gte",
+        label=_("Ship date from"),
+        widget=DateInput,
+        validators=[validate_date_in_range],
+    )
+    ship_to = django_filters.DateFilter(
+        field_name="ship_date",
+        lookup_expr="lte",
+        label=_("Ship date to"),
+        widget=DateInput,
+        validators=[validate_date_in_range],
+    )
+    payment = django_filters.TypedChoiceFilter(field_name="payment_method_id", coerce=int, label=_("Payment method"))
+    delivery = django_filters.TypedChoiceFilter(field_name="delivery_method_id", coerce=int, label=_("Delivery method"))
     label = django_filters.TypedChoiceFilter(method="filter_label", coerce=int, label=_("Label"))
     task = django_filters.TypedChoiceFilter(method="filter_task", coerce=int, label=_("Open task"))
     total_min = django_filters.NumberFilter(field_name="total", lookup_expr="gte", label=_("Total from"))
     total_max = django_filters.NumberFilter(field_name="total", lookup_expr="lte", label=_("Total to"))
-    pref = django_filters.ChoiceFilter(field_name="dest_prefecture", label=_("Prefecture"),
-                                       choices=[(p, p) for p in PREFECTURES], empty_label=_("All"))
-    has_remarks = django_filters.BooleanFilter(method="filter_not_blank", label=_("Has remarks"),
-                                               widget=forms.CheckboxInput)
-    has_order_comment = django_filters.BooleanFilter(method="filter_not_blank", label=_("Has order-time comment"),
-                                                     widget=forms.CheckboxInput)
+    pref = django_filters.ChoiceFilter(
+        field_name="dest_prefecture", label=_("Prefecture"), choices=[(p, p) for p in PREFECTURES], empty_label=_("All")
+    )
+    has_remarks = django_filters.BooleanFilter(
+        method="filter_not_blank", label=_("Has remarks"), widget=forms.CheckboxInput
+    )
+    has_order_comment = django_filters.BooleanFilter(
+        method="filter_not_blank", label=_("Has order-time comment"), widget=forms.CheckboxInput
+    )
     has_post_order_comment = django_filters.BooleanFilter(
         method="filter_not_blank", label=_("Has post-order comment"), widget=forms.CheckboxInput
     )
-    mail_inquiry = django_filters.BooleanFilter(method="filter_flag", label=_("Has mail inquiry"),
-                                                widget=forms.CheckboxInput)
-    has_requested_date = django_filters.BooleanFilter(method="filter_has_date",
-                                                      label=_("Has requested delivery date"),
-                                                      widget=forms.CheckboxInput)
+    mail_inquiry = django_filters.BooleanFilter(
+        method="filter_flag", label=_("Has mail inquiry"), widget=forms.CheckboxInput
+    )
+    has_requested_date = django_filters.BooleanFilter(
+        method="filter_has_date", label=_("Has requested delivery date"), widget=forms.CheckboxInput
+    )
 
     EXTRA_FILTERS: tuple[str, ...] = ()  # all but the search box and the status, filled below
     NOT_BLANK = {
@@ -93,8 +107,13 @@ class OrderFilter(django_filters.FilterSet):
             f[name].extra["choices"] = [("", _("All")), *options]
         for name in self.EXTRA_FILTERS:
             widget = self.form.fields[name].widget
-            css = "form-check-input" if isinstance(widget, forms.CheckboxInput) else (
-                "form-select form-select-sm" if isinstance(widget, forms.Select) else "form-control form-control-sm")
+            css = (
+                "form-check-input"
+                if isinstance(widget, forms.CheckboxInput)
+                else (
+                    "form-select form-select-sm" if isinstance(widget, forms.Select) else "form-control form-control-sm"
+                )
+            )
             widget.attrs.setdefault("class", css)
 
     # --- methods ---------------------------------------------------------------------------------------
@@ -119,8 +138,9 @@ class OrderFilter(django_filters.FilterSet):
         """Orders with an open task of this definition (B4: one click from the task counts of a status)."""
         from automation.models import OrderTask
 
-        return queryset.filter(Exists(OrderTask.objects.filter(order_id=OuterRef("pk"), definition_id=value,
-                                                                resolved_at=None)))
+        return queryset.filter(
+            Exists(OrderTask.objects.filter(order_id=OuterRef("pk"), definition_id=value, resolved_at=None))
+        )
 
     def filter_not_blank(self, queryset: QuerySet[Order], name: str, value: bool) -> QuerySet[Order]:
         if not value:

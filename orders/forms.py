@@ -154,7 +154,9 @@ class VersionForm(DetailForm):
     """Only the version the page was rendered with (removing a line, say)."""
 
     version = forms.IntegerField(
-        widget=forms.HiddenInput, min_value=1, max_value=2**31 - 1,
+        widget=forms.HiddenInput,
+        min_value=1,
+        max_value=2**31 - 1,
         error_messages={"required": RELOAD, "invalid": RELOAD, "min_value": RELOAD, "max_value": RELOAD},
     )
 
@@ -166,8 +168,10 @@ class SectionForm(VersionForm):
 
     @classmethod
     def initial_for(cls, order: Order) -> dict[str, Any]:
-        return {"version": order.version, **{name: getattr(order, name) for name in cls.base_fields
-                                             if name != "version"}}
+        return {
+            "version": order.version,
+            **{name: getattr(order, name) for name in cls.base_fields if name != "version"},
+        }
 
     def changes(self) -> dict[str, Any]:
         return {name: value for name, value in self.cleaned_data.items() if name != "version"}
@@ -177,8 +181,7 @@ class SectionForm(VersionForm):
 
 
 def _prefecture_field() -> forms.ChoiceField:
-    return forms.ChoiceField(label=_("Prefecture"), required=False,
-                             choices=[("", "—"), *((p, p) for p in PREFECTURES)])
+    return forms.ChoiceField(label=_("Prefecture"), required=False, choices=[("", "—"), *((p, p) for p in PREFECTURES)])
 
 
 class _AddressMixin:
@@ -198,8 +201,13 @@ class OrdererForm(_AddressMixin, SectionForm):
     title = _("Orderer")
     prefecture_field = "orderer_prefecture"
     layout: ClassVar[dict[str, int]] = {
-        "orderer_name": 6, "orderer_kana": 6, "orderer_postal_code": 4, "orderer_prefecture": 4,
-        "orderer_city": 4, "orderer_phone": 5, "orderer_email": 7,
+        "orderer_name": 6,
+        "orderer_kana": 6,
+        "orderer_postal_code": 4,
+        "orderer_prefecture": 4,
+        "orderer_city": 4,
+        "orderer_phone": 5,
+        "orderer_email": 7,
     }
 
     orderer_name = _model_field("orderer_name", _("Name"))
@@ -221,14 +229,24 @@ class DestinationForm(_AddressMixin, SectionForm):
     title = _("Destination")
     prefecture_field = "dest_prefecture"
     layout: ClassVar[dict[str, int]] = {
-        "dest_name": 6, "dest_kana": 6, "dest_company": 7, "dest_phone": 5, "dest_postal_code": 4,
-        "dest_prefecture": 4, "dest_city": 4,
+        "dest_name": 6,
+        "dest_kana": 6,
+        "dest_company": 7,
+        "dest_phone": 5,
+        "dest_postal_code": 4,
+        "dest_prefecture": 4,
+        "dest_city": 4,
     }
     # Destination field ← orderer field, for "copy from the orderer".
     FROM_ORDERER: ClassVar[dict[str, str]] = {
-        "dest_name": "orderer_name", "dest_kana": "orderer_kana", "dest_phone": "orderer_phone",
-        "dest_postal_code": "orderer_postal_code", "dest_prefecture": "orderer_prefecture",
-        "dest_city": "orderer_city", "dest_address1": "orderer_address1", "dest_address2": "orderer_address2",
+        "dest_name": "orderer_name",
+        "dest_kana": "orderer_kana",
+        "dest_phone": "orderer_phone",
+        "dest_postal_code": "orderer_postal_code",
+        "dest_prefecture": "orderer_prefecture",
+        "dest_city": "orderer_city",
+        "dest_address1": "orderer_address1",
+        "dest_address2": "orderer_address2",
     }
 
     dest_name = _model_field("dest_name", _("Name"))
@@ -270,29 +288,35 @@ class DeliveryForm(SectionForm):
 
     title = _("Payment and delivery")
     layout: ClassVar[dict[str, int]] = {
-        "payment_method": 6, "delivery_method": 6, "delivery_slot": 6, "shipping_store": 6,
-        "requested_delivery_date": 6, "ship_date": 6,
+        "payment_method": 6,
+        "delivery_method": 6,
+        "delivery_slot": 6,
+        "shipping_store": 6,
+        "requested_delivery_date": 6,
+        "ship_date": 6,
     }
     REFS: ClassVar[dict[str, str]] = {
-        "payment_method": "payment_methods", "delivery_method": "delivery_methods",
+        "payment_method": "payment_methods",
+        "delivery_method": "delivery_methods",
         "shipping_store": "shipping_stores",
     }
     MODELS: ClassVar[dict[str, Any]] = {
-        "payment_method": PaymentMethod, "delivery_method": DeliveryMethod, "shipping_store": ShippingStore,
+        "payment_method": PaymentMethod,
+        "delivery_method": DeliveryMethod,
+        "shipping_store": ShippingStore,
     }
 
-    payment_method = forms.TypedChoiceField(label=_("Payment method"), required=False, coerce=int,
-                                            empty_value=None)
-    delivery_method = forms.TypedChoiceField(label=_("Delivery method"), required=False, coerce=int,
-                                             empty_value=None)
+    payment_method = forms.TypedChoiceField(label=_("Payment method"), required=False, coerce=int, empty_value=None)
+    delivery_method = forms.TypedChoiceField(label=_("Delivery method"), required=False, coerce=int, empty_value=None)
     # The carriers' slot; the slot as the mall wrote it stays as it came and is shown beside it when it differs.
     delivery_slot = forms.ChoiceField(label=_("Time slot"), required=False, choices=DeliverySlot.choices)
-    shipping_store = forms.TypedChoiceField(label=_("Shipping store"), required=False, coerce=int,
-                                            empty_value=None)
-    requested_delivery_date = forms.DateField(label=_("Requested delivery date"), required=False,
-                                              widget=DateInput, validators=[validate_date_in_range])
-    ship_date = forms.DateField(label=_("Ship date"), required=False, widget=DateInput,
-                                validators=[validate_date_in_range])
+    shipping_store = forms.TypedChoiceField(label=_("Shipping store"), required=False, coerce=int, empty_value=None)
+    requested_delivery_date = forms.DateField(
+        label=_("Requested delivery date"), required=False, widget=DateInput, validators=[validate_date_in_range]
+    )
+    ship_date = forms.DateField(
+        label=_("Ship date"), required=False, widget=DateInput, validators=[validate_date_in_range]
+    )
 
     def __init__(self, *args: Any, reference: TenantReference, order: Order, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -303,7 +327,8 @@ class DeliveryForm(SectionForm):
             if current is not None:
                 rows.setdefault(current.pk, current.name)  # inactive now, still what the order says
             cast(forms.ChoiceField, self.fields[name]).choices = [
-                ("", "—"), *((str(pk), label) for pk, label in rows.items())
+                ("", "—"),
+                *((str(pk), label) for pk, label in rows.items()),
             ]
         written = order.delivery_time_slot
         if written and written != SLOT_TEXT.get(order.delivery_slot, ""):
@@ -337,8 +362,9 @@ class CommentsForm(SectionForm):
 
     remarks = _model_field("remarks", _("Remarks from the customer"), widget=forms.Textarea(attrs={"rows": 2}))
     order_comment = _model_field("order_comment", _("Order-time comment"), widget=forms.Textarea(attrs={"rows": 2}))
-    post_order_comment = _model_field("post_order_comment", _("Post-order comment"),
-                                      widget=forms.Textarea(attrs={"rows": 2}))
+    post_order_comment = _model_field(
+        "post_order_comment", _("Post-order comment"), widget=forms.Textarea(attrs={"rows": 2})
+    )
     mail_inquiry = forms.BooleanField(label=_("Mail inquiry"), required=False)
 
 
@@ -355,8 +381,9 @@ SECTIONS: dict[str, type[SectionForm]] = {
 
 
 class MemoForm(VersionForm):
-    text = forms.CharField(label=_("Add to the work memo"), max_length=1000,
-                           widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    text = forms.CharField(
+        label=_("Add to the work memo"), max_length=1000, widget=forms.TextInput(attrs={"autocomplete": "off"})
+    )
 
 
 class LineForm(VersionForm):
@@ -367,8 +394,9 @@ class LineForm(VersionForm):
     options = forms.CharField(label=_("Options"), max_length=255, required=False)
     unit_price = YenField(label=_("Unit price"))
     quantity = WholeNumberField(label=_("Quantity"), min_value=1, max_value=MAX_QUANTITY)
-    tax_rate = forms.TypedChoiceField(label=_("Tax rate"), coerce=int,
-                                      choices=[(str(rate), f"{rate}%") for rate in TAX_RATES])
+    tax_rate = forms.TypedChoiceField(
+        label=_("Tax rate"), coerce=int, choices=[(str(rate), f"{rate}%") for rate in TAX_RATES]
+    )
 
     def __init__(self, *args: Any, line: OrderLine | None = None, **kwargs: Any) -> None:
         self.line = line
@@ -388,8 +416,9 @@ class LineForm(VersionForm):
 
     @classmethod
     def for_line(cls, line: OrderLine, version: int) -> LineForm:
-        initial = {name: getattr(line, name) for name in ("sku", "name", "options", "unit_price", "quantity",
-                                                           "tax_rate")}
+        initial = {
+            name: getattr(line, name) for name in ("sku", "name", "options", "unit_price", "quantity", "tax_rate")
+        }
         return cls(line=line, initial={**initial, "version": version})
 
 

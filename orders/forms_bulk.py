@@ -23,19 +23,19 @@ def _choices(rows: list[Any]) -> list[tuple[str, str]]:
 
 class BulkEditForm(forms.Form):
     status = forms.TypedChoiceField(label=_("Move to"), required=False, coerce=int, empty_value=None)
-    ship_date = forms.DateField(label=_("Ship date"), required=False, widget=DateInput,
-                                validators=[validate_date_in_range])
+    ship_date = forms.DateField(
+        label=_("Ship date"), required=False, widget=DateInput, validators=[validate_date_in_range]
+    )
     clear_ship_date = forms.BooleanField(label=_("Clear the ship date"), required=False)
-    delivery_method = forms.TypedChoiceField(label=_("Delivery method"), required=False, coerce=int,
-                                             empty_value=None)
-    shipping_store = forms.TypedChoiceField(label=_("Shipping store"), required=False, coerce=int,
-                                            empty_value=None)
-    memo = forms.CharField(label=_("Append to the work memo"), required=False, max_length=1000,
-                           widget=forms.TextInput)
-    add_labels = forms.TypedMultipleChoiceField(label=_("Add labels"), required=False, coerce=int,
-                                                widget=forms.CheckboxSelectMultiple)
-    remove_labels = forms.TypedMultipleChoiceField(label=_("Remove labels"), required=False, coerce=int,
-                                                   widget=forms.CheckboxSelectMultiple)
+    delivery_method = forms.TypedChoiceField(label=_("Delivery method"), required=False, coerce=int, empty_value=None)
+    shipping_store = forms.TypedChoiceField(label=_("Shipping store"), required=False, coerce=int, empty_value=None)
+    memo = forms.CharField(label=_("Append to the work memo"), required=False, max_length=1000, widget=forms.TextInput)
+    add_labels = forms.TypedMultipleChoiceField(
+        label=_("Add labels"), required=False, coerce=int, widget=forms.CheckboxSelectMultiple
+    )
+    remove_labels = forms.TypedMultipleChoiceField(
+        label=_("Remove labels"), required=False, coerce=int, widget=forms.CheckboxSelectMultiple
+    )
     confirm_skips = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, reference: TenantReference, **kwargs: Any) -> None:
@@ -63,16 +63,27 @@ class BulkEditForm(forms.Form):
         both = set(data.get("add_labels") or []) & set(data.get("remove_labels") or [])
         if both:
             raise forms.ValidationError(_("A label cannot be added and removed in the same step."))
-        wanted = ("status", "ship_date", "clear_ship_date", "delivery_method", "shipping_store", "memo",
-                  "add_labels", "remove_labels")
+        wanted = (
+            "status",
+            "ship_date",
+            "clear_ship_date",
+            "delivery_method",
+            "shipping_store",
+            "memo",
+            "add_labels",
+            "remove_labels",
+        )
         if not any(data.get(name) for name in wanted):
             raise forms.ValidationError(_("Choose at least one change."))
         return data
 
 
 class ConfirmPaymentForm(forms.Form):
-    paid_on = forms.DateField(label=_("Payment date"), validators=[validate_date_in_range],
-                              widget=DateInput(attrs={"class": "form-control form-control-sm"}))
+    paid_on = forms.DateField(
+        label=_("Payment date"),
+        validators=[validate_date_in_range],
+        widget=DateInput(attrs={"class": "form-control form-control-sm"}),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("initial", {"paid_on": timezone.localdate()})
@@ -80,5 +91,8 @@ class ConfirmPaymentForm(forms.Form):
 
 
 class CancelForm(forms.Form):
-    reason = forms.CharField(label=_("Reason for cancelling"), max_length=500,
-                             widget=forms.TextInput(attrs={"class": "form-control form-control-sm"}))
+    reason = forms.CharField(
+        label=_("Reason for cancelling"),
+        max_length=500,
+        widget=forms.TextInput(attrs={"class": "form-control form-control-sm"}),
+    )

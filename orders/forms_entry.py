@@ -59,6 +59,7 @@ _PHONE = re.compile(r"\+?[0-9()\- ]+", re.ASCII)
 
 # --- fields ------------------------------------------------------------------------------------------------
 
+
 class DateInput(forms.DateInput):
     input_type = "date"
 
@@ -181,6 +182,7 @@ class _LazyChoices(BaseChoiceIterator):
 
 # --- the order form ---------------------------------------------------------------------------------------
 
+
 class OrderEntryForm(forms.Form):
     shop = forms.ModelChoiceField(label=_("Shop"), queryset=Shop.objects.none(), empty_label=None)
     external_id = forms.CharField(label=_("Order number"), max_length=100, required=False)
@@ -207,17 +209,20 @@ class OrderEntryForm(forms.Form):
     dest_address1 = _text(_("Town and street"), 200)
     dest_address2 = _text(_("Building and room"), 200)
 
-    payment_method = forms.ModelChoiceField(label=_("Payment method"), queryset=PaymentMethod.objects.none(),
-                                            required=False, empty_label="—")
-    delivery_method = forms.ModelChoiceField(label=_("Delivery method"), queryset=DeliveryMethod.objects.none(),
-                                             required=False, empty_label="—")
+    payment_method = forms.ModelChoiceField(
+        label=_("Payment method"), queryset=PaymentMethod.objects.none(), required=False, empty_label="—"
+    )
+    delivery_method = forms.ModelChoiceField(
+        label=_("Delivery method"), queryset=DeliveryMethod.objects.none(), required=False, empty_label="—"
+    )
     delivery_time_slot = forms.ChoiceField(label=_("Delivery time"), choices=TIME_SLOTS, required=False)
     requested_delivery_date = forms.DateField(label=_("Requested delivery date"), required=False, widget=DateInput)
     shipping_fee = YenField(label=_("Shipping fee"))
     cod_fee = YenField(label=_("COD fee"))
     discount = YenField(label=_("Discount"))
-    remarks = forms.CharField(label=_("Remarks from the customer"), max_length=2000, required=False,
-                              widget=forms.Textarea(attrs={"rows": 3}))
+    remarks = forms.CharField(
+        label=_("Remarks from the customer"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
     def __init__(self, data: QueryDict | None = None, *, tenant: Tenant, **kwargs: Any) -> None:
         if data is not None and self._same_as_orderer(data):
@@ -250,17 +255,21 @@ class OrderEntryForm(forms.Form):
             self.fields[name].widget.attrs.update({"class": "form-control form-control-sm text-end by-yen"})
         lookup_url = reverse("postal_lookup")
         for party in PARTIES:
-            self.fields[f"{party}_postal_code"].widget.attrs.update({
-                "inputmode": "numeric", "autocomplete": "off", "placeholder": "100-0005",
-                # look up on change, and as soon as seven digits are typed
-                "hx-get": lookup_url,
-                "hx-trigger": "change, keyup changed delay:300ms[byPostalComplete(this)]",
-                "hx-target": f"#{party}-postal-result",
-                "hx-include": f"[name='{party}_address1'], [name='{party}_town_filled'], [name='{party}_company']",
-                "hx-vals": json.dumps({"party": party}),
-                "hx-sync": "this:replace",
-                "aria-describedby": f"{party}-postal-result",
-            })
+            self.fields[f"{party}_postal_code"].widget.attrs.update(
+                {
+                    "inputmode": "numeric",
+                    "autocomplete": "off",
+                    "placeholder": "100-0005",
+                    # look up on change, and as soon as seven digits are typed
+                    "hx-get": lookup_url,
+                    "hx-trigger": "change, keyup changed delay:300ms[byPostalComplete(this)]",
+                    "hx-target": f"#{party}-postal-result",
+                    "hx-include": f"[name='{party}_address1'], [name='{party}_town_filled'], [name='{party}_company']",
+                    "hx-vals": json.dumps({"party": party}),
+                    "hx-sync": "this:replace",
+                    "aria-describedby": f"{party}-postal-result",
+                }
+            )
             self.fields[f"{party}_address1"].widget.attrs["list"] = f"{party}-towns"
         self.fields["orderer_email"].widget.attrs["inputmode"] = "email"
         self.fields["orderer_phone"].widget.attrs["inputmode"] = "tel"
@@ -281,7 +290,7 @@ class OrderEntryForm(forms.Form):
     def parties(self) -> list[Party]:
         def group(key: str) -> dict[str, forms.BoundField]:
             prefix = f"{key}_"
-            return {name[len(prefix):]: self[name] for name in self.fields if name.startswith(prefix)}
+            return {name[len(prefix) :]: self[name] for name in self.fields if name.startswith(prefix)}
 
         return [Party("orderer", _("Orderer"), group("orderer")), Party("dest", _("Destination"), group("dest"))]
 
@@ -313,25 +322,33 @@ class OrderEntryForm(forms.Form):
             for name in REQUIRED[party]:
                 field = f"{party}_{name}"
                 if field not in self.errors and not data.get(field):
-                    self.add_error(field, ValidationError(forms.Field.default_error_messages["required"],
-                                                          code="required"))
+                    self.add_error(
+                        field, ValidationError(forms.Field.default_error_messages["required"], code="required")
+                    )
             self._check_address(party)
         if same:  # the destination is the orderer: its errors are the orderer's, shown there once
             for name in COPIED:
                 self.errors.pop(f"dest_{name}", None)
                 if f"orderer_{name}" in data:
                     data[f"dest_{name}"] = data[f"orderer_{name}"]
-        if not data.get("orderer_phone") and not data.get("orderer_email") and "orderer_phone" not in self.errors \
-                and "orderer_email" not in self.errors:
-            self.add_error("orderer_phone", ValidationError(_("Enter a phone number or an email address."),
-                                                            code="contact"))
+        if (
+            not data.get("orderer_phone")
+            and not data.get("orderer_email")
+            and "orderer_phone" not in self.errors
+            and "orderer_email" not in self.errors
+        ):
+            self.add_error(
+                "orderer_phone", ValidationError(_("Enter a phone number or an email address."), code="contact")
+            )
         number, shop = data.get("external_id"), data.get("shop")
         if number and shop and Order.objects.for_tenant(self.tenant).filter(shop=shop, external_id=number).exists():
             self.add_error("external_id", number_taken_error(number, shop))
         ordered_at, wanted = data.get("ordered_at"), data.get("requested_delivery_date")
         if ordered_at and wanted and wanted < timezone.localdate(ordered_at):
-            self.add_error("requested_delivery_date", ValidationError(
-                _("The requested delivery date is before the order date."), code="date_order"))
+            self.add_error(
+                "requested_delivery_date",
+                ValidationError(_("The requested delivery date is before the order date."), code="date_order"),
+            )
         return data
 
     def _check_address(self, party: str) -> PostalAddress | None:
@@ -341,32 +358,51 @@ class OrderEntryForm(forms.Form):
             return None
         address = postal_lookup(code)
         if address is None:
-            self.add_error(f"{party}_postal_code", ValidationError(
-                _("Postal code %(code)s was not found. Check the number."), code="postal_unknown",
-                params={"code": code},
-            ))
+            self.add_error(
+                f"{party}_postal_code",
+                ValidationError(
+                    _("Postal code %(code)s was not found. Check the number."),
+                    code="postal_unknown",
+                    params={"code": code},
+                ),
+            )
             return None
         prefecture = self.cleaned_data.get(f"{party}_prefecture")
         if prefecture and prefecture not in address.prefectures:
-            self.add_error(f"{party}_prefecture", ValidationError(
-                _("%(entered)s does not match postal code %(code)s, which is in %(expected)s."),
-                code="prefecture_mismatch",
-                params={"entered": prefecture, "code": code, "expected": "・".join(address.prefectures)},
-            ))
+            self.add_error(
+                f"{party}_prefecture",
+                ValidationError(
+                    _("%(entered)s does not match postal code %(code)s, which is in %(expected)s."),
+                    code="prefecture_mismatch",
+                    params={"entered": prefecture, "code": code, "expected": "・".join(address.prefectures)},
+                ),
+            )
         return address
 
     # --- what goes to order_create ---
 
     def order_values(self) -> dict[str, Any]:
         data = self.cleaned_data
-        names = [f"orderer_{n}" for n in (*COPIED, "email")] + [f"dest_{n}" for n in (*COPIED, "company")] + [
-            "ordered_at", "payment_method", "delivery_method", "delivery_time_slot", "requested_delivery_date",
-            "shipping_fee", "cod_fee", "discount", "remarks",
-        ]
+        names = (
+            [f"orderer_{n}" for n in (*COPIED, "email")]
+            + [f"dest_{n}" for n in (*COPIED, "company")]
+            + [
+                "ordered_at",
+                "payment_method",
+                "delivery_method",
+                "delivery_time_slot",
+                "requested_delivery_date",
+                "shipping_fee",
+                "cod_fee",
+                "discount",
+                "remarks",
+            ]
+        )
         return {name: data[name] for name in names}
 
 
 # --- lines -------------------------------------------------------------------------------------------------
+
 
 class LineForm(forms.Form):
     sku = forms.CharField(label=_("SKU"), max_length=100, required=False)
@@ -398,7 +434,8 @@ class BaseLineFormSet(forms.BaseFormSet):
 
     def _kept(self) -> list[forms.Form]:
         return [
-            form for form in self.forms
+            form
+            for form in self.forms
             if form.has_changed() and not self._should_delete_form(form)  # type: ignore[attr-defined]
         ]
 
@@ -412,12 +449,18 @@ class BaseLineFormSet(forms.BaseFormSet):
 
 
 LineFormSet = forms.formset_factory(
-    LineForm, formset=BaseLineFormSet, extra=3, can_delete=True, max_num=MAX_LINES, validate_max=True,
+    LineForm,
+    formset=BaseLineFormSet,
+    extra=3,
+    can_delete=True,
+    max_num=MAX_LINES,
+    validate_max=True,
     absolute_max=MAX_LINES,
 )
 
 
 # --- the two together ----------------------------------------------------------------------------------------
+
 
 class OrderEntry:
     """The order form and its lines, validated together so that every error shows at once."""
@@ -433,8 +476,10 @@ class OrderEntry:
             total = sum(line["unit_price"] * line["quantity"] for line in self.lines.line_values())
             total += self.form.cleaned_data["shipping_fee"] + self.form.cleaned_data["cod_fee"]
             if self.form.cleaned_data["discount"] > total:
-                self.form.add_error("discount", ValidationError(
-                    _("The discount is larger than the order's amount."), code="discount_too_large"))
+                self.form.add_error(
+                    "discount",
+                    ValidationError(_("The discount is larger than the order's amount."), code="discount_too_large"),
+                )
                 _mark_invalid(self.form)
                 valid = False
         return valid
@@ -452,5 +497,8 @@ class OrderEntry:
 
 
 def number_taken_error(number: str, shop: Shop) -> ValidationError:
-    return ValidationError(_("Order number %(number)s already exists in %(shop)s."), code="number_taken",
-                           params={"number": number, "shop": shop.name})
+    return ValidationError(
+        _("Order number %(number)s already exists in %(shop)s."),
+        code="number_taken",
+        params={"number": number, "shop": shop.name},
+    )

@@ -42,9 +42,7 @@ class StatusGroup(TenantOwned):
             return
         stored = StatusGroup.objects.filter(pk=self.pk).values_list("stage", flat=True).first()
         if stored is not None and stored != self.stage and Order.objects.filter(status__group_id=self.pk).exists():
-            raise ValidationError(
-                {"stage": _("Orders are in this group; move them out before changing its stage.")}
-            )
+            raise ValidationError({"stage": _("Orders are in this group; move them out before changing its stage.")})
 
 
 class Status(TenantOwned):
@@ -110,10 +108,12 @@ class Order(TenantOwned):
     # No single-column indexes on the foreign keys: every lookup starts from the tenant, which the composite
     # indexes below lead with, and each extra index is written on every UPDATE of an order (a bulk edit or a
     # rule rewrites thousands of rows; none of these columns is stable enough for HOT updates).
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant"),
-                               db_index=False)
-    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="orders", verbose_name=_("shop"),
-                             db_index=False)
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant"), db_index=False
+    )
+    shop = models.ForeignKey(
+        "shops.Shop", on_delete=models.PROTECT, related_name="orders", verbose_name=_("shop"), db_index=False
+    )
     external_id = models.CharField(_("order number"), max_length=100, help_text=_("The mall's order number."))
     ordered_at = models.DateTimeField(_("ordered at"), default=timezone.now)
 
@@ -140,22 +140,38 @@ class Order(TenantOwned):
     dest_address2 = models.CharField(_("recipient address line 2"), max_length=200, blank=True)
 
     payment_method = models.ForeignKey(
-        PaymentMethod, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
-        verbose_name=_("payment method"), db_index=False,
+        PaymentMethod,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("payment method"),
+        db_index=False,
     )
     delivery_method = models.ForeignKey(
-        "shipping.DeliveryMethod", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
-        verbose_name=_("delivery method"), db_index=False,
+        "shipping.DeliveryMethod",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("delivery method"),
+        db_index=False,
     )
     # The slot as the mall (or the phone desk) wrote it, and the carriers' slot it means (orders.slots).
     delivery_time_slot = models.CharField(_("time slot as written"), max_length=30, blank=True)
-    delivery_slot = models.CharField(_("delivery time slot"), max_length=5, choices=DeliverySlot.choices,
-                                     default=DeliverySlot.NONE, blank=True)
+    delivery_slot = models.CharField(
+        _("delivery time slot"), max_length=5, choices=DeliverySlot.choices, default=DeliverySlot.NONE, blank=True
+    )
     requested_delivery_date = models.DateField(_("requested delivery date"), null=True, blank=True)
     ship_date = models.DateField(_("ship date"), null=True, blank=True)
     shipping_store = models.ForeignKey(
-        "shipping.ShippingStore", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
-        verbose_name=_("shipping store"), db_index=False,
+        "shipping.ShippingStore",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("shipping store"),
+        db_index=False,
     )
 
     # Amounts in yen, tax included (内税), as integers.
@@ -172,24 +188,27 @@ class Order(TenantOwned):
     post_order_comment = models.TextField(_("post-order comment"), blank=True)
     mail_inquiry = models.BooleanField(_("mail inquiry"), default=False)
     work_memo = models.TextField(_("work memo"), blank=True)
-    mail_insert = models.TextField(_("mail insert text"), blank=True,
-                                   help_text=_("Text the auto-processing rules add for the mails to this order."))
+    mail_insert = models.TextField(
+        _("mail insert text"),
+        blank=True,
+        help_text=_("Text the auto-processing rules add for the mails to this order."),
+    )
     mall_remote_island = models.BooleanField(_("remote island (mall's flag)"), null=True, blank=True)
 
     # 入金確認 and キャンセル (T15)
     paid_amount = models.BigIntegerField(_("amount paid"), null=True, blank=True)
     paid_on = models.DateField(_("payment date"), null=True, blank=True)
     cancel_reason = models.TextField(_("cancellation reason"), blank=True)
-    personal_data_erased_at = models.DateTimeField(_("personal data erased at"), null=True, blank=True,
-                                                   editable=False)
+    personal_data_erased_at = models.DateTimeField(_("personal data erased at"), null=True, blank=True, editable=False)
 
     # Normalised names, kana, phone digits, email, order number and SKUs for the free-text search
     # (orders/search.py); kept by the services, never edited.
     search_text = models.TextField(_("search text"), blank=True, editable=False)
 
     stage = FSMField(_("stage"), max_length=20, choices=Stage.choices, default=Stage.NEW)
-    status = models.ForeignKey(Status, on_delete=models.PROTECT, related_name="orders", verbose_name=_("status"),
-                               db_index=False)
+    status = models.ForeignKey(
+        Status, on_delete=models.PROTECT, related_name="orders", verbose_name=_("status"), db_index=False
+    )
     labels = models.ManyToManyField(Label, through="OrderLabel", related_name="orders", blank=True)
 
     version = models.PositiveIntegerField(_("version"), default=1, help_text=_("Raised on every edit."))
@@ -306,7 +325,11 @@ class OrderEvent(TenantOwned):
     actor_kind = models.CharField(_("actor kind"), max_length=10, choices=ActorKind.choices)
     actor_name = models.CharField(_("actor"), max_length=200, blank=True)
     actor_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("user"),
     )
     type = models.CharField(_("type"), max_length=30, choices=EventType.choices)
@@ -325,8 +348,9 @@ class OrderEvent(TenantOwned):
 class SavedSearch(TenantOwned):
     """An operator's named search (the list's query string), one click to reapply."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+",
-                             verbose_name=_("user"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("user")
+    )
     name = models.CharField(_("name"), max_length=100)
     query = models.CharField(_("search"), max_length=2000)
     position = models.PositiveIntegerField(_("position"), default=0)
@@ -345,8 +369,9 @@ class SavedSearch(TenantOwned):
 class ListPreference(TenantOwned):
     """What an operator chose on the order list (page size, sort), remembered per tenant."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+",
-                             verbose_name=_("user"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("user")
+    )
     page_size = models.PositiveIntegerField(_("page size"), default=50)
     sort = models.CharField(_("sort"), max_length=40, blank=True)
 

@@ -31,8 +31,14 @@ _GROUPS = re.compile(rf"[^{_SEPARATORS}]+")
 
 # Prefixes whose grouping is fixed (prefix, then the lengths of the groups), longest prefix first.
 _FIXED_GROUPING = (
-    ("0120", (4, 3, 3)), ("0570", (4, 3, 3)), ("0800", (4, 3, 4)),
-    ("070", (3, 4, 4)), ("080", (3, 4, 4)), ("090", (3, 4, 4)), ("050", (3, 4, 4)), ("020", (3, 4, 4)),
+    ("0120", (4, 3, 3)),
+    ("0570", (4, 3, 3)),
+    ("0800", (4, 3, 4)),
+    ("070", (3, 4, 4)),
+    ("080", (3, 4, 4)),
+    ("090", (3, 4, 4)),
+    ("050", (3, 4, 4)),
+    ("020", (3, 4, 4)),
 )
 
 
@@ -41,7 +47,7 @@ def _grouped(digits: str) -> str:
         if digits.startswith(prefix) and len(digits) == sum(lengths):
             parts, start = [], 0
             for length in lengths:
-                parts.append(digits[start:start + length])
+                parts.append(digits[start : start + length])
                 start += length
             return "-".join(parts)
     return digits

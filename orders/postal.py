@@ -84,21 +84,33 @@ def _lookup(code: str) -> PostalAddress | None:
     except KeyError:
         return None
     entries = [found, *(found.alternates or [])]
-    places = tuple(dict.fromkeys(
-        PostalPlace(e.prefecture, e.city, e.neighborhood or "", getattr(e, "note", None) or "") for e in entries
-    ))
+    places = tuple(
+        dict.fromkeys(
+            PostalPlace(e.prefecture, e.city, e.neighborhood or "", getattr(e, "note", None) or "") for e in entries
+        )
+    )
     prefectures = tuple(dict.fromkeys(e.prefecture for e in entries))
     if hasattr(found, "jisx0402"):  # an ordinary postal code (KEN_ALL)
         towns = tuple(dict.fromkeys(e.neighborhood for e in entries))
         town = towns[0] if len(towns) == 1 else commonprefix(list(towns))
         return PostalAddress(
-            code=code, prefecture=found.prefecture, city=found.city,
-            town=town, towns=towns if len(towns) > 1 else (), prefectures=prefectures, places=places,
+            code=code,
+            prefecture=found.prefecture,
+            city=found.city,
+            town=town,
+            towns=towns if len(towns) > 1 else (),
+            prefectures=prefectures,
+            places=places,
         )
     # a business code (JIGYOSYO): one office at one street address
     return PostalAddress(
-        code=code, prefecture=found.prefecture, city=found.city, town=found.neighborhood,
-        prefectures=prefectures, street=found.banchi or "", office=(found.name or "").replace("\u3000", " "),
+        code=code,
+        prefecture=found.prefecture,
+        city=found.city,
+        town=found.neighborhood,
+        prefectures=prefectures,
+        street=found.banchi or "",
+        office=(found.name or "").replace("\u3000", " "),
         places=places,
     )
 
@@ -128,7 +140,7 @@ def merge_town(current: str, town: str, previous_town: str = "") -> str:
     if current.startswith(town):
         return current
     if previous_town and current.startswith(previous_town):
-        return town + current[len(previous_town):]
+        return town + current[len(previous_town) :]
     if unicodedata.normalize("NFKC", current[0]).isdigit():
         return town + current
     return current

@@ -126,8 +126,9 @@ class Selection:
         """Turn "all matching" into the ids it stands for now (one query); TooMany beyond MAX_IDS."""
         if not self.all_matching:
             return
-        ids = list(self.queryset(tenant=tenant, reference=reference).order_by().values_list("pk", flat=True)
-                   [:MAX_IDS + 1])
+        ids = list(
+            self.queryset(tenant=tenant, reference=reference).order_by().values_list("pk", flat=True)[: MAX_IDS + 1]
+        )
         if len(ids) > MAX_IDS:
             raise TooMany
         self.query = None
@@ -195,7 +196,7 @@ def _listed(tenant: Tenant, reference: TenantReference, query: str) -> QuerySet[
 
 
 class _AllBut(frozenset):  # type: ignore[type-arg]
-    """"Everything is selected except these": membership answers True for ids not in the set."""
+    """ "Everything is selected except these": membership answers True for ids not in the set."""
 
     def __contains__(self, item: object) -> bool:
         return not super().__contains__(item)

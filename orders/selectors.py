@@ -68,8 +68,10 @@ def status_tree(*, tenant: Tenant, with_counts: bool = True) -> list[GroupNode]:
     """The tenant's groups and child statuses in their order, each with its order count (two queries)."""
     counts = order_status_counts(tenant=tenant) if with_counts else {}
     groups: dict[int, GroupNode] = {}
-    statuses = Status.objects.for_tenant(tenant).select_related("group").order_by(
-        "group__position", "group_id", "position", "pk"
+    statuses = (
+        Status.objects.for_tenant(tenant)
+        .select_related("group")
+        .order_by("group__position", "group_id", "position", "pk")
     )
     for status in statuses:
         node = groups.setdefault(status.group_id, GroupNode(group=status.group))
@@ -114,9 +116,11 @@ class TenantReference:
 def _ref_part(qs: QuerySet[Any], kind: str, extra: str, position: str = "position") -> QuerySet[Any]:
     return (
         qs.order_by()
-        .annotate(ref_kind=Value(kind, output_field=CharField()),
-                  ref_extra=Cast(F(extra), output_field=CharField()),
-                  ref_pos=F(position))
+        .annotate(
+            ref_kind=Value(kind, output_field=CharField()),
+            ref_extra=Cast(F(extra), output_field=CharField()),
+            ref_pos=F(position),
+        )
         .values_list("ref_kind", "id", "name", "ref_extra", "ref_pos")
     )
 
@@ -131,8 +135,9 @@ def tenant_reference(*, tenant: Tenant, user: Any) -> TenantReference:
     from .models import Label, ListPreference, PaymentMethod, SavedSearch
 
     statuses = list(
-        Status.objects.for_tenant(tenant).select_related("group").order_by("group__position", "group_id",
-                                                                           "position", "pk")
+        Status.objects.for_tenant(tenant)
+        .select_related("group")
+        .order_by("group__position", "group_id", "position", "pk")
     )
     parts = [
         _ref_part(Shop.objects.for_tenant(tenant).filter(active=True), "shops", "mall"),
@@ -144,7 +149,9 @@ def tenant_reference(*, tenant: Tenant, user: Any) -> TenantReference:
         _ref_part(SavedSearch.objects.for_tenant(tenant).filter(user_id=user.pk), "saved_searches", "query"),
         _ref_part(
             ListPreference.objects.for_tenant(tenant).filter(user_id=user.pk).annotate(name=F("sort")),
-            "preference", "page_size", position="page_size",
+            "preference",
+            "page_size",
+            position="page_size",
         ),
     ]
     ref = TenantReference(statuses=statuses)
@@ -154,28 +161,39 @@ def tenant_reference(*, tenant: Tenant, user: Any) -> TenantReference:
             ref.page_size, ref.sort = int(position), name or ""
             continue
         getattr(ref, kind).append(RefRow(pk, name, extra or "", position or 0))
-    for kind in ("shops", "payment_methods", "delivery_methods", "shipping_stores", "labels", "tasks",
-                 "saved_searches"):
+    for kind in (
+        "shops",
+        "payment_methods",
+        "delivery_methods",
+        "shipping_stores",
+        "labels",
+        "tasks",
+        "saved_searches",
+    ):
         getattr(ref, kind).sort(key=lambda r: (r.position, r.id))
     return ref
 
 
-def status_tree_from(*, statuses: list[Status], counts: dict[int, int],
-                     hits: dict[int, int] | None = None) -> list[GroupNode]:
+def status_tree_from(
+    *, statuses: list[Status], counts: dict[int, int], hits: dict[int, int] | None = None
+) -> list[GroupNode]:
     groups: dict[int, GroupNode] = {}
     for status in statuses:
         node = groups.setdefault(status.group_id, GroupNode(group=status.group))
-        node.children.append(StatusNode(status=status, count=counts.get(status.pk, 0),
-                                        hits=hits.get(status.pk, 0) if hits is not None else None))
+        node.children.append(
+            StatusNode(
+                status=status, count=counts.get(status.pk, 0), hits=hits.get(status.pk, 0) if hits is not None else None
+            )
+        )
     return list(groups.values())
 
 
-def order_search(*, tenant: Tenant, params: QueryDict, reference: TenantReference,
-                 scan_text: bool = False) -> OrderFilter:
+def order_search(
+    *, tenant: Tenant, params: QueryDict, reference: TenantReference, scan_text: bool = False
+) -> OrderFilter:
     """The filtered orders of the tenant for a query string: the list, the CSV export, "select all matching"
     and bulk edit all read through this, so they always agree."""
-    return OrderFilter(params, queryset=Order.objects.for_tenant(tenant), reference=reference,
-                       scan_text=scan_text)
+    return OrderFilter(params, queryset=Order.objects.for_tenant(tenant), reference=reference, scan_text=scan_text)
 
 
 def search_hit_cap() -> int:
@@ -218,8 +236,10 @@ def index_probe(search: OrderFilter) -> Iterator[None]:
         with connection.cursor() as cursor:
             # work_mem: room for the bitmaps to stay exact (row by row) when a search narrowed to a status
             # ANDs the term's orders with the status's, instead of degrading to whole pages to re-check.
-            cursor.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off; "
-                           "SET LOCAL enable_indexonlyscan = off; SET LOCAL work_mem = '32MB'")
+            cursor.execute(
+                "SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off; "
+                "SET LOCAL enable_indexonlyscan = off; SET LOCAL work_mem = '32MB'"
+            )
         yield
         transaction.set_rollback(True)
 
@@ -239,8 +259,9 @@ def _probe(search: OrderFilter) -> list[tuple[int, int]] | None:
 DATE_SORTS = frozenset({"", "ordered_at", "-ordered_at"})
 
 
-def order_list_search(*, tenant: Tenant, params: QueryDict, reference: TenantReference,
-                      status_counts: dict[int, int], sort: str = "") -> ListSearch:
+def order_list_search(
+    *, tenant: Tenant, params: QueryDict, reference: TenantReference, status_counts: dict[int, int], sort: str = ""
+) -> ListSearch:
     """The order list's query (T7): a status alone pages through that status with its kept count; a search
     (free text or any filter) covers every status unless a status is given too, and is probed first — one
     capped query through the text indexes collects the hits and their statuses, so the tree can show how many
@@ -267,14 +288,21 @@ def order_list_search(*, tenant: Tenant, params: QueryDict, reference: TenantRef
         hits = dict(Counter(status for _pk, status in rows)) if rows is not None else None
     if rows is not None:
         ids = [pk for pk, status in rows if status_id is None or status == status_id]
-        return ListSearch(search=search, queryset=Order.objects.for_tenant(tenant).filter(pk__in=ids),
-                          matching=len(ids), searching=True, hits=hits, status_id=status_id)
+        return ListSearch(
+            search=search,
+            queryset=Order.objects.for_tenant(tenant).filter(pk__in=ids),
+            matching=len(ids),
+            searching=True,
+            hits=hits,
+            status_id=status_id,
+        )
     # More hits than the cap: newest first walks the date index and stops after a page; another sort has
     # to see every hit anyway, through the text index.
     scan = order_search(tenant=tenant, params=params, reference=reference, scan_text=sort in DATE_SORTS)
     scan.is_valid()
-    return ListSearch(search=search, queryset=scan.qs, matching=search_hit_cap() + 1, capped=True, searching=True,
-                      status_id=status_id)
+    return ListSearch(
+        search=search, queryset=scan.qs, matching=search_hit_cap() + 1, capped=True, searching=True, status_id=status_id
+    )
 
 
 def order_list_rows(queryset: QuerySet[Order]) -> QuerySet[Order]:
@@ -282,8 +310,15 @@ def order_list_rows(queryset: QuerySet[Order]) -> QuerySet[Order]:
     prefetched (one query each for the whole page)."""
     from automation.models import OrderTask
 
-    return queryset.select_related("shop", "payment_method", "delivery_method", "status__group").prefetch_related(
-        Prefetch("order_labels", queryset=OrderLabel.objects.only("id", "order_id", "label_id")),
-        Prefetch("tasks", queryset=OrderTask.objects.filter(resolved_at=None).only("id", "order_id", "definition_id"),
-                 to_attr="open_tasks"),
-    ).defer("search_text", "work_memo", "remarks", "order_comment", "post_order_comment")
+    return (
+        queryset.select_related("shop", "payment_method", "delivery_method", "status__group")
+        .prefetch_related(
+            Prefetch("order_labels", queryset=OrderLabel.objects.only("id", "order_id", "label_id")),
+            Prefetch(
+                "tasks",
+                queryset=OrderTask.objects.filter(resolved_at=None).only("id", "order_id", "definition_id"),
+                to_attr="open_tasks",
+            ),
+        )
+        .defer("search_text", "work_memo", "remarks", "order_comment", "post_order_comment")
+    )

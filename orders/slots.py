@@ -35,15 +35,42 @@ class DeliverySlot(models.TextChoices):
 
 # How each slot is written in Japanese (phone entry offers these, and the demo writes them).
 SLOT_TEXT: dict[str, str] = {
-    DeliverySlot.MORNING: "午前中", DeliverySlot.H12_14: "12時～14時", DeliverySlot.H14_16: "14時～16時",
-    DeliverySlot.H16_18: "16時～18時", DeliverySlot.H18_20: "18時～20時", DeliverySlot.H19_21: "19時～21時",
+    DeliverySlot.MORNING: "午前中",
+    DeliverySlot.H12_14: "12時～14時",
+    DeliverySlot.H14_16: "14時～16時",
+    DeliverySlot.H16_18: "16時～18時",
+    DeliverySlot.H18_20: "18時～20時",
+    DeliverySlot.H19_21: "19時～21時",
 }
 UNMAPPABLE = None
 
-_BY_HOURS = {(8, 12): DeliverySlot.MORNING, (12, 14): DeliverySlot.H12_14, (14, 16): DeliverySlot.H14_16,
-             (16, 18): DeliverySlot.H16_18, (18, 20): DeliverySlot.H18_20, (19, 21): DeliverySlot.H19_21}
-_NONE_WORDS = frozenset({"", "なし", "無し", "指定なし", "指定無し", "時間指定なし", "時間指定無し", "希望なし",
-                         "特になし", "none", "no", "nopreference", "-", "0", "00"})
+_BY_HOURS = {
+    (8, 12): DeliverySlot.MORNING,
+    (12, 14): DeliverySlot.H12_14,
+    (14, 16): DeliverySlot.H14_16,
+    (16, 18): DeliverySlot.H16_18,
+    (18, 20): DeliverySlot.H18_20,
+    (19, 21): DeliverySlot.H19_21,
+}
+_NONE_WORDS = frozenset(
+    {
+        "",
+        "なし",
+        "無し",
+        "指定なし",
+        "指定無し",
+        "時間指定なし",
+        "時間指定無し",
+        "希望なし",
+        "特になし",
+        "none",
+        "no",
+        "nopreference",
+        "-",
+        "0",
+        "00",
+    }
+)
 _MORNING_WORDS = frozenset({"午前中", "午前", "am", "a.m.", "morning"})
 # Words around a slot that do not change it ("14時～16時希望", "お届け時間: 午前中指定", "19-21時頃").
 _FILLER = re.compile(r"お?届け|配達|配送|希望|指定|時間帯|時間|頃|ごろ|まで|着|(?<!\d):|[()「」\[\]【】]")

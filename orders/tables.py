@@ -62,30 +62,59 @@ class OrderTable(tables.Table):
     select = tables.Column(empty_values=(), orderable=False, verbose_name="", attrs=_cell("select"))
     external_id = tables.Column(verbose_name=_("Order number"), order_by=_by("external_id"), attrs=_cell("number"))
     shop = tables.Column(accessor="shop__name", verbose_name=_("Shop"), order_by=_by("shop"), attrs=_cell("shop"))
-    ordered_at = tables.DateTimeColumn(format="Y/m/d H:i", verbose_name=_("Ordered at"), order_by=_by("ordered_at"),
-                                       attrs=_cell("date"))
-    orderer = tables.Column(accessor="orderer_name", verbose_name=_("Orderer"), order_by=_by("orderer"),
-                            attrs=_cell("orderer"))
-    prefecture = tables.Column(accessor="dest_prefecture", verbose_name=_("Prefecture"), order_by=_by("prefecture"),
-                               attrs=_cell("prefecture"))
+    ordered_at = tables.DateTimeColumn(
+        format="Y/m/d H:i", verbose_name=_("Ordered at"), order_by=_by("ordered_at"), attrs=_cell("date")
+    )
+    orderer = tables.Column(
+        accessor="orderer_name", verbose_name=_("Orderer"), order_by=_by("orderer"), attrs=_cell("orderer")
+    )
+    prefecture = tables.Column(
+        accessor="dest_prefecture", verbose_name=_("Prefecture"), order_by=_by("prefecture"), attrs=_cell("prefecture")
+    )
     total = tables.Column(verbose_name=_("Total"), attrs=_cell("total", "text-end"), order_by=_by("total"))
-    payment = tables.Column(accessor="payment_method__name", verbose_name=_("Payment"), default="—",
-                            order_by=_by("payment"), attrs=_cell("payment"))
-    delivery = tables.Column(accessor="delivery_method__name", verbose_name=_("Delivery"), default="—",
-                             order_by=_by("delivery"), attrs=_cell("delivery"))
-    ship_date = tables.DateColumn(format="Y/m/d", verbose_name=_("Ship date"), default="—", order_by=_by("ship_date"),
-                                  attrs=_cell("ship-date"))
+    payment = tables.Column(
+        accessor="payment_method__name",
+        verbose_name=_("Payment"),
+        default="—",
+        order_by=_by("payment"),
+        attrs=_cell("payment"),
+    )
+    delivery = tables.Column(
+        accessor="delivery_method__name",
+        verbose_name=_("Delivery"),
+        default="—",
+        order_by=_by("delivery"),
+        attrs=_cell("delivery"),
+    )
+    ship_date = tables.DateColumn(
+        format="Y/m/d", verbose_name=_("Ship date"), default="—", order_by=_by("ship_date"), attrs=_cell("ship-date")
+    )
     labels = tables.Column(empty_values=(), orderable=False, verbose_name=_("Labels"), attrs=_cell("labels"))
     tasks = tables.Column(empty_values=(), orderable=False, verbose_name=_("Tasks"), attrs=_cell("tasks"))
-    memo = tables.Column(accessor="has_memo", orderable=False, verbose_name=_("Memo"), empty_values=(),
-                         attrs=_cell("memo"))
+    memo = tables.Column(
+        accessor="has_memo", orderable=False, verbose_name=_("Memo"), empty_values=(), attrs=_cell("memo")
+    )
     status = tables.Column(verbose_name=_("Status"), order_by=_by("status"), attrs=_cell("status"))
 
     class Meta:
         model = Order
         fields: list[str] = []
-        sequence = ("select", "external_id", "shop", "ordered_at", "orderer", "prefecture", "total", "payment",
-                    "delivery", "ship_date", "labels", "tasks", "memo", "status")
+        sequence = (
+            "select",
+            "external_id",
+            "shop",
+            "ordered_at",
+            "orderer",
+            "prefecture",
+            "total",
+            "payment",
+            "delivery",
+            "ship_date",
+            "labels",
+            "tasks",
+            "memo",
+            "status",
+        )
         template_name = "orders/_table.html"
         order_by_field = "sort"
         empty_text = _("No orders match.")
@@ -133,8 +162,8 @@ class OrderTable(tables.Table):
                 format_html('<td class="by-c-memo">{}</td>', self.render_memo(o.has_memo)),
                 format_html('<td class="by-c-status">{}</td>', self.render_status(o)),
             ]
-            rows.append(format_html('<tr data-id="{}" data-href="{}" tabindex="-1">{}</tr>', o.pk, href,
-                                    mark_safe("".join(cells))))  # noqa: S308 - every cell is format_html
+            row = mark_safe("".join(cells))  # noqa: S308 - every cell is format_html
+            rows.append(format_html('<tr data-id="{}" data-href="{}" tabindex="-1">{}</tr>', o.pk, href, row))
         return mark_safe("".join(rows))  # noqa: S308 - every row is format_html
 
     def render_delivery(self, record: Order) -> str:
@@ -150,7 +179,9 @@ class OrderTable(tables.Table):
         checked = " checked" if record.pk in self.selected else ""
         return format_html(
             '<input type="checkbox" class="form-check-input by-row-check" name="ids" value="{}" aria-label="{}"{}>',
-            record.pk, record.external_id, checked,
+            record.pk,
+            record.external_id,
+            checked,
         )
 
     def render_external_id(self, record: Order, value: str) -> str:
@@ -162,14 +193,18 @@ class OrderTable(tables.Table):
     def render_labels(self, record: Order) -> str:
         chips = [self.labels_by_id[ol.label_id] for ol in record.order_labels.all() if ol.label_id in self.labels_by_id]
         return format_html_join(
-            " ", '<span class="badge by-label" style="background:{}" title="{}">{}</span>',
+            " ",
+            '<span class="badge by-label" style="background:{}" title="{}">{}</span>',
             ((c.extra, c.name, c.name) for c in chips),
         )
 
     def render_tasks(self, record: Order) -> str:
         """The order's open tasks (B4) as small outlined badges in the definition's colour."""
-        shown = [self.tasks_by_id[t.definition_id] for t in getattr(record, "open_tasks", ())
-                 if t.definition_id in self.tasks_by_id]
+        shown = [
+            self.tasks_by_id[t.definition_id]
+            for t in getattr(record, "open_tasks", ())
+            if t.definition_id in self.tasks_by_id
+        ]
         return format_html_join(
             " ",
             '<span class="badge by-task" style="border-color:{0};color:{0}" data-task="{1}" title="{2}">{2}</span>',
@@ -181,5 +216,9 @@ class OrderTable(tables.Table):
 
     def render_status(self, record: Order) -> str:
         status = record.status
-        return format_html('<span class="badge by-status" style="background:{}" title="{}">{}</span>', status.colour,
-                           status.name, status.name)
+        return format_html(
+            '<span class="badge by-status" style="background:{}" title="{}">{}</span>',
+            status.colour,
+            status.name,
+            status.name,
+        )

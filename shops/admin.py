@@ -61,19 +61,33 @@ def credentials_form(base: type[forms.ModelForm], kind: str, shop: Shop | None) 
     for name in names:
         value = stored.get(name, "")
         if name in secrets:
-            help_text = (gettext("Stored: %(masked)s. Leave empty to keep it.") % {"masked": mask(value)}
-                         if value else gettext("Not set yet."))
+            help_text = (
+                gettext("Stored: %(masked)s. Leave empty to keep it.") % {"masked": mask(value)}
+                if value
+                else gettext("Not set yet.")
+            )
             attrs[FIELD_PREFIX + name] = forms.CharField(
-                label=_field_label(name, labels), required=False, help_text=help_text, strip=True,
-                widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}))
+                label=_field_label(name, labels),
+                required=False,
+                help_text=help_text,
+                strip=True,
+                widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+            )
         else:
             attrs[FIELD_PREFIX + name] = forms.CharField(
-                label=_field_label(name, labels), required=False, initial=value, strip=True,
-                help_text=gettext("Leave empty to keep what is stored."))
+                label=_field_label(name, labels),
+                required=False,
+                initial=value,
+                strip=True,
+                help_text=gettext("Leave empty to keep what is stored."),
+            )
     if not readable:
         attrs["credentials_lost"] = forms.BooleanField(
-            required=False, disabled=True, label=gettext("Stored credentials unreadable"),
-            help_text=gettext("They cannot be decrypted with the configured key: enter them again."))
+            required=False,
+            disabled=True,
+            label=gettext("Stored credentials unreadable"),
+            help_text=gettext("They cannot be decrypted with the configured key: enter them again."),
+        )
 
     class ShopCredentialsForm(base):  # type: ignore[valid-type,misc]
         credential_names = names
@@ -91,8 +105,9 @@ def credentials_form(base: type[forms.ModelForm], kind: str, shop: Shop | None) 
             """What the connector refuses (a Shopify domain that is not `<handle>.myshopify.com`) is an error on
             its field, before anything is stored; what it accepts is stored as the connector reads it."""
             cleaned = super().clean()
-            entered = {name: cleaned[FIELD_PREFIX + name] for name in self.credential_names
-                       if cleaned.get(FIELD_PREFIX + name)}
+            entered = {
+                name: cleaned[FIELD_PREFIX + name] for name in self.credential_names if cleaned.get(FIELD_PREFIX + name)
+            }
             if not entered:
                 return cleaned
             try:
@@ -144,8 +159,9 @@ class ShopAdmin(TenantAdminMixin, SortableAdminMixin, admin.ModelAdmin):
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         if kwargs.get("fields") is not None:  # the fieldsets name the credential fields, which are not the model's
-            kwargs["fields"] = [name for name in kwargs["fields"]
-                                if not name.startswith(FIELD_PREFIX) and name != "credentials_lost"]
+            kwargs["fields"] = [
+                name for name in kwargs["fields"] if not name.startswith(FIELD_PREFIX) and name != "credentials_lost"
+            ]
         form = super().get_form(request, obj, change=change, **kwargs)
         return credentials_form(form, self._kind(request, obj), obj)
 
@@ -153,18 +169,22 @@ class ShopAdmin(TenantAdminMixin, SortableAdminMixin, admin.ModelAdmin):
         fields = [name for name in self.get_fields(request, obj) if isinstance(name, str)]
         credential = [name for name in fields if name.startswith(FIELD_PREFIX) or name == "credentials_lost"]
         polling = [name for name in ("base_url", "poll_interval", "first_poll_from", "sync_details") if name in fields]
-        main = [name for name in fields if name not in credential and name not in polling
-                and name != "credentials_summary"]
+        main = [
+            name for name in fields if name not in credential and name not in polling and name != "credentials_summary"
+        ]
         help_text = ""
         if not credential:
-            help_text = (gettext("This kind of shop has no connector: its orders are entered by hand or by CSV.")
-                         if self._kind(request, obj) else
-                         gettext("Choose the mall and save and continue editing: its credential fields then appear "
-                                 "here."))
+            help_text = (
+                gettext("This kind of shop has no connector: its orders are entered by hand or by CSV.")
+                if self._kind(request, obj)
+                else gettext("Choose the mall and save and continue editing: its credential fields then appear here.")
+            )
         return [
             (None, {"fields": main}),
-            (_("Credentials"), {"fields": [*credential, "credentials_summary"] if obj else credential,
-                                "description": help_text}),
+            (
+                _("Credentials"),
+                {"fields": [*credential, "credentials_summary"] if obj else credential, "description": help_text},
+            ),
             (_("Polling"), {"fields": polling}),
         ]
 
@@ -190,9 +210,12 @@ class ShopAdmin(TenantAdminMixin, SortableAdminMixin, admin.ModelAdmin):
         _names, secrets = credential_fields(obj.mall)
         labels = credential_labels(obj.mall)
         return format_html_join(
-            ", ", "{}: {}",
-            ((_field_label(name, labels), mask(value) if name in secrets or name not in _names else value)
-             for name, value in sorted(stored.items())),
+            ", ",
+            "{}: {}",
+            (
+                (_field_label(name, labels), mask(value) if name in secrets or name not in _names else value)
+                for name, value in sorted(stored.items())
+            ),
         )
 
     def _sync(self, obj: Shop) -> ShopSync | None:
@@ -207,8 +230,9 @@ class ShopAdmin(TenantAdminMixin, SortableAdminMixin, admin.ModelAdmin):
         if sync is None or (sync.last_success_at is None and not sync.last_error):
             return gettext("not polled yet")
         if sync.last_error:
-            return format_html('<span style="color:#b02a37">{}</span>', sync.get_last_error_kind_display()
-                               or gettext("error"))
+            return format_html(
+                '<span style="color:#b02a37">{}</span>', sync.get_last_error_kind_display() or gettext("error")
+            )
         return gettext("OK, %(when)s") % {"when": timezone.localtime(sync.last_success_at).strftime("%m/%d %H:%M")}
 
     @admin.display(description=_("sync state"))
@@ -229,16 +253,21 @@ class ShopAdmin(TenantAdminMixin, SortableAdminMixin, admin.ModelAdmin):
             (gettext("last sign of life"), when(sync.heartbeat_at)),
         ]
         table = format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows)
-        return format_html('<table>{}</table><p><a href="{}">{}</a></p>', table,
-                           reverse("shop_detail", args=[obj.pk]), gettext("Import runs of this shop"))
+        return format_html(
+            '<table>{}</table><p><a href="{}">{}</a></p>',
+            table,
+            reverse("shop_detail", args=[obj.pk]),
+            gettext("Import runs of this shop"),
+        )
 
     @admin.action(description=_("Fetch the latest orders now"))
     def fetch_now(self, request: HttpRequest, queryset: QuerySet[Shop]) -> None:
         queued = 0
         for shop in queryset.select_related("tenant"):
             queued += len(fetch_latest(tenant=shop.tenant, user=request.user, shop=shop))
-        self.message_user(request, gettext("Queued %(n)d polls.") % {"n": queued},
-                          messages.SUCCESS if queued else messages.WARNING)
+        self.message_user(
+            request, gettext("Queued %(n)d polls.") % {"n": queued}, messages.SUCCESS if queued else messages.WARNING
+        )
 
 
 class MallCodeMappingForm(forms.ModelForm):

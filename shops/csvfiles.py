@@ -69,8 +69,9 @@ class Decoded:
 def decode(data: bytes) -> Decoded:
     """The file's text, encoding, delimiter and header; CsvRefused with a message an operator can act on."""
     if len(data) > MAX_BYTES:
-        raise CsvRefused(_("The file is larger than %(mb)d MB: split it and upload the parts.")
-                         % {"mb": MAX_BYTES // (1024 * 1024)})
+        raise CsvRefused(
+            _("The file is larger than %(mb)d MB: split it and upload the parts.") % {"mb": MAX_BYTES // (1024 * 1024)}
+        )
     text, encoding = _text(data)
     text = text.replace("\x00", "")
     if not text.strip():
@@ -82,8 +83,13 @@ def decode(data: bytes) -> Decoded:
     except csv.Error as error:
         raise CsvRefused(_("The header row cannot be read: %(error)s") % {"error": error}) from None
     if len(header_row) > MAX_COLUMNS:
-        raise CsvRefused(_("The file has %(n)s columns; at most %(limit)d can be read. Delete the columns you do "
-                           "not import and upload it again.") % {"n": f"{len(header_row):,}", "limit": MAX_COLUMNS})
+        raise CsvRefused(
+            _(
+                "The file has %(n)s columns; at most %(limit)d can be read. Delete the columns you do "
+                "not import and upload it again."
+            )
+            % {"n": f"{len(header_row):,}", "limit": MAX_COLUMNS}
+        )
     header = unique_header(header_row)
     if not any(header_row_cell.strip() for header_row_cell in header_row):
         raise CsvRefused(_("The first row is empty: the file needs a header row with the column names."))
@@ -93,22 +99,31 @@ def decode(data: bytes) -> Decoded:
 def _text(data: bytes) -> tuple[str, str]:
     try:
         if data.startswith(codecs.BOM_UTF8):
-            return data[len(codecs.BOM_UTF8):].decode("utf-8"), "utf-8-sig"
+            return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig"
         if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             return data.decode("utf-16"), "utf-16"
     except UnicodeDecodeError:
-        raise CsvRefused(_("The file starts like UTF-8/UTF-16 but is not: save it again from the program that "
-                           "made it.")) from None
+        raise CsvRefused(
+            _("The file starts like UTF-8/UTF-16 but is not: save it again from the program that made it.")
+        ) from None
     if _utf16_without_bom(data):
-        raise CsvRefused(_("The file looks like UTF-16 without a byte order mark, which cannot be read safely. In "
-                           "Excel, save it as “CSV UTF-8” or “CSV (comma delimited)” and upload it again."))
+        raise CsvRefused(
+            _(
+                "The file looks like UTF-16 without a byte order mark, which cannot be read safely. In "
+                "Excel, save it as “CSV UTF-8” or “CSV (comma delimited)” and upload it again."
+            )
+        )
     for encoding in ("utf-8", "cp932"):
         try:
             return data.decode(encoding), encoding
         except UnicodeDecodeError:
             continue
-    raise CsvRefused(_("The file is neither UTF-8 nor Shift_JIS (cp932). In Excel, save it as “CSV UTF-8” or "
-                       "“CSV (comma delimited)” and upload it again."))
+    raise CsvRefused(
+        _(
+            "The file is neither UTF-8 nor Shift_JIS (cp932). In Excel, save it as “CSV UTF-8” or "
+            "“CSV (comma delimited)” and upload it again."
+        )
+    )
 
 
 def _utf16_without_bom(data: bytes, sample: int = 4096) -> bool:
@@ -137,7 +152,15 @@ def unique_header(row: list[str]) -> list[str]:
 # --- what a column can be -----------------------------------------------------------------------------------
 
 TEXT, DATETIME, DATE, MONEY, COUNT, RATE, POSTAL, ADDRESS = (
-    "text", "datetime", "date", "money", "count", "rate", "postal", "address")
+    "text",
+    "datetime",
+    "date",
+    "money",
+    "count",
+    "rate",
+    "postal",
+    "address",
+)
 
 
 @dataclass(frozen=True)
@@ -154,89 +177,419 @@ class Target:
     auction: tuple[str, ...] = ()
 
 
-def _t(key: str, label: str | Promise, kind: str = TEXT, *names: str, required: bool = False, line: bool = False,
-       auction: tuple[str, ...] = ()) -> Target:
-    return Target(key=key, label=label, kind=kind, required=required, line=line, names=names,  # type: ignore[arg-type]
-                  auction=auction)
-
+def _t(
+    key: str,
+    label: str | Promise,
+    kind: str = TEXT,
+    *names: str,
+    required: bool = False,
+    line: bool = False,
+    auction: tuple[str, ...] = (),
+) -> Target:
+    return Target(
+        key=key,
+        label=label,
+        kind=kind,
+        required=required,
+        line=line,
+        names=names,  # type: ignore[arg-type]
+        auction=auction,
+    )
 
 
 TARGETS: tuple[Target, ...] = (
-    _t("external_id", gettext_lazy("Order number"), TEXT, "受注番号", "注文番号", "注文ID", "受注ID", "オーダー番号",
-       "オーダーID", "order number", "order id", "order no", required=True, auction=("注文ID", "注文番号", "取引ID",
-       "オークションID")),
-    _t("ordered_at", gettext_lazy("Ordered at"), DATETIME, "受注日時", "注文日時", "受注日", "注文日", "購入日時",
-       "購入日", "order date", "ordered at", "created at", required=True, auction=("落札日時", "落札日", "終了日時",
-       "終了日")),
-    _t("mall_status", gettext_lazy("Status at the source"), TEXT, "ステータス", "注文ステータス", "受注ステータス",
-       "取引状態", "状態", "status", auction=("取引ステータス", "取引状態")),
-    _t("payment", gettext_lazy("Payment method"), TEXT, "決済方法", "支払方法", "支払い方法", "お支払い方法",
-       "お支払方法", "payment method", "payment"),
-    _t("delivery", gettext_lazy("Delivery method"), TEXT, "配送方法", "発送方法", "お届け方法", "shipping method",
-       "delivery method"),
-    _t("orderer_name", gettext_lazy("Orderer name"), TEXT, "注文者名", "注文者氏名", "購入者名", "購入者氏名", "注文者",
-       "購入者", "お客様名", "氏名", "名前", "orderer name", "customer name", "buyer name", "billing name",
-       auction=("落札者氏名", "落札者名", "落札者")),
-    _t("orderer_kana", gettext_lazy("Orderer kana"), TEXT, "注文者カナ", "注文者名カナ", "注文者氏名カナ",
-       "注文者フリガナ", "購入者カナ", "購入者フリガナ", "フリガナ", "カナ", "ふりがな", auction=("落札者カナ",
-       "落札者フリガナ")),
-    _t("orderer_email", gettext_lazy("Orderer email"), TEXT, "注文者メール", "注文者メールアドレス",
-       "購入者メールアドレス", "メールアドレス", "メール", "email", "e-mail", auction=("落札者メールアドレス",)),
-    _t("orderer_phone", gettext_lazy("Orderer phone"), TEXT, "注文者電話", "注文者電話番号", "購入者電話番号",
-       "電話番号", "電話", "tel", "phone", auction=("落札者電話番号",)),
-    _t("orderer_postal_code", gettext_lazy("Orderer postal code"), POSTAL, "注文者郵便番号", "購入者郵便番号",
-       "郵便番号", "〒", "zip", "postal code", auction=("落札者郵便番号",)),
-    _t("orderer_address", gettext_lazy("Orderer address (in one column)"), ADDRESS, "注文者住所", "購入者住所", "住所",
-       "address", auction=("落札者住所",)),
+    _t(
+        "external_id",
+        gettext_lazy("Order number"),
+        TEXT,
+        "受注番号",
+        "注文番号",
+        "注文ID",
+        "受注ID",
+        "オーダー番号",
+        "オーダーID",
+        "order number",
+        "order id",
+        "order no",
+        required=True,
+        auction=("注文ID", "注文番号", "取引ID", "オークションID"),
+    ),
+    _t(
+        "ordered_at",
+        gettext_lazy("Ordered at"),
+        DATETIME,
+        "受注日時",
+        "注文日時",
+        "受注日",
+        "注文日",
+        "購入日時",
+        "購入日",
+        "order date",
+        "ordered at",
+        "created at",
+        required=True,
+        auction=("落札日時", "落札日", "終了日時", "終了日"),
+    ),
+    _t(
+        "mall_status",
+        gettext_lazy("Status at the source"),
+        TEXT,
+        "ステータス",
+        "注文ステータス",
+        "受注ステータス",
+        "取引状態",
+        "状態",
+        "status",
+        auction=("取引ステータス", "取引状態"),
+    ),
+    _t(
+        "payment",
+        gettext_lazy("Payment method"),
+        TEXT,
+        "決済方法",
+        "支払方法",
+        "支払い方法",
+        "お支払い方法",
+        "お支払方法",
+        "payment method",
+        "payment",
+    ),
+    _t(
+        "delivery",
+        gettext_lazy("Delivery method"),
+        TEXT,
+        "配送方法",
+        "発送方法",
+        "お届け方法",
+        "shipping method",
+        "delivery method",
+    ),
+    _t(
+        "orderer_name",
+        gettext_lazy("Orderer name"),
+        TEXT,
+        "注文者名",
+        "注文者氏名",
+        "購入者名",
+        "購入者氏名",
+        "注文者",
+        "購入者",
+        "お客様名",
+        "氏名",
+        "名前",
+        "orderer name",
+        "customer name",
+        "buyer name",
+        "billing name",
+        auction=("落札者氏名", "落札者名", "落札者"),
+    ),
+    _t(
+        "orderer_kana",
+        gettext_lazy("Orderer kana"),
+        TEXT,
+        "注文者カナ",
+        "注文者名カナ",
+        "注文者氏名カナ",
+        "注文者フリガナ",
+        "購入者カナ",
+        "購入者フリガナ",
+        "フリガナ",
+        "カナ",
+        "ふりがな",
+        auction=("落札者カナ", "落札者フリガナ"),
+    ),
+    _t(
+        "orderer_email",
+        gettext_lazy("Orderer email"),
+        TEXT,
+        "注文者メール",
+        "注文者メールアドレス",
+        "購入者メールアドレス",
+        "メールアドレス",
+        "メール",
+        "email",
+        "e-mail",
+        auction=("落札者メールアドレス",),
+    ),
+    _t(
+        "orderer_phone",
+        gettext_lazy("Orderer phone"),
+        TEXT,
+        "注文者電話",
+        "注文者電話番号",
+        "購入者電話番号",
+        "電話番号",
+        "電話",
+        "tel",
+        "phone",
+        auction=("落札者電話番号",),
+    ),
+    _t(
+        "orderer_postal_code",
+        gettext_lazy("Orderer postal code"),
+        POSTAL,
+        "注文者郵便番号",
+        "購入者郵便番号",
+        "郵便番号",
+        "〒",
+        "zip",
+        "postal code",
+        auction=("落札者郵便番号",),
+    ),
+    _t(
+        "orderer_address",
+        gettext_lazy("Orderer address (in one column)"),
+        ADDRESS,
+        "注文者住所",
+        "購入者住所",
+        "住所",
+        "address",
+        auction=("落札者住所",),
+    ),
     _t("orderer_prefecture", gettext_lazy("Orderer prefecture"), TEXT, "注文者都道府県", "購入者都道府県", "都道府県"),
     _t("orderer_city", gettext_lazy("Orderer city"), TEXT, "注文者市区町村", "購入者市区町村", "市区町村"),
     _t("orderer_address1", gettext_lazy("Orderer address line 1"), TEXT, "注文者住所1", "注文者番地", "住所1", "番地"),
-    _t("orderer_address2", gettext_lazy("Orderer address line 2"), TEXT, "注文者住所2", "注文者建物名", "住所2",
-       "建物名"),
-    _t("dest_name", gettext_lazy("Recipient name"), TEXT, "送付先名", "送付先氏名", "お届け先名", "お届け先氏名",
-       "配送先名", "配送先氏名", "届け先名", "届け先氏名", "recipient name", "shipping name", auction=("発送先氏名",)),
-    _t("dest_kana", gettext_lazy("Recipient kana"), TEXT, "送付先カナ", "送付先氏名カナ", "お届け先カナ",
-       "お届け先フリガナ", "配送先カナ", "配送先フリガナ"),
-    _t("dest_company", gettext_lazy("Recipient company"), TEXT, "送付先会社名", "お届け先会社名", "配送先会社名",
-       "会社名", "company"),
-    _t("dest_phone", gettext_lazy("Recipient phone"), TEXT, "送付先電話", "送付先電話番号", "お届け先電話番号",
-       "配送先電話番号", "recipient phone", "shipping phone", auction=("発送先電話番号",)),
-    _t("dest_postal_code", gettext_lazy("Recipient postal code"), POSTAL, "送付先郵便番号", "お届け先郵便番号",
-       "配送先郵便番号", "shipping zip", auction=("発送先郵便番号",)),
-    _t("dest_address", gettext_lazy("Recipient address (in one column)"), ADDRESS, "送付先住所", "お届け先住所",
-       "配送先住所", "shipping address", auction=("発送先住所",)),
-    _t("dest_prefecture", gettext_lazy("Recipient prefecture"), TEXT, "送付先都道府県", "お届け先都道府県",
-       "配送先都道府県"),
+    _t(
+        "orderer_address2",
+        gettext_lazy("Orderer address line 2"),
+        TEXT,
+        "注文者住所2",
+        "注文者建物名",
+        "住所2",
+        "建物名",
+    ),
+    _t(
+        "dest_name",
+        gettext_lazy("Recipient name"),
+        TEXT,
+        "送付先名",
+        "送付先氏名",
+        "お届け先名",
+        "お届け先氏名",
+        "配送先名",
+        "配送先氏名",
+        "届け先名",
+        "届け先氏名",
+        "recipient name",
+        "shipping name",
+        auction=("発送先氏名",),
+    ),
+    _t(
+        "dest_kana",
+        gettext_lazy("Recipient kana"),
+        TEXT,
+        "送付先カナ",
+        "送付先氏名カナ",
+        "お届け先カナ",
+        "お届け先フリガナ",
+        "配送先カナ",
+        "配送先フリガナ",
+    ),
+    _t(
+        "dest_company",
+        gettext_lazy("Recipient company"),
+        TEXT,
+        "送付先会社名",
+        "お届け先会社名",
+        "配送先会社名",
+        "会社名",
+        "company",
+    ),
+    _t(
+        "dest_phone",
+        gettext_lazy("Recipient phone"),
+        TEXT,
+        "送付先電話",
+        "送付先電話番号",
+        "お届け先電話番号",
+        "配送先電話番号",
+        "recipient phone",
+        "shipping phone",
+        auction=("発送先電話番号",),
+    ),
+    _t(
+        "dest_postal_code",
+        gettext_lazy("Recipient postal code"),
+        POSTAL,
+        "送付先郵便番号",
+        "お届け先郵便番号",
+        "配送先郵便番号",
+        "shipping zip",
+        auction=("発送先郵便番号",),
+    ),
+    _t(
+        "dest_address",
+        gettext_lazy("Recipient address (in one column)"),
+        ADDRESS,
+        "送付先住所",
+        "お届け先住所",
+        "配送先住所",
+        "shipping address",
+        auction=("発送先住所",),
+    ),
+    _t(
+        "dest_prefecture",
+        gettext_lazy("Recipient prefecture"),
+        TEXT,
+        "送付先都道府県",
+        "お届け先都道府県",
+        "配送先都道府県",
+    ),
     _t("dest_city", gettext_lazy("Recipient city"), TEXT, "送付先市区町村", "お届け先市区町村", "配送先市区町村"),
-    _t("dest_address1", gettext_lazy("Recipient address line 1"), TEXT, "送付先住所1", "お届け先住所1", "配送先住所1",
-       "送付先番地"),
-    _t("dest_address2", gettext_lazy("Recipient address line 2"), TEXT, "送付先住所2", "お届け先住所2", "配送先住所2",
-       "送付先建物名", "お届け先建物名"),
-    _t("requested_delivery_date", gettext_lazy("Requested delivery date"), DATE, "お届け希望日", "配送希望日",
-       "配達希望日", "希望配達日", "お届け日指定"),
-    _t("delivery_time_slot", gettext_lazy("Delivery time slot"), TEXT, "お届け時間帯", "配送時間帯", "配達時間帯",
-       "希望時間帯", "時間帯指定", "時間帯"),
+    _t(
+        "dest_address1",
+        gettext_lazy("Recipient address line 1"),
+        TEXT,
+        "送付先住所1",
+        "お届け先住所1",
+        "配送先住所1",
+        "送付先番地",
+    ),
+    _t(
+        "dest_address2",
+        gettext_lazy("Recipient address line 2"),
+        TEXT,
+        "送付先住所2",
+        "お届け先住所2",
+        "配送先住所2",
+        "送付先建物名",
+        "お届け先建物名",
+    ),
+    _t(
+        "requested_delivery_date",
+        gettext_lazy("Requested delivery date"),
+        DATE,
+        "お届け希望日",
+        "配送希望日",
+        "配達希望日",
+        "希望配達日",
+        "お届け日指定",
+    ),
+    _t(
+        "delivery_time_slot",
+        gettext_lazy("Delivery time slot"),
+        TEXT,
+        "お届け時間帯",
+        "配送時間帯",
+        "配達時間帯",
+        "希望時間帯",
+        "時間帯指定",
+        "時間帯",
+    ),
     _t("shipping_fee", gettext_lazy("Shipping fee"), MONEY, "送料", "配送料", "shipping fee", "shipping"),
     _t("cod_fee", gettext_lazy("COD fee"), MONEY, "代引手数料", "代引き手数料", "代金引換手数料"),
     _t("discount", gettext_lazy("Discount"), MONEY, "値引", "値引き", "割引", "割引額", "クーポン利用額", "discount"),
-    _t("points_used", gettext_lazy("Points used"), MONEY, "ポイント利用", "利用ポイント", "ポイント利用額",
-       "points used"),
-    _t("total", gettext_lazy("Total"), MONEY, "合計", "合計金額", "請求金額", "総額", "支払金額", "total",
-       auction=("落札合計金額", "お支払い合計")),
-    _t("remarks", gettext_lazy("Remarks from the customer"), TEXT, "備考", "購入者備考", "お客様備考", "要望",
-       "remarks", "note", "notes"),
-    _t("order_comment", gettext_lazy("Order-time comment"), TEXT, "注文時コメント", "注文コメント", "コメント",
-       auction=("取引メッセージ",)),
-    _t("sku", gettext_lazy("SKU"), TEXT, "商品コード", "商品番号", "商品管理番号", "管理番号", "品番", "型番", "sku",
-       line=True, auction=("オークションID", "管理番号")),
-    _t("item_name", gettext_lazy("Item name"), TEXT, "商品名", "品名", "商品", "item name", "product name",
-       "lineitem name", "title", required=True, line=True, auction=("商品名", "オークションタイトル", "タイトル")),
-    _t("options", gettext_lazy("Options"), TEXT, "項目・選択肢", "選択肢", "オプション", "バリエーション",
-       "商品オプション", "options", "variant", line=True),
-    _t("unit_price", gettext_lazy("Unit price"), MONEY, "単価", "商品単価", "販売価格", "価格", "unit price", "price",
-       required=True, line=True, auction=("落札価格", "落札金額")),
-    _t("quantity", gettext_lazy("Quantity"), COUNT, "数量", "個数", "購入数", "注文数", "quantity", "qty", line=True,
-       auction=("落札数量", "数量")),
+    _t(
+        "points_used",
+        gettext_lazy("Points used"),
+        MONEY,
+        "ポイント利用",
+        "利用ポイント",
+        "ポイント利用額",
+        "points used",
+    ),
+    _t(
+        "total",
+        gettext_lazy("Total"),
+        MONEY,
+        "合計",
+        "合計金額",
+        "請求金額",
+        "総額",
+        "支払金額",
+        "total",
+        auction=("落札合計金額", "お支払い合計"),
+    ),
+    _t(
+        "remarks",
+        gettext_lazy("Remarks from the customer"),
+        TEXT,
+        "備考",
+        "購入者備考",
+        "お客様備考",
+        "要望",
+        "remarks",
+        "note",
+        "notes",
+    ),
+    _t(
+        "order_comment",
+        gettext_lazy("Order-time comment"),
+        TEXT,
+        "注文時コメント",
+        "注文コメント",
+        "コメント",
+        auction=("取引メッセージ",),
+    ),
+    _t(
+        "sku",
+        gettext_lazy("SKU"),
+        TEXT,
+        "商品コード",
+        "商品番号",
+        "商品管理番号",
+        "管理番号",
+        "品番",
+        "型番",
+        "sku",
+        line=True,
+        auction=("オークションID", "管理番号"),
+    ),
+    _t(
+        "item_name",
+        gettext_lazy("Item name"),
+        TEXT,
+        "商品名",
+        "品名",
+        "商品",
+        "item name",
+        "product name",
+        "lineitem name",
+        "title",
+        required=True,
+        line=True,
+        auction=("商品名", "オークションタイトル", "タイトル"),
+    ),
+    _t(
+        "options",
+        gettext_lazy("Options"),
+        TEXT,
+        "項目・選択肢",
+        "選択肢",
+        "オプション",
+        "バリエーション",
+        "商品オプション",
+        "options",
+        "variant",
+        line=True,
+    ),
+    _t(
+        "unit_price",
+        gettext_lazy("Unit price"),
+        MONEY,
+        "単価",
+        "商品単価",
+        "販売価格",
+        "価格",
+        "unit price",
+        "price",
+        required=True,
+        line=True,
+        auction=("落札価格", "落札金額"),
+    ),
+    _t(
+        "quantity",
+        gettext_lazy("Quantity"),
+        COUNT,
+        "数量",
+        "個数",
+        "購入数",
+        "注文数",
+        "quantity",
+        "qty",
+        line=True,
+        auction=("落札数量", "数量"),
+    ),
     _t("tax_rate", gettext_lazy("Tax rate (%)"), RATE, "税率", "消費税率", "tax rate", line=True),
 )
 BY_KEY = {target.key: target for target in TARGETS}
@@ -246,8 +599,7 @@ PERSON = ("name", "kana", "phone", "postal_code", "prefecture", "city", "address
 PERSON_GROUPS = (("name", "kana"), ("phone",), ("postal_code", "prefecture", "city", "address1", "address2"))
 
 GENERIC, YAHOO_AUCTION = "generic", "yahoo_auction"
-PRESETS = {GENERIC: gettext_lazy("General (names of common exports)"),
-           YAHOO_AUCTION: gettext_lazy("Yahoo! Auctions")}
+PRESETS = {GENERIC: gettext_lazy("General (names of common exports)"), YAHOO_AUCTION: gettext_lazy("Yahoo! Auctions")}
 
 _PUNCT = re.compile(r"[\s・･_\-‐－()（）\[\]［］【】「」<>＜＞:：/／.。]")
 
@@ -280,12 +632,15 @@ def mapping_problems(mapping: Mapping[str, str], header: list[str]) -> list[str]
     present = set(header)
     for key, column in mapping.items():
         if key in BY_KEY and column and column not in present:
-            problems.append(_("The column “%(column)s” (for “%(field)s”) is not in this file.")
-                            % {"column": column, "field": BY_KEY[key].label})
+            problems.append(
+                _("The column “%(column)s” (for “%(field)s”) is not in this file.")
+                % {"column": column, "field": BY_KEY[key].label}
+            )
     for key in REQUIRED:
         if not mapping.get(key):
-            problems.append(_("No column is chosen for “%(field)s”, which every order needs.")
-                            % {"field": BY_KEY[key].label})
+            problems.append(
+                _("No column is chosen for “%(field)s”, which every order needs.") % {"field": BY_KEY[key].label}
+            )
     return problems
 
 
@@ -304,7 +659,8 @@ class BadValue(ValueError):
 _DATETIME = re.compile(
     r"(?P<y>\d{4})[-/.年](?P<m>\d{1,2})[-/.月](?P<d>\d{1,2})日?"
     r"(?:(?:\s+|T|\s*[(（][^)）]*[)）]\s*)(?P<H>\d{1,2})[:時](?P<M>\d{1,2})(?:[:分](?P<S>\d{1,2})(?:\.\d+)?秒?)?分?"
-    r"(?P<tz>Z|[+-]\d{2}:?\d{2})?)?")
+    r"(?P<tz>Z|[+-]\d{2}:?\d{2})?)?"
+)
 
 
 def _normal(value: str) -> str:
@@ -320,8 +676,15 @@ def parse_datetime(value: str) -> dt.datetime:
         raise BadValue(_("“%(value)s” is not a date and time (e.g. 2026/11/23 10:15).") % {"value": value})
     parts = match.groupdict()
     try:
-        moment = dt.datetime(int(parts["y"]), int(parts["m"]), int(parts["d"]), int(parts["H"] or 0),
-                             int(parts["M"] or 0), int(parts["S"] or 0), tzinfo=TOKYO)
+        moment = dt.datetime(
+            int(parts["y"]),
+            int(parts["m"]),
+            int(parts["d"]),
+            int(parts["H"] or 0),
+            int(parts["M"] or 0),
+            int(parts["S"] or 0),
+            tzinfo=TOKYO,
+        )
     except ValueError:
         raise BadValue(_("“%(value)s” is not a date and time (e.g. 2026/11/23 10:15).") % {"value": value}) from None
     tz = parts["tz"]
@@ -367,7 +730,7 @@ def parse_count(value: str) -> int:
     """A whole number of 1 or more; the import bounds it (MAX_QUANTITY), a number too long to be read at all
     is refused here with the same bound."""
     text = _normal(value).replace(",", "").replace("個", "").replace("点", "")
-    if not (text.isascii() and text.isdigit()) or int(text[:MAX_DIGITS + 1]) < 1:
+    if not (text.isascii() and text.isdigit()) or int(text[: MAX_DIGITS + 1]) < 1:
         raise BadValue(_("“%(value)s” is not a quantity (a whole number of 1 or more).") % {"value": value})
     if len(text) > MAX_DIGITS:
         raise BadValue(_("The quantity is too large (the limit is %(limit)s).") % {"limit": f"{MAX_QUANTITY:,}"})
@@ -394,8 +757,14 @@ def parse_postal(value: str) -> str:
 
 
 PARSERS: dict[str, Callable[[str], Any]] = {
-    TEXT: lambda value: value.strip(), DATETIME: parse_datetime, DATE: parse_date, MONEY: parse_money,
-    COUNT: parse_count, RATE: parse_rate, POSTAL: parse_postal, ADDRESS: lambda value: value.strip(),
+    TEXT: lambda value: value.strip(),
+    DATETIME: parse_datetime,
+    DATE: parse_date,
+    MONEY: parse_money,
+    COUNT: parse_count,
+    RATE: parse_rate,
+    POSTAL: parse_postal,
+    ADDRESS: lambda value: value.strip(),
 }
 
 # --- rows to orders ---------------------------------------------------------------------------------------
@@ -439,8 +808,7 @@ CANCELLED_WORDS = ("キャンセル", "取消", "取り消し", "cancel")
 PROGRESS_EVERY = 5_000  # rows between two calls of read_orders' `progress`
 
 
-def read_orders(decoded: Decoded, mapping: Mapping[str, str],
-                progress: Callable[[int], None] | None = None) -> Reading:
+def read_orders(decoded: Decoded, mapping: Mapping[str, str], progress: Callable[[int], None] | None = None) -> Reading:
     """Every order of the file, read with `mapping` (which must have no mapping_problems). `progress` is
     called with the number of rows read so far every PROGRESS_EVERY rows."""
     header = decoded.header
@@ -461,19 +829,29 @@ def read_orders(decoded: Decoded, mapping: Mapping[str, str],
             if progress is not None and rows % PROGRESS_EVERY == 0:
                 progress(rows)
             if rows > MAX_ROWS:
-                raise CsvRefused(_("The file has more than %(n)d rows: split it and upload the parts.")
-                                 % {"n": MAX_ROWS})
+                raise CsvRefused(
+                    _("The file has more than %(n)d rows: split it and upload the parts.") % {"n": MAX_ROWS}
+                )
             number = _normal(cells[number_at]) if number_at < len(cells) else ""
             if not number:
                 message = _("The row has no order number.")
                 errors.append(RowError(row_number, "", header[number_at], message))
-                items_at.append((row_number, FailedOrder("", _("Row %(row)d: %(message)s") % {
-                    "row": row_number, "message": message}, _payload(decoded, [(row_number, cells)]))))
+                items_at.append(
+                    (
+                        row_number,
+                        FailedOrder(
+                            "",
+                            _("Row %(row)d: %(message)s") % {"row": row_number, "message": message},
+                            _payload(decoded, [(row_number, cells)]),
+                        ),
+                    )
+                )
                 continue
             groups.setdefault(number, _Group()).rows.append((row_number, cells))
     except csv.Error as error:
-        raise CsvRefused(_("Row %(row)d cannot be read as CSV: %(error)s") % {"row": reader.line_num,
-                                                                             "error": error}) from None
+        raise CsvRefused(
+            _("Row %(row)d cannot be read as CSV: %(error)s") % {"row": reader.line_num, "error": error}
+        ) from None
     lines = 0
     first_rows: dict[str, int] = {}
     while groups:  # each order's rows let go of once read: a long file is not held twice
@@ -486,8 +864,9 @@ def read_orders(decoded: Decoded, mapping: Mapping[str, str],
         items_at.append((group.rows[0][0], item))
     items_at.sort(key=lambda pair: pair[0])
     errors.sort(key=lambda error: error.row)
-    return Reading(items=[item for _row, item in items_at], errors=errors, rows=rows, lines=lines,
-                   first_rows=first_rows)
+    return Reading(
+        items=[item for _row, item in items_at], errors=errors, rows=rows, lines=lines, first_rows=first_rows
+    )
 
 
 def _payload(decoded: Decoded, rows: list[tuple[int, list[str]]]) -> str:
@@ -500,8 +879,9 @@ def _payload(decoded: Decoded, rows: list[tuple[int, list[str]]]) -> str:
     return out.getvalue()
 
 
-def _order(decoded: Decoded, columns: dict[str, int], number: str,
-           group: _Group) -> tuple[ImportedOrder | FailedOrder, list[RowError]]:
+def _order(
+    decoded: Decoded, columns: dict[str, int], number: str, group: _Group
+) -> tuple[ImportedOrder | FailedOrder, list[RowError]]:
     errors: list[RowError] = []
     header = decoded.header
     values: dict[str, Any] = {}
@@ -524,9 +904,18 @@ def _order(decoded: Decoded, columns: dict[str, int], number: str,
 
     for row, cells in group.rows:
         if len(cells) > len(header):  # the values after the stray comma are in the wrong columns: say why
-            errors.append(RowError(row, number, "", _(
-                "The row has %(cells)d values but the header %(header)d columns: a value with a comma in it "
-                "(e.g. 3,000) needs double quotes.") % {"cells": len(cells), "header": len(header)}))
+            errors.append(
+                RowError(
+                    row,
+                    number,
+                    "",
+                    _(
+                        "The row has %(cells)d values but the header %(header)d columns: a value with a comma in it "
+                        "(e.g. 3,000) needs double quotes."
+                    )
+                    % {"cells": len(cells), "header": len(header)},
+                )
+            )
         for key in columns:
             target = BY_KEY[key]
             if target.line or key == "external_id":
@@ -535,9 +924,15 @@ def _order(decoded: Decoded, columns: dict[str, int], number: str,
             if not raw:
                 continue
             if key in seen_at and _normal(seen_at[key][1]) != _normal(raw):
-                errors.append(RowError(row, number, header[columns[key]], _(
-                    "“%(value)s” differs from “%(first)s” on row %(first_row)d of the same order.")
-                    % {"value": raw, "first": seen_at[key][1], "first_row": seen_at[key][0]}))
+                errors.append(
+                    RowError(
+                        row,
+                        number,
+                        header[columns[key]],
+                        _("“%(value)s” differs from “%(first)s” on row %(first_row)d of the same order.")
+                        % {"value": raw, "first": seen_at[key][1], "first_row": seen_at[key][0]},
+                    )
+                )
                 continue
             if key not in seen_at:
                 seen_at[key] = (row, raw)
@@ -555,17 +950,28 @@ def _order(decoded: Decoded, columns: dict[str, int], number: str,
             errors.append(RowError(row, number, header[columns["unit_price"]], _("The row has no unit price.")))
         quantity = parsed(row, cells, "quantity") if "quantity" in columns else None
         rate = parsed(row, cells, "tax_rate") if "tax_rate" in columns else None
-        lines.append(ImportedLine(sku=cell(cells, "sku").strip(), name=name, unit_price=price or 0,
-                                  quantity=quantity or 1, tax_rate=10 if rate is None else rate,
-                                  options=cell(cells, "options").strip()))
+        lines.append(
+            ImportedLine(
+                sku=cell(cells, "sku").strip(),
+                name=name,
+                unit_price=price or 0,
+                quantity=quantity or 1,
+                tax_rate=10 if rate is None else rate,
+                options=cell(cells, "options").strip(),
+            )
+        )
     if "ordered_at" not in values and not any(error.column == header[columns["ordered_at"]] for error in errors):
-        errors.append(RowError(group.rows[0][0], number, header[columns["ordered_at"]],
-                               _("The order has no order date.")))
+        errors.append(
+            RowError(group.rows[0][0], number, header[columns["ordered_at"]], _("The order has no order date."))
+        )
     if not lines and not errors:
         errors.append(RowError(group.rows[0][0], number, "", _("The order has no items.")))
     if errors:
-        reason = "; ".join(_("Row %(row)d, %(column)s: %(message)s") % {
-            "row": error.row, "column": error.column or "—", "message": error.message} for error in errors[:10])
+        reason = "; ".join(
+            _("Row %(row)d, %(column)s: %(message)s")
+            % {"row": error.row, "column": error.column or "—", "message": error.message}
+            for error in errors[:10]
+        )
         return FailedOrder(number, reason, _payload(decoded, group.rows)), errors
     return _imported(number, values, lines), errors
 
@@ -591,9 +997,14 @@ def _imported(number: str, values: dict[str, Any], lines: list[ImportedLine]) ->
     status = values.pop("mall_status", "")
     payment = values.pop("payment", "")
     order = ImportedOrder(
-        external_id=number, ordered_at=values.pop("ordered_at"), mall_status=status,
-        cancelled=any(word in status.lower() for word in CANCELLED_WORDS), payment_code=payment,
-        payment_name=payment, delivery_name=values.pop("delivery", ""), total=values.pop("total", None),
+        external_id=number,
+        ordered_at=values.pop("ordered_at"),
+        mall_status=status,
+        cancelled=any(word in status.lower() for word in CANCELLED_WORDS),
+        payment_code=payment,
+        payment_name=payment,
+        delivery_name=values.pop("delivery", ""),
+        total=values.pop("total", None),
         lines=tuple(lines),
     )
     return replace(order, **values)

@@ -21,11 +21,13 @@ class ShopChoice(forms.ModelChoiceField):
 
 
 class CsvUploadForm(forms.Form):
-    shop = ShopChoice(label=gettext_lazy("Shop the orders belong to"), queryset=Shop.objects.none(),
-                      empty_label=None)
-    file = forms.FileField(label=gettext_lazy("CSV file"),
-                           help_text=gettext_lazy("UTF-8 (with or without BOM) or Shift_JIS; detected by itself. "
-                                                  "At most 20 MB, 200 columns and 200,000 rows."))
+    shop = ShopChoice(label=gettext_lazy("Shop the orders belong to"), queryset=Shop.objects.none(), empty_label=None)
+    file = forms.FileField(
+        label=gettext_lazy("CSV file"),
+        help_text=gettext_lazy(
+            "UTF-8 (with or without BOM) or Shift_JIS; detected by itself. At most 20 MB, 200 columns and 200,000 rows."
+        ),
+    )
 
     def __init__(self, *args: Any, shops: list[Shop], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -38,8 +40,10 @@ class CsvUploadForm(forms.Form):
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
         if upload.size > csvfiles.MAX_BYTES:
-            raise forms.ValidationError(_("The file is larger than %(mb)d MB: split it and upload the parts.")
-                                        % {"mb": csvfiles.MAX_BYTES // (1024 * 1024)})
+            raise forms.ValidationError(
+                _("The file is larger than %(mb)d MB: split it and upload the parts.")
+                % {"mb": csvfiles.MAX_BYTES // (1024 * 1024)}
+            )
         return upload
 
 
@@ -83,8 +87,11 @@ class CsvMappingForm(forms.Form):
         for target in csvfiles.TARGETS:
             label = f"{target.label} *" if target.required else str(target.label)
             self.fields[f"col_{target.key}"] = forms.ChoiceField(
-                label=label, choices=choices, required=False,
-                widget=ColumnSelect(options, attrs={"class": "form-select form-select-sm", "data-target": target.key}))
+                label=label,
+                choices=choices,
+                required=False,
+                widget=ColumnSelect(options, attrs={"class": "form-select form-select-sm", "data-target": target.key}),
+            )
 
     @staticmethod
     def initial_for(columns: dict[str, str], preset: str) -> dict[str, str]:
@@ -92,8 +99,9 @@ class CsvMappingForm(forms.Form):
 
     def columns(self) -> dict[str, str]:
         """The chosen mapping (call after is_valid())."""
-        return csvfiles.clean_mapping({key[4:]: value for key, value in self.cleaned_data.items()
-                                       if key.startswith("col_")})
+        return csvfiles.clean_mapping(
+            {key[4:]: value for key, value in self.cleaned_data.items() if key.startswith("col_")}
+        )
 
     def bound_targets(self) -> list[tuple[csvfiles.Target, forms.BoundField]]:
         return [(target, self[f"col_{target.key}"]) for target in csvfiles.TARGETS]

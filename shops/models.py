@@ -27,18 +27,26 @@ class Shop(TenantOwned):
     # A Fernet token (shops.crypto), never the secrets themselves; decrypted only by a poll and the admin form.
     credentials = models.TextField(_("credentials (encrypted)"), blank=True, editable=False)
     base_url = models.URLField(
-        _("API base URL"), max_length=300, blank=True,
+        _("API base URL"),
+        max_length=300,
+        blank=True,
         help_text=_("Leave blank for the mall's own endpoint; a test or demo mall's address otherwise."),
     )
     poll_interval = models.PositiveIntegerField(
-        _("poll interval (minutes)"), default=5, validators=[MinValueValidator(1), MaxValueValidator(24 * 60)],
+        _("poll interval (minutes)"),
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 60)],
         help_text=_("How often new and changed orders are fetched from the mall."),
     )
     first_poll_from = models.DateField(
-        _("first fetch from"), null=True, blank=True,
-        help_text=_("The first fetch of a newly connected shop takes the orders from this day on (Japan time). "
-                    "Leave it blank for the mall's default (the last days). Once the first fetch has run, each "
-                    "fetch goes on from where the last one stopped."),
+        _("first fetch from"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "The first fetch of a newly connected shop takes the orders from this day on (Japan time). "
+            "Leave it blank for the mall's default (the last days). Once the first fetch has run, each "
+            "fetch goes on from where the last one stopped."
+        ),
     )
 
     class Meta:
@@ -53,8 +61,9 @@ class Shop(TenantOwned):
     def clean(self) -> None:
         super().clean()
         if self.first_poll_from is not None and self.first_poll_from > timezone.localdate():
-            raise ValidationError({"first_poll_from": _(
-                "The first fetch cannot start in the future: enter today or an earlier day.")})
+            raise ValidationError(
+                {"first_poll_from": _("The first fetch cannot start in the future: enter today or an earlier day.")}
+            )
         if self.first_poll_from is not None and not dates.in_range(self.first_poll_from):
             raise ValidationError({"first_poll_from": dates.OUT_OF_RANGE})  # year 1 would page through millennia
 
@@ -150,8 +159,14 @@ class ImportRun(TenantOwned):
     error = models.TextField(_("error"), blank=True)
     error_kind = models.CharField(_("kind of error"), max_length=20, choices=SyncErrorKind.choices, blank=True)
     notes = models.JSONField(_("notes"), default=list, blank=True)
-    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                   related_name="+", verbose_name=_("started by user"))
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("started by user"),
+    )
 
     class Meta:
         verbose_name = _("import run")
@@ -192,8 +207,9 @@ class MallOrder(TenantOwned):
     merge. A field the mall did not change since is left alone whatever the order holds now (an operator's or
     a rule's edit stays, and nothing churns); one it did change is applied unless an operator edited it."""
 
-    order = models.OneToOneField("orders.Order", on_delete=models.CASCADE, primary_key=True,
-                                 related_name="mall_state", verbose_name=_("order"))
+    order = models.OneToOneField(
+        "orders.Order", on_delete=models.CASCADE, primary_key=True, related_name="mall_state", verbose_name=_("order")
+    )
     digest = models.CharField(_("digest"), max_length=64)
     values = models.JSONField(_("values"), default=dict)
     mall_status = models.CharField(_("mall status"), max_length=100, blank=True)
@@ -222,12 +238,25 @@ class MallCodeMapping(TenantOwned):
     kind = models.CharField(_("kind"), max_length=10, choices=MappingKind.choices)
     mall_code = models.CharField(_("mall's code"), max_length=100)
     description = models.CharField(_("description"), max_length=200, blank=True)
-    payment_method = models.ForeignKey("orders.PaymentMethod", on_delete=models.CASCADE, null=True, blank=True,
-                                       related_name="+", verbose_name=_("payment method"))
-    delivery_method = models.ForeignKey("shipping.DeliveryMethod", on_delete=models.CASCADE, null=True, blank=True,
-                                        related_name="+", verbose_name=_("delivery method"))
-    cancels = models.BooleanField(_("means cancelled"), default=False,
-                                  help_text=_("For a mall status: orders in it are cancelled here too."))
+    payment_method = models.ForeignKey(
+        "orders.PaymentMethod",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("payment method"),
+    )
+    delivery_method = models.ForeignKey(
+        "shipping.DeliveryMethod",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("delivery method"),
+    )
+    cancels = models.BooleanField(
+        _("means cancelled"), default=False, help_text=_("For a mall status: orders in it are cancelled here too.")
+    )
 
     class Meta:
         verbose_name = _("mall code mapping")
@@ -266,8 +295,14 @@ class CsvMapping(TenantOwned):
     columns = models.JSONField(_("columns"), default=dict)
     preset = models.CharField(_("built from"), max_length=20, blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
-    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                   related_name="+", verbose_name=_("updated by"))
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("updated by"),
+    )
 
     class Meta:
         verbose_name = _("CSV column mapping")
@@ -295,17 +330,31 @@ class CsvUpload(TenantOwned):
     # file's first rows as read at upload. Viewing the preview again reads this, never the file.
     preview = models.JSONField(_("preview"), default=dict, blank=True)
     uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                    related_name="+", verbose_name=_("uploaded by"))
-    run = models.OneToOneField(ImportRun, on_delete=models.SET_NULL, null=True, blank=True,
-                               related_name="csv_upload", verbose_name=_("import run"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("uploaded by"),
+    )
+    run = models.OneToOneField(
+        ImportRun,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="csv_upload",
+        verbose_name=_("import run"),
+    )
 
     class Meta:
         verbose_name = _("CSV upload")
         verbose_name_plural = _("CSV uploads")
         ordering = ["-uploaded_at", "-pk"]
-        indexes = [models.Index(fields=["tenant", "-uploaded_at"], name="csvupload_tenant_at"),
-                   models.Index(fields=["tenant", "shop", "digest"], name="csvupload_tenant_digest")]
+        indexes = [
+            models.Index(fields=["tenant", "-uploaded_at"], name="csvupload_tenant_at"),
+            models.Index(fields=["tenant", "shop", "digest"], name="csvupload_tenant_digest"),
+        ]
 
     def __str__(self) -> str:
         return self.filename

@@ -41,10 +41,24 @@ RETENTION_DAYS = 30
 ERASED_NAME = "（削除済み）"  # what the list shows in place of a name that was erased
 # Blanked; the names become ERASED_NAME so a row still reads as an order of someone.
 PERSONAL_FIELDS = (
-    "orderer_name", "orderer_kana", "orderer_email", "orderer_phone", "orderer_postal_code",
-    "orderer_prefecture", "orderer_city", "orderer_address1", "orderer_address2",
-    "dest_name", "dest_kana", "dest_company", "dest_phone", "dest_postal_code", "dest_prefecture",
-    "dest_city", "dest_address1", "dest_address2",
+    "orderer_name",
+    "orderer_kana",
+    "orderer_email",
+    "orderer_phone",
+    "orderer_postal_code",
+    "orderer_prefecture",
+    "orderer_city",
+    "orderer_address1",
+    "orderer_address2",
+    "dest_name",
+    "dest_kana",
+    "dest_company",
+    "dest_phone",
+    "dest_postal_code",
+    "dest_prefecture",
+    "dest_city",
+    "dest_address1",
+    "dest_address2",
 )
 NAME_FIELDS = frozenset({"orderer_name", "dest_name"})
 REASON = "Amazon: 30 days after shipment"
@@ -57,7 +71,8 @@ def shipped_stage_entries() -> Q:
     """The events that put an order into the shipped stage: a status change from another stage into it, or
     the order's creation straight into it (orders/events.py keeps each status's stage in the event)."""
     moved_in = Q(type=EventType.STATUS_CHANGED, data__new__stage__in=SHIPPED_STAGES) & ~Q(
-        data__old__stage__in=SHIPPED_STAGES)
+        data__old__stage__in=SHIPPED_STAGES
+    )
     return moved_in | Q(type=EventType.CREATED, data__status__stage__in=SHIPPED_STAGES)
 
 
@@ -68,13 +83,19 @@ def amazon_orders_due(*, today: dt.date) -> dict[int, list[tuple[int, str]]]:
     # Entered on the cutoff day or before: before the start of the day after it, in the site's time zone.
     first_kept_day = today - dt.timedelta(days=RETENTION_DAYS - 1)
     first_kept = timezone.make_aware(dt.datetime.combine(first_kept_day, dt.time.min))
-    entered = (OrderEvent.objects.filter(tenant_id=OuterRef("tenant_id"), order_id=OuterRef("pk"))
-               .filter(shipped_stage_entries()).order_by("-at").values("at")[:1])
+    entered = (
+        OrderEvent.objects.filter(tenant_id=OuterRef("tenant_id"), order_id=OuterRef("pk"))
+        .filter(shipped_stage_entries())
+        .order_by("-at")
+        .values("at")[:1]
+    )
     due: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    rows = (Order.objects.filter(shop__mall=MallKind.AMAZON, stage__in=SHIPPED_STAGES,
-                                 personal_data_erased_at__isnull=True)
-            .annotate(shipped_at=Subquery(entered)).filter(shipped_at__lt=first_kept)
-            .values_list("tenant_id", "pk", "external_id"))
+    rows = (
+        Order.objects.filter(shop__mall=MallKind.AMAZON, stage__in=SHIPPED_STAGES, personal_data_erased_at__isnull=True)
+        .annotate(shipped_at=Subquery(entered))
+        .filter(shipped_at__lt=first_kept)
+        .values_list("tenant_id", "pk", "external_id")
+    )
     for tenant_id, pk, external_id in rows.order_by("tenant_id", "pk"):
         due[tenant_id].append((pk, external_id))
     return due
@@ -99,17 +120,27 @@ def _erase(tenant_id: int, orders: list[tuple[int, str]]) -> int:
         numbers = dict(orders)
         skus: dict[int, list[str]] = defaultdict(list)
         for order_id, sku in OrderLine.objects.filter(tenant_id=tenant_id, order_id__in=chunk).values_list(
-                "order_id", "sku"):
+            "order_id", "sku"
+        ):
             skus[order_id].append(sku)
         # The search column loses the names and phones too: it is rebuilt from what is left.
         for order_id in chunk:
             Order.objects.filter(tenant_id=tenant_id, pk=order_id, personal_data_erased_at__isnull=True).update(
-                **values, search_text=search_text([numbers[order_id], *skus[order_id]]),
-                personal_data_erased_at=now, version=F("version") + 1, updated_at=now,
+                **values,
+                search_text=search_text([numbers[order_id], *skus[order_id]]),
+                personal_data_erased_at=now,
+                version=F("version") + 1,
+                updated_at=now,
             )
         stubs = order_stubs(Tenant(pk=tenant_id), [{"id": pk} for pk in chunk])
         mall_state_erase(tenant_id=tenant_id, order_ids=chunk)  # the copy of what the mall sent, too
-        save_events([order_personal_data_erased_event(order=stubs[pk], actor=actor, fields=list(PERSONAL_FIELDS),
-                                                      reason=REASON, commit=False) for pk in chunk])
+        save_events(
+            [
+                order_personal_data_erased_event(
+                    order=stubs[pk], actor=actor, fields=list(PERSONAL_FIELDS), reason=REASON, commit=False
+                )
+                for pk in chunk
+            ]
+        )
         done += len(chunk)
     return done

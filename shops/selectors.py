@@ -55,8 +55,10 @@ def shop_overview(*, tenant: Tenant, runs_per_shop: int = RUNS_PER_SHOP) -> list
     shops = list(Shop.objects.for_tenant(tenant).select_related("sync").order_by("position", "pk"))
     kinds = {shop.mall: has_connector(shop.mall) for shop in shops}
     days = {mall: first_poll_days(mall) if pollable else None for mall, pollable in kinds.items()}
-    rows = {shop.pk: ShopRow(shop=shop, sync=_sync(shop), pollable=kinds[shop.mall], first_poll_days=days[shop.mall])
-            for shop in shops}
+    rows = {
+        shop.pk: ShopRow(shop=shop, sync=_sync(shop), pollable=kinds[shop.mall], first_poll_days=days[shop.mall])
+        for shop in shops
+    }
     recent = (
         ImportRun.objects.for_tenant(tenant)
         .annotate(
@@ -206,8 +208,13 @@ def csv_preview(*, upload: CsvUpload) -> CsvPreview:
     kept = upload.preview or {}
     state = kept.get("state", "")
     if state in PENDING:
-        return CsvPreview(state=state, problems=[], earlier=earlier, done=int(kept.get("done") or 0),
-                          total=int(kept.get("total") or 0))
+        return CsvPreview(
+            state=state,
+            problems=[],
+            earlier=earlier,
+            done=int(kept.get("done") or 0),
+            total=int(kept.get("total") or 0),
+        )
     if state == FAILED:
         return CsvPreview(state=state, problems=[str(kept.get("error", ""))], earlier=earlier)
     result = kept.get("result") or {}
@@ -216,8 +223,9 @@ def csv_preview(*, upload: CsvUpload) -> CsvPreview:
     return CsvPreview(
         state=state,
         problems=[],
-        counts={name: int(result[name]) for name in ("rows", "orders", "lines", "new", "changed", "unchanged",
-                                                      "failed")},
+        counts={
+            name: int(result[name]) for name in ("rows", "orders", "lines", "new", "changed", "unchanged", "failed")
+        },
         errors=[csvfiles.RowError(*error) for error in result.get("errors", [])],
         errors_total=int(result.get("errors_total", 0)),
         notes=list(result.get("notes", [])),
@@ -227,5 +235,10 @@ def csv_preview(*, upload: CsvUpload) -> CsvPreview:
 
 
 def _sample(order: dict[str, Any]) -> SimpleNamespace:
-    return SimpleNamespace(**{**order, "ordered_at": dt.datetime.fromisoformat(order["ordered_at"]),
-                              "lines": [SimpleNamespace(**line) for line in order["lines"]]})
+    return SimpleNamespace(
+        **{
+            **order,
+            "ordered_at": dt.datetime.fromisoformat(order["ordered_at"]),
+            "lines": [SimpleNamespace(**line) for line in order["lines"]],
+        }
+    )

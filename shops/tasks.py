@@ -35,8 +35,9 @@ def poll_shop(self: Any, shop_id: int, trigger: str = Trigger.BEAT, run_id: int 
     if outcome.busy and run_id is not None:
         if self.request.retries < BUSY_RETRIES:
             raise self.retry(countdown=BUSY_WAIT, max_retries=BUSY_RETRIES)
-        polling.import_run_skip(run_id=run_id, reason=_("Another poll of this shop was running; its orders "
-                                                        "arrive with it."))
+        polling.import_run_skip(
+            run_id=run_id, reason=_("Another poll of this shop was running; its orders arrive with it.")
+        )
     if outcome.retry_in is not None and self.request.retries < MAX_RETRIES:
         # A new poll of the shop, not the same message again: the failed run is finished (an F6 run that
         # the retry carried would find it no longer queued and do nothing), so the retry is a run of its own.
@@ -94,8 +95,14 @@ def import_csv(upload_id: int, run_id: int) -> dict[str, Any]:
     run = csv_import_run(upload_id=upload_id, run_id=run_id)
     if run is None:
         return {"run": run_id, "status": "taken"}
-    return {"run": run.pk, "status": run.status, "new": run.new, "updated": run.updated,
-            "unchanged": run.unchanged, "failed": run.failed}
+    return {
+        "run": run.pk,
+        "status": run.status,
+        "new": run.new,
+        "updated": run.updated,
+        "unchanged": run.unchanged,
+        "failed": run.failed,
+    }
 
 
 @shared_task(acks_late=True)

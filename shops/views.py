@@ -54,9 +54,16 @@ def shop_list(request: HttpRequest) -> HttpResponse:
 def shop_detail(request: HttpRequest, shop_id: int) -> HttpResponse:
     shop = access_shop(request.tenant, shop_id)  # type: ignore[attr-defined]
     page = Paginator(import_runs(shop=shop), RUNS_PAGE).get_page(_page(request))
-    return render(request, "shops/shop_detail.html", {
-        "shop": shop, "page": page, "pollable": has_connector(shop.mall), "first_poll_days": first_poll_days(shop.mall),
-    })
+    return render(
+        request,
+        "shops/shop_detail.html",
+        {
+            "shop": shop,
+            "page": page,
+            "pollable": has_connector(shop.mall),
+            "first_poll_days": first_poll_days(shop.mall),
+        },
+    )
 
 
 @require_GET
@@ -80,8 +87,15 @@ def _started(request: HttpRequest, runs: list[ImportRun]) -> HttpResponse:
     if request.htmx:  # type: ignore[attr-defined]
         return _status(request, runs)
     if runs:
-        messages.info(request, ngettext("Fetching the latest orders from %(n)d shop …",
-                                        "Fetching the latest orders from %(n)d shops …", len(runs)) % {"n": len(runs)})
+        messages.info(
+            request,
+            ngettext(
+                "Fetching the latest orders from %(n)d shop …",
+                "Fetching the latest orders from %(n)d shops …",
+                len(runs),
+            )
+            % {"n": len(runs)},
+        )
     else:
         messages.warning(request, _("No active shop can be fetched from: set up a shop with its credentials first."))
     return redirect(_next(request))
@@ -122,10 +136,9 @@ def _status(request: HttpRequest, runs: list[ImportRun]) -> HttpResponse:
         "runs": runs,
         "done": done,
         "run_ids": ",".join(str(run.pk) for run in runs),
-        "totals": {name: sum(getattr(run, name) for run in runs) for name in ("new", "updated", "unchanged",
-                                                                              "failed")},
-        "worker_missing": bool(waiting) and all(
-            (now - run.created_at).total_seconds() > WAITING_HINT_SECONDS for run in waiting),
+        "totals": {name: sum(getattr(run, name) for run in runs) for name in ("new", "updated", "unchanged", "failed")},
+        "worker_missing": bool(waiting)
+        and all((now - run.created_at).total_seconds() > WAITING_HINT_SECONDS for run in waiting),
         "failing": failing_shops(tenant=request.tenant) if done else None,  # type: ignore[attr-defined]
     }
     response = render(request, "shops/_fetch_status.html", context)

@@ -33,14 +33,16 @@ def csv_upload(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         file = form.cleaned_data["file"]
         try:
-            upload = csv_upload_create(tenant=tenant, shop=form.cleaned_data["shop"], filename=file.name,
-                                       data=file.read(), user=request.user)
+            upload = csv_upload_create(
+                tenant=tenant, shop=form.cleaned_data["shop"], filename=file.name, data=file.read(), user=request.user
+            )
         except CsvRefused as error:
             form.add_error("file", str(error))
         else:
             return redirect("csv_upload_detail", upload_id=upload.pk)
-    return render(request, "shops/csv_upload.html", {"form": form, "uploads": csv_uploads(tenant=tenant),
-                                                     "shops": shops})
+    return render(
+        request, "shops/csv_upload.html", {"form": form, "uploads": csv_uploads(tenant=tenant), "shops": shops}
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -79,7 +81,10 @@ def csv_upload_detail(request: HttpRequest, upload_id: int) -> HttpResponse:
         form = CsvMappingForm(initial=CsvMappingForm.initial_for(columns, suggested.preset), header=upload.header)
     csv_preview_request(upload=upload, columns=columns, again=request.method == "POST" and "preview" in request.POST)
     context = {
-        "upload": upload, "form": form, "suggested": suggested, "presets": csvfiles.PRESETS,
+        "upload": upload,
+        "form": form,
+        "suggested": suggested,
+        "presets": csvfiles.PRESETS,
         "preview": csv_preview(upload=upload),
         "encoding": csvfiles.ENCODINGS.get(upload.encoding, upload.encoding),
         "raw_rows": (upload.preview or {}).get("head", []),

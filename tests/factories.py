@@ -64,11 +64,20 @@ def make_order(
     shop = shop or Shop.objects.for_tenant(tenant).exclude(mall=MallKind.MANUAL).first() or ShopFactory(tenant=tenant)
     defaults: dict[str, Any] = {
         "ordered_at": timezone.now() - dt.timedelta(hours=1),
-        "orderer_name": "山田 太郎", "orderer_kana": "ヤマダ タロウ", "orderer_email": "taro@example.jp",
-        "orderer_phone": "03-1234-5678", "orderer_postal_code": "100-0005", "orderer_prefecture": "東京都",
-        "orderer_city": "千代田区", "orderer_address1": "丸の内1-1-1",
-        "dest_name": "山田 太郎", "dest_kana": "ヤマダ タロウ", "dest_phone": "03-1234-5678",
-        "dest_postal_code": "100-0005", "dest_prefecture": "東京都", "dest_city": "千代田区",
+        "orderer_name": "山田 太郎",
+        "orderer_kana": "ヤマダ タロウ",
+        "orderer_email": "taro@example.jp",
+        "orderer_phone": "03-1234-5678",
+        "orderer_postal_code": "100-0005",
+        "orderer_prefecture": "東京都",
+        "orderer_city": "千代田区",
+        "orderer_address1": "丸の内1-1-1",
+        "dest_name": "山田 太郎",
+        "dest_kana": "ヤマダ タロウ",
+        "dest_phone": "03-1234-5678",
+        "dest_postal_code": "100-0005",
+        "dest_prefecture": "東京都",
+        "dest_city": "千代田区",
         "dest_address1": "丸の内1-1-1",
         "payment_method": PaymentMethod.objects.for_tenant(tenant).get(code="credit_card"),
         "shipping_fee": 600,
@@ -76,7 +85,11 @@ def make_order(
     defaults.update(fields)
     external_id = defaults.pop("external_id", None) or f"T-{Order.objects.count() + 1:08d}-{timezone.now():%f}"
     return order_create(
-        tenant=tenant, shop=shop, external_id=external_id, fields=defaults,
+        tenant=tenant,
+        shop=shop,
+        external_id=external_id,
+        fields=defaults,
         lines=lines or [{"sku": "SKU-001", "name": "有機緑茶 100g", "unit_price": 1080, "quantity": 2, "tax_rate": 8}],
-        actor=actor or Actor.system("test"), status=status,
+        actor=actor or Actor.system("test"),
+        status=status,
     )

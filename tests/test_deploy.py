@@ -62,9 +62,7 @@ def settings_reads(name: str) -> bool:
     return re.search(pattern, SETTINGS_SOURCE) is not None
 
 
-_VAR = re.compile(
-    r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?::?[-?](?P<default>[^}]*))?\}|(?P<bare>[A-Za-z_]\w*))"
-)
+_VAR = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?::?[-?](?P<default>[^}]*))?\}|(?P<bare>[A-Za-z_]\w*))")
 
 
 def expand(value: str, env: dict[str, str] | None = None) -> str:
@@ -286,9 +284,7 @@ def compose_problems(text: str) -> list[str]:
 
 def dockerfile_instructions(text: str) -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
-    joined = re.sub(
-        r"\\\n", " ", "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
-    )
+    joined = re.sub(r"\\\n", " ", "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#")))
     result = []
     for line in joined.splitlines():
         if line.strip():
@@ -347,9 +343,7 @@ def procfile_entries(text: str) -> dict[str, str]:
 
 def procfile_problems(text: str) -> list[str]:
     entries = procfile_entries(text)
-    problems = [
-        f"Procfile has no {name!r} process" for name in ("web", "worker", "beat") if name not in entries
-    ]
+    problems = [f"Procfile has no {name!r} process" for name in ("web", "worker", "beat") if name not in entries]
     for name, command in entries.items():
         argv = shlex.split(expand(command, {"BACKYARD_PORT": "8000"}))
         problems += [f"Procfile {name}: {p}" for p in check_argv(argv, local_executable=True)]
@@ -493,7 +487,12 @@ def check_deploy(**overrides: str) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in env.items() if value != ""}
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 

@@ -100,9 +100,7 @@ def test_without_services_sqlite_wal_embedded_broker_and_file_cache(tmp_path: Pa
 
 def test_with_services_postgresql_redis_broker_and_redis_cache(tmp_path: Path) -> None:
     var_dir = tmp_path / "var"
-    env = clean_env(
-        var_dir, DATABASE_URL="postgres://root@127.0.0.1:5432/x", REDIS_URL="redis://127.0.0.1:6379/3"
-    )
+    env = clean_env(var_dir, DATABASE_URL="postgres://root@127.0.0.1:5432/x", REDIS_URL="redis://127.0.0.1:6379/3")
     got = load_settings(env)
 
     assert got["ENGINE"] == "django.db.backends.postgresql"
@@ -209,8 +207,10 @@ TLS_REPORT = REPORT.replace(
     [
         ({}, [False, False, False, 0, False, None]),
         ({"BACKYARD_HTTPS": "1"}, [True, True, True, 31_536_000, True, ["HTTP_X_FORWARDED_PROTO", "https"]]),
-        ({"BACKYARD_HTTPS": "1", "BACKYARD_HSTS_SECONDS": "300"},
-         [True, True, True, 300, True, ["HTTP_X_FORWARDED_PROTO", "https"]]),
+        (
+            {"BACKYARD_HTTPS": "1", "BACKYARD_HSTS_SECONDS": "300"},
+            [True, True, True, 300, True, ["HTTP_X_FORWARDED_PROTO", "https"]],
+        ),
     ],
 )
 def test_behind_tls_cookies_are_secure_http_is_redirected_and_hsts_is_sent(tmp_path: Path, extra, expected) -> None:

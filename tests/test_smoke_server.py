@@ -77,9 +77,7 @@ def wait_until_healthy(base: str, server: subprocess.Popen[bytes], log: Path, ti
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            pytest.fail(
-                f"the server exited with {server.returncode}:\n{log.read_text(errors='replace')[-4000:]}"
-            )
+            pytest.fail(f"the server exited with {server.returncode}:\n{log.read_text(errors='replace')[-4000:]}")
         try:
             with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
                 if response.status == 200 and b'"ok": true' in response.read():
@@ -173,18 +171,14 @@ def test_operator_logs_in_to_the_real_server_and_sees_the_status_tree(tmp_path: 
                 assert response.read(), asset
 
         # A wrong password stays on the form (a fresh, anonymous client).
-        anonymous = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
-        )
+        anonymous = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
         with anonymous.open(login_url, timeout=10) as response:
             token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.read().decode("utf-8"))
         assert token
         wrong = urllib.parse.urlencode(
             {"username": USERNAME, "password": "wrong", "csrfmiddlewaretoken": token.group(1)}
         ).encode()
-        with anonymous.open(
-            urllib.request.Request(login_url, data=wrong, headers={"Referer": login_url})
-        ) as response:
+        with anonymous.open(urllib.request.Request(login_url, data=wrong, headers={"Referer": login_url})) as response:
             assert response.status == 200
             assert urllib.parse.urlsplit(response.url).path == "/accounts/login/"
             assert TENANT_NAME not in response.read().decode("utf-8")

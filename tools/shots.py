@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Screenshots of pages of a running Backyard, logged in (waits for the login to finish, unlike a bare submit).
 
-    .venv/bin/python tools/shots.py http://127.0.0.1:8000 demo_operator:backyard-demo /orders/ /orders/1/ --out /tmp/shots
+.venv/bin/python tools/shots.py http://127.0.0.1:8000 demo_operator:backyard-demo /orders/ /orders/1/ --out /tmp/shots
 """
 
 import argparse
@@ -11,8 +11,15 @@ import sys
 
 from playwright.sync_api import sync_playwright
 
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def main() -> int:

@@ -27,19 +27,52 @@ from ..slots import slot_value
 EDITABLE_FIELDS: frozenset[str] = frozenset(
     {
         "ordered_at",
-        "orderer_name", "orderer_kana", "orderer_email", "orderer_phone", "orderer_postal_code",
-        "orderer_prefecture", "orderer_city", "orderer_address1", "orderer_address2",
-        "dest_name", "dest_kana", "dest_company", "dest_phone", "dest_postal_code", "dest_prefecture",
-        "dest_city", "dest_address1", "dest_address2",
-        "payment_method", "delivery_method", "delivery_time_slot", "delivery_slot", "requested_delivery_date",
+        "orderer_name",
+        "orderer_kana",
+        "orderer_email",
+        "orderer_phone",
+        "orderer_postal_code",
+        "orderer_prefecture",
+        "orderer_city",
+        "orderer_address1",
+        "orderer_address2",
+        "dest_name",
+        "dest_kana",
+        "dest_company",
+        "dest_phone",
+        "dest_postal_code",
+        "dest_prefecture",
+        "dest_city",
+        "dest_address1",
+        "dest_address2",
+        "payment_method",
+        "delivery_method",
+        "delivery_time_slot",
+        "delivery_slot",
+        "requested_delivery_date",
         "ship_date",
-        "shipping_store", "shipping_fee", "cod_fee", "discount", "points_used",
-        "remarks", "order_comment", "post_order_comment", "mail_inquiry", "mall_remote_island",
+        "shipping_store",
+        "shipping_fee",
+        "cod_fee",
+        "discount",
+        "points_used",
+        "remarks",
+        "order_comment",
+        "post_order_comment",
+        "mail_inquiry",
+        "mall_remote_island",
     }
 )
 SEARCH_FIELDS = (
-    "external_id", "orderer_name", "orderer_kana", "orderer_email", "orderer_phone",
-    "dest_name", "dest_kana", "dest_company", "dest_phone",
+    "external_id",
+    "orderer_name",
+    "orderer_kana",
+    "orderer_email",
+    "orderer_phone",
+    "dest_name",
+    "dest_kana",
+    "dest_company",
+    "dest_phone",
 )
 AMOUNT_FIELDS = ("item_subtotal", "shipping_fee", "cod_fee", "discount", "points_used", "tax", "total")
 PHONE_FIELDS = ("orderer_phone", "dest_phone")  # stored through orders.phones.normalize_phone
@@ -69,8 +102,12 @@ DEFAULT_PAYMENT_METHODS = [
     ("楽天ペイ", "rakuten_pay", False, False),
 ]
 DEFAULT_DELIVERY_METHODS = [
-    ("宅急便", Carrier.YAMATO), ("ネコポス", Carrier.YAMATO), ("宅急便コンパクト", Carrier.YAMATO),
-    ("飛脚宅配便", Carrier.SAGAWA), ("ゆうパック", Carrier.JAPAN_POST), ("ゆうパケット", Carrier.JAPAN_POST),
+    ("宅急便", Carrier.YAMATO),
+    ("ネコポス", Carrier.YAMATO),
+    ("宅急便コンパクト", Carrier.YAMATO),
+    ("飛脚宅配便", Carrier.SAGAWA),
+    ("ゆうパック", Carrier.JAPAN_POST),
+    ("ゆうパケット", Carrier.JAPAN_POST),
 ]
 DEFAULT_LABELS = [("至急", "#dc3545"), ("ギフト", "#e83e8c"), ("要確認", "#fd7e14"), ("リピーター", "#198754")]
 
@@ -91,14 +128,12 @@ def tenant_defaults_create(*, tenant: Tenant) -> None:
             )
     for pos, (name, code, confirm, cod) in enumerate(DEFAULT_PAYMENT_METHODS, start=1):
         PaymentMethod.objects.get_or_create(
-            tenant=tenant, code=code,
-            defaults={"name": name, "needs_payment_confirmation": confirm, "is_cash_on_delivery": cod,
-                      "position": pos},
+            tenant=tenant,
+            code=code,
+            defaults={"name": name, "needs_payment_confirmation": confirm, "is_cash_on_delivery": cod, "position": pos},
         )
     for pos, (name, carrier) in enumerate(DEFAULT_DELIVERY_METHODS, start=1):
-        DeliveryMethod.objects.get_or_create(
-            tenant=tenant, name=name, defaults={"carrier": carrier, "position": pos}
-        )
+        DeliveryMethod.objects.get_or_create(tenant=tenant, name=name, defaults={"carrier": carrier, "position": pos})
     for pos, (name, colour) in enumerate(DEFAULT_LABELS, start=1):
         Label.objects.get_or_create(tenant=tenant, name=name, defaults={"colour": colour, "position": pos})
     ShippingStore.objects.get_or_create(tenant=tenant, code="main", defaults={"name": "本社倉庫", "position": 1})
@@ -126,6 +161,7 @@ def status_initial(*, tenant: Tenant) -> Status:
 
 
 # --- creating and editing orders --------------------------------------------------------------------------
+
 
 def compute_amounts(
     *, lines: Iterable[OrderLine], shipping_fee: int, cod_fee: int, discount: int, points_used: int
@@ -164,8 +200,10 @@ def _check_editable(fields: Iterable[str]) -> None:
 
 def _stored_values(values: Mapping[str, Any]) -> dict[str, Any]:
     """The values as an order stores them: phones in their domestic form (orders.phones)."""
-    return {name: normalize_phone(value) if name in PHONE_FIELDS and isinstance(value, str) else value
-            for name, value in values.items()}
+    return {
+        name: normalize_phone(value) if name in PHONE_FIELDS and isinstance(value, str) else value
+        for name, value in values.items()
+    }
 
 
 def _with_slot(values: dict[str, Any]) -> dict[str, Any]:
@@ -178,8 +216,7 @@ def _with_slot(values: dict[str, Any]) -> dict[str, Any]:
 def _check_same_tenant(tenant_id: int, values: Mapping[str, Any]) -> None:
     """Rows an order points at (payment method, delivery method, shipping store) must be the tenant's own."""
     foreign = sorted(
-        name for name, value in values.items()
-        if isinstance(value, TenantOwned) and value.tenant_id != tenant_id
+        name for name, value in values.items() if isinstance(value, TenantOwned) and value.tenant_id != tenant_id
     )
     if foreign:
         raise ValueError(f"belongs to another tenant: {foreign}")
@@ -212,8 +249,11 @@ def order_create(
         for pos, line in enumerate(lines, start=1)
     ]
     for name, value in compute_amounts(
-        lines=line_objs, shipping_fee=order.shipping_fee, cod_fee=order.cod_fee,
-        discount=order.discount, points_used=order.points_used,
+        lines=line_objs,
+        shipping_fee=order.shipping_fee,
+        cod_fee=order.cod_fee,
+        discount=order.discount,
+        points_used=order.points_used,
     ).items():
         setattr(order, name, value)
     order.search_text = order_search_text(order, (line.sku for line in line_objs))
@@ -281,8 +321,9 @@ def order_update(
             continue
         setattr(locked, name, new)
         changed.append(name)
-        built.append(events.order_field_changed_event(order=locked, actor=actor, field=name, old=old, new=new,
-                                                      commit=False))
+        built.append(
+            events.order_field_changed_event(order=locked, actor=actor, field=name, old=old, new=new, commit=False)
+        )
     if not changed:
         return locked
     _apply_amounts(locked, changed)
@@ -297,8 +338,11 @@ def order_update(
 
 def _apply_amounts(order: Order, changed: list[str]) -> None:
     amounts = compute_amounts(
-        lines=list(order.lines.all()), shipping_fee=order.shipping_fee, cod_fee=order.cod_fee,
-        discount=order.discount, points_used=order.points_used,
+        lines=list(order.lines.all()),
+        shipping_fee=order.shipping_fee,
+        cod_fee=order.cod_fee,
+        discount=order.discount,
+        points_used=order.points_used,
     )
     for name, value in amounts.items():
         setattr(order, name, value)
@@ -372,7 +416,9 @@ def order_line_add(
     _check_version(locked, expected_version)
     last = locked.lines.order_by("-position").values_list("position", flat=True).first() or 0
     line = OrderLine.objects.create(
-        tenant_id=locked.tenant_id, order=locked, position=last + 1,
+        tenant_id=locked.tenant_id,
+        order=locked,
+        position=last + 1,
         **{k: v for k, v in values.items() if k in LINE_FIELDS},
     )
     _save_after_line_change(locked)

@@ -81,7 +81,8 @@ class BulkResult:
                 "%(changed)d of %(selected)d order changed.",
                 "%(changed)d of %(selected)d orders changed.",
                 self.selected,
-            ) % {"changed": self.changed, "selected": self.selected}
+            )
+            % {"changed": self.changed, "selected": self.selected}
         ]
         if self.refused:
             n = len(self.refused)
@@ -99,7 +100,7 @@ class BulkResult:
 
 def _chunks(ids: list[int]) -> Iterator[list[int]]:
     for start in range(0, len(ids), CHUNK):
-        yield ids[start:start + CHUNK]
+        yield ids[start : start + CHUNK]
 
 
 class AnyOf(Lookup):
@@ -193,13 +194,24 @@ def _save_events(built: list[OrderEvent]) -> None:
         OrderEvent.objects.bulk_create(built, batch_size=EVENT_BATCH)
         return
     table = connection.ops.quote_name(OrderEvent._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(OrderEvent._meta.get_field(name.removesuffix("_id")).column)
-                        for name in EVENT_COLUMNS)
+    columns = ", ".join(
+        connection.ops.quote_name(OrderEvent._meta.get_field(name.removesuffix("_id")).column) for name in EVENT_COLUMNS
+    )
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
         for event in built:
-            copy.write_row((event.tenant_id, event.order_id, event.at, event.actor_kind, event.actor_name,
-                            event.actor_user_id, event.type, dumps(event.data)))
+            copy.write_row(
+                (
+                    event.tenant_id,
+                    event.order_id,
+                    event.at,
+                    event.actor_kind,
+                    event.actor_name,
+                    event.actor_user_id,
+                    event.type,
+                    dumps(event.data),
+                )
+            )
 
 
 def _check_tenant(tenant: Tenant, *objects: TenantOwned | None) -> None:
@@ -211,8 +223,9 @@ def _check_tenant(tenant: Tenant, *objects: TenantOwned | None) -> None:
 def _statuses(tenant: Tenant) -> list[Status]:
     """The tenant's statuses with their groups, first group first (a few dozen rows, one query)."""
     return list(
-        Status.objects.for_tenant(tenant).select_related("group").order_by("group__position", "group_id",
-                                                                           "position", "pk")
+        Status.objects.for_tenant(tenant)
+        .select_related("group")
+        .order_by("group__position", "group_id", "position", "pk")
     )
 
 
@@ -240,15 +253,17 @@ class _Move:
 
 
 def _status_event(move: _Move, stubs: dict[int, Order], actor: Actor) -> OrderEvent:
-    event = events.order_status_changed_event(order=stubs[move.order_id], actor=actor, old=move.old, new=move.new,
-                                              commit=False)
+    event = events.order_status_changed_event(
+        order=stubs[move.order_id], actor=actor, old=move.old, new=move.new, commit=False
+    )
     if move.shortcut:
         event.data["shortcut"] = SHORTCUT
     return event
 
 
-def _apply_moves(tenant: Tenant, moves: list[_Move], stubs: dict[int, Order], actor: Actor,
-                 **extra: Any) -> list[OrderEvent]:
+def _apply_moves(
+    tenant: Tenant, moves: list[_Move], stubs: dict[int, Order], actor: Actor, **extra: Any
+) -> list[OrderEvent]:
     """UPDATE the moved orders (with `extra`), one statement per target status and chunk; return their events."""
     by_target: dict[Status, list[int]] = defaultdict(list)
     for move in moves:
@@ -272,8 +287,9 @@ def _takes_shortcut(row: Row, target: Status) -> bool:
     )
 
 
-def _plan_moves(rows: list[Row], target: Status, statuses: list[Status], result: BulkResult,
-                paid_shortcut: bool = True) -> list[_Move]:
+def _plan_moves(
+    rows: list[Row], target: Status, statuses: list[Status], result: BulkResult, paid_shortcut: bool = True
+) -> list[_Move]:
     """Per order: where it goes, or why it cannot; moves that skip stages are listed for confirmation."""
     by_id = {status.pk: status for status in statuses}
     paid = _first_of(statuses, Stage.PAID) if paid_shortcut else None
@@ -298,13 +314,27 @@ def _plan_moves(rows: list[Row], target: Status, statuses: list[Status], result:
 
 # --- bulk edit (B5, T14) ----------------------------------------------------------------------------------
 
-EDIT_FIELDS = ("id", "external_id", "stage", "status_id", "payment_method__needs_payment_confirmation",
-               "ship_date", "delivery_method_id", "shipping_store_id")
+EDIT_FIELDS = (
+    "id",
+    "external_id",
+    "stage",
+    "status_id",
+    "payment_method__needs_payment_confirmation",
+    "ship_date",
+    "delivery_method_id",
+    "shipping_store_id",
+)
 
 
 def _check_changes(tenant: Tenant, changes: BulkChanges) -> None:
-    _check_tenant(tenant, changes.status, changes.delivery_method, changes.shipping_store, *changes.add_labels,
-                  *changes.remove_labels)
+    _check_tenant(
+        tenant,
+        changes.status,
+        changes.delivery_method,
+        changes.shipping_store,
+        *changes.add_labels,
+        *changes.remove_labels,
+    )
     if changes.ship_date is not None and changes.clear_ship_date:
         raise ValueError("set a ship date or clear it, not both")
     both = {label.pk for label in changes.add_labels} & {label.pk for label in changes.remove_labels}
@@ -326,8 +356,14 @@ def _field_plan(changes: BulkChanges) -> list[tuple[str, str, Any, Any]]:
     return plan
 
 
-def _field_events(tenant: Tenant, rows: list[Row], plan: list[tuple[str, str, Any, Any]], stubs: dict[int, Order],
-                  actor: Actor, touched: set[int]) -> list[OrderEvent]:
+def _field_events(
+    tenant: Tenant,
+    rows: list[Row],
+    plan: list[tuple[str, str, Any, Any]],
+    stubs: dict[int, Order],
+    actor: Actor,
+    touched: set[int],
+) -> list[OrderEvent]:
     """One event per order and field that really changes (old and new); those orders are touched."""
     if not plan:
         return []
@@ -342,8 +378,11 @@ def _field_events(tenant: Tenant, rows: list[Row], plan: list[tuple[str, str, An
             if row[key] == sql_value:
                 continue
             old = olds[name].get(row[key]) if name in olds else row[key]
-            built.append(events.order_field_changed_event(order=stubs[row["id"]], actor=actor, field=name, old=old,
-                                                          new=event_value, commit=False))
+            built.append(
+                events.order_field_changed_event(
+                    order=stubs[row["id"]], actor=actor, field=name, old=old, new=event_value, commit=False
+                )
+            )
             touched.add(row["id"])
     return built
 
@@ -358,45 +397,62 @@ def _memo_appended(text: str, actor: Actor) -> Case:
     )
 
 
-def _labels(tenant: Tenant, rows: list[Row], changes: BulkChanges, stubs: dict[int, Order], actor: Actor,
-            touched: set[int]) -> list[OrderEvent]:
+def _labels(
+    tenant: Tenant, rows: list[Row], changes: BulkChanges, stubs: dict[int, Order], actor: Actor, touched: set[int]
+) -> list[OrderEvent]:
     """Add and remove labels; events only for the orders that really gained or lost one."""
     built: list[OrderEvent] = []
     ids = [row["id"] for row in rows]
     if changes.add_labels:
         have: set[tuple[int, int]] = set()
         for chunk in _chunks(ids):
-            have.update(OrderLabel.objects.filter(ids_in("order_id", chunk), tenant_id=tenant.pk,
-                                                  label__in=changes.add_labels).values_list("order_id", "label_id"))
-        new = [(order_id, label) for label in changes.add_labels for order_id in ids
-               if (order_id, label.pk) not in have]
+            have.update(
+                OrderLabel.objects.filter(
+                    ids_in("order_id", chunk), tenant_id=tenant.pk, label__in=changes.add_labels
+                ).values_list("order_id", "label_id")
+            )
+        new = [
+            (order_id, label) for label in changes.add_labels for order_id in ids if (order_id, label.pk) not in have
+        ]
         OrderLabel.objects.bulk_create(
             [OrderLabel(tenant_id=tenant.pk, order_id=order_id, label_id=label.pk) for order_id, label in new],
-            batch_size=EVENT_BATCH, ignore_conflicts=True,
+            batch_size=EVENT_BATCH,
+            ignore_conflicts=True,
         )
         for order_id, label in new:
-            built.append(events.order_label_added_event(order=stubs[order_id], actor=actor, label=label,
-                                                        commit=False))
+            built.append(events.order_label_added_event(order=stubs[order_id], actor=actor, label=label, commit=False))
             touched.add(order_id)
     if changes.remove_labels:
         labels = {label.pk: label for label in changes.remove_labels}
         for chunk in _chunks(ids):
-            doomed = list(OrderLabel.objects.filter(ids_in("order_id", chunk), tenant_id=tenant.pk, label__in=labels)
-                          .values_list("pk", "order_id", "label_id"))
+            doomed = list(
+                OrderLabel.objects.filter(ids_in("order_id", chunk), tenant_id=tenant.pk, label__in=labels).values_list(
+                    "pk", "order_id", "label_id"
+                )
+            )
             if not doomed:
                 continue
             OrderLabel.objects.filter(pk__in=[pk for pk, _order, _label in doomed]).delete()
             for _pk, order_id, label_id in doomed:
-                built.append(events.order_label_removed_event(order=stubs[order_id], actor=actor,
-                                                              label=labels[label_id], commit=False))
+                built.append(
+                    events.order_label_removed_event(
+                        order=stubs[order_id], actor=actor, label=labels[label_id], commit=False
+                    )
+                )
                 touched.add(order_id)
     return built
 
 
 @transaction.atomic
 def orders_bulk_update(
-    *, tenant: Tenant, order_ids: OrderIds, changes: BulkChanges, actor: Actor, confirm_skips: bool = False,
-    paid_shortcut: bool = True, bump_unwritten: bool = True,
+    *,
+    tenant: Tenant,
+    order_ids: OrderIds,
+    changes: BulkChanges,
+    actor: Actor,
+    confirm_skips: bool = False,
+    paid_shortcut: bool = True,
+    bump_unwritten: bool = True,
 ) -> BulkResult:
     """Apply several changes to many orders in one step (一括変更).
 
@@ -437,8 +493,9 @@ def orders_bulk_update(
     memo = changes.memo.strip()
     if memo:
         values["work_memo"] = _memo_appended(memo, actor)
-        built += [events.order_memo_added_event(order=stubs[row["id"]], actor=actor, text=memo, commit=False)
-                  for row in rows]
+        built += [
+            events.order_memo_added_event(order=stubs[row["id"]], actor=actor, text=memo, commit=False) for row in rows
+        ]
         touched.update(row["id"] for row in rows)
     # Setting a field to the value it already has is harmless, so every touched order takes all of them.
     groups: dict[Status | None, list[int]] = defaultdict(list)
@@ -492,8 +549,11 @@ def orders_confirm_payment(
         stub, paid = stubs[row["id"]], row["total"] if amount is None else amount
         for name, new in (("paid_amount", paid), ("paid_on", paid_on)):
             if row[name] != new:
-                built.append(events.order_field_changed_event(order=stub, actor=actor, field=name, old=row[name],
-                                                              new=new, commit=False))
+                built.append(
+                    events.order_field_changed_event(
+                        order=stub, actor=actor, field=name, old=row[name], new=new, commit=False
+                    )
+                )
     paid_amount = F("total") if amount is None else amount
     built += _apply_moves(tenant, moves, stubs, actor, paid_amount=paid_amount, paid_on=paid_on, **_bumped())
     _save_events(built)
@@ -527,8 +587,16 @@ def orders_cancel(*, tenant: Tenant, order_ids: OrderIds, actor: Actor, reason: 
             continue
         moves.append(_Move(row["id"], by_id[row["status_id"]], target))
         if row["cancel_reason"] != reason:
-            built.append(events.order_field_changed_event(order=stubs[row["id"]], actor=actor, field="cancel_reason",
-                                                          old=row["cancel_reason"], new=reason, commit=False))
+            built.append(
+                events.order_field_changed_event(
+                    order=stubs[row["id"]],
+                    actor=actor,
+                    field="cancel_reason",
+                    old=row["cancel_reason"],
+                    new=reason,
+                    commit=False,
+                )
+            )
     built += _apply_moves(tenant, moves, stubs, actor, cancel_reason=reason, **_bumped())
     _save_events(built)
     result.moved = result.changed = len(moves)

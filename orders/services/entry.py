@@ -29,15 +29,23 @@ class OrderNumberTaken(Exception):
 def order_number_next(*, tenant: Tenant, shop: Shop, day: dt.date) -> str:
     """The next free TEL-YYYYMMDD-NNNN number of a shop for a day: one above the highest in use."""
     prefix = f"{ORDER_NUMBER_PREFIX}-{day:%Y%m%d}-"
-    taken = Order.objects.for_tenant(tenant).filter(shop=shop, external_id__startswith=prefix).values_list(
-        "external_id", flat=True)
-    serials = (number[len(prefix):] for number in taken)
+    taken = (
+        Order.objects.for_tenant(tenant)
+        .filter(shop=shop, external_id__startswith=prefix)
+        .values_list("external_id", flat=True)
+    )
+    serials = (number[len(prefix) :] for number in taken)
     highest = max((int(s) for s in serials if s.isascii() and s.isdigit()), default=0)
     return f"{prefix}{highest + 1:04d}"
 
 
 def manual_order_create(
-    *, tenant: Tenant, shop: Shop, external_id: str, fields: Mapping[str, Any], lines: list[dict[str, Any]],
+    *,
+    tenant: Tenant,
+    shop: Shop,
+    external_id: str,
+    fields: Mapping[str, Any],
+    lines: list[dict[str, Any]],
     actor: Actor,
 ) -> Order:
     """Create a phone/FAX order through `order_create`, numbering it when the operator left the number blank.
@@ -55,7 +63,12 @@ def manual_order_create(
                 list(Shop.objects.select_for_update(no_key=True).filter(pk=shop.pk, tenant=tenant).values("pk"))
                 number = external_id or order_number_next(tenant=tenant, shop=shop, day=day)
                 return order_create(
-                    tenant=tenant, shop=shop, external_id=number, fields=fields, lines=lines, actor=actor,
+                    tenant=tenant,
+                    shop=shop,
+                    external_id=number,
+                    fields=fields,
+                    lines=lines,
+                    actor=actor,
                     source="manual",
                 )
         except IntegrityError:

@@ -60,8 +60,9 @@ def order_confirm_payment(
         )
     target = _target(locked, Stage.PAID)
     built = [
-        events.order_field_changed_event(order=locked, actor=actor, field=name, old=getattr(locked, name), new=new,
-                                         commit=False)
+        events.order_field_changed_event(
+            order=locked, actor=actor, field=name, old=getattr(locked, name), new=new, commit=False
+        )
         for name, new in (("paid_amount", amount), ("paid_on", paid_on))
         if getattr(locked, name) != new
     ]
@@ -89,8 +90,9 @@ def order_cancel(*, order: Order, reason: str, actor: Actor, expected_version: i
         raise StageMoveRefused(refusal_reason(locked.stage, Stage.CANCELLED))
     target = _target(locked, Stage.CANCELLED)
     if locked.cancel_reason != reason:
-        events.order_field_changed_event(order=locked, actor=actor, field="cancel_reason", old=locked.cancel_reason,
-                                         new=reason)
+        events.order_field_changed_event(
+            order=locked, actor=actor, field="cancel_reason", old=locked.cancel_reason, new=reason
+        )
         locked.cancel_reason = reason
         locked.save(update_fields=["cancel_reason", "updated_at"])
     return order_move_to_status(order=locked, status=target, actor=actor)

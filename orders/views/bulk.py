@@ -74,8 +74,11 @@ class Selected:
             self.selection.cleared_after_action()
 
 
-def selected_orders(request: HttpRequest, action: str, reference: TenantReference | None = None,
-                    ) -> Selected | HttpResponse:
+def selected_orders(
+    request: HttpRequest,
+    action: str,
+    reference: TenantReference | None = None,
+) -> Selected | HttpResponse:
     """The selected orders, or — when some of them are not in the list the form was sent from and the operator
     has not yet said what to do with them — the question, naming the count (nothing has run).
 
@@ -105,7 +108,8 @@ def _ask_scope(request: HttpRequest, action: str, *, selected: int, outside: int
             "%(outside)d of the %(selected)d selected orders is not in this list.",
             "%(outside)d of the %(selected)d selected orders are not in this list.",
             outside,
-        ) % {"outside": outside, "selected": selected},
+        )
+        % {"outside": outside, "selected": selected},
         "selected": selected,
         "shown": selected - outside,
         "post": request.POST,
@@ -128,10 +132,17 @@ def bulk_panel(request: HttpRequest) -> HttpResponse:
     target = request.GET.get("next", "")
     if not (url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}) and target.startswith("/")):
         target = reverse("home")
-    return render(request, "orders/_bulk_form.html", {
-        "bulk_form": BulkEditForm(reference=reference), "pay_form": ConfirmPaymentForm(),
-        "cancel_form": CancelForm(), "next_url": target, "query_filters": list_filters(target),
-    })
+    return render(
+        request,
+        "orders/_bulk_form.html",
+        {
+            "bulk_form": BulkEditForm(reference=reference),
+            "pay_form": ConfirmPaymentForm(),
+            "cancel_form": CancelForm(),
+            "next_url": target,
+            "query_filters": list_filters(target),
+        },
+    )
 
 
 @require_POST
@@ -154,19 +165,27 @@ def bulk_edit(request: HttpRequest) -> HttpResponse:
     data = form.cleaned_data
     changes = BulkChanges(
         status=Status.objects.for_tenant(tenant).select_related("group").get(pk=data["status"])
-        if data["status"] else None,
+        if data["status"]
+        else None,
         ship_date=data["ship_date"],
         clear_ship_date=data["clear_ship_date"],
         delivery_method=DeliveryMethod.objects.for_tenant(tenant).get(pk=data["delivery_method"])
-        if data["delivery_method"] else None,
+        if data["delivery_method"]
+        else None,
         shipping_store=ShippingStore.objects.for_tenant(tenant).get(pk=data["shipping_store"])
-        if data["shipping_store"] else None,
+        if data["shipping_store"]
+        else None,
         memo=data["memo"],
         add_labels=list(Label.objects.for_tenant(tenant).filter(pk__in=data["add_labels"])),
         remove_labels=list(Label.objects.for_tenant(tenant).filter(pk__in=data["remove_labels"])),
     )
-    result = orders_bulk_update(tenant=tenant, order_ids=orders, changes=changes,
-                                actor=Actor.for_user(request.user), confirm_skips=data["confirm_skips"])
+    result = orders_bulk_update(
+        tenant=tenant,
+        order_ids=orders,
+        changes=changes,
+        actor=Actor.for_user(request.user),
+        confirm_skips=data["confirm_skips"],
+    )
     if result.needs_confirmation and not result.applied:
         # Skipping stages (new → ready to ship, say) is allowed, but only when the operator says so.
         context = {"confirm": result, "post": request.POST, "next": next_target(request)}
@@ -190,8 +209,12 @@ def bulk_confirm_payment(request: HttpRequest) -> HttpResponse:
     chosen = selected_orders(request, _("Confirm payment"))
     if isinstance(chosen, HttpResponse):
         return chosen
-    result = orders_confirm_payment(tenant=chosen.tenant, order_ids=chosen.orders,
-                                    actor=Actor.for_user(request.user), paid_on=form.cleaned_data["paid_on"])
+    result = orders_confirm_payment(
+        tenant=chosen.tenant,
+        order_ids=chosen.orders,
+        actor=Actor.for_user(request.user),
+        paid_on=form.cleaned_data["paid_on"],
+    )
     chosen.done()
     return _answer(request, result)
 
@@ -206,8 +229,12 @@ def bulk_cancel(request: HttpRequest) -> HttpResponse:
     chosen = selected_orders(request, _("Cancel orders"))
     if isinstance(chosen, HttpResponse):
         return chosen
-    result = orders_cancel(tenant=chosen.tenant, order_ids=chosen.orders, actor=Actor.for_user(request.user),
-                           reason=form.cleaned_data["reason"])
+    result = orders_cancel(
+        tenant=chosen.tenant,
+        order_ids=chosen.orders,
+        actor=Actor.for_user(request.user),
+        reason=form.cleaned_data["reason"],
+    )
     chosen.done()
     return _answer(request, result)
 

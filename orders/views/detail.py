@@ -66,10 +66,8 @@ from ..slots import slot_label
 def back_target(request: HttpRequest) -> str:
     """The list URL the operator came from (?back=…), if it is a relative URL of this site; else ""."""
     target = request.POST.get("back") or request.GET.get("back") or ""
-    if (
-        target.startswith("/")
-        and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                            require_https=request.is_secure())
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
     return ""
@@ -82,8 +80,9 @@ def detail_url(order: Order, back: str) -> str:
 
 # --- the history, told for people --------------------------------------------------------------------------
 
-AMOUNT_FIELDS = frozenset({"item_subtotal", "shipping_fee", "cod_fee", "discount", "points_used", "tax", "total",
-                           "paid_amount", "unit_price"})
+AMOUNT_FIELDS = frozenset(
+    {"item_subtotal", "shipping_fee", "cod_fee", "discount", "points_used", "tax", "total", "paid_amount", "unit_price"}
+)
 
 
 @dataclass
@@ -98,8 +97,11 @@ class EventRow:
         event = self.event
         if event.actor_kind == ActorKind.USER:
             return event.actor_name
-        name = str(SYSTEM_ACTOR_LABELS.get(event.actor_name, event.actor_name)) if (
-            event.actor_kind == ActorKind.SYSTEM) else event.actor_name
+        name = (
+            str(SYSTEM_ACTOR_LABELS.get(event.actor_name, event.actor_name))
+            if (event.actor_kind == ActorKind.SYSTEM)
+            else event.actor_name
+        )
         return f"{event.get_actor_kind_display()}: {name}" if name else str(event.get_actor_kind_display())
 
 
@@ -154,8 +156,9 @@ def describe(event: OrderEvent) -> EventRow:
         row.summary = f"→ {_status(d.get('target'))}: {d.get('reason', '')}"
     elif event.type == EventType.FIELD_CHANGED:
         name = d.get("field", "")
-        row.changes.append((_label(Order, name, d.get("label", "")), _value(name, d.get("old")),
-                            _value(name, d.get("new"))))
+        row.changes.append(
+            (_label(Order, name, d.get("label", "")), _value(name, d.get("old")), _value(name, d.get("new")))
+        )
     elif event.type == EventType.MEMO_ADDED:
         row.summary = d.get("text", "")
     elif event.type in (EventType.LABEL_ADDED, EventType.LABEL_REMOVED):
@@ -216,8 +219,9 @@ def _section_form(key: str, order: Order, reference: TenantReference, data: Any 
     return form_class(data, **kwargs)
 
 
-def _page(request: HttpRequest, order: Order, reference: TenantReference,
-          bound: dict[str, Any] | None = None) -> dict[str, Any]:
+def _page(
+    request: HttpRequest, order: Order, reference: TenantReference, bound: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Everything the page shows; `bound` holds the posted (invalid or refused) forms to show again."""
     bound = bound or {}
     lines = list(order.lines.all())
@@ -227,8 +231,12 @@ def _page(request: HttpRequest, order: Order, reference: TenantReference,
     label_ids = {label.pk for label in labels}
     stale = bound.get("stale_section")
     sections = {
-        key: Section(key, bound.get(key) or _section_form(key, order, reference),
-                     reverse(f"order_edit_{key}", args=[order.pk]), stale=stale == key)
+        key: Section(
+            key,
+            bound.get(key) or _section_form(key, order, reference),
+            reverse(f"order_edit_{key}", args=[order.pk]),
+            stale=stale == key,
+        )
         for key in SECTIONS
     }
     back = back_target(request)
@@ -237,13 +245,14 @@ def _page(request: HttpRequest, order: Order, reference: TenantReference,
         "order": order,
         "tasks": tasks,
         "open_task_count": sum(1 for task in tasks if task.resolved_at is None),
-        "has_address_warning": any(task.resolved_at is None and task.definition.code == BuiltinTask.ADDRESS_WARNING
-                                   for task in tasks),
+        "has_address_warning": any(
+            task.resolved_at is None and task.definition.code == BuiltinTask.ADDRESS_WARNING for task in tasks
+        ),
         "rule_history": order_rule_history(order=order),
         "sections": sections,
         "lines": [(line, bound.get(f"line-{line.pk}") or LineForm.for_line(line, order.version)) for line in lines],
-        "new_line": bound.get("line-new") or LineForm(initial={"version": order.version, "quantity": 1,
-                                                               "tax_rate": 10}),
+        "new_line": bound.get("line-new")
+        or LineForm(initial={"version": order.version, "quantity": 1, "tax_rate": 10}),
         "lines_errors": bound.get("lines_errors", []),
         "memo_form": bound.get("memo") or MemoForm(initial={"version": order.version}),
         "pay_form": bound.get("pay") or PaymentConfirmForm.for_order(order),
@@ -317,9 +326,7 @@ def order_move(request: HttpRequest, order_id: int) -> HttpResponse:
     except StageMoveRefused as refused:
         messages.error(request, refused.reason)
     else:
-        messages.success(
-            request, _("Moved to %(status)s.") % {"status": f"{status.group.name} / {status.name}"}
-        )
+        messages.success(request, _("Moved to %(status)s.") % {"status": f"{status.group.name} / {status.name}"})
     return redirect(detail_url(order, back_target(request)))
 
 
@@ -332,8 +339,9 @@ def _edit_section(request: HttpRequest, order_id: int, key: str) -> HttpResponse
     reference = tenant_reference(tenant=tenant, user=request.user)
     if key == "destination" and request.POST.get("copy_from_orderer"):
         messages.info(request, _("Copied from the orderer; check and save."))
-        return _respond(request, order, target=key, bound={key: DestinationForm.copied_from_orderer(order,
-                                                                                                    request.POST)})
+        return _respond(
+            request, order, target=key, bound={key: DestinationForm.copied_from_orderer(order, request.POST)}
+        )
     form = _section_form(key, order, reference, request.POST)
     if not form.is_valid():
         return _respond(request, order, target=key, bound={key: form})
@@ -445,8 +453,9 @@ def order_line_create(request: HttpRequest, order_id: int) -> HttpResponse:
     if not form.is_valid():
         return _respond(request, order, target="lines", bound={"line-new": form})
     try:
-        line = order_line_add(order=order, values=form.values(), actor=_actor(request),
-                              expected_version=form.cleaned_data["version"])
+        line = order_line_add(
+            order=order, values=form.values(), actor=_actor(request), expected_version=form.cleaned_data["version"]
+        )
     except StaleOrder as stale:
         form.add_error(None, str(stale))
         return _respond(request, order, target="lines", bound={"line-new": form})
@@ -462,8 +471,7 @@ def order_line_delete(request: HttpRequest, order_id: int, line_id: int) -> Http
     line = _access_line(order, line_id)
     form = VersionForm(request.POST)
     if not form.is_valid():
-        return _respond(request, order, target="lines",
-                        bound={"lines_errors": form.non_field_errors()})
+        return _respond(request, order, target="lines", bound={"lines_errors": form.non_field_errors()})
     try:
         order_line_remove(line=line, actor=_actor(request), expected_version=form.cleaned_data["version"])
     except StaleOrder as stale:
@@ -485,16 +493,24 @@ def order_payment_confirm(request: HttpRequest, order_id: int) -> HttpResponse:
         return _respond(request, order, target="actions", bound={"pay": form})
     data = form.cleaned_data
     try:
-        updated = order_confirm_payment(order=order, amount=data["amount"], paid_on=data["paid_on"],
-                                        actor=_actor(request), expected_version=data["version"])
+        updated = order_confirm_payment(
+            order=order,
+            amount=data["amount"],
+            paid_on=data["paid_on"],
+            actor=_actor(request),
+            expected_version=data["version"],
+        )
     except StaleOrder as stale:
         form.add_error(None, str(stale))
         return _respond(request, order, target="actions", bound={"pay": form})
     except StageMoveRefused as refused:
         form.add_error(None, refused.reason)
         return _respond(request, order, target="actions", bound={"pay": form})
-    messages.success(request, _("Payment confirmed; the order moved to %(status)s.") % {
-        "status": f"{updated.status.group.name} / {updated.status.name}"})
+    messages.success(
+        request,
+        _("Payment confirmed; the order moved to %(status)s.")
+        % {"status": f"{updated.status.group.name} / {updated.status.name}"},
+    )
     return _respond(request, updated, target="actions", saved=True, new_version=updated.version)
 
 
@@ -507,16 +523,19 @@ def order_cancel_view(request: HttpRequest, order_id: int) -> HttpResponse:
         return _respond(request, order, target="actions", bound={"cancel": form})
     data = form.cleaned_data
     try:
-        updated = order_cancel(order=order, reason=data["reason"], actor=_actor(request),
-                               expected_version=data["version"])
+        updated = order_cancel(
+            order=order, reason=data["reason"], actor=_actor(request), expected_version=data["version"]
+        )
     except ValueError as blank:
         form.add_error("reason", str(blank))
         return _respond(request, order, target="actions", bound={"cancel": form})
     except (StaleOrder, StageMoveRefused) as refused:
         form.add_error(None, getattr(refused, "reason", str(refused)))
         return _respond(request, order, target="actions", bound={"cancel": form})
-    messages.success(request, _("The order was cancelled (%(status)s).") % {
-        "status": f"{updated.status.group.name} / {updated.status.name}"})
+    messages.success(
+        request,
+        _("The order was cancelled (%(status)s).") % {"status": f"{updated.status.group.name} / {updated.status.name}"},
+    )
     return _respond(request, updated, target="actions", saved=True, new_version=updated.version)
 
 

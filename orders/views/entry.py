@@ -34,8 +34,12 @@ def order_entry(request: HttpRequest) -> HttpResponse:
         actor = Actor.for_user(request.user)  # type: ignore[arg-type]
         try:
             order = manual_order_create(
-                tenant=tenant, shop=form.cleaned_data["shop"], external_id=form.cleaned_data["external_id"],
-                fields=form.order_values(), lines=entry.lines.line_values(), actor=actor,
+                tenant=tenant,
+                shop=form.cleaned_data["shop"],
+                external_id=form.cleaned_data["external_id"],
+                fields=form.order_values(),
+                lines=entry.lines.line_values(),
+                actor=actor,
             )
         except OrderNumberTaken as taken:
             entry.refuse("external_id", number_taken_error(taken.number, form.cleaned_data["shop"]))
@@ -83,10 +87,18 @@ def postal_lookup_view(request: HttpRequest) -> HttpResponse:
     if not request.htmx:  # type: ignore[attr-defined]
         if address is None:
             return JsonResponse({"found": False, "code": code, "error": message}, status=400 if code is None else 404)
-        return JsonResponse({
-            "found": True, "code": address.code, "prefecture": address.prefecture, "city": address.city,
-            "town": address.town, "towns": list(address.towns), "street": address.street, "office": address.office,
-        })
+        return JsonResponse(
+            {
+                "found": True,
+                "code": address.code,
+                "prefecture": address.prefecture,
+                "city": address.city,
+                "town": address.town,
+                "towns": list(address.towns),
+                "street": address.street,
+                "office": address.office,
+            }
+        )
 
     context: dict[str, Any] = {"party": party, "level": level, "message": message, "address": address}
     if address is not None and party:
@@ -103,13 +115,15 @@ def postal_lookup_view(request: HttpRequest) -> HttpResponse:
         form = OrderEntryForm(tenant=request.tenant, initial={**initial, "shop": None})  # type: ignore[attr-defined]
         for name in initial:
             form.fields[name].widget.attrs["hx-swap-oob"] = "true"
-        context.update({
-            "filled_fields": [form[name] for name in initial],
-            "town_filled": filled,
-            "towns": address.towns,
-            "towns_shown": address.towns[:TOWNS_SHOWN],
-            "towns_more": max(len(address.towns) - TOWNS_SHOWN, 0),
-        })
+        context.update(
+            {
+                "filled_fields": [form[name] for name in initial],
+                "town_filled": filled,
+                "towns": address.towns,
+                "towns_shown": address.towns[:TOWNS_SHOWN],
+                "towns_more": max(len(address.towns) - TOWNS_SHOWN, 0),
+            }
+        )
     return render(request, "orders/entry/_postal_result.html", context)
 
 

@@ -57,14 +57,18 @@ class ExportOptions:
         asked = params.get("encoding", "")
         encoding = exports.parse_encoding(asked)
         if encoding is None:
-            raise OptionError(_("Unknown character encoding “%(encoding)s”: choose UTF-8 or Shift_JIS (cp932).")
-                              % {"encoding": asked[:40]})
+            raise OptionError(
+                _("Unknown character encoding “%(encoding)s”: choose UTF-8 or Shift_JIS (cp932).")
+                % {"encoding": asked[:40]}
+            )
         scope = params.get("scope") or SEARCH
         if scope not in (SEARCH, SELECTION):
-            raise OptionError(_("Unknown export scope “%(scope)s”: export the search or the selection.")
-                              % {"scope": scope[:40]})
-        return cls(encoding=encoding, lines=params.get("lines", "").lower() in TRUE, scope=scope,
-                   sort=params.get("sort", ""))
+            raise OptionError(
+                _("Unknown export scope “%(scope)s”: export the search or the selection.") % {"scope": scope[:40]}
+            )
+        return cls(
+            encoding=encoding, lines=params.get("lines", "").lower() in TRUE, scope=scope, sort=params.get("sort", "")
+        )
 
 
 def export_orders(request: HttpRequest, options: ExportOptions, reference: TenantReference) -> QuerySet[Order]:
@@ -80,9 +84,12 @@ def export_orders(request: HttpRequest, options: ExportOptions, reference: Tenan
         if search.is_valid():
             queryset = search.qs
         else:
-            mistyped = [f"{search.form.fields[name].label}: {error.messages[0]}"
-                        for name, errors in search.form.errors.as_data().items() for error in errors
-                        if error.code != "invalid_choice"]
+            mistyped = [
+                f"{search.form.fields[name].label}: {error.messages[0]}"
+                for name, errors in search.form.errors.as_data().items()
+                for error in errors
+                if error.code != "invalid_choice"
+            ]
             if mistyped:
                 raise OptionError(" ".join(mistyped))
             queryset = Order.objects.none()
@@ -116,8 +123,9 @@ def order_export(request: HttpRequest) -> HttpResponse:
         report = exports.order_csv_check(queryset, encoding=options.encoding, lines=options.lines)
         if htmx:
             return render(request, "orders/_export_check.html", {"options": options, "report": report})
-        return JsonResponse({**report.as_dict(), "encoding": options.encoding, "lines": options.lines,
-                             "scope": options.scope})
+        return JsonResponse(
+            {**report.as_dict(), "encoding": options.encoding, "lines": options.lines, "scope": options.scope}
+        )
     response = StreamingHttpResponse(
         exports.order_csv(queryset, encoding=options.encoding, lines=options.lines),
         content_type=exports.CONTENT_TYPES[options.encoding],

@@ -43,7 +43,9 @@ def _page_size(request: HttpRequest, reference: TenantReference) -> int:
         size = int(asked)
         if size != reference.page_size:
             ListPreference.objects.update_or_create(
-                tenant=request.tenant, user=request.user, defaults={"page_size": size}  # type: ignore[attr-defined]
+                tenant=request.tenant,
+                user=request.user,
+                defaults={"page_size": size},  # type: ignore[attr-defined]
             )
         return size
     return reference.page_size if reference.page_size in PAGE_SIZES else PAGE_SIZES[0]
@@ -83,20 +85,27 @@ def order_list(request: HttpRequest) -> HttpResponse:
             return redirect(f"{reverse('home')}?status={first}")
     sort = request.GET.get("sort", "")
     counts = order_status_counts(tenant=tenant)
-    listing = order_list_search(tenant=tenant, params=request.GET, reference=reference, status_counts=counts,
-                                sort=sort)
+    listing = order_list_search(tenant=tenant, params=request.GET, reference=reference, status_counts=counts, sort=sort)
     search = listing.search
-    rows = order_list_rows(listing.queryset).annotate(
-        has_memo=Case(When(work_memo="", then=Value(False)), default=Value(True), output_field=BooleanField())
-    ).order_by(*DEFAULT_ORDER)
+    rows = (
+        order_list_rows(listing.queryset)
+        .annotate(
+            has_memo=Case(When(work_memo="", then=Value(False)), default=Value(True), output_field=BooleanField())
+        )
+        .order_by(*DEFAULT_ORDER)
+    )
     selection = Selection(request.session, tenant)
     selected = selection.checked_on(query=filters_only(request.GET), tenant=tenant, reference=reference)
     # An explicit order_by also spares django-tables2 guessing it from the queryset (tens of ms).
     table = OrderTable(rows, reference=reference, selected=selected, order_by=sort or "-ordered_at")
     per_page = _page_size(request, reference)
     current_status = listing.status_id
-    paging = {"paginator_class": KnownCountPaginator, "per_page": per_page, "known_count": listing.matching,
-              "open_ended": listing.capped}
+    paging = {
+        "paginator_class": KnownCountPaginator,
+        "per_page": per_page,
+        "known_count": listing.matching,
+        "open_ended": listing.capped,
+    }
     try:
         table.paginate(page=_page_number(request), **paging)
     except EmptyPage:
@@ -120,7 +129,8 @@ def order_list(request: HttpRequest) -> HttpResponse:
         "matching": matching,
         "selection": selection,
         "selected_count": selection.count(
-            tenant=tenant, reference=reference,
+            tenant=tenant,
+            reference=reference,
             matching_count=matching if selection.query == query_filters and not listing.capped else None,
         ),
         "page_sizes": PAGE_SIZES,
@@ -147,8 +157,7 @@ class KnownCountPaginator(Paginator):
     COUNT(*). An `open_ended` count is only a lower bound (a search past the hit cap): pages are then full
     pages, never cut at that count."""
 
-    def __init__(self, *args: Any, known_count: int | None = None, open_ended: bool = False,
-                 **kwargs: Any) -> None:
+    def __init__(self, *args: Any, known_count: int | None = None, open_ended: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.open_ended = open_ended
         if known_count is not None:
@@ -159,7 +168,7 @@ class KnownCountPaginator(Paginator):
             return super().page(number)
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
-        return self._get_page(self.object_list[bottom:bottom + self.per_page], number, self)
+        return self._get_page(self.object_list[bottom : bottom + self.per_page], number, self)
 
 
 def _page_number(request: HttpRequest) -> int:
@@ -191,14 +200,21 @@ def status_tree_partial(request: HttpRequest) -> HttpResponse:
     listing = order_list_search(tenant=tenant, params=request.GET, reference=reference, status_counts=counts)
     query_filters = filters_only(request.GET)
     task = request.GET.get("task", "")
-    return render(request, "orders/_status_tree.html", {
-        "tree": status_tree_from(statuses=reference.statuses, counts=counts, hits=listing.hits),
-        "current_status_id": listing.status_id, "searching": listing.searching,
-        "hits_total": sum(listing.hits.values()) if listing.hits is not None else None, "hit_cap": search_hit_cap(),
-        "query_filters": query_filters, "wide_query": _wide_query(query_filters),
-        "task_counts": _task_counts(tenant, listing.status_id),
-        "current_task_id": int(task) if task.isdigit() else None,
-    })
+    return render(
+        request,
+        "orders/_status_tree.html",
+        {
+            "tree": status_tree_from(statuses=reference.statuses, counts=counts, hits=listing.hits),
+            "current_status_id": listing.status_id,
+            "searching": listing.searching,
+            "hits_total": sum(listing.hits.values()) if listing.hits is not None else None,
+            "hit_cap": search_hit_cap(),
+            "query_filters": query_filters,
+            "wide_query": _wide_query(query_filters),
+            "task_counts": _task_counts(tenant, listing.status_id),
+            "current_task_id": int(task) if task.isdigit() else None,
+        },
+    )
 
 
 def _ids(values: list[str]) -> list[int]:
@@ -214,17 +230,27 @@ def selection_update(request: HttpRequest) -> HttpResponse:
     action = request.POST.get("action", "")
     ids = _ids(request.POST.getlist("ids"))
     reference = tenant_reference(tenant=tenant, user=request.user)
-    if (action in ("add", "remove", "toggle") and selection.all_matching and "query" in request.POST
-            and filters_only(QueryDict(request.POST["query"])) != selection.query):
+    if (
+        action in ("add", "remove", "toggle")
+        and selection.all_matching
+        and "query" in request.POST
+        and filters_only(QueryDict(request.POST["query"])) != selection.query
+    ):
         # Ticked on another list than the one "all matching" was chosen on: from now on it is those ids.
         try:
             selection.as_ids(tenant=tenant, reference=reference)
         except TooMany:
-            return render(request, "orders/_selection_bar.html", {
-                "selected_count": selection.count(tenant=tenant, reference=reference), "selection": selection,
-                "selection_error": _("Too many orders are selected to add orders of another list; clear the "
-                                     "selection first."),
-            })
+            return render(
+                request,
+                "orders/_selection_bar.html",
+                {
+                    "selected_count": selection.count(tenant=tenant, reference=reference),
+                    "selection": selection,
+                    "selection_error": _(
+                        "Too many orders are selected to add orders of another list; clear the selection first."
+                    ),
+                },
+            )
     if action == "add":
         selection.add(ids)
     elif action == "remove":
@@ -254,7 +280,9 @@ def saved_search_create(request: HttpRequest) -> HttpResponse:
     else:
         try:
             SavedSearch.objects.update_or_create(
-                tenant=request.tenant, user=request.user, name=name,  # type: ignore[attr-defined]
+                tenant=request.tenant,
+                user=request.user,
+                name=name,  # type: ignore[attr-defined]
                 defaults={"query": query},
             )
         except IntegrityError:
@@ -267,8 +295,12 @@ def saved_search_create(request: HttpRequest) -> HttpResponse:
 @require_POST
 @tenant_required
 def saved_search_delete(request: HttpRequest, saved_id: int) -> HttpResponse:
-    saved = access_tenant_owned(SavedSearch, request.tenant, saved_id,  # type: ignore[attr-defined]
-                                SavedSearch.objects.filter(user=request.user))
+    saved = access_tenant_owned(
+        SavedSearch,
+        request.tenant,
+        saved_id,  # type: ignore[attr-defined]
+        SavedSearch.objects.filter(user=request.user),
+    )
     saved.delete()
     messages.success(request, _("Deleted the saved search “%(name)s”.") % {"name": saved.name})
     return redirect(reverse("home"))

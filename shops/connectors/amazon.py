@@ -143,11 +143,9 @@ class OrdersApi(Protocol):
         """One order as returned by `search`; raises KeyError/TypeError/ValueError when unreadable."""
         ...
 
-    def order_id(self, raw: Any) -> str:
-        ...
+    def order_id(self, raw: Any) -> str: ...
 
-    def updated_at(self, raw: Any) -> str | None:
-        ...
+    def updated_at(self, raw: Any) -> str | None: ...
 
 
 class Orders20260101:
@@ -225,9 +223,7 @@ class Orders20260101:
 
         payment = "COD" if cash_on_delivery or cod_fee else "Other"
         grand_total = (raw.get("proceeds") or {}).get("grandTotal")
-        requested_date, time_slot = (
-            _delivery_window(delivery_window) if service_level == "SCHEDULED" else (None, "")
-        )
+        requested_date, time_slot = _delivery_window(delivery_window) if service_level == "SCHEDULED" else (None, "")
         return ImportedOrder(
             external_id=order_id,
             ordered_at=aware_datetime(raw["createdTime"]),
@@ -246,9 +242,7 @@ class Orders20260101:
             dest_prefecture=address.get("stateOrRegion") or "",
             dest_city=address.get("city") or "",
             dest_address1=address.get("addressLine1") or "",
-            dest_address2=" ".join(
-                part for part in (address.get("addressLine2"), address.get("addressLine3")) if part
-            ),
+            dest_address2=" ".join(part for part in (address.get("addressLine2"), address.get("addressLine3")) if part),
             requested_delivery_date=requested_date,
             delivery_time_slot=time_slot,
             shipping_fee=shipping_fee,
@@ -370,15 +364,25 @@ class AmazonConnector(Connector):
     credential_fields = ("client_id", "client_secret", "refresh_token", "marketplace_id")
     secret_fields = ("client_secret", "refresh_token")
     credential_labels: dict[str, Any] = {
-        "client_id": gettext_lazy("LWA client ID"), "client_secret": gettext_lazy("LWA client secret"),
-        "refresh_token": gettext_lazy("Refresh token"), "marketplace_id": gettext_lazy("Marketplace ID"),
+        "client_id": gettext_lazy("LWA client ID"),
+        "client_secret": gettext_lazy("LWA client secret"),
+        "refresh_token": gettext_lazy("Refresh token"),
+        "marketplace_id": gettext_lazy("Marketplace ID"),
     }
     INITIAL_LOOKBACK = INITIAL_LOOKBACK  # the module's, for the shops page (Connector.INITIAL_LOOKBACK)
 
-    def __init__(self, credentials: Mapping[str, str], *, base_url: str = "", lwa_base_url: str = "",
-                 initial_lookback: dt.timedelta = INITIAL_LOOKBACK,
-                 now: Callable[[], dt.datetime] | None = None, clock: Callable[[], float] = time.monotonic,
-                 orders_api: OrdersApi | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        credentials: Mapping[str, str],
+        *,
+        base_url: str = "",
+        lwa_base_url: str = "",
+        initial_lookback: dt.timedelta = INITIAL_LOOKBACK,
+        now: Callable[[], dt.datetime] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        orders_api: OrdersApi | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(credentials, base_url=base_url, **kwargs)
         # Amazon's LWA lives on its own host; a fake mall serves both from one address.
         own_host = httpx.URL(self.base_url).host.endswith("amazon.com")
@@ -431,9 +435,11 @@ class AmazonConnector(Connector):
         try:
             return self.api.to_imported(raw)
         except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as error:  # decimal's errors too
-            return FailedOrder(external_id=self.api.order_id(raw),
-                               reason=f"unreadable Amazon order: {type(error).__name__}: {error}",
-                               payload=json.dumps(raw, ensure_ascii=False))
+            return FailedOrder(
+                external_id=self.api.order_id(raw),
+                reason=f"unreadable Amazon order: {type(error).__name__}: {error}",
+                payload=json.dumps(raw, ensure_ascii=False),
+            )
 
     # --- HTTP ----------------------------------------------------------------------------------------------
 
@@ -442,10 +448,16 @@ class AmazonConnector(Connector):
         url = f"{self.base_url}{path}"
         refreshed = False
         while True:
-            response = self.request("GET", url, params=params, headers={
-                "x-amz-access-token": self._access_token(), "accept": "application/json",
-                "user-agent": USER_AGENT,
-            })
+            response = self.request(
+                "GET",
+                url,
+                params=params,
+                headers={
+                    "x-amz-access-token": self._access_token(),
+                    "accept": "application/json",
+                    "user-agent": USER_AGENT,
+                },
+            )
             if response.status_code == 403 and not refreshed and _error_code(response) == "Unauthorized":
                 self._token, refreshed = None, True
                 continue
@@ -462,12 +474,17 @@ class AmazonConnector(Connector):
     def _access_token(self) -> str:
         if self._token is not None and self.clock() < self._token_expires_at:
             return self._token
-        response = self.request("POST", f"{self.lwa_base_url}/auth/o2/token", data={
-            "grant_type": "refresh_token",
-            "refresh_token": self.credentials["refresh_token"],
-            "client_id": self.credentials["client_id"],
-            "client_secret": self.credentials["client_secret"],
-        }, headers={"accept": "application/json", "user-agent": USER_AGENT})
+        response = self.request(
+            "POST",
+            f"{self.lwa_base_url}/auth/o2/token",
+            data={
+                "grant_type": "refresh_token",
+                "refresh_token": self.credentials["refresh_token"],
+                "client_id": self.credentials["client_id"],
+                "client_secret": self.credentials["client_secret"],
+            },
+            headers={"accept": "application/json", "user-agent": USER_AGENT},
+        )
         if response.status_code in (400, 401, 403):
             raise AuthFailed(f"Login with Amazon refused the refresh token: {_errors(response)}")
         if response.status_code >= 400:

@@ -162,10 +162,17 @@ class Connector(ABC):
         accepts only the mall's own hosts, never an address inside our network. Nothing to check by default."""
         return dict(values)
 
-    def __init__(self, credentials: Mapping[str, str], *, base_url: str = "", client: httpx.Client | None = None,
-                 on_credentials: Callable[[dict[str, str]], None] | None = None,
-                 sleep: Callable[[float], None] = time.sleep, max_wait: float = 30.0,
-                 first_poll_from: dt.datetime | None = None) -> None:
+    def __init__(
+        self,
+        credentials: Mapping[str, str],
+        *,
+        base_url: str = "",
+        client: httpx.Client | None = None,
+        on_credentials: Callable[[dict[str, str]], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        max_wait: float = 30.0,
+        first_poll_from: dt.datetime | None = None,
+    ) -> None:
         self.credentials = dict(credentials)
         # The admin's start of the shop's first poll (aware); nothing before it is the shop's business here.
         self.first_poll_from = first_poll_from
@@ -203,23 +210,25 @@ class Connector(ABC):
                 if attempt == self.RETRIES:
                     logger.warning("%s %s failed after %d attempts: %r", method, url, attempt + 1, error)
                     raise MallUnavailable(_transport_words(error, attempt + 1)) from error
-                self.sleep(min(2.0 ** attempt, self.max_wait))
+                self.sleep(min(2.0**attempt, self.max_wait))
                 continue
             self.observe(response)
             if response.status_code == 429:
                 wait = bounded_wait(self.retry_after(response))
                 if attempt == self.RETRIES or wait > self.max_wait:
                     logger.warning("%s %s: 429, Retry-After %s", method, url, wait)
-                    raise RateLimited(_("asked to wait before the next request (429)")
-                                      + self.error_detail(response), wait)
+                    raise RateLimited(
+                        _("asked to wait before the next request (429)") + self.error_detail(response), wait
+                    )
                 self.sleep(wait)
                 continue
             if response.status_code >= 500:
                 if attempt == self.RETRIES:
                     logger.warning("%s %s: %s", method, url, response.status_code)
-                    raise MallUnavailable(_("server error (%(status)d)")
-                                          % {"status": response.status_code} + self.error_detail(response))
-                self.sleep(min(2.0 ** attempt, self.max_wait))
+                    raise MallUnavailable(
+                        _("server error (%(status)d)") % {"status": response.status_code} + self.error_detail(response)
+                    )
+                self.sleep(min(2.0**attempt, self.max_wait))
                 continue
             return response
         raise AssertionError("unreachable")
@@ -273,7 +282,9 @@ def _transport_words(error: httpx.TransportError, attempts: int) -> str:
     """What an operator reads of a connection that failed: whether the mall answered in time or could not
     be reached at all, and how often it was tried; the socket's own text is logged, not shown."""
     if isinstance(error, httpx.TimeoutException):
-        return ngettext("no answer in time (%(n)d attempt)", "no answer in time (%(n)d attempts)",
-                        attempts) % {"n": attempts}
-    return ngettext("could not connect (%(n)d attempt)", "could not connect (%(n)d attempts)",
-                    attempts) % {"n": attempts}
+        return ngettext("no answer in time (%(n)d attempt)", "no answer in time (%(n)d attempts)", attempts) % {
+            "n": attempts
+        }
+    return ngettext("could not connect (%(n)d attempt)", "could not connect (%(n)d attempts)", attempts) % {
+        "n": attempts
+    }

@@ -145,7 +145,8 @@ class RakutenConnector(Connector):
     credential_fields = ("service_secret", "license_key")
     secret_fields = ("service_secret", "license_key")
     credential_labels: ClassVar[Mapping[str, Any]] = {
-        "service_secret": gettext_lazy("Service secret"), "license_key": gettext_lazy("License key"),
+        "service_secret": gettext_lazy("Service secret"),
+        "license_key": gettext_lazy("License key"),
     }
 
     SEARCH_PATH: ClassVar[str] = "/es/2.0/order/searchOrder/"
@@ -162,8 +163,9 @@ class RakutenConnector(Connector):
     CANCEL_LOOKBACK: ClassVar[dt.timedelta] = dt.timedelta(days=30)
     SWEEP_PROGRESS: ClassVar[tuple[int, ...]] = (800, 900)
 
-    def __init__(self, credentials: Mapping[str, str], *, now: Callable[[], dt.datetime] | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, credentials: Mapping[str, str], *, now: Callable[[], dt.datetime] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(credentials, **kwargs)
         # Injected in tests that need a fixed "now"; the mall's clock is what matters, ours is the best guess.
         self.now = now or (lambda: dt.datetime.now(JST))
@@ -204,8 +206,9 @@ class RakutenConnector(Connector):
         # Rakuten searches only the past two years; a shop idle for longer resumes from there.
         return max(start, now - self.MAX_AGE)
 
-    def _window(self, start: dt.datetime, end: dt.datetime,
-                progress: Sequence[int]) -> Iterator[tuple[list[ImportedOrder | FailedOrder], bool]]:
+    def _window(
+        self, start: dt.datetime, end: dt.datetime, progress: Sequence[int]
+    ) -> Iterator[tuple[list[ImportedOrder | FailedOrder], bool]]:
         """The window's orders, one getOrder chunk at a time, with "is this the window's last chunk".
         Always yields at least once, so that an empty window still moves the cursor."""
         request_page = 1
@@ -215,7 +218,7 @@ class RakutenConnector(Connector):
             pagination = body.get("PaginationResponseModel") or {}
             total_pages = _int_or_zero(pagination.get("totalPages"))
             last_page = request_page >= total_pages or not numbers
-            chunks = [numbers[i:i + self.GET_CHUNK] for i in range(0, len(numbers), self.GET_CHUNK)] or [[]]
+            chunks = [numbers[i : i + self.GET_CHUNK] for i in range(0, len(numbers), self.GET_CHUNK)] or [[]]
             for index, chunk in enumerate(chunks):
                 orders = self.get_orders(chunk) if chunk else []
                 yield orders, last_page and index == len(chunks) - 1
@@ -225,8 +228,9 @@ class RakutenConnector(Connector):
 
     # --- the two calls --------------------------------------------------------------------------------------
 
-    def _search(self, start: dt.datetime, end: dt.datetime, request_page: int,
-                progress: Sequence[int]) -> dict[str, Any]:
+    def _search(
+        self, start: dt.datetime, end: dt.datetime, request_page: int, progress: Sequence[int]
+    ) -> dict[str, Any]:
         payload: dict[str, Any] = {
             "dateType": self.DATE_TYPE,
             "startDatetime": _rakuten_datetime(start),
@@ -281,8 +285,9 @@ class RakutenConnector(Connector):
                 out.append(FailedOrder(number, str(error), _json_text(raw)))
             except (TypeError, AttributeError, KeyError, ValueError, ArithmeticError) as error:
                 # A shape the mapping did not expect (an object where a list belongs …): still only this order.
-                out.append(FailedOrder(number, _("Unexpected order data: %(error)r") % {"error": error},
-                                       _json_text(raw)))
+                out.append(
+                    FailedOrder(number, _("Unexpected order data: %(error)r") % {"error": error}, _json_text(raw))
+                )
         missing = [n for n in numbers if n not in answered]
         if len(nameless) == 1 and len(missing) == 1:
             # The one order without a number can only be the one number nobody else answered for.
@@ -293,10 +298,14 @@ class RakutenConnector(Connector):
 
     def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         response = self.request(
-            "POST", self.base_url + path,
+            "POST",
+            self.base_url + path,
             content=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
-            headers={"Authorization": self._authorization(), "Content-Type": "application/json;charset=utf-8",
-                     "Accept": "application/json"},
+            headers={
+                "Authorization": self._authorization(),
+                "Content-Type": "application/json;charset=utf-8",
+                "Accept": "application/json",
+            },
         )
         try:
             body = json_body(response)
@@ -307,17 +316,22 @@ class RakutenConnector(Connector):
             code, message = str(results.get("errorCode")), str(results.get("message") or "")
             if response.status_code in (401, 403) or code.startswith(_AUTH_CODE_PREFIXES):
                 raise AuthFailed(_auth_message(code, message))
-            raise MallError(_("Rakuten answered %(status)s: %(code)s %(message)s")
-                            % {"status": response.status_code, "code": code, "message": message})
+            raise MallError(
+                _("Rakuten answered %(status)s: %(code)s %(message)s")
+                % {"status": response.status_code, "code": code, "message": message}
+            )
         if response.status_code in (401, 403):
             raise AuthFailed(_auth_message(str(response.status_code), response.reason_phrase))
         if response.status_code >= 400:
             errors = _errors(body, with_order_number=None) if isinstance(body, dict) else ""
-            raise MallError(_("Rakuten answered %(status)s: %(code)s %(message)s")
-                            % {"status": response.status_code, "code": "", "message": errors or response.text[:300]})
+            raise MallError(
+                _("Rakuten answered %(status)s: %(code)s %(message)s")
+                % {"status": response.status_code, "code": "", "message": errors or response.text[:300]}
+            )
         if not isinstance(body, dict):
-            raise MallError(_("Rakuten answered with something that is not JSON: %(text)s")
-                            % {"text": response.text[:300]})
+            raise MallError(
+                _("Rakuten answered with something that is not JSON: %(text)s") % {"text": response.text[:300]}
+            )
         return body
 
     def _authorization(self) -> str:
@@ -412,8 +426,9 @@ def _line(item: Any) -> ImportedLine:
         raise MalformedOrder(_("An item is not an object: %(value)r") % {"value": item})
     skus = [s for s in (item.get("SkuModelList") or []) if isinstance(s, dict)]
     sku_model = skus[0] if skus else {}
-    sku = (_text(sku_model.get("merchantDefinedSkuId")) or _text(item.get("itemNumber"))
-           or _text(item.get("manageNumber")))
+    sku = (
+        _text(sku_model.get("merchantDefinedSkuId")) or _text(item.get("itemNumber")) or _text(item.get("manageNumber"))
+    )
     price = _amount(item.get("price"), "price")
     if item.get("includeTaxFlag") == 0 and item.get("priceTaxIncl") not in (None, UNSET):
         price = _amount(item.get("priceTaxIncl"), "priceTaxIncl")
@@ -552,7 +567,7 @@ def delivery_from_remarks(remarks: str) -> tuple[dt.date | None, str]:
     if "午前" in body:
         slot = "午前中"
     else:
-        slot_match = _REMARKS_SLOT.search(body[date_match.end():] if date_match else body)
+        slot_match = _REMARKS_SLOT.search(body[date_match.end() :] if date_match else body)
         if slot_match:
             slot = f"{int(slot_match.group(1))}時～{int(slot_match.group(2))}時"
     return day, slot
@@ -617,16 +632,18 @@ def _errors(body: Any, *, with_order_number: bool | None) -> str:
     if not isinstance(body, dict):
         return ""
     found = [
-        _message_text(m) for m in (body.get("MessageModelList") or [])
+        _message_text(m)
+        for m in (body.get("MessageModelList") or [])
         if isinstance(m, dict) and _is_error(m) and not (with_order_number is False and m.get("orderNumber"))
     ]
     return "; ".join(found)
 
 
 def _auth_message(code: str, message: str) -> str:
-    return _("Rakuten refused the shop's keys (%(code)s %(message)s). Check the serviceSecret and licenseKey in "
-             "RMS (the licenseKey expires every 90 days) and that RakutenPay_OrderAPI is enabled there.") % {
-        "code": code, "message": message}
+    return _(
+        "Rakuten refused the shop's keys (%(code)s %(message)s). Check the serviceSecret and licenseKey in "
+        "RMS (the licenseKey expires every 90 days) and that RakutenPay_OrderAPI is enabled there."
+    ) % {"code": code, "message": message}
 
 
 def _json_text(value: Any) -> str:
@@ -642,4 +659,3 @@ def _windows(start: dt.datetime, end: dt.datetime, size: dt.timedelta) -> Iterat
         stop = min(start + size, end)
         yield start, stop
         start = stop
-

@@ -96,36 +96,87 @@ PAYMENT_CODES: dict[str, str] = {
 
 # ISO 3166-2:JP, the codes Shopify sends as province_code, with the romanised names Shopify uses.
 JP_PREFECTURES: tuple[tuple[str, str, str], ...] = (
-    ("JP-01", "北海道", "Hokkaido"), ("JP-02", "青森県", "Aomori"), ("JP-03", "岩手県", "Iwate"),
-    ("JP-04", "宮城県", "Miyagi"), ("JP-05", "秋田県", "Akita"), ("JP-06", "山形県", "Yamagata"),
-    ("JP-07", "福島県", "Fukushima"), ("JP-08", "茨城県", "Ibaraki"), ("JP-09", "栃木県", "Tochigi"),
-    ("JP-10", "群馬県", "Gunma"), ("JP-11", "埼玉県", "Saitama"), ("JP-12", "千葉県", "Chiba"),
-    ("JP-13", "東京都", "Tokyo"), ("JP-14", "神奈川県", "Kanagawa"), ("JP-15", "新潟県", "Niigata"),
-    ("JP-16", "富山県", "Toyama"), ("JP-17", "石川県", "Ishikawa"), ("JP-18", "福井県", "Fukui"),
-    ("JP-19", "山梨県", "Yamanashi"), ("JP-20", "長野県", "Nagano"), ("JP-21", "岐阜県", "Gifu"),
-    ("JP-22", "静岡県", "Shizuoka"), ("JP-23", "愛知県", "Aichi"), ("JP-24", "三重県", "Mie"),
-    ("JP-25", "滋賀県", "Shiga"), ("JP-26", "京都府", "Kyoto"), ("JP-27", "大阪府", "Osaka"),
-    ("JP-28", "兵庫県", "Hyogo"), ("JP-29", "奈良県", "Nara"), ("JP-30", "和歌山県", "Wakayama"),
-    ("JP-31", "鳥取県", "Tottori"), ("JP-32", "島根県", "Shimane"), ("JP-33", "岡山県", "Okayama"),
-    ("JP-34", "広島県", "Hiroshima"), ("JP-35", "山口県", "Yamaguchi"), ("JP-36", "徳島県", "Tokushima"),
-    ("JP-37", "香川県", "Kagawa"), ("JP-38", "愛媛県", "Ehime"), ("JP-39", "高知県", "Kochi"),
-    ("JP-40", "福岡県", "Fukuoka"), ("JP-41", "佐賀県", "Saga"), ("JP-42", "長崎県", "Nagasaki"),
-    ("JP-43", "熊本県", "Kumamoto"), ("JP-44", "大分県", "Oita"), ("JP-45", "宮崎県", "Miyazaki"),
-    ("JP-46", "鹿児島県", "Kagoshima"), ("JP-47", "沖縄県", "Okinawa"),
+    ("JP-01", "北海道", "Hokkaido"),
+    ("JP-02", "青森県", "Aomori"),
+    ("JP-03", "岩手県", "Iwate"),
+    ("JP-04", "宮城県", "Miyagi"),
+    ("JP-05", "秋田県", "Akita"),
+    ("JP-06", "山形県", "Yamagata"),
+    ("JP-07", "福島県", "Fukushima"),
+    ("JP-08", "茨城県", "Ibaraki"),
+    ("JP-09", "栃木県", "Tochigi"),
+    ("JP-10", "群馬県", "Gunma"),
+    ("JP-11", "埼玉県", "Saitama"),
+    ("JP-12", "千葉県", "Chiba"),
+    ("JP-13", "東京都", "Tokyo"),
+    ("JP-14", "神奈川県", "Kanagawa"),
+    ("JP-15", "新潟県", "Niigata"),
+    ("JP-16", "富山県", "Toyama"),
+    ("JP-17", "石川県", "Ishikawa"),
+    ("JP-18", "福井県", "Fukui"),
+    ("JP-19", "山梨県", "Yamanashi"),
+    ("JP-20", "長野県", "Nagano"),
+    ("JP-21", "岐阜県", "Gifu"),
+    ("JP-22", "静岡県", "Shizuoka"),
+    ("JP-23", "愛知県", "Aichi"),
+    ("JP-24", "三重県", "Mie"),
+    ("JP-25", "滋賀県", "Shiga"),
+    ("JP-26", "京都府", "Kyoto"),
+    ("JP-27", "大阪府", "Osaka"),
+    ("JP-28", "兵庫県", "Hyogo"),
+    ("JP-29", "奈良県", "Nara"),
+    ("JP-30", "和歌山県", "Wakayama"),
+    ("JP-31", "鳥取県", "Tottori"),
+    ("JP-32", "島根県", "Shimane"),
+    ("JP-33", "岡山県", "Okayama"),
+    ("JP-34", "広島県", "Hiroshima"),
+    ("JP-35", "山口県", "Yamaguchi"),
+    ("JP-36", "徳島県", "Tokushima"),
+    ("JP-37", "香川県", "Kagawa"),
+    ("JP-38", "愛媛県", "Ehime"),
+    ("JP-39", "高知県", "Kochi"),
+    ("JP-40", "福岡県", "Fukuoka"),
+    ("JP-41", "佐賀県", "Saga"),
+    ("JP-42", "長崎県", "Nagasaki"),
+    ("JP-43", "熊本県", "Kumamoto"),
+    ("JP-44", "大分県", "Oita"),
+    ("JP-45", "宮崎県", "Miyazaki"),
+    ("JP-46", "鹿児島県", "Kagoshima"),
+    ("JP-47", "沖縄県", "Okinawa"),
 )
 _BY_CODE = {code: kanji for code, kanji, _romaji in JP_PREFECTURES}
 _BY_ROMAJI = {romaji.lower(): kanji for _code, kanji, romaji in JP_PREFECTURES}
 _KANJI = frozenset(kanji for _code, kanji, _romaji in JP_PREFECTURES)
 
 # note_attributes names that delivery-date apps and themes write, compared after NFKC and lower-casing.
-DELIVERY_DATE_ATTRIBUTES = frozenset({
-    "配達希望日", "お届け希望日", "配送希望日", "配達日", "お届け日", "配送日", "delivery date", "delivery_date",
-    "delivery-date",
-})
-DELIVERY_TIME_ATTRIBUTES = frozenset({
-    "配達希望時間帯", "お届け希望時間帯", "配送希望時間帯", "配達時間帯", "お届け時間帯", "配送時間帯",
-    "配達希望時間", "お届け希望時間", "delivery time", "delivery_time", "delivery-time",
-})
+DELIVERY_DATE_ATTRIBUTES = frozenset(
+    {
+        "配達希望日",
+        "お届け希望日",
+        "配送希望日",
+        "配達日",
+        "お届け日",
+        "配送日",
+        "delivery date",
+        "delivery_date",
+        "delivery-date",
+    }
+)
+DELIVERY_TIME_ATTRIBUTES = frozenset(
+    {
+        "配達希望時間帯",
+        "お届け希望時間帯",
+        "配送希望時間帯",
+        "配達時間帯",
+        "お届け時間帯",
+        "配送時間帯",
+        "配達希望時間",
+        "お届け希望時間",
+        "delivery time",
+        "delivery_time",
+        "delivery-time",
+    }
+)
 
 INITIAL_LOOKBACK = dt.timedelta(days=7)
 
@@ -148,7 +199,8 @@ def prefecture_name(code: str | None, province: str | None) -> str:
 _HANDLE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 SHOP_DOMAIN_REFUSED = gettext_lazy(
     "Enter the shop's own Shopify domain, like your-shop.myshopify.com (only a myshopify.com address, "
-    "without a port or a login).")
+    "without a port or a login)."
+)
 
 
 def shop_host(shop_domain: str) -> str | None:
@@ -182,7 +234,8 @@ class ShopifyConnector(Connector):
     credential_fields = ("shop_domain", "access_token")
     secret_fields = ("access_token",)
     credential_labels: dict[str, Any] = {
-        "shop_domain": gettext_lazy("Shop domain"), "access_token": gettext_lazy("Admin API access token"),
+        "shop_domain": gettext_lazy("Shop domain"),
+        "access_token": gettext_lazy("Admin API access token"),
     }
     INITIAL_LOOKBACK = INITIAL_LOOKBACK  # the module's, for the shops page (Connector.INITIAL_LOOKBACK)
 
@@ -195,13 +248,19 @@ class ShopifyConnector(Connector):
             cleaned["shop_domain"] = shop_base_url(cleaned["shop_domain"]).removeprefix("https://")
         return cleaned
 
-    def __init__(self, credentials: Mapping[str, str], *, base_url: str = "",
-                 page_size: int = PAGE_SIZE, initial_lookback: dt.timedelta = INITIAL_LOOKBACK,
-                 now: Callable[[], dt.datetime] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        credentials: Mapping[str, str],
+        *,
+        base_url: str = "",
+        page_size: int = PAGE_SIZE,
+        initial_lookback: dt.timedelta = INITIAL_LOOKBACK,
+        now: Callable[[], dt.datetime] | None = None,
+        **kwargs: Any,
+    ) -> None:
         # The platform's base URL (Shop.base_url: a test or demo mall, set by a superuser only) comes first;
         # else the shop's own myshopify.com host, the only one a credential can name (CredentialsInvalid).
-        super().__init__(credentials, base_url=base_url or shop_base_url(credentials.get("shop_domain", "")),
-                         **kwargs)
+        super().__init__(credentials, base_url=base_url or shop_base_url(credentials.get("shop_domain", "")), **kwargs)
         self.page_size = page_size
         self.initial_lookback = initial_lookback
         self.now = now or (lambda: dt.datetime.now(dt.UTC))
@@ -223,8 +282,7 @@ class ShopifyConnector(Connector):
                 params: dict[str, Any] = {"limit": self.page_size, "page_info": page_info}
             else:
                 start = since
-                params = {"status": "any", "updated_at_min": since, "limit": self.page_size,
-                          "order": "updated_at asc"}
+                params = {"status": "any", "updated_at_min": since, "limit": self.page_size, "order": "updated_at asc"}
             response = self._get(params)
             if response.status_code == 400 and page_info and not restarted:
                 # A saved page_info Shopify no longer accepts: the page set again from its own start.
@@ -243,9 +301,15 @@ class ShopifyConnector(Connector):
                 return
 
     def _get(self, params: Mapping[str, Any]) -> httpx.Response:
-        return self.request("GET", self.orders_url, params=params, headers={
-            "X-Shopify-Access-Token": self.credentials["access_token"], "Accept": "application/json",
-        })
+        return self.request(
+            "GET",
+            self.orders_url,
+            params=params,
+            headers={
+                "X-Shopify-Access-Token": self.credentials["access_token"],
+                "Accept": "application/json",
+            },
+        )
 
     # --- mapping ------------------------------------------------------------------------------------------
 
@@ -255,9 +319,11 @@ class ShopifyConnector(Connector):
         try:
             return _to_imported(raw)
         except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as error:  # decimal's errors too
-            return FailedOrder(external_id=name if isinstance(name, str) else "",
-                               reason=f"unreadable Shopify order: {type(error).__name__}: {error}",
-                               payload=json.dumps(raw, ensure_ascii=False))
+            return FailedOrder(
+                external_id=name if isinstance(name, str) else "",
+                reason=f"unreadable Shopify order: {type(error).__name__}: {error}",
+                payload=json.dumps(raw, ensure_ascii=False),
+            )
 
 
 def _to_imported(raw: dict[str, Any]) -> ImportedOrder:
@@ -417,8 +483,7 @@ def _load_cursor(cursor: str) -> dict[str, str]:
     except ValueError:
         state = None
     if isinstance(state, dict):
-        return {key: str(value) for key, value in state.items()
-                if key in ("since", "page_info", "from") and value}
+        return {key: str(value) for key, value in state.items() if key in ("since", "page_info", "from") and value}
     try:
         aware_datetime(cursor)
     except ValueError as error:
@@ -429,4 +494,3 @@ def _load_cursor(cursor: str) -> dict[str, str]:
 def _dump_cursor(since: str, page_info: str | None, start: str) -> str:
     state = {"since": since, "page_info": page_info, "from": start} if page_info else {"since": since}
     return json.dumps(state, separators=(",", ":"))
-

@@ -115,8 +115,10 @@ class YahooConnector(Connector):
     credential_fields = ("seller_id", "access_token", "refresh_token", "client_id", "client_secret")
     secret_fields = ("access_token", "refresh_token", "client_secret")
     credential_labels: ClassVar[Mapping[str, object]] = {
-        "seller_id": gettext_lazy("Seller ID (store account)"), "access_token": gettext_lazy("Access token"),
-        "refresh_token": gettext_lazy("Refresh token"), "client_id": gettext_lazy("Client ID"),
+        "seller_id": gettext_lazy("Seller ID (store account)"),
+        "access_token": gettext_lazy("Access token"),
+        "refresh_token": gettext_lazy("Refresh token"),
+        "client_id": gettext_lazy("Client ID"),
         "client_secret": gettext_lazy("Client secret"),
     }
 
@@ -126,29 +128,89 @@ class YahooConnector(Connector):
     LOOKBACK: ClassVar[dt.timedelta] = dt.timedelta(days=14)
     FIRST_POLL: ClassVar[dt.timedelta] = dt.timedelta(days=30)
     INITIAL_LOOKBACK: ClassVar[dt.timedelta] = FIRST_POLL
-    LIST_FIELDS: ClassVar[tuple[str, ...]] = ("OrderId", "OrderTime", "LastUpdateTime", "PublicationTime",
-                                              "OrderStatus")
+    LIST_FIELDS: ClassVar[tuple[str, ...]] = (
+        "OrderId",
+        "OrderTime",
+        "LastUpdateTime",
+        "PublicationTime",
+        "OrderStatus",
+    )
     INFO_FIELDS: ClassVar[tuple[str, ...]] = (
-        "OrderId", "OrderTime", "LastUpdateTime", "OrderStatus", "BuyerComments",
-        "IsYahooAuctionOrder", "YahooAuctionId",
-        "PayMethod", "PayMethodName",
-        "BillFirstName", "BillFirstNameKana", "BillLastName", "BillLastNameKana", "BillZipCode",
-        "BillPrefecture", "BillCity", "BillAddress1", "BillAddress2", "BillPhoneNumber", "BillMailAddress",
-        "ShipMethod", "ShipMethodName", "ShipRequestDate", "ShipRequestTime",
-        "ShipFirstName", "ShipFirstNameKana", "ShipLastName", "ShipLastNameKana", "ShipZipCode",
-        "ShipPrefecture", "ShipCity", "ShipAddress1", "ShipAddress2", "ShipPhoneNumber",
-        "LineId", "ItemId", "SubCode", "Title", "ItemOption", "Inscription", "Quantity", "UnitPrice",
+        "OrderId",
+        "OrderTime",
+        "LastUpdateTime",
+        "OrderStatus",
+        "BuyerComments",
+        "IsYahooAuctionOrder",
+        "YahooAuctionId",
+        "PayMethod",
+        "PayMethodName",
+        "BillFirstName",
+        "BillFirstNameKana",
+        "BillLastName",
+        "BillLastNameKana",
+        "BillZipCode",
+        "BillPrefecture",
+        "BillCity",
+        "BillAddress1",
+        "BillAddress2",
+        "BillPhoneNumber",
+        "BillMailAddress",
+        "ShipMethod",
+        "ShipMethodName",
+        "ShipRequestDate",
+        "ShipRequestTime",
+        "ShipFirstName",
+        "ShipFirstNameKana",
+        "ShipLastName",
+        "ShipLastNameKana",
+        "ShipZipCode",
+        "ShipPrefecture",
+        "ShipCity",
+        "ShipAddress1",
+        "ShipAddress2",
+        "ShipPhoneNumber",
+        "LineId",
+        "ItemId",
+        "SubCode",
+        "Title",
+        "ItemOption",
+        "Inscription",
+        "Quantity",
+        "UnitPrice",
         "ItemTaxRatio",
-        "PayCharge", "ShipCharge", "GiftWrapCharge", "Discount", "UsePoint", "TotalPrice",
+        "PayCharge",
+        "ShipCharge",
+        "GiftWrapCharge",
+        "Discount",
+        "UsePoint",
+        "TotalPrice",
     )
 
-    def __init__(self, credentials: Mapping[str, str], *, base_url: str = "", client: httpx.Client | None = None,
-                 on_credentials: Callable[[dict[str, str]], None] | None = None,
-                 sleep: Callable[[float], None] = time.sleep, max_wait: float = 30.0,
-                 auth_base_url: str = "", page_size: int = 100, lookback: dt.timedelta | None = None,
-                 first_poll: dt.timedelta | None = None, first_poll_from: dt.datetime | None = None) -> None:
-        super().__init__(credentials, base_url=base_url, client=client, on_credentials=on_credentials,
-                         sleep=sleep, max_wait=max_wait, first_poll_from=first_poll_from)
+    def __init__(
+        self,
+        credentials: Mapping[str, str],
+        *,
+        base_url: str = "",
+        client: httpx.Client | None = None,
+        on_credentials: Callable[[dict[str, str]], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        max_wait: float = 30.0,
+        auth_base_url: str = "",
+        page_size: int = 100,
+        lookback: dt.timedelta | None = None,
+        first_poll: dt.timedelta | None = None,
+        first_poll_from: dt.datetime | None = None,
+    ) -> None:
+        super().__init__(
+            credentials,
+            base_url=base_url,
+            client=client,
+            on_credentials=on_credentials,
+            sleep=sleep,
+            max_wait=max_wait,
+            first_poll_from=first_poll_from,
+        )
         if not 1 <= page_size <= self.MAX_RESULT:
             raise ValueError(f"page_size must be 1…{self.MAX_RESULT}, not {page_size}")
         # A fake mall (tests, the demo) serves YConnect next to the API; the real one lives on its own host.
@@ -178,14 +240,18 @@ class YahooConnector(Connector):
         changed: list[str] = []
         start = 1
         while True:
-            entries, total = self._list(start=start, result=self.MAX_RESULT, time_from=self._lookback_from(since),
-                                        time_to=since)
+            entries, total = self._list(
+                start=start, result=self.MAX_RESULT, time_from=self._lookback_from(since), time_to=since
+            )
             for info in entries:
                 order_id = (info.findtext("OrderId") or "").strip()
                 try:
                     ordered_at = _time(info.findtext("OrderTime") or "")
-                    touched = [_time(raw) for name in ("LastUpdateTime", "PublicationTime")
-                               if (raw := (info.findtext(name) or "").strip())]
+                    touched = [
+                        _time(raw)
+                        for name in ("LastUpdateTime", "PublicationTime")
+                        if (raw := (info.findtext(name) or "").strip())
+                    ]
                 except ValueError:
                     # An unreadable entry was recorded as a FailedOrder when it was new (second pass).
                     continue
@@ -195,7 +261,7 @@ class YahooConnector(Connector):
             if not entries or start > total:
                 break
         for offset in range(0, len(changed), self.page_size):
-            yield Page([self._order(order_id) for order_id in changed[offset:offset + self.page_size]], cursor)
+            yield Page([self._order(order_id) for order_id in changed[offset : offset + self.page_size]], cursor)
 
     def _lookback_from(self, since: dt.datetime) -> dt.datetime:
         """The first pass's window start: `lookback` before the cursor, never before the shop's set start
@@ -203,8 +269,7 @@ class YahooConnector(Connector):
         start = since - self.lookback
         return min(max(start, self.first_poll_from), since) if self.first_poll_from is not None else start
 
-    def _new_pages(self, time_from: dt.datetime, floor: dt.datetime | None,
-                   started: dt.datetime) -> Iterator[Page]:
+    def _new_pages(self, time_from: dt.datetime, floor: dt.datetime | None, started: dt.datetime) -> Iterator[Page]:
         """Orders placed from `time_from` on, oldest first, one Page per orderList page."""
         mark = floor
         start = 1
@@ -232,8 +297,9 @@ class YahooConnector(Connector):
 
     # --- orderList and orderInfo ------------------------------------------------------------------------------
 
-    def _list(self, *, start: int, result: int, time_from: dt.datetime,
-              time_to: dt.datetime | None) -> tuple[list[ET.Element], int]:
+    def _list(
+        self, *, start: int, result: int, time_from: dt.datetime, time_to: dt.datetime | None
+    ) -> tuple[list[ET.Element], int]:
         req = ET.Element("Req")
         search = ET.SubElement(req, "Search")
         ET.SubElement(search, "Result").text = str(result)
@@ -293,17 +359,23 @@ class YahooConnector(Connector):
         body = ET.tostring(req, encoding="utf-8", xml_declaration=True)
         renewed = False
         while True:
-            response = self.request("POST", url, content=body, headers={
-                "Authorization": f"Bearer {self.credentials.get('access_token', '')}",
-                "Content-Type": "application/xml; charset=UTF-8",
-            })
+            response = self.request(
+                "POST",
+                url,
+                content=body,
+                headers={
+                    "Authorization": f"Bearer {self.credentials.get('access_token', '')}",
+                    "Content-Type": "application/xml; charset=UTF-8",
+                },
+            )
             if response.status_code == 401 and not renewed:
                 self._renew_token(_error_text(response))
                 renewed = True
                 continue
             if response.status_code in (401, 403):
-                raise AuthFailed(f"Yahoo! {operation} refused the credentials ({response.status_code}): "
-                                 f"{_error_text(response)}")
+                raise AuthFailed(
+                    f"Yahoo! {operation} refused the credentials ({response.status_code}): {_error_text(response)}"
+                )
             return response
 
     def _renew_token(self, why: str) -> None:
@@ -312,13 +384,15 @@ class YahooConnector(Connector):
         if not client_id or not refresh_token:
             raise AuthFailed(f"Yahoo! token refused ({why}) and no client id / refresh token to renew it")
         response = self.request(
-            "POST", f"{self.auth_base_url}/yconnect/v2/token",
+            "POST",
+            f"{self.auth_base_url}/yconnect/v2/token",
             data={"grant_type": "refresh_token", "refresh_token": refresh_token},
             auth=(client_id, self.credentials.get("client_secret", "")),
         )
         if response.status_code != 200:
-            raise AuthFailed(f"Yahoo! token renewal refused ({response.status_code}: {response.text[:200]}) "
-                             f"after: {why}")
+            raise AuthFailed(
+                f"Yahoo! token renewal refused ({response.status_code}: {response.text[:200]}) after: {why}"
+            )
         try:
             answer = json_body(response)
             access_token = str(answer["access_token"])
@@ -411,11 +485,18 @@ def _total(info: ET.Element, order_id: str, points: int) -> tuple[int | None, tu
     (the import computes its total) and the run notes why."""
     raw = _text(info, "Detail", "TotalPrice")
     if not raw:
-        return None, (_("%(number)s: Yahoo! sent no total (TotalPrice); the total was computed from the lines "
-                        "and fees.") % {"number": order_id},)
+        return None, (
+            _("%(number)s: Yahoo! sent no total (TotalPrice); the total was computed from the lines and fees.")
+            % {"number": order_id},
+        )
     if not _WHOLE_NUMBER.fullmatch(raw):
-        return None, (_("%(number)s: Yahoo!'s total (TotalPrice) “%(value)s” is not a whole number; the total "
-                        "was computed from the lines and fees.") % {"number": order_id, "value": raw[:40]},)
+        return None, (
+            _(
+                "%(number)s: Yahoo!'s total (TotalPrice) “%(value)s” is not a whole number; the total "
+                "was computed from the lines and fees."
+            )
+            % {"number": order_id, "value": raw[:40]},
+        )
     return int(raw) - points, ()
 
 

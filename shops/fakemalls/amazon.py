@@ -56,8 +56,15 @@ SEARCH_PATH = "/orders/2026-01-01/orders"
 ORDER_PATH = re.compile(r"/orders/2026-01-01/orders/([^/]+)")
 MARKETPLACE_JP = "A1VC38T7YXB528"
 DATASETS = ("BUYER", "RECIPIENT", "PROCEEDS", "EXPENSE", "PROMOTION", "CANCELLATION", "FULFILLMENT", "PACKAGES")
-STATUSES = ("PENDING_AVAILABILITY", "PENDING", "UNSHIPPED", "PARTIALLY_SHIPPED", "SHIPPED", "CANCELLED",
-            "UNFULFILLABLE")
+STATUSES = (
+    "PENDING_AVAILABILITY",
+    "PENDING",
+    "UNSHIPPED",
+    "PARTIALLY_SHIPPED",
+    "SHIPPED",
+    "CANCELLED",
+    "UNFULFILLABLE",
+)
 MAX_PAGE_SIZE = 100
 TOKEN_LIFETIME = 3600
 DEMO_CLIENT_ID = "amzn1.application-oa2-client.0b4ckyard0demo0000000000000000"
@@ -153,9 +160,17 @@ class FakeAmazon(FakeMallServer):
     handler_class = _Handler
     thread_name = "fake-amazon"
 
-    def __init__(self, *, client_id: str = DEMO_CLIENT_ID, client_secret: str = DEMO_CLIENT_SECRET,
-                 refresh_token: str = DEMO_REFRESH_TOKEN, marketplace_id: str = MARKETPLACE_JP,
-                 rate_limit: str = "0.0167", seed: int | None = None, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        *,
+        client_id: str = DEMO_CLIENT_ID,
+        client_secret: str = DEMO_CLIENT_SECRET,
+        refresh_token: str = DEMO_REFRESH_TOKEN,
+        marketplace_id: str = MARKETPLACE_JP,
+        rate_limit: str = "0.0167",
+        seed: int | None = None,
+        host: str = "127.0.0.1",
+    ) -> None:
         super().__init__(host=host)
         self.client_id = client_id
         self.client_secret = client_secret
@@ -175,8 +190,12 @@ class FakeAmazon(FakeMallServer):
     @property
     def credentials(self) -> dict[str, str]:
         """What the shop's admin would enter: the connector's credential_fields."""
-        return {"client_id": self.client_id, "client_secret": self.client_secret,
-                "refresh_token": self.refresh_token, "marketplace_id": self.marketplace_id}
+        return {
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "refresh_token": self.refresh_token,
+            "marketplace_id": self.marketplace_id,
+        }
 
     @property
     def token_requests(self) -> int:
@@ -188,8 +207,9 @@ class FakeAmazon(FakeMallServer):
 
     # --- switches -------------------------------------------------------------------------------------------
 
-    def queue_rate_limit(self, times: int = 1, *, rate_limit: str | None = "0.5",
-                         retry_after: float | None = None) -> None:
+    def queue_rate_limit(
+        self, times: int = 1, *, rate_limit: str | None = "0.5", retry_after: float | None = None
+    ) -> None:
         """The next `times` SP-API requests answer 429 QuotaExceeded, with x-amzn-RateLimit-Limit when
         `rate_limit` is given and Retry-After only when `retry_after` is."""
         headers = {}
@@ -229,19 +249,36 @@ class FakeAmazon(FakeMallServer):
         delivery, coupons and gifts). Returns their ids, oldest change first."""
         with self._lock:
             start = _second(_now()) - dt.timedelta(seconds=n - 1)
-            return [self._add(self._build(self._change_time(start + dt.timedelta(seconds=i)), i))
-                    for i in range(n)]
+            return [self._add(self._build(self._change_time(start + dt.timedelta(seconds=i)), i)) for i in range(n)]
 
-    def add_order(self, *, status: str = "UNSHIPPED", fulfilled_by: str = "MERCHANT", cod: bool = False,
-                  scheduled: bool = False, discount: int = 0, gift_message: str = "",
-                  items: Sequence[tuple[str, int]] | None = None, place: Place | None = None) -> str:
+    def add_order(
+        self,
+        *,
+        status: str = "UNSHIPPED",
+        fulfilled_by: str = "MERCHANT",
+        cod: bool = False,
+        scheduled: bool = False,
+        discount: int = 0,
+        gift_message: str = "",
+        items: Sequence[tuple[str, int]] | None = None,
+        place: Place | None = None,
+    ) -> str:
         """One order as described (items as (sku, quantity) from CATALOGUE). Returns its orderId."""
         if status not in STATUSES:
             raise ValueError(f"unknown fulfillmentStatus {status}")
         with self._lock:
-            payload = self._build(self._change_time(_now()), 0, status=status, fulfilled_by=fulfilled_by,
-                                  cod=cod, scheduled=scheduled, discount=discount, gift_message=gift_message,
-                                  items=items, place=place)
+            payload = self._build(
+                self._change_time(_now()),
+                0,
+                status=status,
+                fulfilled_by=fulfilled_by,
+                cod=cod,
+                scheduled=scheduled,
+                discount=discount,
+                gift_message=gift_message,
+                items=items,
+                place=place,
+            )
             return self._add(payload)
 
     def add_malformed_order(self, defect: str = "quantity") -> str:
@@ -289,10 +326,13 @@ class FakeAmazon(FakeMallServer):
             return [r.order_id for r in sorted(self._orders.values(), key=lambda r: (r.updated, r.order_id))]
 
     def _add(self, payload: dict[str, Any]) -> str:
-        record = _Record(order_id=payload["orderId"], created=dt.datetime.fromisoformat(payload["_created"]),
-                         updated=dt.datetime.fromisoformat(payload["lastUpdatedTime"].replace("Z", "+00:00")),
-                         marketplace_id=self.marketplace_id,
-                         payload={k: v for k, v in payload.items() if not k.startswith("_")})
+        record = _Record(
+            order_id=payload["orderId"],
+            created=dt.datetime.fromisoformat(payload["_created"]),
+            updated=dt.datetime.fromisoformat(payload["lastUpdatedTime"].replace("Z", "+00:00")),
+            marketplace_id=self.marketplace_id,
+            payload={k: v for k, v in payload.items() if not k.startswith("_")},
+        )
         self._orders[record.order_id] = record
         return record.order_id
 
@@ -302,10 +342,20 @@ class FakeAmazon(FakeMallServer):
         self._last_change = moment
         return moment
 
-    def _build(self, updated: dt.datetime, index: int, *, status: str | None = None,
-               fulfilled_by: str | None = None, cod: bool | None = None, scheduled: bool | None = None,
-               discount: int | None = None, gift_message: str | None = None,
-               items: Sequence[tuple[str, int]] | None = None, place: Place | None = None) -> dict[str, Any]:
+    def _build(
+        self,
+        updated: dt.datetime,
+        index: int,
+        *,
+        status: str | None = None,
+        fulfilled_by: str | None = None,
+        cod: bool | None = None,
+        scheduled: bool | None = None,
+        discount: int | None = None,
+        gift_message: str | None = None,
+        items: Sequence[tuple[str, int]] | None = None,
+        place: Place | None = None,
+    ) -> dict[str, Any]:
         rng = self._rng
         fulfilled_by = fulfilled_by or ("AMAZON" if rng.random() < 0.1 else "MERCHANT")
         fba = fulfilled_by == "AMAZON"
@@ -318,9 +368,11 @@ class FakeAmazon(FakeMallServer):
             gift_message = "いつもありがとう。ささやかですが。" if rng.random() < 0.1 else ""
         place = place or rng.choice(PLACES)
         by_sku = {p.sku: p for p in CATALOGUE}
-        chosen = [(by_sku[sku], qty) for sku, qty in items] if items else [
-            (p, rng.choice((1, 1, 1, 2, 3))) for p in rng.sample(CATALOGUE, rng.choice((1, 1, 2, 3)))
-        ]
+        chosen = (
+            [(by_sku[sku], qty) for sku, qty in items]
+            if items
+            else [(p, rng.choice((1, 1, 1, 2, 3))) for p in rng.sample(CATALOGUE, rng.choice((1, 1, 2, 3)))]
+        )
         created = updated - dt.timedelta(minutes=rng.randint(1, 90))
         order_id = _order_id(rng)
         while order_id in self._orders:
@@ -329,8 +381,7 @@ class FakeAmazon(FakeMallServer):
         postage = 0 if fba or item_total >= FREE_SHIPPING_FROM else POSTAGE
         cod_fee = COD_FEE if cod else 0
         name = f"{self._faker.last_name()} {self._faker.first_name()}"
-        window_start = dt.datetime.combine(created.astimezone(JST).date() + dt.timedelta(days=3),
-                                           dt.time(14), JST)
+        window_start = dt.datetime.combine(created.astimezone(JST).date() + dt.timedelta(days=3), dt.time(14), JST)
         order_items = []
         for position, (product, quantity) in enumerate(chosen):
             extras = [("SHIPPING", postage), ("COD_FEE", cod_fee), ("DISCOUNT", -discount)] if position == 0 else []
@@ -340,8 +391,10 @@ class FakeAmazon(FakeMallServer):
             if cod:
                 shipping["shippingConstraints"] = {"cashOnDelivery": "MANDATORY"}
             if scheduled:
-                shipping["scheduledDeliveryWindow"] = {"earliestDateTime": _wire(window_start),
-                                                       "latestDateTime": _wire(window_start + dt.timedelta(hours=2))}
+                shipping["scheduledDeliveryWindow"] = {
+                    "earliestDateTime": _wire(window_start),
+                    "latestDateTime": _wire(window_start + dt.timedelta(hours=2)),
+                }
             item_fulfillment: dict[str, Any] = {
                 "quantityFulfilled": quantity if status == "SHIPPED" else 0,
                 "quantityUnfulfilled": 0 if status in ("SHIPPED", "CANCELLED") else quantity,
@@ -355,15 +408,24 @@ class FakeAmazon(FakeMallServer):
                 "quantityOrdered": quantity,
                 "programs": [],
                 "product": {
-                    "asin": product.asin, "title": product.title, "sellerSku": product.sku,
+                    "asin": product.asin,
+                    "title": product.title,
+                    "sellerSku": product.sku,
                     "condition": {"conditionType": "NEW", "conditionSubtype": "NEW", "conditionNote": ""},
                     "price": {"unitPrice": _money(product.price)},
                 },
-                "proceeds": {"proceedsTotal": _money(sum(amount for _kind, amount in amounts)),
-                             "breakdowns": breakdowns},
-                "expense": {"pointsCost": {"pointsGranted": {
-                    "pointsNumber": product.price * quantity // 100,
-                    "pointsMonetaryValue": _money(product.price * quantity // 100)}}},
+                "proceeds": {
+                    "proceedsTotal": _money(sum(amount for _kind, amount in amounts)),
+                    "breakdowns": breakdowns,
+                },
+                "expense": {
+                    "pointsCost": {
+                        "pointsGranted": {
+                            "pointsNumber": product.price * quantity // 100,
+                            "pointsMonetaryValue": _money(product.price * quantity // 100),
+                        }
+                    }
+                },
                 "fulfillment": item_fulfillment,
             }
             if discount and position == 0:
@@ -391,18 +453,22 @@ class FakeAmazon(FakeMallServer):
             "lastUpdatedTime": _wire(updated),
             "programs": ["PRIME"] if fba or rng.random() < 0.3 else [],
             "associatedOrders": [],
-            "salesChannel": {"channelName": "AMAZON", "marketplaceId": self.marketplace_id,
-                             "marketplaceName": "Amazon.co.jp"},
-            "buyer": {"buyerName": name,
-                      "buyerEmail": f"{secrets.token_hex(8)}@marketplace.amazon.co.jp"},
+            "salesChannel": {
+                "channelName": "AMAZON",
+                "marketplaceId": self.marketplace_id,
+                "marketplaceName": "Amazon.co.jp",
+            },
+            "buyer": {"buyerName": name, "buyerEmail": f"{secrets.token_hex(8)}@marketplace.amazon.co.jp"},
             "recipient": recipient,
             "proceeds": {"grandTotal": _money(item_total + postage + cod_fee - discount)},
             "fulfillment": {
                 "fulfillmentStatus": status,
                 "fulfilledBy": fulfilled_by,
                 "fulfillmentServiceLevel": "SCHEDULED" if scheduled else "STANDARD",
-                "shipByWindow": {"earliestDateTime": _wire(created),
-                                 "latestDateTime": _wire(created + dt.timedelta(days=2))},
+                "shipByWindow": {
+                    "earliestDateTime": _wire(created),
+                    "latestDateTime": _wire(created + dt.timedelta(days=2)),
+                },
             },
             "orderItems": order_items,
             "packages": [],
@@ -410,13 +476,15 @@ class FakeAmazon(FakeMallServer):
 
     # --- HTTP -----------------------------------------------------------------------------------------------
 
-    def handle(self, method: str, target: str, headers: dict[str, str], raw: bytes
-               ) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def handle(
+        self, method: str, target: str, headers: dict[str, str], raw: bytes
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
         parts = urlsplit(target)
         query = query_values(parts.query)
         with self._lock:
-            self.requests.append(RecordedRequest(method, parts.path, query, headers,
-                                                 raw.decode("utf-8", errors="replace")))
+            self.requests.append(
+                RecordedRequest(method, parts.path, query, headers, raw.decode("utf-8", errors="replace"))
+            )
             if parts.path == TOKEN_PATH and method == "POST":
                 return self._token(headers, raw)
             request_id = {"x-amzn-RequestId": str(uuid.uuid4())}
@@ -444,23 +512,44 @@ class FakeAmazon(FakeMallServer):
         else:
             form = {key: values[-1] for key, values in parse_qs(text).items()}
         if form.get("grant_type") != "refresh_token":
-            return 400, {"error": "unsupported_grant_type",
-                         "error_description": "The authorization grant type is not supported"}, {}
+            return (
+                400,
+                {
+                    "error": "unsupported_grant_type",
+                    "error_description": "The authorization grant type is not supported",
+                },
+                {},
+            )
         if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
             return 401, {"error": "invalid_client", "error_description": "Client authentication failed"}, {}
         if form.get("refresh_token") != self.refresh_token:
-            return 400, {"error": "invalid_grant",
-                         "error_description": "The request has an invalid grant parameter : refresh_token"}, {}
+            return (
+                400,
+                {
+                    "error": "invalid_grant",
+                    "error_description": "The request has an invalid grant parameter : refresh_token",
+                },
+                {},
+            )
         token = f"Atza|{secrets.token_urlsafe(32)}"
         self._access_tokens[token] = time.monotonic() + TOKEN_LIFETIME
-        return 200, {"access_token": token, "refresh_token": self.refresh_token, "token_type": "bearer",
-                     "expires_in": TOKEN_LIFETIME}, {}
+        return (
+            200,
+            {
+                "access_token": token,
+                "refresh_token": self.refresh_token,
+                "token_type": "bearer",
+                "expires_in": TOKEN_LIFETIME,
+            },
+            {},
+        )
 
     def _check_token(self, token: str) -> dict[str, Any] | None:
         expiry = self._access_tokens.get(token)
         if expiry is None:
-            return _errors("Unauthorized", UNAUTHORIZED,
-                           "The access token you provided is revoked, malformed or invalid.")
+            return _errors(
+                "Unauthorized", UNAUTHORIZED, "The access token you provided is revoked, malformed or invalid."
+            )
         if expiry <= time.monotonic():
             return _errors("Unauthorized", UNAUTHORIZED, "The access token you provided has expired.")
         if self._refuse_access:
@@ -488,17 +577,23 @@ class FakeAmazon(FakeMallServer):
         included = _csv(query.get("includedData"))
         if unknown := included - set(DATASETS):
             return 400, _errors("InvalidInput", f"Invalid includedData: {','.join(sorted(unknown))}")
-        key = tuple(sorted((k, v) for k, v in query.items()
-                           if k not in ("paginationToken", "maxResultsPerPage", "includedData")))
+        key = tuple(
+            sorted(
+                (k, v) for k, v in query.items() if k not in ("paginationToken", "maxResultsPerPage", "includedData")
+            )
+        )
         token = query.get("paginationToken")
         if token:
             page_set = self._page_sets.pop(token, None)
             if page_set is None or page_set.key != key:
-                return 400, _errors("InvalidInput", "Invalid paginationToken.",
-                                    "The token has expired or the other parameters differ from its request.")
+                return 400, _errors(
+                    "InvalidInput",
+                    "Invalid paginationToken.",
+                    "The token has expired or the other parameters differ from its request.",
+                )
         else:
             page_set = _PageSet(key=key, ids=self._matching(query, bounds), offset=0)
-        page_ids = page_set.ids[page_set.offset:page_set.offset + size]
+        page_ids = page_set.ids[page_set.offset : page_set.offset + size]
         body: dict[str, Any] = {"orders": [_view(self._orders[i].payload, included) for i in page_ids]}
         if page_set.offset + size < len(page_set.ids):
             next_token = secrets.token_urlsafe(24)
@@ -548,8 +643,13 @@ def _view(payload: dict[str, Any], included: set[str]) -> dict[str, Any]:
     elif fba:
         order.get("recipient", {}).get("deliveryAddress", {}).pop("phone", None)
     order_level = {"PROCEEDS": "proceeds", "FULFILLMENT": "fulfillment", "PACKAGES": "packages"}
-    item_level = {"PROCEEDS": "proceeds", "FULFILLMENT": "fulfillment", "EXPENSE": "expense",
-                  "PROMOTION": "promotion", "CANCELLATION": "cancellation"}
+    item_level = {
+        "PROCEEDS": "proceeds",
+        "FULFILLMENT": "fulfillment",
+        "EXPENSE": "expense",
+        "PROMOTION": "promotion",
+        "CANCELLATION": "cancellation",
+    }
     for dataset, field in order_level.items():
         if dataset not in included:
             order.pop(field, None)

@@ -107,8 +107,13 @@ CATALOGUE: tuple[Product, ...] = (
     Product("RIC-KOS-5K", "新潟県産コシヒカリ 5kg", 3580, 0.08, ("精米:白米", "精米:無洗米")),
     Product("SWT-DOR-10", "北海道産小豆のどら焼き 10個入", 2400, 0.08, ("のし:なし", "のし:内祝")),
     Product("TWL-IMB-2P", "今治タオル フェイスタオル 2枚組", 2200, 0.1, ("カラー:ホワイト", "カラー:ネイビー")),
-    Product("TSH-ORG-01", "オーガニックコットン Tシャツ", 3980, 0.1,
-            ("カラー:ブラック\nサイズ:M", "カラー:ホワイト\nサイズ:L", "カラー:ネイビー\nサイズ:S")),
+    Product(
+        "TSH-ORG-01",
+        "オーガニックコットン Tシャツ",
+        3980,
+        0.1,
+        ("カラー:ブラック\nサイズ:M", "カラー:ホワイト\nサイズ:L", "カラー:ネイビー\nサイズ:S"),
+    ),
     Product("MUG-HSM-01", "波佐見焼 マグカップ", 2420, 0.1, ("カラー:藍", "カラー:白磁")),
     Product("KTL-NBT-065", "南部鉄器 急須 0.65L", 8800, 0.1),
     Product("HCR-YZU-50", "柚子の香りのハンドクリーム 50g", 1320, 0.1),
@@ -117,15 +122,28 @@ PRODUCTS = {p.sku: p for p in CATALOGUE}
 
 # (settlementMethodCode, settlementMethod, weight)
 SETTLEMENTS: tuple[tuple[int, str, int], ...] = (
-    (1, "クレジットカード", 50), (2, "代金引換", 12), (9, "銀行振込", 8), (13, "セブンイレブン（前払）", 4),
-    (14, "ローソン、郵便局ATM等（前払）", 4), (21, "後払い決済", 12), (12, "Apple Pay", 5), (17, "PayPal", 5),
+    (1, "クレジットカード", 50),
+    (2, "代金引換", 12),
+    (9, "銀行振込", 8),
+    (13, "セブンイレブン（前払）", 4),
+    (14, "ローソン、郵便局ATM等（前払）", 4),
+    (21, "後払い決済", 12),
+    (12, "Apple Pay", 5),
+    (17, "PayPal", 5),
 )
 SETTLEMENT_NAMES = {code: name for code, name, _w in SETTLEMENTS}
 DELIVERY_NAMES = ("宅配便", "宅配便", "宅配便", "ネコポス（ポスト投函）")
-PLAIN_REMARKS = ("", "", "", "", "[備考:]\nのし希望", "[備考:]\nのし希望（表書き：内祝）",
-                 "[備考:]\n領収書を同梱してください", "[備考:]\n不在がちなので置き配を希望します")
-SHIPPING_TERMS = {1: "午前中", 1416: "14:00～16:00", 1618: "16:00～18:00", 1820: "18:00～20:00",
-                  1921: "19:00～21:00"}
+PLAIN_REMARKS = (
+    "",
+    "",
+    "",
+    "",
+    "[備考:]\nのし希望",
+    "[備考:]\nのし希望（表書き：内祝）",
+    "[備考:]\n領収書を同梱してください",
+    "[備考:]\n不在がちなので置き配を希望します",
+)
+SHIPPING_TERMS = {1: "午前中", 1416: "14:00～16:00", 1618: "16:00～18:00", 1820: "18:00～20:00", 1921: "19:00～21:00"}
 COD_FEE = 330
 POSTAGE = 770
 FREE_SHIPPING_FROM = 3980
@@ -165,8 +183,15 @@ class FakeRakuten(FakeMallServer):
     handler_class = _Handler
     thread_name = "fake-rakuten"
 
-    def __init__(self, *, service_secret: str = DEMO_SERVICE_SECRET, license_key: str = DEMO_LICENSE_KEY,
-                 shop_id: str = "382915", seed: int | None = None, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        *,
+        service_secret: str = DEMO_SERVICE_SECRET,
+        license_key: str = DEMO_LICENSE_KEY,
+        shop_id: str = "382915",
+        seed: int | None = None,
+        host: str = "127.0.0.1",
+    ) -> None:
         super().__init__(host=host)
         self.service_secret = service_secret
         self.license_key = license_key
@@ -212,16 +237,29 @@ class FakeRakuten(FakeMallServer):
         step = (until - since) / (n - 1) if n > 1 else dt.timedelta(0)
         return [self.add_order(ordered_at=since + step * i) for i in range(n)]
 
-    def add_order(self, *, ordered_at: dt.datetime | None = None, remote_island: bool | None = None,
-                  settlement_code: int | None = None, items: Sequence[tuple[str, int]] | None = None,
-                  packages: int = 1, **fields: Any) -> str:
+    def add_order(
+        self,
+        *,
+        ordered_at: dt.datetime | None = None,
+        remote_island: bool | None = None,
+        settlement_code: int | None = None,
+        items: Sequence[tuple[str, int]] | None = None,
+        packages: int = 1,
+        **fields: Any,
+    ) -> str:
         """One order; what is not given is drawn at random. `items` are (SKU of CATALOGUE, units); `fields`
         replace top-level keys of the generated OrderModel afterwards."""
         with self._lock:
             moment = _second(ordered_at or _now())
             number = self._next_number(moment)
-            payload = self._build(number, moment, remote_island=remote_island, settlement_code=settlement_code,
-                                  items=items, packages=packages)
+            payload = self._build(
+                number,
+                moment,
+                remote_island=remote_island,
+                settlement_code=settlement_code,
+                items=items,
+                packages=packages,
+            )
             payload.update(fields)
             self._orders[number] = _Record(number, moment, payload, moment)
             return number
@@ -253,16 +291,18 @@ class FakeRakuten(FakeMallServer):
             order = record.payload
             order["orderProgress"] = 900 if confirmed else 800
             changes = order.setdefault("ChangeReasonModelList", [])
-            changes.append({
-                "changeId": self._rng.randint(10**7, 10**8 - 1),
-                "changeType": 1 if confirmed else 0,  # 1 キャンセル確定, 0 キャンセル申請
-                "changeTypeDetail": None,
-                "changeReason": 1,  # お客様都合
-                "changeReasonDetail": 1,  # キャンセル
-                "changeApplyDatetime": _wire(moment),
-                "changeFixDatetime": _wire(moment) if confirmed else None,
-                "changeCmplDatetime": None,
-            })
+            changes.append(
+                {
+                    "changeId": self._rng.randint(10**7, 10**8 - 1),
+                    "changeType": 1 if confirmed else 0,  # 1 キャンセル確定, 0 キャンセル申請
+                    "changeTypeDetail": None,
+                    "changeReason": 1,  # お客様都合
+                    "changeReasonDetail": 1,  # キャンセル
+                    "changeApplyDatetime": _wire(moment),
+                    "changeFixDatetime": _wire(moment) if confirmed else None,
+                    "changeCmplDatetime": None,
+                }
+            )
             record.updated_at = moment
 
     def update_order(self, number: str, change: Callable[[dict[str, Any]], None]) -> None:
@@ -287,8 +327,16 @@ class FakeRakuten(FakeMallServer):
 
     # --- generating an order ------------------------------------------------------------------------------
 
-    def _build(self, number: str, moment: dt.datetime, *, remote_island: bool | None, settlement_code: int | None,
-               items: Sequence[tuple[str, int]] | None, packages: int) -> dict[str, Any]:
+    def _build(
+        self,
+        number: str,
+        moment: dt.datetime,
+        *,
+        remote_island: bool | None,
+        settlement_code: int | None,
+        items: Sequence[tuple[str, int]] | None,
+        packages: int,
+    ) -> dict[str, Any]:
         rng = self._rng
         orderer = self._person(remote_island=remote_island)
         if settlement_code is None:
@@ -303,10 +351,16 @@ class FakeRakuten(FakeMallServer):
 
         remote = any(p["SenderModel"]["isolatedIslandFlag"] == 1 for p in package_list)
         goods = sum(p["goodsPrice"] for p in package_list)
-        postage = UNSET if any(p["postagePrice"] == UNSET for p in package_list) else \
-            sum(p["postagePrice"] for p in package_list)
-        cod = UNSET if any(p["deliveryPrice"] == UNSET for p in package_list) else \
-            sum(p["deliveryPrice"] for p in package_list)
+        postage = (
+            UNSET
+            if any(p["postagePrice"] == UNSET for p in package_list)
+            else sum(p["postagePrice"] for p in package_list)
+        )
+        cod = (
+            UNSET
+            if any(p["deliveryPrice"] == UNSET for p in package_list)
+            else sum(p["deliveryPrice"] for p in package_list)
+        )
         coupon = 300 if rng.random() < 0.2 else 0
         points = rng.choice((100, 250, 500)) if rng.random() < 0.25 else 0
         total = UNSET if postage == UNSET else goods + postage
@@ -341,8 +395,9 @@ class FakeRakuten(FakeMallServer):
             "remarks": remarks,
             "giftCheckFlag": 0 if package_list[0]["SenderModel"]["familyName"] == orderer["familyName"] else 1,
             "severalSenderFlag": 1 if len(package_list) > 1 else 0,
-            "equalSenderFlag": 1 if len(package_list) == 1 and package_list[0]["SenderModel"]["zipCode2"]
-            == orderer["zipCode2"] else 0,
+            "equalSenderFlag": 1
+            if len(package_list) == 1 and package_list[0]["SenderModel"]["zipCode2"] == orderer["zipCode2"]
+            else 0,
             "isolatedIslandFlag": 1 if remote else 0,
             "rakutenMemberFlag": 1,
             "carrierCode": rng.choice((0, 11, 12)),
@@ -375,9 +430,14 @@ class FakeRakuten(FakeMallServer):
             "modifyFlag": 0,
             "receiptIssueCount": 0,
             "receiptIssueHistoryList": [],
-            "OrdererModel": {**_public(orderer), "emailAddress": f"{rng.getrandbits(64):016x}s1@pc.fw.rakuten.ne.jp",
-                             "sex": rng.choice(("男", "女")), "birthYear": rng.randint(1950, 2004),
-                             "birthMonth": rng.randint(1, 12), "birthDay": rng.randint(1, 28)},
+            "OrdererModel": {
+                **_public(orderer),
+                "emailAddress": f"{rng.getrandbits(64):016x}s1@pc.fw.rakuten.ne.jp",
+                "sex": rng.choice(("男", "女")),
+                "birthYear": rng.randint(1950, 2004),
+                "birthMonth": rng.randint(1, 12),
+                "birthDay": rng.randint(1, 28),
+            },
             "PaymentModel": None,
             "SettlementModel": _settlement(settlement_code, orderer, rng),
             "DeliveryModel": {"deliveryName": rng.choice(DELIVERY_NAMES), "deliveryClass": 0},
@@ -403,10 +463,17 @@ class FakeRakuten(FakeMallServer):
         building = rng.choice(BUILDINGS)
         street = f"{place.town}{rng.randint(1, 5)}-{rng.randint(1, 20)}-{rng.randint(1, 30)}"
         return {
-            "zipCode1": zip1, "zipCode2": zip2, "prefecture": place.prefecture, "city": place.city,
+            "zipCode1": zip1,
+            "zipCode2": zip2,
+            "prefecture": place.prefecture,
+            "city": place.city,
             "subAddress": f"{street} {building}".strip(),
-            "familyName": family, "firstName": first, "familyNameKana": family_kana, "firstNameKana": first_kana,
-            "phoneNumber1": rng.choice(("090", "080", "070")), "phoneNumber2": f"{rng.randint(0, 9999):04d}",
+            "familyName": family,
+            "firstName": first,
+            "familyNameKana": family_kana,
+            "firstNameKana": first_kana,
+            "phoneNumber1": rng.choice(("090", "080", "070")),
+            "phoneNumber2": f"{rng.randint(0, 9999):04d}",
             "phoneNumber3": f"{rng.randint(0, 9999):04d}",
             "_remote": place.remote_island,
         }
@@ -415,8 +482,9 @@ class FakeRakuten(FakeMallServer):
         chosen = self._rng.sample(CATALOGUE, self._rng.choice((1, 1, 1, 2, 2, 3)))
         return [(p.sku, self._rng.choice((1, 1, 1, 2, 3))) for p in chosen]
 
-    def _package(self, person: dict[str, Any], items: Sequence[tuple[str, int]], settlement_code: int
-                 ) -> dict[str, Any]:
+    def _package(
+        self, person: dict[str, Any], items: Sequence[tuple[str, int]], settlement_code: int
+    ) -> dict[str, Any]:
         rng = self._rng
         remote = bool(person.get("_remote"))
         item_list: list[dict[str, Any]] = []
@@ -424,33 +492,39 @@ class FakeRakuten(FakeMallServer):
             product = PRODUCTS[sku]
             choice = rng.choice(product.choices) if product.choices else ""
             variant = f"{sku}-{product.choices.index(choice) + 1}" if choice else sku
-            item_list.append({
-                "itemDetailId": rng.randint(10**8, 10**9 - 1),
-                "itemName": product.name,
-                "itemId": rng.randint(10**7, 10**8 - 1),
-                "itemNumber": sku,
-                "manageNumber": sku.lower(),
-                "price": product.price,
-                "units": units,
-                "includePostageFlag": 0,
-                "includeTaxFlag": 1,
-                "includeCashOnDeliveryPostageFlag": 0,
-                "selectedChoice": choice or None,
-                "pointRate": 1,
-                "pointType": 0,
-                "inventoryType": 2 if choice else 1,
-                "delvdateInfo": "1～2日以内に発送予定（店舗休業日を除く）",
-                "restoreInventoryFlag": 0,
-                "dealFlag": 0,
-                "drugFlag": 0,
-                "deleteItemFlag": 0,
-                "taxRate": product.tax_rate,
-                "priceTaxIncl": product.price,
-                "isSingleItemShipping": 0,
-                "SkuModelList": [{"variantId": f"v{zlib.crc32(variant.encode()):010d}",
-                                  "merchantDefinedSkuId": variant,
-                                  "skuInfo": choice.replace("\n", " ") or None}],
-            })
+            item_list.append(
+                {
+                    "itemDetailId": rng.randint(10**8, 10**9 - 1),
+                    "itemName": product.name,
+                    "itemId": rng.randint(10**7, 10**8 - 1),
+                    "itemNumber": sku,
+                    "manageNumber": sku.lower(),
+                    "price": product.price,
+                    "units": units,
+                    "includePostageFlag": 0,
+                    "includeTaxFlag": 1,
+                    "includeCashOnDeliveryPostageFlag": 0,
+                    "selectedChoice": choice or None,
+                    "pointRate": 1,
+                    "pointType": 0,
+                    "inventoryType": 2 if choice else 1,
+                    "delvdateInfo": "1～2日以内に発送予定（店舗休業日を除く）",
+                    "restoreInventoryFlag": 0,
+                    "dealFlag": 0,
+                    "drugFlag": 0,
+                    "deleteItemFlag": 0,
+                    "taxRate": product.tax_rate,
+                    "priceTaxIncl": product.price,
+                    "isSingleItemShipping": 0,
+                    "SkuModelList": [
+                        {
+                            "variantId": f"v{zlib.crc32(variant.encode()):010d}",
+                            "merchantDefinedSkuId": variant,
+                            "skuInfo": choice.replace("\n", " ") or None,
+                        }
+                    ],
+                }
+            )
         goods = sum(i["price"] * i["units"] for i in item_list)
         # A remote island's postage is fixed by the shop after the order: until then Rakuten says -9999.
         postage = UNSET if remote else (0 if goods >= FREE_SHIPPING_FROM else POSTAGE)
@@ -477,8 +551,9 @@ class FakeRakuten(FakeMallServer):
 
     # --- HTTP -----------------------------------------------------------------------------------------------
 
-    def handle(self, method: str, path: str, headers: dict[str, str], raw: bytes
-               ) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def handle(
+        self, method: str, path: str, headers: dict[str, str], raw: bytes
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
         """One request → (status, JSON body, extra headers). Called by the HTTP handler's threads."""
         try:
             body: Any = json.loads(raw.decode("utf-8")) if raw else None
@@ -527,8 +602,10 @@ class FakeRakuten(FakeMallServer):
             return _bad("SEARCH_ORDER", "requestRecordsAmountは1から1000で指定してください。")
         if not isinstance(page, int) or page < 1:
             return _bad("SEARCH_ORDER", "requestPageが不正です。")
-        descending = any(isinstance(s, dict) and s.get("sortColumn") == 1 and s.get("sortDirection") == 2
-                         for s in paging.get("SortModelList") or [])
+        descending = any(
+            isinstance(s, dict) and s.get("sortColumn") == 1 and s.get("sortDirection") == 2
+            for s in paging.get("SortModelList") or []
+        )
 
         with self._lock:
             found = []
@@ -541,13 +618,22 @@ class FakeRakuten(FakeMallServer):
                 found.append((stamp, record.number))
         found.sort(reverse=descending)
         total = len(found)
-        numbers = [number for _stamp, number in found[(page - 1) * amount:page * amount]]
-        return 200, {
-            "MessageModelList": [_message("INFO", "ORDER_EXT_API_SEARCH_ORDER_INFO_101", "注文検索に成功しました。")],
-            "orderNumberList": numbers,
-            "PaginationResponseModel": {"totalRecordsAmount": total, "totalPages": math.ceil(total / amount),
-                                        "requestPage": page},
-        }, {}
+        numbers = [number for _stamp, number in found[(page - 1) * amount : page * amount]]
+        return (
+            200,
+            {
+                "MessageModelList": [
+                    _message("INFO", "ORDER_EXT_API_SEARCH_ORDER_INFO_101", "注文検索に成功しました。")
+                ],
+                "orderNumberList": numbers,
+                "PaginationResponseModel": {
+                    "totalRecordsAmount": total,
+                    "totalPages": math.ceil(total / amount),
+                    "requestPage": page,
+                },
+            },
+            {},
+        )
 
     def _get(self, body: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
         numbers = body.get("orderNumberList")
@@ -563,11 +649,21 @@ class FakeRakuten(FakeMallServer):
             for number in numbers:
                 record = self._orders.get(number)
                 if record is None:
-                    messages.append({**_message("ERROR", "ORDER_EXT_API_GET_ORDER_ERROR_010",
-                                                "指定された注文番号の受注は存在しません。"), "orderNumber": number})
+                    messages.append(
+                        {
+                            **_message(
+                                "ERROR", "ORDER_EXT_API_GET_ORDER_ERROR_010", "指定された注文番号の受注は存在しません。"
+                            ),
+                            "orderNumber": number,
+                        }
+                    )
                     continue
-                messages.append({**_message("INFO", "ORDER_EXT_API_GET_ORDER_INFO_101", "受注情報取得に成功しました。"),
-                                 "orderNumber": number})
+                messages.append(
+                    {
+                        **_message("INFO", "ORDER_EXT_API_GET_ORDER_INFO_101", "受注情報取得に成功しました。"),
+                        "orderNumber": number,
+                    }
+                )
                 orders.append(copy.deepcopy(record.payload))
         return 200, {"MessageModelList": messages, "OrderModelList": orders, "version": version}, {}
 
@@ -638,10 +734,17 @@ def _settlement(code: int, orderer: dict[str, Any], rng: random.Random) -> dict[
 
 def _coupon(price: int, moment: dt.datetime) -> dict[str, Any]:
     return {
-        "couponCode": "SHOP-300OFF", "itemId": 0, "couponName": "ショップ限定300円OFFクーポン",
-        "couponSummary": "300円OFF", "couponCapital": "ショップ", "couponCapitalCode": 1,
-        "expiryDate": (moment.date() + dt.timedelta(days=30)).isoformat(), "couponPrice": price, "couponUnit": 1,
-        "couponTotalPrice": price, "itemDetailId": 0,
+        "couponCode": "SHOP-300OFF",
+        "itemId": 0,
+        "couponName": "ショップ限定300円OFFクーポン",
+        "couponSummary": "300円OFF",
+        "couponCapital": "ショップ",
+        "couponCapitalCode": 1,
+        "expiryDate": (moment.date() + dt.timedelta(days=30)).isoformat(),
+        "couponPrice": price,
+        "couponUnit": 1,
+        "couponTotalPrice": price,
+        "itemDetailId": 0,
     }
 
 
@@ -652,8 +755,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.orders:
         fake.add_orders(args.orders, since=_now() - dt.timedelta(days=1))
     fake.produce(args.every)
-    fake.serve_until_interrupted(f"fake Rakuten RMS at {fake.url}  service_secret={fake.service_secret} "
-                                 f"license_key={fake.license_key}")
+    fake.serve_until_interrupted(
+        f"fake Rakuten RMS at {fake.url}  service_secret={fake.service_secret} license_key={fake.license_key}"
+    )
 
 
 if __name__ == "__main__":

@@ -154,8 +154,15 @@ class FakeShopify(FakeMallServer):
     handler_class = _Handler
     thread_name = "fake-shopify"
 
-    def __init__(self, *, shop_domain: str = DEMO_SHOP, access_token: str = DEMO_ACCESS_TOKEN,
-                 first_number: int = 1001, seed: int | None = None, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        *,
+        shop_domain: str = DEMO_SHOP,
+        access_token: str = DEMO_ACCESS_TOKEN,
+        first_number: int = 1001,
+        seed: int | None = None,
+        host: str = "127.0.0.1",
+    ) -> None:
         super().__init__(host=host)
         self.shop_domain = shop_domain
         self.access_token = access_token
@@ -178,8 +185,10 @@ class FakeShopify(FakeMallServer):
 
     def queue_rate_limit(self, times: int = 1, retry_after: str = "2.0") -> None:
         """The next `times` requests answer 429 with Retry-After (Shopify sends "2.0")."""
-        body = {"errors": "Exceeded 2 calls per second for api client. Reduce request rates to resume "
-                          "uninterrupted service."}
+        body = {
+            "errors": "Exceeded 2 calls per second for api client. Reduce request rates to resume "
+            "uninterrupted service."
+        }
         self._queue(times, 429, body, {"Retry-After": retry_after})
 
     def queue_server_error(self, times: int = 1) -> None:
@@ -204,20 +213,37 @@ class FakeShopify(FakeMallServer):
         """n realistic orders, placed one second apart up to now. Returns their ids, oldest first."""
         with self._lock:
             start = _second(_now()) - dt.timedelta(seconds=n - 1)
-            return [self._add(self._build(self._change_time(start + dt.timedelta(seconds=i))))
-                    for i in range(n)]
+            return [self._add(self._build(self._change_time(start + dt.timedelta(seconds=i)))) for i in range(n)]
 
-    def add_order(self, *, items: Sequence[tuple[str, int]] | None = None, gateways: Sequence[str] | None = None,
-                  financial_status: str | None = None, place: Place | None = None, japanese_province: bool = False,
-                  discount: int = 0, note: str = "", note_attributes: Sequence[tuple[str, str]] = (),
-                  company: str = "") -> int:
+    def add_order(
+        self,
+        *,
+        items: Sequence[tuple[str, int]] | None = None,
+        gateways: Sequence[str] | None = None,
+        financial_status: str | None = None,
+        place: Place | None = None,
+        japanese_province: bool = False,
+        discount: int = 0,
+        note: str = "",
+        note_attributes: Sequence[tuple[str, str]] = (),
+        company: str = "",
+    ) -> int:
         """One order as described (items as (sku, quantity) from CATALOGUE). Returns its id."""
         with self._lock:
-            return self._add(self._build(
-                self._change_time(_now()), items=items, gateways=gateways, financial_status=financial_status,
-                place=place, japanese_province=japanese_province, discount=discount, note=note,
-                note_attributes=note_attributes, company=company,
-            ))
+            return self._add(
+                self._build(
+                    self._change_time(_now()),
+                    items=items,
+                    gateways=gateways,
+                    financial_status=financial_status,
+                    place=place,
+                    japanese_province=japanese_province,
+                    discount=discount,
+                    note=note,
+                    note_attributes=note_attributes,
+                    company=company,
+                )
+            )
 
     def add_malformed_order(self, defect: str = "quantity") -> int:
         """An order the connector cannot read: defect "quantity" (a line's quantity is text), "created"
@@ -276,8 +302,12 @@ class FakeShopify(FakeMallServer):
             return [r.id for r in sorted(self._orders.values(), key=lambda r: (r.updated, r.id))]
 
     def _add(self, payload: dict[str, Any]) -> int:
-        record = _Record(id=payload["id"], created=dt.datetime.fromisoformat(payload.pop("_created")),
-                         updated=dt.datetime.fromisoformat(payload["updated_at"]), payload=payload)
+        record = _Record(
+            id=payload["id"],
+            created=dt.datetime.fromisoformat(payload.pop("_created")),
+            updated=dt.datetime.fromisoformat(payload["updated_at"]),
+            payload=payload,
+        )
         self._orders[record.id] = record
         return record.id
 
@@ -292,11 +322,20 @@ class FakeShopify(FakeMallServer):
         self._last_change = moment
         return moment
 
-    def _build(self, created: dt.datetime, *, items: Sequence[tuple[str, int]] | None = None,
-               gateways: Sequence[str] | None = None, financial_status: str | None = None,
-               place: Place | None = None, japanese_province: bool | None = None, discount: int | None = None,
-               note: str | None = None, note_attributes: Sequence[tuple[str, str]] | None = None,
-               company: str | None = None) -> dict[str, Any]:
+    def _build(
+        self,
+        created: dt.datetime,
+        *,
+        items: Sequence[tuple[str, int]] | None = None,
+        gateways: Sequence[str] | None = None,
+        financial_status: str | None = None,
+        place: Place | None = None,
+        japanese_province: bool | None = None,
+        discount: int | None = None,
+        note: str | None = None,
+        note_attributes: Sequence[tuple[str, str]] | None = None,
+        company: str | None = None,
+    ) -> dict[str, Any]:
         rng = self._rng
         order_id, number = self._next_id, self._next_number
         self._next_id += rng.randint(1000, 90000)
@@ -306,9 +345,11 @@ class FakeShopify(FakeMallServer):
             gateways, financial_status = list(names), financial_status or status
         financial_status = financial_status or "paid"
         by_sku = {p.sku: p for p in CATALOGUE}
-        chosen = [(by_sku[sku], qty) for sku, qty in items] if items else [
-            (p, rng.choice((1, 1, 2))) for p in rng.sample(CATALOGUE, rng.choice((1, 1, 2, 3)))
-        ]
+        chosen = (
+            [(by_sku[sku], qty) for sku, qty in items]
+            if items
+            else [(p, rng.choice((1, 1, 2))) for p in rng.sample(CATALOGUE, rng.choice((1, 1, 2, 3)))]
+        )
         discount = (500 if rng.random() < 0.15 else 0) if discount is None else discount
         if note is None:
             note = rng.choice(("", "", "", "不在の場合は宅配ボックスへお願いします。", "ギフト包装をお願いします。"))
@@ -324,8 +365,9 @@ class FakeShopify(FakeMallServer):
         email = f"{self._faker.first_romanized_name().lower()}.{rng.randint(10, 999)}@example.jp"
         person = {"last_name": self._faker.last_name(), "first_name": self._faker.first_name()}
         phone = f"0{rng.choice((70, 80, 90))}-{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}"
-        address = _address(person, place, rng, phone=phone, japanese_province=japanese_province,
-                           company=company or None)
+        address = _address(
+            person, place, rng, phone=phone, japanese_province=japanese_province, company=company or None
+        )
 
         lines: list[dict[str, Any]] = []
         item_total = line_tax = 0
@@ -336,32 +378,35 @@ class FakeShopify(FakeMallServer):
             line_tax += tax
             first_discounted = bool(discount) and position == 0
             allocation = [{"amount": str(discount), "discount_application_index": 0}] if first_discounted else []
-            lines.append({
-                "id": order_id * 10 + position + 1,
-                "admin_graphql_api_id": f"gid://shopify/LineItem/{order_id * 10 + position + 1}",
-                "variant_id": 44_000_000_000_000 + rng.randint(0, 10**9),
-                "product_id": 8_000_000_000_000 + rng.randint(0, 10**9),
-                "title": product.title,
-                "variant_title": product.variant or None,
-                "name": f"{product.title} - {product.variant}" if product.variant else product.title,
-                "sku": product.sku,
-                "vendor": "Backyard Demo",
-                "quantity": quantity,
-                "current_quantity": quantity,
-                "fulfillable_quantity": quantity,
-                "fulfillment_status": None,
-                "requires_shipping": True,
-                "taxable": True,
-                "gift_card": False,
-                "grams": product.grams,
-                "price": str(product.price),
-                "price_set": _money_set(product.price),
-                "total_discount": "0",
-                "discount_allocations": allocation,
-                "properties": [],
-                "tax_lines": [{"title": "消費税", "price": str(tax), "rate": product.tax_rate,
-                               "price_set": _money_set(tax)}],
-            })
+            lines.append(
+                {
+                    "id": order_id * 10 + position + 1,
+                    "admin_graphql_api_id": f"gid://shopify/LineItem/{order_id * 10 + position + 1}",
+                    "variant_id": 44_000_000_000_000 + rng.randint(0, 10**9),
+                    "product_id": 8_000_000_000_000 + rng.randint(0, 10**9),
+                    "title": product.title,
+                    "variant_title": product.variant or None,
+                    "name": f"{product.title} - {product.variant}" if product.variant else product.title,
+                    "sku": product.sku,
+                    "vendor": "Backyard Demo",
+                    "quantity": quantity,
+                    "current_quantity": quantity,
+                    "fulfillable_quantity": quantity,
+                    "fulfillment_status": None,
+                    "requires_shipping": True,
+                    "taxable": True,
+                    "gift_card": False,
+                    "grams": product.grams,
+                    "price": str(product.price),
+                    "price_set": _money_set(product.price),
+                    "total_discount": "0",
+                    "discount_allocations": allocation,
+                    "properties": [],
+                    "tax_lines": [
+                        {"title": "消費税", "price": str(tax), "rate": product.tax_rate, "price_set": _money_set(tax)}
+                    ],
+                }
+            )
         postage = 0 if item_total >= FREE_SHIPPING_FROM else POSTAGE
         shipping_tax = int(postage * 0.1 / 1.1)
         total = item_total + postage - discount
@@ -405,31 +450,49 @@ class FakeShopify(FakeMallServer):
             "total_price_set": _money_set(total),
             "total_weight": sum(p.grams * q for p, q in chosen),
             "discount_codes": [{"code": "WELCOME500", "amount": str(discount), "type": "fixed_amount"}]
-            if discount else [],
-            "tax_lines": [{"title": "消費税", "price": str(total_tax), "rate": 0.1,
-                           "price_set": _money_set(total_tax)}],
+            if discount
+            else [],
+            "tax_lines": [
+                {"title": "消費税", "price": str(total_tax), "rate": 0.1, "price_set": _money_set(total_tax)}
+            ],
             "customer": {
-                "id": customer_id, "email": email, "first_name": person["first_name"],
-                "last_name": person["last_name"], "phone": None, "currency": "JPY",
+                "id": customer_id,
+                "email": email,
+                "first_name": person["first_name"],
+                "last_name": person["last_name"],
+                "phone": None,
+                "currency": "JPY",
                 "default_address": {**address, "id": customer_id + 1, "customer_id": customer_id, "default": True},
             },
             "billing_address": address,
             "shipping_address": {**address, "latitude": None, "longitude": None},
             "line_items": lines,
-            "shipping_lines": [{
-                "id": order_id + 7, "title": "ヤマト運輸 宅急便", "code": "standard", "source": "shopify",
-                "price": str(postage), "discounted_price": str(postage), "price_set": _money_set(postage),
-                "tax_lines": [{"title": "消費税", "price": str(shipping_tax), "rate": 0.1,
-                               "price_set": _money_set(shipping_tax)}],
-            }],
+            "shipping_lines": [
+                {
+                    "id": order_id + 7,
+                    "title": "ヤマト運輸 宅急便",
+                    "code": "standard",
+                    "source": "shopify",
+                    "price": str(postage),
+                    "discounted_price": str(postage),
+                    "price_set": _money_set(postage),
+                    "tax_lines": [
+                        {
+                            "title": "消費税",
+                            "price": str(shipping_tax),
+                            "rate": 0.1,
+                            "price_set": _money_set(shipping_tax),
+                        }
+                    ],
+                }
+            ],
             "refunds": [],
             "fulfillments": [],
         }
 
     # --- HTTP -----------------------------------------------------------------------------------------------
 
-    def handle(self, method: str, target: str, headers: dict[str, str]
-               ) -> tuple[int, Any, dict[str, str]]:
+    def handle(self, method: str, target: str, headers: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
         parts = urlsplit(target)
         query = query_values(parts.query)
         with self._lock:
@@ -471,9 +534,8 @@ class FakeShopify(FakeMallServer):
         field, descending = _sort(filters.get("order"))
         keys = [_sort_key(record, field) for record in rows]
         if direction == "next":
-            start = 0 if key is None else next((i for i, k in enumerate(keys) if _after(k, key, descending)),
-                                               len(rows))
-            page = rows[start:start + limit]
+            start = 0 if key is None else next((i for i, k in enumerate(keys) if _after(k, key, descending)), len(rows))
+            page = rows[start : start + limit]
         else:
             end = next((i for i, k in enumerate(keys) if not _after(key, k, descending)), len(rows))
             start = max(end - limit, 0)
@@ -516,8 +578,7 @@ class FakeShopify(FakeMallServer):
         rows.sort(key=lambda r: _sort_key(r, field), reverse=descending)
         return rows
 
-    def _link(self, base: str, limit: int, filters: dict[str, str], direction: str, key: list[Any],
-              rel: str) -> str:
+    def _link(self, base: str, limit: int, filters: dict[str, str], direction: str, key: list[Any], rel: str) -> str:
         state = {"filters": filters, "direction": direction, "key": key, "generation": self._page_info_generation}
         token = base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":")).encode()).decode().rstrip("=")
         # The fake's own address, so a client that follows the link as given reaches it.
@@ -536,8 +597,15 @@ class FakeShopify(FakeMallServer):
         return state
 
 
-def _address(person: dict[str, str], place: Place, rng: random.Random, *, phone: str,
-             japanese_province: bool, company: str | None) -> dict[str, Any]:
+def _address(
+    person: dict[str, str],
+    place: Place,
+    rng: random.Random,
+    *,
+    phone: str,
+    japanese_province: bool,
+    company: str | None,
+) -> dict[str, Any]:
     return {
         "first_name": person["first_name"],
         "last_name": person["last_name"],

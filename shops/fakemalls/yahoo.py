@@ -45,11 +45,16 @@ MALFORMED_KINDS = ("missing_order_id", "bad_number", "not_xml", "doctype")
 
 # (family, given, family kana, given kana)
 NAMES: tuple[tuple[str, str, str, str], ...] = (
-    ("山田", "太郎", "ヤマダ", "タロウ"), ("佐藤", "花子", "サトウ", "ハナコ"),
-    ("鈴木", "一郎", "スズキ", "イチロウ"), ("高橋", "美咲", "タカハシ", "ミサキ"),
-    ("田中", "健太", "タナカ", "ケンタ"), ("伊藤", "さくら", "イトウ", "サクラ"),
-    ("渡辺", "翔", "ワタナベ", "ショウ"), ("中村", "陽子", "ナカムラ", "ヨウコ"),
-    ("小林", "大輔", "コバヤシ", "ダイスケ"), ("比嘉", "真央", "ヒガ", "マオ"),
+    ("山田", "太郎", "ヤマダ", "タロウ"),
+    ("佐藤", "花子", "サトウ", "ハナコ"),
+    ("鈴木", "一郎", "スズキ", "イチロウ"),
+    ("高橋", "美咲", "タカハシ", "ミサキ"),
+    ("田中", "健太", "タナカ", "ケンタ"),
+    ("伊藤", "さくら", "イトウ", "サクラ"),
+    ("渡辺", "翔", "ワタナベ", "ショウ"),
+    ("中村", "陽子", "ナカムラ", "ヨウコ"),
+    ("小林", "大輔", "コバヤシ", "ダイスケ"),
+    ("比嘉", "真央", "ヒガ", "マオ"),
     ("金城", "海斗", "キンジョウ", "カイト"),
 )
 # (zip code as Yahoo! sends it, prefecture, city, address 1): real postal codes and their areas.
@@ -88,19 +93,31 @@ PAY_METHODS: tuple[tuple[str, str, int, int], ...] = (
 )
 SHIP_METHODS = (("postage1", "宅急便"), ("postage2", "ネコポス"), ("postage3", "ゆうパック"))
 REQUEST_TIMES = ("午前中", "14:00-16:00", "16:00-18:00", "18:00-20:00", "19:00-21:00")
-COMMENTS = ("不在の場合は宅配ボックスへお願いします。", "ギフト用です。金額の分かるものは同梱しないでください。",
-            "午前中は不在がちです。")
+COMMENTS = (
+    "不在の場合は宅配ボックスへお願いします。",
+    "ギフト用です。金額の分かるものは同梱しないでください。",
+    "午前中は不在がちです。",
+)
 FREE_SHIPPING_FROM = 5000
 SHIP_CHARGE = 700
 SHIP_CHARGE_OKINAWA = 1500
 
-TOP_FIELDS = ("OrderId", "Version", "OrderTime", "LastUpdateTime", "PublicationTime", "OrderStatus",
-              "BuyerComments", "IsYahooAuctionOrder", "YahooAuctionId")
+TOP_FIELDS = (
+    "OrderId",
+    "Version",
+    "OrderTime",
+    "LastUpdateTime",
+    "PublicationTime",
+    "OrderStatus",
+    "BuyerComments",
+    "IsYahooAuctionOrder",
+    "YahooAuctionId",
+)
 BILLION_LAUGHS = (
     '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
     + "".join(f'<!ENTITY lol{n} "{("&lol" + (str(n - 1) if n > 1 else "") + ";") * 10}">' for n in range(1, 10))
-    + ']>\n<ResultSet><Result><Status>OK</Status><OrderInfo><OrderId>{order_id}</OrderId>'
-    '<BuyerComments>&lol9;</BuyerComments></OrderInfo></Result></ResultSet>'
+    + "]>\n<ResultSet><Result><Status>OK</Status><OrderInfo><OrderId>{order_id}</OrderId>"
+    "<BuyerComments>&lol9;</BuyerComments></OrderInfo></Result></ResultSet>"
 )
 
 
@@ -122,9 +139,15 @@ class FakeOrder:
     malformed: str = ""
 
     def top_fields(self) -> dict[str, str]:
-        return {"OrderId": self.order_id, "Version": str(self.version), "OrderTime": _iso(self.ordered_at),
-                "LastUpdateTime": _iso(self.updated_at), "PublicationTime": _iso(self.published_at),
-                "OrderStatus": self.status, **self.top}
+        return {
+            "OrderId": self.order_id,
+            "Version": str(self.version),
+            "OrderTime": _iso(self.ordered_at),
+            "LastUpdateTime": _iso(self.updated_at),
+            "PublicationTime": _iso(self.published_at),
+            "OrderStatus": self.status,
+            **self.top,
+        }
 
 
 @dataclass
@@ -157,11 +180,16 @@ class FakeYahoo(FakeMallServer):
     display_name = "Yahoo!"
 
     # The fake store's own made-up credentials: nothing real can be reached with them.
-    def __init__(self, *, seller_id: str = "backyard-store", client_id: str = "fake-yahoo-client",
-                 client_secret: str = "fake-yahoo-secret",  # noqa: S107
-                 access_token: str = "fake-yahoo-access-0",  # noqa: S107
-                 refresh_token: str = "fake-yahoo-refresh",  # noqa: S107
-                 seed: int = 5) -> None:
+    def __init__(
+        self,
+        *,
+        seller_id: str = "backyard-store",
+        client_id: str = "fake-yahoo-client",
+        client_secret: str = "fake-yahoo-secret",  # noqa: S107
+        access_token: str = "fake-yahoo-access-0",  # noqa: S107
+        refresh_token: str = "fake-yahoo-refresh",  # noqa: S107
+        seed: int = 5,
+    ) -> None:
         super().__init__()
         self.seller_id = seller_id
         self.client_id = client_id
@@ -191,9 +219,13 @@ class FakeYahoo(FakeMallServer):
     def credentials(self) -> dict[str, str]:
         """What an admin would enter for this store (the connector's credential_fields)."""
         with self._lock:
-            return {"seller_id": self.seller_id, "access_token": self._access_token,
-                    "refresh_token": self.refresh_token, "client_id": self.client_id,
-                    "client_secret": self.client_secret}
+            return {
+                "seller_id": self.seller_id,
+                "access_token": self._access_token,
+                "refresh_token": self.refresh_token,
+                "client_id": self.client_id,
+                "client_secret": self.client_secret,
+            }
 
     # --- the store's orders -------------------------------------------------------------------------------------
 
@@ -221,11 +253,22 @@ class FakeYahoo(FakeMallServer):
                 newest = placed
             return ids
 
-    def add_order(self, *, ordered_at: dt.datetime | None = None, buyer: int | None = None,
-                  recipient: int | None = None, address: int | None = None, pay_method: str | None = None,
-                  items: Sequence[tuple[int, int]] | None = None, comments: str | None = None,
-                  auction_id: str | None = None, request_date: dt.date | None = None,
-                  request_time: str | None = None, discount: int | None = None, points: int | None = None) -> str:
+    def add_order(
+        self,
+        *,
+        ordered_at: dt.datetime | None = None,
+        buyer: int | None = None,
+        recipient: int | None = None,
+        address: int | None = None,
+        pay_method: str | None = None,
+        items: Sequence[tuple[int, int]] | None = None,
+        comments: str | None = None,
+        auction_id: str | None = None,
+        request_date: dt.date | None = None,
+        request_time: str | None = None,
+        discount: int | None = None,
+        points: int | None = None,
+    ) -> str:
         """One new order; every argument left out is chosen at random. `items` are (CATALOGUE index, quantity).
 
         Without `ordered_at` the order is placed now (a second after the newest order when that is later).
@@ -250,14 +293,23 @@ class FakeYahoo(FakeMallServer):
             ship_address = ADDRESSES[rnd.randrange(len(ADDRESSES))] if gift and address is None else bill_address
             pay_code, pay_name, pay_charge = _pay_method(rnd, pay_method)
             ship_method, ship_method_name = rnd.choice(SHIP_METHODS)
-            chosen = list(items) if items is not None else [
-                (rnd.randrange(len(CATALOGUE)), rnd.choice((1, 1, 1, 2, 3))) for _ in range(rnd.choice((1, 1, 2, 3)))
+            chosen = (
+                list(items)
+                if items is not None
+                else [
+                    (rnd.randrange(len(CATALOGUE)), rnd.choice((1, 1, 1, 2, 3)))
+                    for _ in range(rnd.choice((1, 1, 2, 3)))
+                ]
+            )
+            lines = [
+                _item(line_id, CATALOGUE[index], quantity) for line_id, (index, quantity) in enumerate(chosen, start=1)
             ]
-            lines = [_item(line_id, CATALOGUE[index], quantity)
-                     for line_id, (index, quantity) in enumerate(chosen, start=1)]
             subtotal = sum(int(line["UnitPrice"]) * int(line["Quantity"]) for line in lines)
-            ship_charge = 0 if subtotal >= FREE_SHIPPING_FROM else (
-                SHIP_CHARGE_OKINAWA if ship_address[1] == "沖縄県" else SHIP_CHARGE)
+            ship_charge = (
+                0
+                if subtotal >= FREE_SHIPPING_FROM
+                else (SHIP_CHARGE_OKINAWA if ship_address[1] == "沖縄県" else SHIP_CHARGE)
+            )
             discount = (500 if rnd.random() < 0.1 else 0) if discount is None else discount
             points = (rnd.randrange(1, 300) if rnd.random() < 0.2 else 0) if points is None else points
             if request_date is None and rnd.random() < 0.3:
@@ -269,22 +321,41 @@ class FakeYahoo(FakeMallServer):
             if auction_id is None:
                 auction_id = f"{rnd.choice('bcx')}{rnd.randrange(10**9, 10**10)}" if rnd.random() < 0.05 else ""
             order = FakeOrder(
-                order_id=order_id, ordered_at=placed, published_at=published, updated_at=published,
-                status="2", version=1,
-                top={"BuyerComments": comments, "IsYahooAuctionOrder": "true" if auction_id else "false",
-                     "YahooAuctionId": auction_id},
-                pay={"PayStatus": "0" if pay_code in ("payment_b1", "payment_a6", "payment_a7") else "1",
-                     "PayMethod": pay_code, "PayMethodName": pay_name,
-                     **_person("Bill", bill, bill_address, rnd),
-                     "BillMailAddress": f"buyer{self._number}@example.com"},
-                ship={"ShipStatus": "0", "ShipMethod": ship_method, "ShipMethodName": ship_method_name,
-                      "ShipRequestDate": request_date.strftime("%Y%m%d") if request_date else "",
-                      "ShipRequestTime": request_time or "",
-                      **_person("Ship", ship, ship_address, rnd)},
+                order_id=order_id,
+                ordered_at=placed,
+                published_at=published,
+                updated_at=published,
+                status="2",
+                version=1,
+                top={
+                    "BuyerComments": comments,
+                    "IsYahooAuctionOrder": "true" if auction_id else "false",
+                    "YahooAuctionId": auction_id,
+                },
+                pay={
+                    "PayStatus": "0" if pay_code in ("payment_b1", "payment_a6", "payment_a7") else "1",
+                    "PayMethod": pay_code,
+                    "PayMethodName": pay_name,
+                    **_person("Bill", bill, bill_address, rnd),
+                    "BillMailAddress": f"buyer{self._number}@example.com",
+                },
+                ship={
+                    "ShipStatus": "0",
+                    "ShipMethod": ship_method,
+                    "ShipMethodName": ship_method_name,
+                    "ShipRequestDate": request_date.strftime("%Y%m%d") if request_date else "",
+                    "ShipRequestTime": request_time or "",
+                    **_person("Ship", ship, ship_address, rnd),
+                },
                 items=lines,
-                detail={"PayCharge": str(pay_charge), "ShipCharge": str(ship_charge), "GiftWrapCharge": "0",
-                        "Discount": str(discount), "UsePoint": str(points),
-                        "TotalPrice": str(subtotal + ship_charge + pay_charge - discount)},
+                detail={
+                    "PayCharge": str(pay_charge),
+                    "ShipCharge": str(ship_charge),
+                    "GiftWrapCharge": "0",
+                    "Discount": str(discount),
+                    "UsePoint": str(points),
+                    "TotalPrice": str(subtotal + ship_charge + pay_charge - discount),
+                },
             )
             self._orders.append(order)
             self._by_id[order_id] = order
@@ -380,7 +451,7 @@ class FakeYahoo(FakeMallServer):
             return _error(400, "Invalid XML.", "px-04000")
         if (req.findtext("SellerId") or "").strip() != self.seller_id:
             return _error(403, "SellerId is not permitted for this token.", "px-04003")
-        operation = route[len(API):]
+        operation = route[len(API) :]
         if operation == "orderList":
             return self._order_list(req)
         if operation == "orderInfo":
@@ -390,15 +461,26 @@ class FakeYahoo(FakeMallServer):
     def _check_token(self, authorization: str) -> tuple[int, dict[str, str], bytes] | None:
         scheme, _, token = authorization.partition(" ")
         if scheme != "Bearer" or not token:
-            return _error(401, "Authorization header is required.", "px-04101",
-                          {"WWW-Authenticate": 'Bearer error="invalid_request"'})
+            return _error(
+                401,
+                "Authorization header is required.",
+                "px-04101",
+                {"WWW-Authenticate": 'Bearer error="invalid_request"'},
+            )
         if token != self._access_token:
-            return _error(401, "Invalid AccessToken.", "px-04101",
-                          {"WWW-Authenticate": 'Bearer error="invalid_token", error_description="invalid token"'})
+            return _error(
+                401,
+                "Invalid AccessToken.",
+                "px-04101",
+                {"WWW-Authenticate": 'Bearer error="invalid_token", error_description="invalid token"'},
+            )
         if self._expired:
-            return _error(401, "AccessToken has been expired. This API session is shorter than another API.",
-                          "px-04102",
-                          {"WWW-Authenticate": 'Bearer error="invalid_token", error_description="expired token"'})
+            return _error(
+                401,
+                "AccessToken has been expired. This API session is shorter than another API.",
+                "px-04102",
+                {"WWW-Authenticate": 'Bearer error="invalid_token", error_description="expired token"'},
+            )
         return None
 
     def _token(self, headers: dict[str, str], text: str) -> tuple[int, dict[str, str], bytes]:
@@ -440,15 +522,21 @@ class FakeYahoo(FakeMallServer):
             return _error(400, "Field is required.", "od-00001")
         descending = (search.findtext("Sort") or "+order_time").strip() == "-order_time"
         with self._lock:
-            found = sorted((order for order in self._orders
-                            if (time_from is None or order.ordered_at >= time_from)
-                            and (time_to is None or order.ordered_at <= time_to)),
-                           key=lambda order: (order.ordered_at, order.order_id), reverse=descending)
+            found = sorted(
+                (
+                    order
+                    for order in self._orders
+                    if (time_from is None or order.ordered_at >= time_from)
+                    and (time_to is None or order.ordered_at <= time_to)
+                ),
+                key=lambda order: (order.ordered_at, order.order_id),
+                reverse=descending,
+            )
             root = ET.Element("Result")
             ET.SubElement(root, "Status").text = "OK"
             listing = ET.SubElement(root, "Search")
             ET.SubElement(listing, "TotalCount").text = str(len(found))
-            for index, order in enumerate(found[start - 1:start - 1 + result], start=start):
+            for index, order in enumerate(found[start - 1 : start - 1 + result], start=start):
                 info = ET.SubElement(listing, "OrderInfo")
                 ET.SubElement(info, "Index").text = str(index)
                 flat = {**order.top_fields(), **order.pay, **order.ship, **order.detail}
@@ -466,8 +554,9 @@ class FakeYahoo(FakeMallServer):
                 return _error(400, "The order does not exist.", "od-00003")
             if order.malformed == "doctype":
                 return 200, _XML, BILLION_LAUGHS.format(order_id=order_id).encode()
-            root = ET.Element("ResultSet", {"totalResultsAvailable": "1", "totalResultsReturned": "1",
-                                            "firstResultPosition": "1"})
+            root = ET.Element(
+                "ResultSet", {"totalResultsAvailable": "1", "totalResultsReturned": "1", "firstResultPosition": "1"}
+            )
             result = ET.SubElement(root, "Result")
             ET.SubElement(result, "Status").text = "OK"
             info = ET.SubElement(result, "OrderInfo")
@@ -535,8 +624,12 @@ def _document(root: ET.Element) -> bytes:
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
-def _error(status: int, message: str, code: str, headers: dict[str, str] | None = None,
-           ) -> tuple[int, dict[str, str], bytes]:
+def _error(
+    status: int,
+    message: str,
+    code: str,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], bytes]:
     root = ET.Element("Error")
     ET.SubElement(root, "Message").text = message
     ET.SubElement(root, "Code").text = code
@@ -557,20 +650,37 @@ def _pay_method(rnd: random.Random, code: str | None) -> tuple[str, str, int]:
     return pay_code, name, charge
 
 
-def _person(prefix: str, name: tuple[str, str, str, str], address: tuple[str, str, str, str],
-            rnd: random.Random) -> dict[str, str]:
+def _person(
+    prefix: str, name: tuple[str, str, str, str], address: tuple[str, str, str, str], rnd: random.Random
+) -> dict[str, str]:
     family, given, family_kana, given_kana = name
     zip_code, prefecture, city, address1 = address
     phone = f"090{rnd.randrange(10**8):08d}" if rnd.random() < 0.7 else f"03{rnd.randrange(10**8):08d}"
-    return {f"{prefix}FirstName": given, f"{prefix}FirstNameKana": given_kana, f"{prefix}LastName": family,
-            f"{prefix}LastNameKana": family_kana, f"{prefix}ZipCode": zip_code, f"{prefix}Prefecture": prefecture,
-            f"{prefix}City": city, f"{prefix}Address1": address1, f"{prefix}Address2": rnd.choice(BUILDINGS),
-            f"{prefix}PhoneNumber": phone}
+    return {
+        f"{prefix}FirstName": given,
+        f"{prefix}FirstNameKana": given_kana,
+        f"{prefix}LastName": family,
+        f"{prefix}LastNameKana": family_kana,
+        f"{prefix}ZipCode": zip_code,
+        f"{prefix}Prefecture": prefecture,
+        f"{prefix}City": city,
+        f"{prefix}Address1": address1,
+        f"{prefix}Address2": rnd.choice(BUILDINGS),
+        f"{prefix}PhoneNumber": phone,
+    }
 
 
-def _item(line_id: int, product: tuple[str, str, str, int, int, tuple[tuple[str, str], ...]],
-          quantity: int) -> dict[str, Any]:
+def _item(
+    line_id: int, product: tuple[str, str, str, int, int, tuple[tuple[str, str], ...]], quantity: int
+) -> dict[str, Any]:
     item_id, sub_code, title, price, tax_ratio, options = product
-    return {"LineId": str(line_id), "ItemId": item_id, "Title": title, "SubCode": sub_code,
-            "ItemOption": options, "ItemTaxRatio": str(tax_ratio), "UnitPrice": str(price),
-            "Quantity": str(quantity)}
+    return {
+        "LineId": str(line_id),
+        "ItemId": item_id,
+        "Title": title,
+        "SubCode": sub_code,
+        "ItemOption": options,
+        "ItemTaxRatio": str(tax_ratio),
+        "UnitPrice": str(price),
+        "Quantity": str(quantity),
+    }

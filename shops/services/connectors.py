@@ -107,13 +107,13 @@ def first_poll_from(shop: Shop) -> dt.datetime | None:
     return dt.datetime.combine(shop.first_poll_from, dt.time.min, tzinfo=JAPAN)
 
 
-def connector_build(shop: Shop, *, on_credentials: Callable[[dict[str, str]], None] | None = None,
-                    **options: Any) -> Connector:
+def connector_build(
+    shop: Shop, *, on_credentials: Callable[[dict[str, str]], None] | None = None, **options: Any
+) -> Connector:
     """The shop's connector with its decrypted credentials, base URL (blank: the mall's real endpoint) and
     the start of its first poll.
 
     Raises LookupError (no connector for the kind) or shops.crypto.CredentialsUnreadable."""
     cls = connector_class(shop.mall)
     options.setdefault("first_poll_from", first_poll_from(shop))
-    return cls(decrypt_credentials(shop.credentials), base_url=shop.base_url, on_credentials=on_credentials,
-               **options)
+    return cls(decrypt_credentials(shop.credentials), base_url=shop.base_url, on_credentials=on_credentials, **options)

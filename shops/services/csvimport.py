@@ -47,18 +47,30 @@ def csv_upload_create(*, tenant: Tenant, shop: Shop, filename: str, data: bytes,
         raise CsvRefused(_("The shop “%(shop)s” is not active.") % {"shop": shop.name})
     file = csvfiles.decode(data)
     return CsvUpload.objects.create(
-        tenant=tenant, shop=shop, filename=(filename or "upload.csv")[:255], encoding=file.encoding,
-        delimiter=file.delimiter, digest=hashlib.sha256(data).hexdigest(), size=len(data), header=file.header,
-        text=file.text, uploaded_by_id=getattr(user, "pk", None), preview=preview_head(file),
+        tenant=tenant,
+        shop=shop,
+        filename=(filename or "upload.csv")[:255],
+        encoding=file.encoding,
+        delimiter=file.delimiter,
+        digest=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        header=file.header,
+        text=file.text,
+        uploaded_by_id=getattr(user, "pk", None),
+        preview=preview_head(file),
     )
 
 
 def csv_mapping_save(*, shop: Shop, columns: Mapping[str, str], preset: str = "", user: Any = None) -> CsvMapping:
     """The shop's mapping, offered for its next files ("once per source")."""
     mapping, _created = CsvMapping.objects.update_or_create(
-        tenant_id=shop.tenant_id, shop=shop,
-        defaults={"columns": csvfiles.clean_mapping(columns), "preset": preset if preset in csvfiles.PRESETS else "",
-                  "updated_by_id": getattr(user, "pk", None)},
+        tenant_id=shop.tenant_id,
+        shop=shop,
+        defaults={
+            "columns": csvfiles.clean_mapping(columns),
+            "preset": preset if preset in csvfiles.PRESETS else "",
+            "updated_by_id": getattr(user, "pk", None),
+        },
     )
     return mapping
 
@@ -77,8 +89,13 @@ def csv_import_start(*, upload: CsvUpload, columns: Mapping[str, str], preset: s
         raise CsvRefused(" ".join(problems))
     shop = Shop.objects.get(pk=upload.shop_id)
     csv_mapping_save(shop=shop, columns=chosen, preset=preset, user=user)
-    run = ImportRun.objects.create(tenant_id=upload.tenant_id, shop=shop, trigger=Trigger.CSV,
-                                   status=RunStatus.QUEUED, started_by_id=getattr(user, "pk", None))
+    run = ImportRun.objects.create(
+        tenant_id=upload.tenant_id,
+        shop=shop,
+        trigger=Trigger.CSV,
+        status=RunStatus.QUEUED,
+        started_by_id=getattr(user, "pk", None),
+    )
     upload.columns, upload.run = chosen, run
     upload.save(update_fields=["columns", "run"])
     upload_id, run_id = upload.pk, run.pk
@@ -94,7 +111,7 @@ def csv_import_start(*, upload: CsvUpload, columns: Mapping[str, str], preset: s
 
 def _batches(items: list[ImportedOrder | FailedOrder]) -> Iterator[list[ImportedOrder | FailedOrder]]:
     for start in range(0, len(items), BATCH):
-        yield items[start:start + BATCH]
+        yield items[start : start + BATCH]
 
 
 class _Taken(Exception):
@@ -106,7 +123,8 @@ def _dead(now: dt.datetime) -> Q:
     existed: since it started), or running for longer than any task may (lock_ttl())."""
     silent = now - dead_after()
     return Q(status=RunStatus.RUNNING) & (
-        Q(heartbeat_at__lt=silent) | Q(heartbeat_at__isnull=True, started_at__lt=silent)
+        Q(heartbeat_at__lt=silent)
+        | Q(heartbeat_at__isnull=True, started_at__lt=silent)
         | Q(started_at__lt=now - lock_ttl())
     )
 
@@ -128,8 +146,12 @@ def csv_import_run(*, upload_id: int, run_id: int) -> ImportRun | None:
         if run.started_at is not None:  # taken over: counted again from the start, the file's failures too
             run.failures.all().delete()
             run.new = run.updated = run.unchanged = run.failed = run.pages = run.processed = 0
-            run.notes = [_("The worker importing this file stopped; the import was started again. Orders it had "
-                           "imported count as unchanged.")]
+            run.notes = [
+                _(
+                    "The worker importing this file stopped; the import was started again. Orders it had "
+                    "imported count as unchanged."
+                )
+            ]
             fields += ["new", "updated", "unchanged", "failed", "pages", "processed", "notes"]
         run.status, run.started_at, run.heartbeat_at = RunStatus.RUNNING, now, now
         run.save(update_fields=fields)
@@ -169,8 +191,11 @@ def dead_csv_imports_restart(*, now: dt.datetime | None = None) -> int:
     again and sent to the workers, which take them over (csv_import_run). Returns how many."""
     now = now or timezone.now()
     with transaction.atomic():
-        dead = list(ImportRun.objects.select_for_update(skip_locked=True).filter(_dead(now), trigger=Trigger.CSV)
-                    .values_list("pk", flat=True))
+        dead = list(
+            ImportRun.objects.select_for_update(skip_locked=True)
+            .filter(_dead(now), trigger=Trigger.CSV)
+            .values_list("pk", flat=True)
+        )
         if not dead:
             return 0
         ImportRun.objects.filter(pk__in=dead).update(status=RunStatus.QUEUED, heartbeat_at=None)

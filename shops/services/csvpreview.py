@@ -63,8 +63,9 @@ def csv_preview_request(*, upload: CsvUpload, columns: Mapping[str, str], again:
     columns = csvfiles.clean_mapping(columns)
     kept = dict(upload.preview or {})
     now = timezone.now()
-    if kept.get("columns") == columns and ((kept.get("state") in (READY, FAILED) and not again)
-                                           or (kept.get("state") in PENDING and not _stale(kept, now))):
+    if kept.get("columns") == columns and (
+        (kept.get("state") in (READY, FAILED) and not again) or (kept.get("state") in PENDING and not _stale(kept, now))
+    ):
         return kept
     base = {"head": kept.get("head", []), "lines": kept.get("lines", 0)}
     problems = csvfiles.mapping_problems(columns, upload.header)
@@ -75,8 +76,16 @@ def csv_preview_request(*, upload: CsvUpload, columns: Mapping[str, str], again:
         preview = {**base, "columns": columns, "at": now.isoformat(), **_read(upload, text, columns)}
     else:
         key = uuid.uuid4().hex
-        preview = {**base, "columns": columns, "state": QUEUED, "key": key, "at": now.isoformat(), "done": 0,
-                   "total": base["lines"], "language": translation.get_language()}
+        preview = {
+            **base,
+            "columns": columns,
+            "state": QUEUED,
+            "key": key,
+            "at": now.isoformat(),
+            "done": 0,
+            "total": base["lines"],
+            "language": translation.get_language(),
+        }
         upload_id = upload.pk
 
         def send() -> None:
@@ -117,12 +126,15 @@ def csv_preview_run(*, upload_id: int, key: str) -> str:
     return outcome["state"] if save(**outcome, done=total) else "replaced"
 
 
-def _read(upload: CsvUpload, text: str, columns: Mapping[str, str], reading: Any = None,
-          checking: Any = None) -> dict[str, Any]:
+def _read(
+    upload: CsvUpload, text: str, columns: Mapping[str, str], reading: Any = None, checking: Any = None
+) -> dict[str, Any]:
     """{"state": READY, "result": …} or {"state": FAILED, "error": …}."""
     if not text:
-        return {"state": FAILED, "error": _("The file's content is no longer kept (it was not imported within a "
-                                            "day). Upload it again.")}
+        return {
+            "state": FAILED,
+            "error": _("The file's content is no longer kept (it was not imported within a day). Upload it again."),
+        }
     try:
         found = csvfiles.read_orders(_decoded(upload, text), columns, progress=reading)
     except CsvRefused as error:
@@ -132,24 +144,40 @@ def _read(upload: CsvUpload, text: str, columns: Mapping[str, str], reading: Any
     errors = [[error.row, error.order, error.column, error.message] for error in found.errors]
     errors += [[first_rows.get(number, 0), number, "", reason] for number, reason in outcome.failed]
     errors.sort(key=lambda error: error[0])
-    return {"state": READY, "result": {
-        "rows": found.rows, "orders": len(found.items), "lines": found.lines,
-        "new": len(outcome.new), "changed": len(outcome.changed), "unchanged": len(outcome.unchanged),
-        "failed": len(found.failed) + len(outcome.failed),
-        "errors": errors[:ERRORS_KEPT], "errors_total": len(errors),
-        "notes": outcome.notes[:NOTES_KEPT],
-        "sample": [_sample(order) for order in found.orders[:SAMPLE]],
-    }}
+    return {
+        "state": READY,
+        "result": {
+            "rows": found.rows,
+            "orders": len(found.items),
+            "lines": found.lines,
+            "new": len(outcome.new),
+            "changed": len(outcome.changed),
+            "unchanged": len(outcome.unchanged),
+            "failed": len(found.failed) + len(outcome.failed),
+            "errors": errors[:ERRORS_KEPT],
+            "errors_total": len(errors),
+            "notes": outcome.notes[:NOTES_KEPT],
+            "sample": [_sample(order) for order in found.orders[:SAMPLE]],
+        },
+    }
 
 
 def _sample(order: ImportedOrder) -> dict[str, Any]:
     """What the page shows of an order as read."""
     return {
-        "external_id": order.external_id, "ordered_at": order.ordered_at.isoformat(),
-        "orderer_name": order.orderer_name, "dest_name": order.dest_name, "dest_postal_code": order.dest_postal_code,
-        "dest_prefecture": order.dest_prefecture, "dest_city": order.dest_city,
-        "dest_address1": order.dest_address1, "dest_address2": order.dest_address2,
-        "payment_name": order.payment_name, "total": order.total,
-        "lines": [{"name": line.name, "options": line.options, "quantity": line.quantity,
-                   "unit_price": line.unit_price} for line in order.lines],
+        "external_id": order.external_id,
+        "ordered_at": order.ordered_at.isoformat(),
+        "orderer_name": order.orderer_name,
+        "dest_name": order.dest_name,
+        "dest_postal_code": order.dest_postal_code,
+        "dest_prefecture": order.dest_prefecture,
+        "dest_city": order.dest_city,
+        "dest_address1": order.dest_address1,
+        "dest_address2": order.dest_address2,
+        "payment_name": order.payment_name,
+        "total": order.total,
+        "lines": [
+            {"name": line.name, "options": line.options, "quantity": line.quantity, "unit_price": line.unit_price}
+            for line in order.lines
+        ],
     }

@@ -84,11 +84,27 @@ from ..models import ImportFailure, ImportRun, MallCodeMapping, MallOrder, Mappi
 logger = logging.getLogger(__name__)
 
 TEXT_FIELDS = (
-    "orderer_name", "orderer_kana", "orderer_email", "orderer_phone", "orderer_postal_code", "orderer_prefecture",
-    "orderer_city", "orderer_address1", "orderer_address2",
-    "dest_name", "dest_kana", "dest_company", "dest_phone", "dest_postal_code", "dest_prefecture", "dest_city",
-    "dest_address1", "dest_address2",
-    "delivery_time_slot", "remarks", "order_comment",
+    "orderer_name",
+    "orderer_kana",
+    "orderer_email",
+    "orderer_phone",
+    "orderer_postal_code",
+    "orderer_prefecture",
+    "orderer_city",
+    "orderer_address1",
+    "orderer_address2",
+    "dest_name",
+    "dest_kana",
+    "dest_company",
+    "dest_phone",
+    "dest_postal_code",
+    "dest_prefecture",
+    "dest_city",
+    "dest_address1",
+    "dest_address2",
+    "delivery_time_slot",
+    "remarks",
+    "order_comment",
 )
 # The buyer's personal data: once erased from an order (retention, T2), never taken from the mall again, and
 # not kept in MallOrder either (see mall_state_erase).
@@ -97,8 +113,15 @@ FEE_FIELDS = ("shipping_fee", "cod_fee", "discount", "points_used")
 FK_FIELDS = ("payment_method", "delivery_method")
 # What the mall decides about an order; all of them are fields an import may set (EDITABLE_FIELDS).
 # delivery_slot: the carriers' slot the mall's slot text names (orders.slots), merged like any other field.
-IMPORTED_FIELDS = ("ordered_at", *TEXT_FIELDS, "delivery_slot", *FEE_FIELDS, "requested_delivery_date",
-                   "mall_remote_island", *FK_FIELDS)
+IMPORTED_FIELDS = (
+    "ordered_at",
+    *TEXT_FIELDS,
+    "delivery_slot",
+    *FEE_FIELDS,
+    "requested_delivery_date",
+    "mall_remote_island",
+    *FK_FIELDS,
+)
 assert set(IMPORTED_FIELDS) <= EDITABLE_FIELDS
 DERIVED_FIELDS = ("item_subtotal", "tax", "total", "search_text", "version", "updated_at")
 LINES = "lines"  # the key of the lines in MallOrder.values and in the operator-edit lookup
@@ -162,8 +185,11 @@ class Mappings:
     @classmethod
     def load(cls, shop: Shop) -> Mappings:
         found = cls()
-        rows = MallCodeMapping.objects.for_tenant(shop.tenant_id).filter(mall=shop.mall).values_list(
-            "kind", "mall_code", "payment_method_id", "delivery_method_id", "cancels")
+        rows = (
+            MallCodeMapping.objects.for_tenant(shop.tenant_id)
+            .filter(mall=shop.mall)
+            .values_list("kind", "mall_code", "payment_method_id", "delivery_method_id", "cancels")
+        )
         for kind, code, payment_id, delivery_id, cancels in rows:
             if kind == MappingKind.PAYMENT and payment_id is not None:
                 found.payment[code] = payment_id
@@ -234,14 +260,15 @@ def clean_text(value: Any, label: Label, limit: int | None) -> str:
     if not isinstance(value, str):
         raise Unreadable(_("“%(field)s” is not text.") % {"field": _say(label)})
     if not value.isascii() and _SURROGATE.search(value):
-        raise Unreadable(_("“%(field)s” contains a character that cannot be stored (a broken surrogate pair).")
-                         % {"field": _say(label)})
+        raise Unreadable(
+            _("“%(field)s” contains a character that cannot be stored (a broken surrogate pair).")
+            % {"field": _say(label)}
+        )
     if "\r" in value or "\x00" in value:
         value = value.replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n")
     value = value.strip()
     if limit is not None and len(value) > limit:
-        raise Unreadable(_("“%(field)s” is longer than %(limit)d characters.") % {"field": _say(label),
-                                                                                "limit": limit})
+        raise Unreadable(_("“%(field)s” is longer than %(limit)d characters.") % {"field": _say(label), "limit": limit})
     return value
 
 
@@ -257,16 +284,20 @@ def _amount(value: Any, label: Label) -> int:
     """Whole yen within ±MAX_AMOUNT (see the module's docstring)."""
     value = _whole(value, label)
     if abs(value) > MAX_AMOUNT:
-        raise Unreadable(_("“%(field)s” is too large an amount (the limit is ¥%(limit)s).")
-                         % {"field": _say(label), "limit": f"{MAX_AMOUNT:,}"})
+        raise Unreadable(
+            _("“%(field)s” is too large an amount (the limit is ¥%(limit)s).")
+            % {"field": _say(label), "limit": f"{MAX_AMOUNT:,}"}
+        )
     return value
 
 
 def _quantity(value: Any, label: Label) -> int:
     value = _whole(value, label, 0)
     if value > MAX_QUANTITY:
-        raise Unreadable(_("“%(field)s” is too large a quantity (the limit is %(limit)s).")
-                         % {"field": _say(label), "limit": f"{MAX_QUANTITY:,}"})
+        raise Unreadable(
+            _("“%(field)s” is too large a quantity (the limit is %(limit)s).")
+            % {"field": _say(label), "limit": f"{MAX_QUANTITY:,}"}
+        )
     return value
 
 
@@ -275,15 +306,23 @@ def _amounts(lines: list[Line], fields: dict[str, Any]) -> dict[str, int]:
     ±MAX_AMOUNT."""
     for number, line in enumerate(lines, start=1):
         if abs(line.unit_price * line.quantity) > MAX_AMOUNT:
-            raise Unreadable(_("Line %(n)d: the unit price × the quantity is too large an amount (the limit is "
-                               "¥%(limit)s).") % {"n": number, "limit": f"{MAX_AMOUNT:,}"})
-    amounts = compute_amounts(lines=cast(list[OrderLine], lines), shipping_fee=fields["shipping_fee"],
-                              cod_fee=fields["cod_fee"], discount=fields["discount"],
-                              points_used=fields["points_used"])
+            raise Unreadable(
+                _("Line %(n)d: the unit price × the quantity is too large an amount (the limit is ¥%(limit)s).")
+                % {"n": number, "limit": f"{MAX_AMOUNT:,}"}
+            )
+    amounts = compute_amounts(
+        lines=cast(list[OrderLine], lines),
+        shipping_fee=fields["shipping_fee"],
+        cod_fee=fields["cod_fee"],
+        discount=fields["discount"],
+        points_used=fields["points_used"],
+    )
     for name, value in amounts.items():
         if abs(value) > MAX_AMOUNT:
-            raise Unreadable(_("“%(field)s” is too large an amount (the limit is ¥%(limit)s).")
-                             % {"field": _label(name), "limit": f"{MAX_AMOUNT:,}"})
+            raise Unreadable(
+                _("“%(field)s” is too large an amount (the limit is ¥%(limit)s).")
+                % {"field": _label(name), "limit": f"{MAX_AMOUNT:,}"}
+            )
     return amounts
 
 
@@ -325,14 +364,16 @@ def _lines(order: ImportedOrder) -> list[Line]:
     lines = []
     limits = {name: _max_length(OrderLine, name) for name in ("sku", "name", "options")}
     for number, line in enumerate(order.lines, start=1):
-        lines.append(Line(
-            sku=clean_text(line.sku, _line_label(number, "sku"), limits["sku"]),
-            name=clean_text(line.name, _line_label(number, "name"), limits["name"]),
-            options=clean_text(line.options, _line_label(number, "options"), limits["options"]),
-            unit_price=_amount(line.unit_price, _line_label(number, "unit_price")),
-            quantity=_quantity(line.quantity, _line_label(number, "quantity")),
-            tax_rate=_whole(line.tax_rate, _line_label(number, "tax_rate"), 0, 100),
-        ))
+        lines.append(
+            Line(
+                sku=clean_text(line.sku, _line_label(number, "sku"), limits["sku"]),
+                name=clean_text(line.name, _line_label(number, "name"), limits["name"]),
+                options=clean_text(line.options, _line_label(number, "options"), limits["options"]),
+                unit_price=_amount(line.unit_price, _line_label(number, "unit_price")),
+                quantity=_quantity(line.quantity, _line_label(number, "quantity")),
+                tax_rate=_whole(line.tax_rate, _line_label(number, "tax_rate"), 0, 100),
+            )
+        )
     return lines
 
 
@@ -371,14 +412,24 @@ def prepare(order: ImportedOrder, mappings: Mappings, note: Callable[[str], None
     if payment is None and payment_name:
         payment = mappings.payment.get(payment_name)
     if payment is None and (payment_code or payment_name):
-        note(_("Unknown payment code “%(code)s” (%(name)s): the payment method was left empty; map it under "
-               "mall code mappings.") % {"code": payment_code, "name": payment_name})
+        note(
+            _(
+                "Unknown payment code “%(code)s” (%(name)s): the payment method was left empty; map it under "
+                "mall code mappings."
+            )
+            % {"code": payment_code, "name": payment_name}
+        )
     fields["payment_method_id"] = payment
     delivery_name = clean_text(order.delivery_name, lambda: _("delivery method"), None)
     delivery = mappings.delivery.get(delivery_name) if delivery_name else None
     if delivery is None and delivery_name:
-        note(_("Unknown delivery method “%(name)s”: the delivery method was left empty; map it under mall code "
-               "mappings.") % {"name": delivery_name})
+        note(
+            _(
+                "Unknown delivery method “%(name)s”: the delivery method was left empty; map it under mall code "
+                "mappings."
+            )
+            % {"name": delivery_name}
+        )
     fields["delivery_method_id"] = delivery
     for text in order.notes:  # what the connector read around (Yahoo!'s missing total)
         note(_storable(str(text)))
@@ -395,9 +446,17 @@ def prepare(order: ImportedOrder, mappings: Mappings, note: Callable[[str], None
     total = order.total
     encoded, digest = _encoded(values)
     return Prepared(
-        external_id=external_id, fields=fields, values=values, encoded=encoded, lines=lines, cancelled=cancelled,
-        mall_status=mall_status, mall_updated_at=_mall_time(order.updated_at), digest=digest,
-        mall_total=total if isinstance(total, int) and not isinstance(total, bool) else None, amounts=amounts,
+        external_id=external_id,
+        fields=fields,
+        values=values,
+        encoded=encoded,
+        lines=lines,
+        cancelled=cancelled,
+        mall_status=mall_status,
+        mall_updated_at=_mall_time(order.updated_at),
+        digest=digest,
+        mall_total=total if isinstance(total, int) and not isinstance(total, bool) else None,
+        amounts=amounts,
     )
 
 
@@ -430,21 +489,32 @@ def _insert(model: type[models.Model], columns: Sequence[str], rows: list[tuple[
     by_attname = {f.attname: f for f in model._meta.concrete_fields}
     if connection.vendor != "postgresql":
         model._default_manager.bulk_create(
-            [model(**{name: v.value if isinstance(v, Encoded) else v for name, v in zip(columns, row, strict=True)})
-             for row in rows],
-            batch_size=ROW_BATCH)
+            [
+                model(**{name: v.value if isinstance(v, Encoded) else v for name, v in zip(columns, row, strict=True)})
+                for row in rows
+            ],
+            batch_size=ROW_BATCH,
+        )
         return
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     json_columns = [i for i, name in enumerate(columns) if isinstance(by_attname[name], models.JSONField)]
     quote = connection.ops.quote_name
     names = ", ".join(quote(str(by_attname[name].column)) for name in columns)
     # psycopg's own errors as Django's (DataError, IntegrityError), which import_orders retries order by order
-    with connection.wrap_database_errors, connection.cursor() as cursor, cursor.cursor.copy(
-        f"COPY {quote(model._meta.db_table)} ({names}) FROM STDIN"
-    ) as copy:
+    with (
+        connection.wrap_database_errors,
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {quote(model._meta.db_table)} ({names}) FROM STDIN") as copy,
+    ):
         for row in rows:
-            copy.write_row(tuple((v.text if isinstance(v, Encoded) else dumps(v)) if i in json_columns else v
-                                 for i, v in enumerate(row)) if json_columns else row)
+            copy.write_row(
+                tuple(
+                    (v.text if isinstance(v, Encoded) else dumps(v)) if i in json_columns else v
+                    for i, v in enumerate(row)
+                )
+                if json_columns
+                else row
+            )
 
 
 class _OrderRows:
@@ -463,14 +533,18 @@ class _OrderRows:
             return [int(obj.pk) for obj in objs]
         table = Order._meta.db_table
         with connection.cursor() as cursor:
-            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                           [table, len(rows)])
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, len(rows)]
+            )
             ids = [int(row[0]) for row in cursor.fetchall()]
         quote = connection.ops.quote_name
         names = ", ".join(quote(str(f.column)) for f in [Order._meta.pk, *self.fields])
         attnames = [f.attname for f in self.fields]
-        with connection.wrap_database_errors, connection.cursor() as cursor, cursor.cursor.copy(
-                f"COPY {quote(table)} ({names}) FROM STDIN") as copy:
+        with (
+            connection.wrap_database_errors,
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy,
+        ):
             for pk, row in zip(ids, rows, strict=True):
                 full = {**self.defaults, **row}
                 copy.write_row((pk, *(full[name] for name in attnames)))
@@ -552,8 +626,14 @@ def import_orders(shop: Shop, batch: Iterable[ImportedOrder | FailedOrder], *, r
                 continue
             except Exception as error:  # a value nothing foresaw: this order fails, the batch goes on
                 logger.exception("order %r of shop %s cannot be prepared", getattr(item, "external_id", ""), shop.pk)
-                failures.append(_failure(state, str(getattr(item, "external_id", "")),
-                                         _("The order cannot be read: %(error)s") % {"error": error}, _payload(item)))
+                failures.append(
+                    _failure(
+                        state,
+                        str(getattr(item, "external_id", "")),
+                        _("The order cannot be read: %(error)s") % {"error": error},
+                        _payload(item),
+                    )
+                )
                 continue
             prepared.pop(ready.external_id, None)
             prepared[ready.external_id] = ready  # a later copy of the same order in the batch is the newer one
@@ -562,8 +642,9 @@ def import_orders(shop: Shop, batch: Iterable[ImportedOrder | FailedOrder], *, r
             with transaction.atomic():  # a savepoint: a refusal of the database undoes this attempt only
                 written = _write(state, prepared)
         except (IntegrityError, DataError) as error:
-            logger.warning("a batch of shop %s was refused by the database (%s); importing it order by order",
-                           shop.pk, error)
+            logger.warning(
+                "a batch of shop %s was refused by the database (%s); importing it order by order", shop.pk, error
+            )
             written = BatchOutcome()
             for number, ready in prepared.items():
                 try:
@@ -583,8 +664,15 @@ def import_orders(shop: Shop, batch: Iterable[ImportedOrder | FailedOrder], *, r
 def _write(batch: _Batch, prepared: dict[str, Prepared]) -> BatchOutcome:
     """Write the prepared orders (new ones created, changed ones merged, cancellations, tasks); what it did.
     Its own state, so that an attempt the database refuses leaves nothing behind in the batch's."""
-    state = dataclasses.replace(batch, outcome=BatchOutcome(), built=[], to_cancel=[],
-                                conflicts=defaultdict(list), numbers={}, fields_changed={})
+    state = dataclasses.replace(
+        batch,
+        outcome=BatchOutcome(),
+        built=[],
+        to_cancel=[],
+        conflicts=defaultdict(list),
+        numbers={},
+        fields_changed={},
+    )
     outcome = state.outcome
     existing = _existing(state.shop, list(prepared))
     new = [p for number, p in prepared.items() if number not in existing]
@@ -626,8 +714,9 @@ class ImportPreview:
     notes: list[str] = field(default_factory=list)
 
 
-def import_preview(shop: Shop, orders: Iterable[ImportedOrder],
-                   progress: Callable[[int], None] | None = None) -> ImportPreview:
+def import_preview(
+    shop: Shop, orders: Iterable[ImportedOrder], progress: Callable[[int], None] | None = None
+) -> ImportPreview:
     """The same checks and comparison as import_orders (prepare, then the stored digests), read-only: one
     query for the mappings and one per ROW_BATCH orders, which are prepared and compared a batch at a time
     (a 200,000-row file is never held prepared as a whole). `progress` is called with the number of orders
@@ -677,9 +766,15 @@ def _storable(text: str) -> str:
 
 
 def _failure(state: _Batch, external_id: str, reason: str, payload: str) -> ImportFailure:
-    return ImportFailure(tenant_id=state.tenant_id, run=state.run, shop=state.shop,
-                         external_id=_storable(str(external_id or "")).strip()[:100], reason=_storable(reason),
-                         payload=_storable(payload or ""), at=state.now)
+    return ImportFailure(
+        tenant_id=state.tenant_id,
+        run=state.run,
+        shop=state.shop,
+        external_id=_storable(str(external_id or "")).strip()[:100],
+        reason=_storable(reason),
+        payload=_storable(payload or ""),
+        at=state.now,
+    )
 
 
 def _existing(shop: Shop, numbers: list[str]) -> dict[str, tuple[int, str | None]]:
@@ -687,8 +782,9 @@ def _existing(shop: Shop, numbers: list[str]) -> dict[str, tuple[int, str | None
     found: dict[str, tuple[int, str | None]] = {}
     base = Order.objects.filter(tenant_id=shop.tenant_id, shop_id=shop.pk)
     for start in range(0, len(numbers), ROW_BATCH):
-        rows = base.filter(external_id__in=numbers[start:start + ROW_BATCH]).values_list(
-            "external_id", "pk", "mall_state__digest")
+        rows = base.filter(external_id__in=numbers[start : start + ROW_BATCH]).values_list(
+            "external_id", "pk", "mall_state__digest"
+        )
         for number, pk, digest in rows:
             found[number] = (pk, digest)
     return found
@@ -703,25 +799,44 @@ def _create(state: _Batch, new: list[Prepared]) -> list[int]:
         amounts = p.amounts
         if p.mall_total is not None and p.mall_total != amounts["total"]:
             state.note(_total_note(p.external_id, p.mall_total, amounts["total"]))
-        row = {**p.fields, **amounts, "tenant_id": tenant_id, "shop_id": state.shop.pk,
-               "external_id": p.external_id, "status_id": status.pk, "stage": status.group.stage, "version": 1,
-               "created_at": now, "updated_at": now}
-        row["search_text"] = search_text([*(str(row.get(name) or "") for name in SEARCH_FIELDS),
-                                          *(line.sku for line in p.lines)])
+        row = {
+            **p.fields,
+            **amounts,
+            "tenant_id": tenant_id,
+            "shop_id": state.shop.pk,
+            "external_id": p.external_id,
+            "status_id": status.pk,
+            "stage": status.group.stage,
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+        }
+        row["search_text"] = search_text(
+            [*(str(row.get(name) or "") for name in SEARCH_FIELDS), *(line.sku for line in p.lines)]
+        )
         rows.append(row)
     ids = _order_rows().insert(rows)
-    _insert(OrderLine, LINE_COLUMNS, [
-        (tenant_id, order_id, position, *line)
-        for order_id, p in zip(ids, new, strict=True) for position, line in enumerate(p.lines, start=1)
-    ])
+    _insert(
+        OrderLine,
+        LINE_COLUMNS,
+        [
+            (tenant_id, order_id, position, *line)
+            for order_id, p in zip(ids, new, strict=True)
+            for position, line in enumerate(p.lines, start=1)
+        ],
+    )
     source = "csv" if state.run.trigger == Trigger.CSV else "import"
     state.built.extend(
-        events.order_created_event(order=_stub(order_id, tenant_id, status), actor=state.actor, source=source,
-                                   commit=False)
+        events.order_created_event(
+            order=_stub(order_id, tenant_id, status), actor=state.actor, source=source, commit=False
+        )
         for order_id in ids
     )
-    _insert(MallOrder, MALL_ORDER_COLUMNS, [_state_row(order_id, tenant_id, p, now)
-                                            for order_id, p in zip(ids, new, strict=True)])
+    _insert(
+        MallOrder,
+        MALL_ORDER_COLUMNS,
+        [_state_row(order_id, tenant_id, p, now) for order_id, p in zip(ids, new, strict=True)],
+    )
     for order_id, p in zip(ids, new, strict=True):
         state.numbers[order_id] = p.external_id
         if p.cancelled:
@@ -731,7 +846,10 @@ def _create(state: _Batch, new: list[Prepared]) -> list[int]:
 
 def _total_note(number: str, mall: int, ours: int) -> str:
     return _("%(number)s: the mall's total is %(mall)s yen; the lines and fees add up to %(ours)s yen.") % {
-        "number": number, "mall": f"{mall:,}", "ours": f"{ours:,}"}
+        "number": number,
+        "mall": f"{mall:,}",
+        "ours": f"{ours:,}",
+    }
 
 
 class _LatestActors:
@@ -746,10 +864,15 @@ class _LatestActors:
         if self._latest is None:
             self._latest = {}
             for chunk in chunked(self.order_ids):
-                rows = OrderEvent.objects.filter(
-                    ids_in("order_id", chunk), tenant_id=self.tenant_id,
-                    type__in=[EventType.FIELD_CHANGED, *LINE_EVENTS],
-                ).order_by("at", "pk").values_list("order_id", "type", "data__field", "actor_kind")
+                rows = (
+                    OrderEvent.objects.filter(
+                        ids_in("order_id", chunk),
+                        tenant_id=self.tenant_id,
+                        type__in=[EventType.FIELD_CHANGED, *LINE_EVENTS],
+                    )
+                    .order_by("at", "pk")
+                    .values_list("order_id", "type", "data__field", "actor_kind")
+                )
                 for event_order, type_, name, actor_kind in rows:
                     self._latest[(event_order, LINES if type_ in LINE_EVENTS else str(name))] = actor_kind
         return self._latest.get((order_id, key))
@@ -766,11 +889,16 @@ def _merge(state: _Batch, changed: list[tuple[int, Prepared]]) -> None:
     lines: dict[int, list[OrderLine]] = defaultdict(list)
     states: dict[int, MallOrder] = {}
     for chunk in chunked(ids):
-        orders.update((o.pk, o) for o in Order.objects.filter(ids_in("pk", chunk), tenant_id=state.tenant_id)
-                      .select_related("status__group", "payment_method", "delivery_method")
-                      .select_for_update(of=("self",)).order_by("pk"))
+        orders.update(
+            (o.pk, o)
+            for o in Order.objects.filter(ids_in("pk", chunk), tenant_id=state.tenant_id)
+            .select_related("status__group", "payment_method", "delivery_method")
+            .select_for_update(of=("self",))
+            .order_by("pk")
+        )
         for line in OrderLine.objects.filter(ids_in("order_id", chunk), tenant_id=state.tenant_id).order_by(
-                "order_id", "position", "pk"):
+            "order_id", "position", "pk"
+        ):
             lines[line.order_id].append(line)
         states.update((s.order_id, s) for s in MallOrder.objects.filter(ids_in("order_id", chunk)))
     actors = _LatestActors(state.tenant_id, ids)
@@ -795,16 +923,21 @@ def _merge(state: _Batch, changed: list[tuple[int, Prepared]]) -> None:
             new_lines = []
             for sent in come:
                 position += 1
-                new_lines.append(OrderLine(tenant_id=state.tenant_id, order=order, position=position,
-                                           **sent._asdict()))
+                new_lines.append(OrderLine(tenant_id=state.tenant_id, order=order, position=position, **sent._asdict()))
             final = [*kept, *new_lines]
-            for name, value in compute_amounts(lines=final, shipping_fee=order.shipping_fee, cod_fee=order.cod_fee,
-                                               discount=order.discount, points_used=order.points_used).items():
+            for name, value in compute_amounts(
+                lines=final,
+                shipping_fee=order.shipping_fee,
+                cod_fee=order.cod_fee,
+                discount=order.discount,
+                points_used=order.points_used,
+            ).items():
                 setattr(order, name, value)
             if p.mall_total is not None and p.mall_total != order.total:
                 state.note(_total_note(order.external_id, p.mall_total, order.total))
-            order.search_text = search_text([*(str(getattr(order, name) or "") for name in SEARCH_FIELDS),
-                                             *(line.sku for line in final)])
+            order.search_text = search_text(
+                [*(str(getattr(order, name) or "") for name in SEARCH_FIELDS), *(line.sku for line in final)]
+            )
             order.version += 1
             order.updated_at = state.now
             written.append(order)
@@ -826,18 +959,22 @@ def _merge(state: _Batch, changed: list[tuple[int, Prepared]]) -> None:
     if written:
         Order.objects.bulk_update(written, fields=sorted(written_fields | set(DERIVED_FIELDS)), batch_size=200)
     for line in removed_lines:
-        state.built.append(events.order_line_removed_event(order=orders[line.order_id], actor=state.actor,
-                                                           line=line, commit=False))
+        state.built.append(
+            events.order_line_removed_event(order=orders[line.order_id], actor=state.actor, line=line, commit=False)
+        )
     if removed_lines:
         OrderLine.objects.filter(tenant_id=state.tenant_id, pk__in=[line.pk for line in removed_lines]).delete()
     if added_lines:
         OrderLine.objects.bulk_create([line for _order, line in added_lines], batch_size=ROW_BATCH)
-        state.built.extend(events.order_line_added_event(order=order, actor=state.actor, line=line, commit=False)
-                           for order, line in added_lines)
+        state.built.extend(
+            events.order_line_added_event(order=order, actor=state.actor, line=line, commit=False)
+            for order, line in added_lines
+        )
     update = [s for s in states.values() if s._state.adding is False]
     create = [s for s in states.values() if s._state.adding]
-    MallOrder.objects.bulk_update(update, fields=["digest", "values", "mall_status", "mall_updated_at",
-                                                  "imported_at"], batch_size=200)
+    MallOrder.objects.bulk_update(
+        update, fields=["digest", "values", "mall_status", "mall_updated_at", "imported_at"], batch_size=200
+    )
     MallOrder.objects.bulk_create(create, batch_size=ROW_BATCH)
 
 
@@ -857,8 +994,14 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-def _merge_fields(state: _Batch, order: Order, p: Prepared, base: dict[str, Any] | None,
-                  actors: _LatestActors, skip: tuple[str, ...] = ()) -> list[str]:
+def _merge_fields(
+    state: _Batch,
+    order: Order,
+    p: Prepared,
+    base: dict[str, Any] | None,
+    actors: _LatestActors,
+    skip: tuple[str, ...] = (),
+) -> list[str]:
     """Apply the mall's changed fields to `order` (in memory) with their events; returns the names set.
     Fields in `skip` (an erased buyer's personal data) stay as they are."""
     applied: list[str] = []
@@ -876,14 +1019,18 @@ def _merge_fields(state: _Batch, order: Order, p: Prepared, base: dict[str, Any]
         nobody_here = known and current == _as_stored(name, base[name])  # type: ignore[index]
         if not nobody_here and actors.operator_edited(order.pk, name):
             state.conflicts[order.pk].append(
-                _("the mall changed “%(field)s” to “%(mall)s”; kept the operator's “%(ours)s”") % {
-                    "field": _label(name), "mall": _shown(new), "ours": _shown(current)})
+                _("the mall changed “%(field)s” to “%(mall)s”; kept the operator's “%(ours)s”")
+                % {"field": _label(name), "mall": _shown(new), "ours": _shown(current)}
+            )
             continue
         old_value = getattr(order, name)  # the related row for a foreign key, for the event's {id, name}
         setattr(order, attname, p.fields[attname])
         new_value = getattr(order, name)
-        state.built.append(events.order_field_changed_event(order=order, actor=state.actor, field=name,
-                                                            old=old_value, new=new_value, commit=False))
+        state.built.append(
+            events.order_field_changed_event(
+                order=order, actor=state.actor, field=name, old=old_value, new=new_value, commit=False
+            )
+        )
         applied.append(name)
     return applied
 
@@ -897,8 +1044,14 @@ def _line_key(line: OrderLine) -> Line:
     return Line(line.sku, line.name, line.options, line.unit_price, line.quantity, line.tax_rate)
 
 
-def _merge_lines(state: _Batch, order: Order, p: Prepared, base: dict[str, Any] | None, current: list[OrderLine],
-                 actors: _LatestActors) -> tuple[list[OrderLine], list[Line]]:
+def _merge_lines(
+    state: _Batch,
+    order: Order,
+    p: Prepared,
+    base: dict[str, Any] | None,
+    current: list[OrderLine],
+    actors: _LatestActors,
+) -> tuple[list[OrderLine], list[Line]]:
     """(lines to remove, lines to add) so that the order's lines follow the mall's change since last time."""
     incoming = Counter(p.lines)
     here = Counter(_line_key(line) for line in current)
@@ -929,8 +1082,9 @@ def _merge_cancel(state: _Batch, order: Order, p: Prepared, base: dict[str, Any]
     if p.cancelled and not was and order.stage != Stage.CANCELLED:
         state.to_cancel.append(order.pk)
     elif was and not p.cancelled and order.stage == Stage.CANCELLED:
-        state.conflicts[order.pk].append(_("the mall no longer lists the order as cancelled (%(status)s)")
-                                         % {"status": p.mall_status})
+        state.conflicts[order.pk].append(
+            _("the mall no longer lists the order as cancelled (%(status)s)") % {"status": p.mall_status}
+        )
 
 
 def _cancel(state: _Batch) -> None:
@@ -946,17 +1100,27 @@ def _cancel(state: _Batch) -> None:
         return
     if not result.refused:
         return
-    target = (Status.objects.for_tenant(state.tenant_id).filter(group__stage=Stage.CANCELLED)
-              .select_related("group").order_by("group__position", "group_id", "position", "pk").first())
+    target = (
+        Status.objects.for_tenant(state.tenant_id)
+        .filter(group__stage=Stage.CANCELLED)
+        .select_related("group")
+        .order_by("group__position", "group_id", "position", "pk")
+        .first()
+    )
     refused = {order_id: why for order_id, _number, why in result.refused}
     orders = Order.objects.filter(tenant_id=state.tenant_id, pk__in=refused).select_related("status__group")
     built = []
     for order in orders:
         if target is not None:
-            built.append(events.order_status_refused_event(order=order, actor=state.actor, target=target,
-                                                           reason=refused[order.pk], commit=False))
-        state.conflicts[order.pk].append(_("the mall cancelled the order, but it cannot be cancelled here: "
-                                           "%(reason)s") % {"reason": refused[order.pk]})
+            built.append(
+                events.order_status_refused_event(
+                    order=order, actor=state.actor, target=target, reason=refused[order.pk], commit=False
+                )
+            )
+        state.conflicts[order.pk].append(
+            _("the mall cancelled the order, but it cannot be cancelled here: %(reason)s")
+            % {"reason": refused[order.pk]}
+        )
     save_events(built)
 
 
@@ -992,7 +1156,8 @@ def mall_changed_definition(tenant: Tenant | int) -> TaskDefinition:
     name, colour = next((name, colour) for key, name, colour in BUILTIN_TASKS if key == code)
     last = TaskDefinition.objects.for_tenant(tenant_id).order_by("-position").values_list("position", flat=True)
     definition, _created = TaskDefinition.objects.get_or_create(
-        tenant_id=tenant_id, code=code,
+        tenant_id=tenant_id,
+        code=code,
         defaults={"name": name, "colour": colour, "position": (last.first() or 0) + 1},
     )
     return definition

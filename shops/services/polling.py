@@ -92,7 +92,8 @@ def lock_dead(*, now: dt.datetime) -> Q:
     before heartbeats existed: its running_since), or the lock older than any poll may live (lock_ttl())."""
     silent = now - dead_after()
     return Q(running_since__isnull=False) & (
-        Q(heartbeat_at__lt=silent) | Q(heartbeat_at__isnull=True, running_since__lt=silent)
+        Q(heartbeat_at__lt=silent)
+        | Q(heartbeat_at__isnull=True, running_since__lt=silent)
         | Q(running_since__lt=now - lock_ttl())
     )
 
@@ -105,8 +106,10 @@ def _held(sync: ShopSync, now: dt.datetime) -> bool:
 
 
 def _interrupted() -> str:
-    return _("Interrupted: the worker carrying out this poll stopped before it finished. The orders of the pages "
-             "it had saved are in; the next poll goes on from there.")
+    return _(
+        "Interrupted: the worker carrying out this poll stopped before it finished. The orders of the pages "
+        "it had saved are in; the next poll goes on from there."
+    )
 
 
 def backoff(failures: int) -> float:
@@ -130,9 +133,13 @@ class PollOutcome:
     def as_dict(self) -> dict[str, Any]:
         run = self.run
         return {
-            "run": run.pk if run else None, "status": run.status if run else None, "busy": self.busy,
-            "new": run.new if run else 0, "updated": run.updated if run else 0,
-            "unchanged": run.unchanged if run else 0, "failed": run.failed if run else 0,
+            "run": run.pk if run else None,
+            "status": run.status if run else None,
+            "busy": self.busy,
+            "new": run.new if run else 0,
+            "updated": run.updated if run else 0,
+            "unchanged": run.unchanged if run else 0,
+            "failed": run.failed if run else 0,
             "retry_in": self.retry_in,
         }
 
@@ -160,13 +167,15 @@ def _claim(shop_id: int, trigger: str, run_id: int | None, now: dt.datetime) -> 
             return queued
         # a poll's runs only: a CSV import (shops.services.csvimport) of the same shop is not this lock's
         dead = ImportRun.objects.filter(shop=shop, status=RunStatus.RUNNING).exclude(trigger=Trigger.CSV)
-        dead.update(status=RunStatus.FAILED, finished_at=now, error_kind=SyncErrorKind.INTERRUPTED,
-                    error=_interrupted())
+        dead.update(
+            status=RunStatus.FAILED, finished_at=now, error_kind=SyncErrorKind.INTERRUPTED, error=_interrupted()
+        )
         stale = ImportRun.objects.filter(shop=shop, status=RunStatus.QUEUED, created_at__lt=now - lock_ttl())
         if run_id is not None:
             stale = stale.exclude(pk=run_id)
-        stale.update(status=RunStatus.SKIPPED, finished_at=now,
-                     error=_("Never started: no worker took the request up in time."))
+        stale.update(
+            status=RunStatus.SKIPPED, finished_at=now, error=_("Never started: no worker took the request up in time.")
+        )
         sync.running_since = sync.heartbeat_at = now
         sync.save(update_fields=["running_since", "heartbeat_at"])
         run = queued or ImportRun(tenant_id=shop.tenant_id, shop=shop, trigger=trigger)
@@ -178,14 +187,16 @@ def _claim(shop_id: int, trigger: str, run_id: int | None, now: dt.datetime) -> 
 def _advance(claim: _Claim, cursor: str) -> None:
     """Save the page's cursor and a sign of life, if the lock is still this poll's."""
     if not ShopSync.objects.filter(pk=claim.sync_id, running_since=claim.stamp).update(
-            cursor=cursor, heartbeat_at=timezone.now()):
+        cursor=cursor, heartbeat_at=timezone.now()
+    ):
         raise LockLost
 
 
 def _beat(claim: _Claim) -> bool:
     """A sign of life between pages (the heartbeat's timer); False once the lock is no longer this poll's."""
-    return bool(ShopSync.objects.filter(pk=claim.sync_id, running_since=claim.stamp).update(
-        heartbeat_at=timezone.now()))
+    return bool(
+        ShopSync.objects.filter(pk=claim.sync_id, running_since=claim.stamp).update(heartbeat_at=timezone.now())
+    )
 
 
 def _process(shop: Shop, run: ImportRun, outcome: BatchOutcome) -> str:
@@ -214,8 +225,9 @@ def _note(run: ImportRun, text: str) -> None:
         run.notes = [*run.notes, text]
 
 
-def import_page(*, shop: Shop, batch: Iterable[ImportedOrder | FailedOrder],
-                run: ImportRun) -> tuple[BatchOutcome, str]:
+def import_page(
+    *, shop: Shop, batch: Iterable[ImportedOrder | FailedOrder], run: ImportRun
+) -> tuple[BatchOutcome, str]:
     """One page as a poll imports it, in one transaction: import_orders, then auto-processing of the page's
     new and changed orders (see _process), then the run's page count. Returns the outcome and a problem
     message from auto-processing ("" when none). A CSV upload imports its batches through this too."""
@@ -243,8 +255,14 @@ def _pages(claim: _Claim, connector: Connector) -> bool:
 
 def import_run_start(*, shop: Shop, trigger: str, user: Any = None) -> ImportRun:
     """A run for an import that is not a poll (a CSV upload): started now."""
-    return ImportRun.objects.create(tenant_id=shop.tenant_id, shop=shop, trigger=trigger, status=RunStatus.RUNNING,
-                                    started_at=timezone.now(), started_by_id=getattr(user, "pk", None))
+    return ImportRun.objects.create(
+        tenant_id=shop.tenant_id,
+        shop=shop,
+        trigger=trigger,
+        status=RunStatus.RUNNING,
+        started_at=timezone.now(),
+        started_by_id=getattr(user, "pk", None),
+    )
 
 
 def import_run_finish(*, run: ImportRun, error: str = "") -> ImportRun:
@@ -273,23 +291,34 @@ def poll_shop(*, shop_id: int, trigger: str = Trigger.BEAT, run_id: int | None =
         return _finish_skipped(claim, _("The shop is switched off."))
     try:
         connector = connector_build(
-            shop, on_credentials=lambda values: shop_credentials_renewed(shop_id=shop.pk, values=values))
+            shop, on_credentials=lambda values: shop_credentials_renewed(shop_id=shop.pk, values=values)
+        )
     except CredentialsInvalid as error:  # nothing was sent anywhere: the connector refused before any request
-        return _finish_failed(claim, SyncErrorKind.CONFIG,
-                              _("The credentials cannot be used: %(error)s Correct them in the settings.")
-                              % {"error": error}, AUTH_PAUSE.total_seconds())
+        return _finish_failed(
+            claim,
+            SyncErrorKind.CONFIG,
+            _("The credentials cannot be used: %(error)s Correct them in the settings.") % {"error": error},
+            AUTH_PAUSE.total_seconds(),
+        )
     except CredentialsUnreadable:
-        return _finish_failed(claim, SyncErrorKind.CONFIG,
-                              _("The stored credentials cannot be decrypted (the key changed). Enter them again "
-                                "in the settings."), AUTH_PAUSE.total_seconds())
+        return _finish_failed(
+            claim,
+            SyncErrorKind.CONFIG,
+            _("The stored credentials cannot be decrypted (the key changed). Enter them again in the settings."),
+            AUTH_PAUSE.total_seconds(),
+        )
     except LookupError:
-        return _finish_failed(claim, SyncErrorKind.CONFIG,
-                              _("There is no connector for this kind of shop (%(mall)s).")
-                              % {"mall": shop.get_mall_display()}, AUTH_PAUSE.total_seconds())
+        return _finish_failed(
+            claim,
+            SyncErrorKind.CONFIG,
+            _("There is no connector for this kind of shop (%(mall)s).") % {"mall": shop.get_mall_display()},
+            AUTH_PAUSE.total_seconds(),
+        )
     except Exception as error:
         logger.exception("the connector of shop %s cannot be built", shop.pk)
-        return _finish_failed(claim, SyncErrorKind.CONFIG, f"{type(error).__name__}: {error}",
-                              AUTH_PAUSE.total_seconds())
+        return _finish_failed(
+            claim, SyncErrorKind.CONFIG, f"{type(error).__name__}: {error}", AUTH_PAUSE.total_seconds()
+        )
     try:
         if not MallCodeMapping.objects.for_tenant(shop.tenant_id).filter(mall=shop.mall).exists():
             mappings_seed(tenant=shop.tenant, mall=shop.mall)  # a shop made before its connector existed
@@ -303,23 +332,41 @@ def poll_shop(*, shop_id: int, trigger: str = Trigger.BEAT, run_id: int | None =
     except RateLimited as error:
         # The mall's Retry-After (bounded by the connector, and again here: "inf" must not overflow the clock)
         delay = min(max(backoff(claim.failures + 1), bounded_wait(float(error.retry_after))), RETRY_MAX)
-        return _finish_failed(claim, SyncErrorKind.RATE_LIMITED,
-                              _("The mall limits requests: %(error)s") % {"error": error}, delay, retry=True)
+        return _finish_failed(
+            claim,
+            SyncErrorKind.RATE_LIMITED,
+            _("The mall limits requests: %(error)s") % {"error": error},
+            delay,
+            retry=True,
+        )
     except MallUnavailable as error:
-        return _finish_failed(claim, SyncErrorKind.UNAVAILABLE,
-                              _("The mall did not answer: %(error)s") % {"error": error},
-                              backoff(claim.failures + 1), retry=True)
+        return _finish_failed(
+            claim,
+            SyncErrorKind.UNAVAILABLE,
+            _("The mall did not answer: %(error)s") % {"error": error},
+            backoff(claim.failures + 1),
+            retry=True,
+        )
     except AuthFailed as error:
-        return _finish_failed(claim, SyncErrorKind.AUTH,
-                              _("The mall refused the credentials: %(error)s. Enter them again in the settings.")
-                              % {"error": str(error).rstrip("。.")}, AUTH_PAUSE.total_seconds())
+        return _finish_failed(
+            claim,
+            SyncErrorKind.AUTH,
+            _("The mall refused the credentials: %(error)s. Enter them again in the settings.")
+            % {"error": str(error).rstrip("。.")},
+            AUTH_PAUSE.total_seconds(),
+        )
     except MallError as error:
-        return _finish_failed(claim, SyncErrorKind.ERROR, _("The mall answered with an error: %(error)s")
-                              % {"error": error}, backoff(claim.failures + 1))
+        return _finish_failed(
+            claim,
+            SyncErrorKind.ERROR,
+            _("The mall answered with an error: %(error)s") % {"error": error},
+            backoff(claim.failures + 1),
+        )
     except Exception as error:
         logger.exception("poll of shop %s failed", shop.pk)
-        return _finish_failed(claim, SyncErrorKind.ERROR, f"{type(error).__name__}: {error}",
-                              backoff(claim.failures + 1))
+        return _finish_failed(
+            claim, SyncErrorKind.ERROR, f"{type(error).__name__}: {error}", backoff(claim.failures + 1)
+        )
     finally:
         connector.client.close()
     return _finish_done(claim, problems)
@@ -333,8 +380,14 @@ def _finish_done(claim: _Claim, problems: bool) -> PollOutcome:
         run.finished_at = now
         run.save(update_fields=["status", "finished_at"])
         ShopSync.objects.filter(pk=claim.sync_id, running_since=claim.stamp).update(
-            running_since=None, heartbeat_at=None, last_success_at=now, last_error="", last_error_kind="", failures=0,
-            next_due_at=now + dt.timedelta(minutes=claim.shop.poll_interval))
+            running_since=None,
+            heartbeat_at=None,
+            last_success_at=now,
+            last_error="",
+            last_error_kind="",
+            failures=0,
+            next_due_at=now + dt.timedelta(minutes=claim.shop.poll_interval),
+        )
     return PollOutcome(run=run)
 
 
@@ -346,8 +399,14 @@ def _finish_failed(claim: _Claim, kind: str, message: str, delay: float, retry: 
         run.status, run.finished_at, run.error, run.error_kind = RunStatus.FAILED, now, message, kind
         run.save(update_fields=["status", "finished_at", "error", "error_kind"])
         ShopSync.objects.filter(pk=claim.sync_id, running_since=claim.stamp).update(
-            running_since=None, heartbeat_at=None, last_error=message, last_error_kind=kind, last_error_at=now,
-            failures=F("failures") + 1, next_due_at=now + dt.timedelta(seconds=delay))
+            running_since=None,
+            heartbeat_at=None,
+            last_error=message,
+            last_error_kind=kind,
+            last_error_at=now,
+            failures=F("failures") + 1,
+            next_due_at=now + dt.timedelta(seconds=delay),
+        )
     logger.warning("poll of shop %s failed (%s): %s", claim.shop.pk, kind, message)
     return PollOutcome(run=run, retry_in=delay if retry else None)
 
@@ -358,15 +417,17 @@ def _finish_skipped(claim: _Claim, message: str) -> PollOutcome:
     with transaction.atomic():
         run.status, run.finished_at, run.error = RunStatus.SKIPPED, now, message
         run.save(update_fields=["status", "finished_at", "error"])
-        ShopSync.objects.filter(pk=claim.sync_id, running_since=claim.stamp).update(running_since=None,
-                                                                                    heartbeat_at=None)
+        ShopSync.objects.filter(pk=claim.sync_id, running_since=claim.stamp).update(
+            running_since=None, heartbeat_at=None
+        )
     return PollOutcome(run=run)
 
 
 def import_run_skip(*, run_id: int, reason: str) -> None:
     """A queued run that will not be carried out (the shop stayed busy): say so, so nobody waits for it."""
     ImportRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
-        status=RunStatus.SKIPPED, finished_at=timezone.now(), error=reason)
+        status=RunStatus.SKIPPED, finished_at=timezone.now(), error=reason
+    )
 
 
 def dead_polls_release(*, now: dt.datetime | None = None) -> int:
@@ -375,16 +436,22 @@ def dead_polls_release(*, now: dt.datetime | None = None) -> int:
     beat) goes on from the last page they saved. Returns how many shops were freed."""
     now = now or timezone.now()
     with transaction.atomic():
-        dead = list(ShopSync.objects.select_for_update(skip_locked=True).filter(lock_dead(now=now))
-                    .values_list("pk", "shop_id"))
+        dead = list(
+            ShopSync.objects.select_for_update(skip_locked=True).filter(lock_dead(now=now)).values_list("pk", "shop_id")
+        )
         if not dead:
             return 0
         shop_ids = [shop_id for _pk, shop_id in dead]
-        (ImportRun.objects.filter(shop_id__in=shop_ids, status=RunStatus.RUNNING).exclude(trigger=Trigger.CSV)
-         .update(status=RunStatus.FAILED, finished_at=now, error_kind=SyncErrorKind.INTERRUPTED,
-                 error=_interrupted()))
+        (
+            ImportRun.objects.filter(shop_id__in=shop_ids, status=RunStatus.RUNNING)
+            .exclude(trigger=Trigger.CSV)
+            .update(
+                status=RunStatus.FAILED, finished_at=now, error_kind=SyncErrorKind.INTERRUPTED, error=_interrupted()
+            )
+        )
         ShopSync.objects.filter(pk__in=[pk for pk, _shop_id in dead]).update(
-            running_since=None, heartbeat_at=None, next_due_at=now)
+            running_since=None, heartbeat_at=None, next_due_at=now
+        )
     logger.warning("polls of shops %s gave no sign of life for %s: marked interrupted", shop_ids, dead_after())
     return len(dead)
 
@@ -436,10 +503,12 @@ def fetch_latest(*, tenant: Tenant, user: Any = None, shop: Shop | None = None) 
     chosen = [s for s in shops if s.mall in pollable]
     user_id = getattr(user, "pk", None)
     with transaction.atomic():
-        runs = ImportRun.objects.bulk_create([
-            ImportRun(tenant=tenant, shop=s, trigger=Trigger.MANUAL, status=RunStatus.QUEUED, started_by_id=user_id)
-            for s in chosen
-        ])
+        runs = ImportRun.objects.bulk_create(
+            [
+                ImportRun(tenant=tenant, shop=s, trigger=Trigger.MANUAL, status=RunStatus.QUEUED, started_by_id=user_id)
+                for s in chosen
+            ]
+        )
         jobs = [(run.shop_id, run.pk) for run in runs]
 
         def send() -> None:

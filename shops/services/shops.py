@@ -31,8 +31,9 @@ def shop_syncs_ensure(*, tenant: Tenant | None = None) -> int:
     missing = Shop.objects.filter(sync__isnull=True)
     if tenant is not None:
         missing = missing.for_tenant(tenant)
-    rows = [ShopSync(tenant_id=tenant_id, shop_id=shop_id) for shop_id, tenant_id in missing.values_list("pk",
-                                                                                                       "tenant_id")]
+    rows = [
+        ShopSync(tenant_id=tenant_id, shop_id=shop_id) for shop_id, tenant_id in missing.values_list("pk", "tenant_id")
+    ]
     ShopSync.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
 
@@ -59,12 +60,17 @@ def mappings_seed(*, tenant: Tenant, mall: str) -> int:
     if not defaults:
         return 0
     methods = dict(PaymentMethod.objects.for_tenant(tenant).values_list("code", "pk"))
-    have = set(MallCodeMapping.objects.for_tenant(tenant).filter(mall=mall, kind=MappingKind.PAYMENT)
-               .values_list("mall_code", flat=True))
+    have = set(
+        MallCodeMapping.objects.for_tenant(tenant)
+        .filter(mall=mall, kind=MappingKind.PAYMENT)
+        .values_list("mall_code", flat=True)
+    )
     rows = [
-        MallCodeMapping(tenant=tenant, mall=mall, kind=MappingKind.PAYMENT, mall_code=code[:100],
-                        payment_method_id=methods[target])
-        for code, target in defaults.items() if code[:100] not in have and target in methods
+        MallCodeMapping(
+            tenant=tenant, mall=mall, kind=MappingKind.PAYMENT, mall_code=code[:100], payment_method_id=methods[target]
+        )
+        for code, target in defaults.items()
+        if code[:100] not in have and target in methods
     ]
     MallCodeMapping.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
@@ -80,12 +86,30 @@ def shop_setup(*, shop: Shop) -> Shop:
 
 
 @transaction.atomic
-def shop_create(*, tenant: Tenant, name: str, mall: str, code: str, credentials: Mapping[str, str] | None = None,
-                base_url: str = "", poll_interval: int = 5, active: bool = True,
-                first_poll_from: dt.date | None = None) -> Shop:
+def shop_create(
+    *,
+    tenant: Tenant,
+    name: str,
+    mall: str,
+    code: str,
+    credentials: Mapping[str, str] | None = None,
+    base_url: str = "",
+    poll_interval: int = 5,
+    active: bool = True,
+    first_poll_from: dt.date | None = None,
+) -> Shop:
     """A shop with its credentials (encrypted), sync state and default mappings."""
-    shop = Shop(tenant=tenant, name=name, mall=mall, code=code, base_url=base_url, poll_interval=poll_interval,
-                active=active, credentials=encrypt_credentials(credentials or {}), first_poll_from=first_poll_from)
+    shop = Shop(
+        tenant=tenant,
+        name=name,
+        mall=mall,
+        code=code,
+        base_url=base_url,
+        poll_interval=poll_interval,
+        active=active,
+        credentials=encrypt_credentials(credentials or {}),
+        first_poll_from=first_poll_from,
+    )
     shop.full_clean()
     shop.save()
     return shop_setup(shop=shop)

@@ -13,8 +13,17 @@ from orders.models import Label, Order, OrderEvent, OrderLabel, OrderLine, Payme
 from shipping.models import DeliveryMethod, ShippingStore
 
 SNAPSHOT_MODELS: tuple[type[models.Model], ...] = (
-    Order, OrderLine, OrderEvent, OrderLabel, StatusCount, OrderTask, RuleActionDone, Rule, RuleGroup,
-    TaskDefinition, RemoteIsland,
+    Order,
+    OrderLine,
+    OrderEvent,
+    OrderLabel,
+    StatusCount,
+    OrderTask,
+    RuleActionDone,
+    Rule,
+    RuleGroup,
+    TaskDefinition,
+    RemoteIsland,
 )
 
 
@@ -54,11 +63,24 @@ def group(tenant: Tenant, name: str, position: int, enabled: bool = True) -> Rul
     return RuleGroup.objects.create(tenant=tenant, name=name, position=position, enabled=enabled)
 
 
-def rule(rule_group: RuleGroup, name: str, position: int, statuses: list[Status], actions: list[dict[str, Any]],
-         items: list[dict[str, Any]] | None = None, match: str = "all", enabled: bool = True) -> Rule:
+def rule(
+    rule_group: RuleGroup,
+    name: str,
+    position: int,
+    statuses: list[Status],
+    actions: list[dict[str, Any]],
+    items: list[dict[str, Any]] | None = None,
+    match: str = "all",
+    enabled: bool = True,
+) -> Rule:
     created = Rule.objects.create(
-        tenant_id=rule_group.tenant_id, group=rule_group, name=name, position=position, enabled=enabled,
-        conditions={"match": match, "items": items or []}, actions=actions,
+        tenant_id=rule_group.tenant_id,
+        group=rule_group,
+        name=name,
+        position=position,
+        enabled=enabled,
+        conditions={"match": match, "items": items or []},
+        actions=actions,
     )
     created.statuses.set(statuses)
     return created

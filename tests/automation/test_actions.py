@@ -47,8 +47,13 @@ def world(tenant: Tenant) -> dict[str, Any]:
     return {"new": status_of(tenant, Stage.NEW), "group": group(tenant, "テスト", 10)}
 
 
-def run_rule(tenant: Tenant, world: dict[str, Any], actions: list[dict[str, Any]],
-             orders: list[Order], statuses: list[Any] | None = None) -> tuple[Rule, Any, list[OrderEvent]]:
+def run_rule(
+    tenant: Tenant,
+    world: dict[str, Any],
+    actions: list[dict[str, Any]],
+    orders: list[Order],
+    statuses: list[Any] | None = None,
+) -> tuple[Rule, Any, list[OrderEvent]]:
     """One rule with `actions` over the orders; the rule, the result and the events the run wrote."""
     made = rule(world["group"], "テストルール", 1, statuses or [world["new"]], actions)
     before = last_event_pk()
@@ -90,10 +95,22 @@ def test_a_rule_skips_stages_without_asking_and_without_the_paid_shortcut(tenant
     cod = make_order(tenant, payment_method=payment(tenant, "cod"))
     checked = status_of(tenant, Stage.STOCK_CHECKED)
     ready = status_of(tenant, Stage.READY_TO_SHIP)
-    made = rule(world["group"], "在庫確認", 1, [world["new"]], [{"type": "move_status", "status": checked.pk}],
-                items=[{"field": "payment_method", "op": "eq", "value": payment(tenant, "credit_card").pk}])
-    rule(world["group"], "代引きは発送待ちへ", 2, [world["new"]], [{"type": "move_status", "status": ready.pk}],
-         items=[{"field": "payment_method", "op": "eq", "value": payment(tenant, "cod").pk}])
+    made = rule(
+        world["group"],
+        "在庫確認",
+        1,
+        [world["new"]],
+        [{"type": "move_status", "status": checked.pk}],
+        items=[{"field": "payment_method", "op": "eq", "value": payment(tenant, "credit_card").pk}],
+    )
+    rule(
+        world["group"],
+        "代引きは発送待ちへ",
+        2,
+        [world["new"]],
+        [{"type": "move_status", "status": ready.pk}],
+        items=[{"field": "payment_method", "op": "eq", "value": payment(tenant, "cod").pk}],
+    )
 
     process(tenant=tenant, order_ids=[card.pk, cod.pk])
 
@@ -109,8 +126,9 @@ def test_a_forbidden_move_is_recorded_on_the_order_once(tenant, world):
     order = make_order(tenant, status=shipped)
     cancelled = status_of(tenant, Stage.CANCELLED)
 
-    made, result, events = run_rule(tenant, world, [{"type": "move_status", "status": cancelled.pk}], [order],
-                                    statuses=[shipped])
+    made, result, events = run_rule(
+        tenant, world, [{"type": "move_status", "status": cancelled.pk}], [order], statuses=[shipped]
+    )
 
     assert fresh(order).status_id == shipped.pk
     assert [e.type for e in events] == [EventType.STATUS_REFUSED]
@@ -137,17 +155,22 @@ def test_add_and_remove_labels(tenant, world):
     plain = make_order(tenant)
 
     made, _result, events = run_rule(
-        tenant, world, [{"type": "add_label", "label": gift.pk}, {"type": "remove_label", "label": urgent.pk}],
+        tenant,
+        world,
+        [{"type": "add_label", "label": gift.pk}, {"type": "remove_label", "label": urgent.pk}],
         [has_both, plain],
     )
 
     assert set(OrderLabel.objects.filter(order=has_both).values_list("label_id", flat=True)) == {gift.pk}
     assert set(OrderLabel.objects.filter(order=plain).values_list("label_id", flat=True)) == {gift.pk}
     assert fresh(plain).version == plain.version + 1  # a change held in another table still raises it
-    assert sorted((e.order_id, e.type) for e in events) == sorted([
-        (has_both.pk, EventType.LABEL_ADDED), (plain.pk, EventType.LABEL_ADDED),
-        (has_both.pk, EventType.LABEL_REMOVED),
-    ])
+    assert sorted((e.order_id, e.type) for e in events) == sorted(
+        [
+            (has_both.pk, EventType.LABEL_ADDED),
+            (plain.pk, EventType.LABEL_ADDED),
+            (has_both.pk, EventType.LABEL_REMOVED),
+        ]
+    )
     assert_by_rule(events, made)
 
 
@@ -157,15 +180,21 @@ def test_set_delivery_method_and_shipping_store(tenant, world):
     already = make_order(tenant, delivery_method=yupack, shipping_store=other_store)
     order = make_order(tenant, delivery_method=delivery(tenant, "宅急便"))
 
-    made, _result, events = run_rule(tenant, world, [
-        {"type": "set_delivery_method", "delivery_method": yupack.pk},
-        {"type": "set_shipping_store", "shipping_store": other_store.pk},
-    ], [already, order])
+    made, _result, events = run_rule(
+        tenant,
+        world,
+        [
+            {"type": "set_delivery_method", "delivery_method": yupack.pk},
+            {"type": "set_shipping_store", "shipping_store": other_store.pk},
+        ],
+        [already, order],
+    )
 
     assert (fresh(order).delivery_method_id, fresh(order).shipping_store_id) == (yupack.pk, other_store.pk)
     assert {e.order_id for e in events} == {order.pk}  # the other already had both: no event, no version
-    assert {(e.data["field"], e.data["old"]["name"] if e.data["old"] else None, e.data["new"]["name"])
-            for e in events} == {("delivery_method", "宅急便", "ゆうパック"), ("shipping_store", None, "第二倉庫")}
+    assert {
+        (e.data["field"], e.data["old"]["name"] if e.data["old"] else None, e.data["new"]["name"]) for e in events
+    } == {("delivery_method", "宅急便", "ゆうパック"), ("shipping_store", None, "第二倉庫")}
     assert fresh(already).version == already.version
     assert_by_rule(events, made)
 
@@ -179,12 +208,16 @@ MIXED_LINES = [
 ]
 
 
-@pytest.mark.parametrize(("fields", "lines"), [
-    ({}, MIXED_LINES),
-    ({"payment_method": "cod", "cod_fee": 330, "discount": 500, "points_used": 100}, MIXED_LINES),
-    ({"discount": 3000}, [{"sku": "X", "name": "安い品", "unit_price": 500, "quantity": 1, "tax_rate": 10}]),
-    ({}, [{"sku": "F", "name": "食品のみ", "unit_price": 2160, "quantity": 2, "tax_rate": 8}]),
-], ids=["mixed-rates", "cod-discount-points", "discount-over-10pct-part", "food-only"])
+@pytest.mark.parametrize(
+    ("fields", "lines"),
+    [
+        ({}, MIXED_LINES),
+        ({"payment_method": "cod", "cod_fee": 330, "discount": 500, "points_used": 100}, MIXED_LINES),
+        ({"discount": 3000}, [{"sku": "X", "name": "安い品", "unit_price": 500, "quantity": 1, "tax_rate": 10}]),
+        ({}, [{"sku": "F", "name": "食品のみ", "unit_price": 2160, "quantity": 2, "tax_rate": 8}]),
+    ],
+    ids=["mixed-rates", "cod-discount-points", "discount-over-10pct-part", "food-only"],
+)
 def test_set_shipping_fee_recomputes_the_totals_like_compute_amounts(tenant, world, fields, lines):
     if "payment_method" in fields:
         fields = {**fields, "payment_method": payment(tenant, fields["payment_method"])}
@@ -193,15 +226,24 @@ def test_set_shipping_fee_recomputes_the_totals_like_compute_amounts(tenant, wor
     made, _result, events = run_rule(tenant, world, [{"type": "set_shipping_fee", "amount": 1980}], [order])
 
     after = fresh(order)
-    expected = compute_amounts(lines=list(after.lines.all()), shipping_fee=1980, cod_fee=after.cod_fee,
-                               discount=after.discount, points_used=after.points_used)
+    expected = compute_amounts(
+        lines=list(after.lines.all()),
+        shipping_fee=1980,
+        cod_fee=after.cod_fee,
+        discount=after.discount,
+        points_used=after.points_used,
+    )
     assert after.shipping_fee == 1980
-    assert (after.item_subtotal, after.tax, after.total) == (expected["item_subtotal"], expected["tax"],
-                                                              expected["total"])
+    assert (after.item_subtotal, after.tax, after.total) == (
+        expected["item_subtotal"],
+        expected["tax"],
+        expected["total"],
+    )
     assert after.total == order.total + 1980 - 600
     assert after.version == order.version + 1
     assert [(e.type, e.data["field"], e.data["old"], e.data["new"]) for e in events] == [
-        (EventType.FIELD_CHANGED, "shipping_fee", 600, 1980)]
+        (EventType.FIELD_CHANGED, "shipping_fee", 600, 1980)
+    ]
     assert_by_rule(events, made)
 
 
@@ -245,7 +287,8 @@ def test_add_line_once_after_the_last_line_and_searchable(tenant, world):
     assert Order.objects.filter(search_text__contains=normalize("nov catalog 2026")).get() == after
     assert after.version == order.version + 1
     assert [(e.type, e.data["line"]["sku"], e.data["line"]["id"]) for e in events] == [
-        (EventType.LINE_ADDED, "NOV-Catalog-2026", lines[-1].pk)]
+        (EventType.LINE_ADDED, "NOV-Catalog-2026", lines[-1].pk)
+    ]
     assert_by_rule(events, made)
 
     process(tenant=tenant, order_ids=[order.pk])
@@ -266,13 +309,16 @@ def test_add_mail_insert_once_appends_to_existing_text(tenant, world):
     second = make_order(tenant)
     Order.objects.filter(pk=second.pk).update(mail_insert="既存の文面")
 
-    made, _result, events = run_rule(tenant, world, [{"type": "add_mail_insert", "text": "離島のため数日かかります"}],
-                                     [first, second])
+    made, _result, events = run_rule(
+        tenant, world, [{"type": "add_mail_insert", "text": "離島のため数日かかります"}], [first, second]
+    )
 
     assert fresh(first).mail_insert == "離島のため数日かかります"
     assert fresh(second).mail_insert == "既存の文面\n離島のため数日かかります"
     assert {(e.order_id, e.data["old"], e.data["new"]) for e in events} == {
-        (first.pk, "", "離島のため数日かかります"), (second.pk, "既存の文面", "既存の文面\n離島のため数日かかります")}
+        (first.pk, "", "離島のため数日かかります"),
+        (second.pk, "既存の文面", "既存の文面\n離島のため数日かかります"),
+    }
     assert_by_rule(events, made)
 
     process(tenant=tenant, order_ids=[first.pk, second.pk])
@@ -292,7 +338,9 @@ def test_reordering_a_rules_actions_does_not_repeat_them(tenant, world):
 
     assert events_after(tenant, before) == []
     assert set(RuleActionDone.objects.filter(rule=made).values_list("action", flat=True)) == {
-        action_key(memo), action_key(mail)}
+        action_key(memo),
+        action_key(mail),
+    }
 
 
 # --- tasks ------------------------------------------------------------------------------------------------
@@ -322,8 +370,9 @@ def test_raise_task_once_and_resolve_task(tenant, world):
     resolved = OrderTask.objects.get(order=other, definition=remarks)
     assert resolved.resolved_at is not None
     assert (resolved.resolved_by_name, resolved.resolved_automatically) == (resolver.name, False)
-    assert [(e.type, e.actor_name) for e in events_after(tenant, before)
-            if e.type == EventType.TASK_RESOLVED] == [(EventType.TASK_RESOLVED, resolver.name)]
+    assert [(e.type, e.actor_name) for e in events_after(tenant, before) if e.type == EventType.TASK_RESOLVED] == [
+        (EventType.TASK_RESOLVED, resolver.name)
+    ]
 
 
 # --- an action whose row has gone -------------------------------------------------------------------------
@@ -332,8 +381,13 @@ def test_raise_task_once_and_resolve_task(tenant, world):
 def test_an_action_whose_label_was_deleted_is_reported_and_the_rest_runs(tenant, world):
     doomed = Label.objects.create(tenant=tenant, name="消えるラベル")
     order = make_order(tenant)
-    made = rule(world["group"], "壊れたルール", 1, [world["new"]],
-                [{"type": "add_label", "label": doomed.pk}, {"type": "add_memo", "text": "残りは動く"}])
+    made = rule(
+        world["group"],
+        "壊れたルール",
+        1,
+        [world["new"]],
+        [{"type": "add_label", "label": doomed.pk}, {"type": "add_memo", "text": "残りは動く"}],
+    )
     doomed.delete()
 
     result = process(tenant=tenant, order_ids=[order.pk])
@@ -349,19 +403,31 @@ def test_an_action_whose_label_was_deleted_is_reported_and_the_rest_runs(tenant,
 
 def test_every_action_type_is_covered_by_these_tests():
     assert set(ACTIONS) == {
-        "move_status", "raise_task", "resolve_task", "add_label", "remove_label", "set_delivery_method",
-        "set_shipping_fee", "add_memo", "add_line", "set_shipping_store", "add_mail_insert",
+        "move_status",
+        "raise_task",
+        "resolve_task",
+        "add_label",
+        "remove_label",
+        "set_delivery_method",
+        "set_shipping_fee",
+        "add_memo",
+        "add_line",
+        "set_shipping_store",
+        "add_mail_insert",
     }
 
 
 def test_clean_actions_normalises(tenant):
     gift = label(tenant, "ギフト")
-    cleaned = clean_actions(tenant, [
-        {"type": "add_label", "label": str(gift.pk)},
-        {"type": "add_memo", "text": "  メモ  "},
-        {"type": "set_shipping_fee", "amount": "880"},
-        {"type": "add_line", "sku": " CAT ", "name": "カタログ", "quantity": "2"},
-    ])
+    cleaned = clean_actions(
+        tenant,
+        [
+            {"type": "add_label", "label": str(gift.pk)},
+            {"type": "add_memo", "text": "  メモ  "},
+            {"type": "set_shipping_fee", "amount": "880"},
+            {"type": "add_line", "sku": " CAT ", "name": "カタログ", "quantity": "2"},
+        ],
+    )
     assert cleaned == [
         {"type": "add_label", "label": gift.pk},
         {"type": "add_memo", "text": "メモ"},
@@ -370,25 +436,52 @@ def test_clean_actions_normalises(tenant):
     ]
 
 
-@pytest.mark.parametrize(("make_action", "expected"), [
-    (lambda t, o: {"type": "move_status", "status": 999_999}, "Action 1 (Move to a status): the status 999999"),
-    (lambda t, o: {"type": "move_status"}, "Action 1 (Move to a status): choose a status"),
-    (lambda t, o: {"type": "add_label", "label": Label.objects.for_tenant(o).first().pk},
-     "Action 1 (Add a label): the label"),
-    (lambda t, o: {"type": "set_delivery_method",
-                   "delivery_method": DeliveryMethod.objects.for_tenant(o).first().pk},
-     "Action 1 (Set the delivery method): the delivery method"),
-    (lambda t, o: {"type": "raise_task", "task": task(o, "remarks").pk}, "Action 1 (Raise a task): the task"),
-    (lambda t, o: {"type": "set_shipping_fee", "amount": -1}, "Action 1 (Set the shipping fee): enter an amount"),
-    (lambda t, o: {"type": "set_shipping_fee", "amount": "千円"}, "Action 1 (Set the shipping fee): enter an amount"),
-    (lambda t, o: {"type": "add_memo", "text": "  "}, "Action 1 (Add a work memo): enter a text"),
-    (lambda t, o: {"type": "add_line", "sku": "X", "name": "Y", "quantity": 0},
-     "Action 1 (Add a freebie or enclosure line): enter a quantity"),
-    (lambda t, o: {"type": "explode"}, "Action 1: unknown type “explode”"),
-    (lambda t, o: {"type": "add_memo", "text": "x", "colour": "red"}, "unknown setting “colour”"),
-    (lambda t, o: "add_memo", "Action 1: write it as"),
-], ids=["missing-status", "no-status", "foreign-label", "foreign-delivery", "foreign-task", "negative-fee",
-        "fee-not-a-number", "blank-memo", "zero-quantity", "unknown-type", "unknown-setting", "not-an-object"])
+@pytest.mark.parametrize(
+    ("make_action", "expected"),
+    [
+        (lambda t, o: {"type": "move_status", "status": 999_999}, "Action 1 (Move to a status): the status 999999"),
+        (lambda t, o: {"type": "move_status"}, "Action 1 (Move to a status): choose a status"),
+        (
+            lambda t, o: {"type": "add_label", "label": Label.objects.for_tenant(o).first().pk},
+            "Action 1 (Add a label): the label",
+        ),
+        (
+            lambda t, o: {
+                "type": "set_delivery_method",
+                "delivery_method": DeliveryMethod.objects.for_tenant(o).first().pk,
+            },
+            "Action 1 (Set the delivery method): the delivery method",
+        ),
+        (lambda t, o: {"type": "raise_task", "task": task(o, "remarks").pk}, "Action 1 (Raise a task): the task"),
+        (lambda t, o: {"type": "set_shipping_fee", "amount": -1}, "Action 1 (Set the shipping fee): enter an amount"),
+        (
+            lambda t, o: {"type": "set_shipping_fee", "amount": "千円"},
+            "Action 1 (Set the shipping fee): enter an amount",
+        ),
+        (lambda t, o: {"type": "add_memo", "text": "  "}, "Action 1 (Add a work memo): enter a text"),
+        (
+            lambda t, o: {"type": "add_line", "sku": "X", "name": "Y", "quantity": 0},
+            "Action 1 (Add a freebie or enclosure line): enter a quantity",
+        ),
+        (lambda t, o: {"type": "explode"}, "Action 1: unknown type “explode”"),
+        (lambda t, o: {"type": "add_memo", "text": "x", "colour": "red"}, "unknown setting “colour”"),
+        (lambda t, o: "add_memo", "Action 1: write it as"),
+    ],
+    ids=[
+        "missing-status",
+        "no-status",
+        "foreign-label",
+        "foreign-delivery",
+        "foreign-task",
+        "negative-fee",
+        "fee-not-a-number",
+        "blank-memo",
+        "zero-quantity",
+        "unknown-type",
+        "unknown-setting",
+        "not-an-object",
+    ],
+)
 def test_a_bad_action_is_refused_naming_it(tenant, other_tenant, make_action, expected):
     actions = [make_action(tenant, other_tenant)]
     problems = validate_actions(tenant, actions)
@@ -400,10 +493,12 @@ def test_a_bad_action_is_refused_naming_it(tenant, other_tenant, make_action, ex
 
 def test_problems_name_each_bad_action_by_number(tenant):
     gift = label(tenant, "ギフト")
-    problems = validate_actions(tenant, [{"type": "add_label", "label": gift.pk}, {"type": "add_memo"},
-                                         {"type": "set_shipping_fee", "amount": 10**9}])
+    problems = validate_actions(
+        tenant,
+        [{"type": "add_label", "label": gift.pk}, {"type": "add_memo"}, {"type": "set_shipping_fee", "amount": 10**9}],
+    )
     assert [p.split(" (")[0] for p in problems] == ["Action 2", "Action 3"]
-    assert validate_actions(tenant, {"type": "add_memo"}) == ["Write the actions as a list: [{\"type\": …}, …]."]
+    assert validate_actions(tenant, {"type": "add_memo"}) == ['Write the actions as a list: [{"type": …}, …].']
 
 
 def test_an_order_edit_after_a_rule_keeps_its_own_version(tenant, world):

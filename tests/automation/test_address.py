@@ -97,8 +97,9 @@ def test_a_business_code_at_its_own_address_is_ok_and_says_so():
     assert check.is_business
     assert check.postal.office == "東京中央郵便局"
     with translation.override("en"):
-        assert check.message == ("Postal code 100-8994 is the individual code of 東京中央郵便局 "
-                                 "(東京都千代田区丸の内2丁目7-2).")
+        assert check.message == (
+            "Postal code 100-8994 is the individual code of 東京中央郵便局 (東京都千代田区丸の内2丁目7-2)."
+        )
 
 
 def test_a_business_code_for_another_address():

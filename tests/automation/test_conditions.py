@@ -64,35 +64,62 @@ def _build(tenant: Tenant) -> World:
         "A": make_order(tenant, shop=shop1, external_id="A"),
         # B: a gift to Osaka (postal code stored without hyphen), bank transfer, 宅急便, remarks, date, 2 lines
         "B": make_order(
-            tenant, shop=shop2, external_id="B", payment_method=pm["bank_transfer"],
+            tenant,
+            shop=shop2,
+            external_id="B",
+            payment_method=pm["bank_transfer"],
             delivery_method=DeliveryMethod.objects.for_tenant(tenant).get(name="宅急便"),
-            remarks="ギフト包装をお願いします", requested_delivery_date=dt.date(2026, 1, 10), mail_inquiry=True,
-            dest_name="佐藤 花子", dest_postal_code="5300001", dest_prefecture="大阪府", dest_city="大阪市北区",
+            remarks="ギフト包装をお願いします",
+            requested_delivery_date=dt.date(2026, 1, 10),
+            mail_inquiry=True,
+            dest_name="佐藤 花子",
+            dest_postal_code="5300001",
+            dest_prefecture="大阪府",
+            dest_city="大阪市北区",
             dest_address1="梅田1-1",
-            lines=[{"sku": "ABC-100", "name": "Premium Coffee 200g", "unit_price": 3000, "quantity": 1},
-                   {"sku": "SKU-002", "name": "ほうじ茶", "unit_price": 500, "quantity": 3}],
+            lines=[
+                {"sku": "ABC-100", "name": "Premium Coffee 200g", "unit_price": 3000, "quantity": 1},
+                {"sku": "SKU-002", "name": "ほうじ茶", "unit_price": 500, "quantity": 3},
+            ],
         ),
         # C: COD to Ishigaki (a seeded remote island), blank remarks, full-width comment, 10 items, 要確認
         "C": make_order(
-            tenant, shop=shop1, external_id="C", payment_method=pm["cod"], status=check,
-            remarks="  \n", order_comment="Ｂｉｇ\u3000ｏｒｄｅｒ",
-            **_same_party("dest", **okinawa), **_same_party("orderer", **okinawa),
+            tenant,
+            shop=shop1,
+            external_id="C",
+            payment_method=pm["cod"],
+            status=check,
+            remarks="  \n",
+            order_comment="Ｂｉｇ\u3000ｏｒｄｅｒ",
+            **_same_party("dest", **okinawa),
+            **_same_party("orderer", **okinawa),
             lines=[{"sku": "SKU-001", "name": "有機緑茶 100g", "unit_price": 1080, "quantity": 10}],
         ),
         # D: no payment method, the mall's island flag, Hokkaido, a post-order comment, one lower-case SKU
         "D": make_order(
-            tenant, shop=shop1, external_id="D", payment_method=None,
-            post_order_comment="再配達希望", **_same_party("dest", **hokkaido), **_same_party("orderer", **hokkaido),
+            tenant,
+            shop=shop1,
+            external_id="D",
+            payment_method=None,
+            post_order_comment="再配達希望",
+            **_same_party("dest", **hokkaido),
+            **_same_party("orderer", **hokkaido),
             lines=[{"sku": "sku-001x", "name": "有機緑茶 お徳用", "unit_price": 5000, "quantity": 1}],
         ),
         # E: orderer and destination differ only in spaces and hyphens: the same person
         "E": make_order(
-            tenant, shop=shop1, external_id="E", orderer_name="山田\u3000太郎", orderer_postal_code="1000005",
+            tenant,
+            shop=shop1,
+            external_id="E",
+            orderer_name="山田\u3000太郎",
+            orderer_postal_code="1000005",
             orderer_address1="丸の内 1－1－1",
         ),
         # F: no separate destination at all (ships to the orderer)
         "F": make_order(
-            tenant, shop=shop1, external_id="F",
+            tenant,
+            shop=shop1,
+            external_id="F",
             **_same_party("dest", name="", kana="", phone="", postal_code="", prefecture="", city="", address1=""),
         ),
     }
@@ -108,11 +135,20 @@ def _build(tenant: Tenant) -> World:
     OrderTask.objects.create(tenant=tenant, order=orders["B"], definition=task2)
     remote_islands_seed(tenant=tenant)
     return World(
-        tenant=tenant, orders=orders, shop1=shop1, shop2=shop2,
-        initial=Status.objects.for_tenant(tenant).get(name="新規受付"), check=check,
-        cc=pm["credit_card"], bank=pm["bank_transfer"], cod=pm["cod"],
+        tenant=tenant,
+        orders=orders,
+        shop1=shop1,
+        shop2=shop2,
+        initial=Status.objects.for_tenant(tenant).get(name="新規受付"),
+        check=check,
+        cc=pm["credit_card"],
+        bank=pm["bank_transfer"],
+        cod=pm["cod"],
         takkyubin=DeliveryMethod.objects.for_tenant(tenant).get(name="宅急便"),
-        gift=labels["ギフト"], urgent=labels["至急"], task1=task1, task2=task2,
+        gift=labels["ギフト"],
+        urgent=labels["至急"],
+        task1=task1,
+        task2=task2,
     )
 
 
@@ -238,8 +274,9 @@ def test_the_cases_cover_every_field_and_operator():
     assert set(OPERATORS) >= {"eq", "ne", "in", "contains", "startswith", "empty", "not_empty", "gt", "lt", "between"}
 
 
-@pytest.mark.parametrize(("field", "op", "value", "expected"), CASES, ids=[f"{c[0]}-{c[1]}-{i}" for i, c in
-                                                                           enumerate(CASES)])
+@pytest.mark.parametrize(
+    ("field", "op", "value", "expected"), CASES, ids=[f"{c[0]}-{c[1]}-{i}" for i, c in enumerate(CASES)]
+)
 def test_each_field_and_operator_matches_exactly_the_right_orders(world, field, op, value, expected):
     conditions = {"match": "all", "items": [{"field": field, "op": op, "value": _value(world, value)}]}
     assert _matching(world, conditions) == expected
@@ -279,24 +316,32 @@ def test_remote_island_rows_the_tenant_adds_count(world):
 
 
 def test_clean_returns_a_normalised_copy(world):
-    cleaned = clean_conditions(world.tenant, {"items": [
-        {"field": "payment_method", "op": "in", "value": [str(world.cc.pk), world.cc.pk, world.bank.pk]},
-        {"field": "total", "op": "between", "value": ["１,０００", 2000.0]},
-        {"field": "remarks", "op": "contains", "value": "  ギフト  "},
-        {"field": "dest_postal_code", "op": "eq", "value": "１０００００５"},
-        {"field": "dest_postal_code", "op": "startswith", "value": "100-00"},
-        {"field": "remarks", "op": "empty", "value": "ignored"},
-        {"field": "mail_inquiry", "op": "eq", "value": "true"},
-    ]})
-    assert cleaned == {"match": "all", "items": [
-        {"field": "payment_method", "op": "in", "value": [world.cc.pk, world.bank.pk]},
-        {"field": "total", "op": "between", "value": [1000, 2000]},
-        {"field": "remarks", "op": "contains", "value": "ギフト"},
-        {"field": "dest_postal_code", "op": "eq", "value": "100-0005"},
-        {"field": "dest_postal_code", "op": "startswith", "value": "10000"},
-        {"field": "remarks", "op": "empty", "value": None},
-        {"field": "mail_inquiry", "op": "eq", "value": True},
-    ]}
+    cleaned = clean_conditions(
+        world.tenant,
+        {
+            "items": [
+                {"field": "payment_method", "op": "in", "value": [str(world.cc.pk), world.cc.pk, world.bank.pk]},
+                {"field": "total", "op": "between", "value": ["１,０００", 2000.0]},
+                {"field": "remarks", "op": "contains", "value": "  ギフト  "},
+                {"field": "dest_postal_code", "op": "eq", "value": "１０００００５"},
+                {"field": "dest_postal_code", "op": "startswith", "value": "100-00"},
+                {"field": "remarks", "op": "empty", "value": "ignored"},
+                {"field": "mail_inquiry", "op": "eq", "value": "true"},
+            ]
+        },
+    )
+    assert cleaned == {
+        "match": "all",
+        "items": [
+            {"field": "payment_method", "op": "in", "value": [world.cc.pk, world.bank.pk]},
+            {"field": "total", "op": "between", "value": [1000, 2000]},
+            {"field": "remarks", "op": "contains", "value": "ギフト"},
+            {"field": "dest_postal_code", "op": "eq", "value": "100-0005"},
+            {"field": "dest_postal_code", "op": "startswith", "value": "10000"},
+            {"field": "remarks", "op": "empty", "value": None},
+            {"field": "mail_inquiry", "op": "eq", "value": True},
+        ],
+    }
 
 
 # --- refusing bad conditions ----------------------------------------------------------------------------------
@@ -350,11 +395,14 @@ def test_bad_conditions_are_refused_with_a_message_naming_the_field(tenant, case
 
 
 def test_every_problem_is_reported_at_once(tenant):
-    conditions = {"match": "all", "items": [
-        {"field": "total", "op": "gt", "value": "x"},
-        {"field": "nope", "op": "eq", "value": 1},
-        {"field": "status", "op": "in", "value": [987654]},
-    ]}
+    conditions = {
+        "match": "all",
+        "items": [
+            {"field": "total", "op": "gt", "value": "x"},
+            {"field": "nope", "op": "eq", "value": 1},
+            {"field": "status", "op": "in", "value": [987654]},
+        ],
+    }
     with translation.override("en"):
         errors = validate_conditions(tenant, conditions)
     assert len(errors) == 3
@@ -369,10 +417,18 @@ def test_messages_are_in_japanese_for_japanese_operators(tenant):
 
 @pytest.mark.parametrize("field", ["status", "shop", "payment_method", "delivery_method", "label", "task"])
 def test_another_tenants_ids_do_not_exist(world, other_tenant, field):
-    theirs = {
-        "status": Status, "shop": Shop, "payment_method": PaymentMethod, "delivery_method": DeliveryMethod,
-        "label": Label, "task": TaskDefinition,
-    }[field].objects.for_tenant(other_tenant).first()
+    theirs = (
+        {
+            "status": Status,
+            "shop": Shop,
+            "payment_method": PaymentMethod,
+            "delivery_method": DeliveryMethod,
+            "label": Label,
+            "task": TaskDefinition,
+        }[field]
+        .objects.for_tenant(other_tenant)
+        .first()
+    )
     conditions = _item(field, "in", [theirs.pk])
     with translation.override("en"):
         errors = validate_conditions(world.tenant, conditions)
@@ -383,8 +439,14 @@ def test_another_tenants_ids_do_not_exist(world, other_tenant, field):
     assert validate_conditions(other_tenant, conditions) == []
 
 
-_NOUN = {"status": "status", "shop": "shop", "payment_method": "payment method",
-         "delivery_method": "delivery method", "label": "label", "task": "task"}
+_NOUN = {
+    "status": "status",
+    "shop": "shop",
+    "payment_method": "payment method",
+    "delivery_method": "delivery method",
+    "label": "label",
+    "task": "task",
+}
 
 
 def test_compile_never_returns_a_match_everything_q_for_bad_input(tenant):

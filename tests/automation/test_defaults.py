@@ -24,12 +24,16 @@ def test_a_new_tenant_gets_the_rules_tasks_and_islands(tenant):
     assert (group.name, group.enabled) == (DEFAULT_GROUP, True)
     rules = list(Rule.objects.for_tenant(tenant).order_by("position").prefetch_related("statuses"))
     assert [r.name for r in rules] == [
-        "代金引換・備考なし → 発送待ち", "銀行振込 → 入金待ち", "クレジットカード → 入金済"]
+        "代金引換・備考なし → 発送待ち",
+        "銀行振込 → 入金待ち",
+        "クレジットカード → 入金済",
+    ]
     assert all(r.enabled and r.group_id == group.pk for r in rules)
     assert all([s.pk for s in r.statuses.all()] == [status_of(tenant, Stage.NEW).pk] for r in rules)
     definitions = TaskDefinition.objects.for_tenant(tenant).order_by("position")
     assert [(d.code, d.name, d.enabled, d.auto_resolve) for d in definitions] == [
-        (code, name, True, True) for code, name, _colour in BUILTIN_TASKS]
+        (code, name, True, True) for code, name, _colour in BUILTIN_TASKS
+    ]
     assert RemoteIsland.objects.for_tenant(tenant).filter(postal_code="907").exists()
 
 
@@ -39,14 +43,17 @@ def test_the_defaults_are_idempotent(tenant):
     assert snapshot(tenant) == before
 
 
-@pytest.mark.parametrize(("code", "remarks", "stage"), [
-    ("cod", "", Stage.READY_TO_SHIP),
-    ("cod", "置き配希望", Stage.NEW),  # a remark needs a human first
-    ("bank_transfer", "", Stage.AWAITING_PAYMENT),
-    ("bank_transfer", "領収書希望", Stage.AWAITING_PAYMENT),
-    ("credit_card", "", Stage.PAID),
-    ("rakuten_pay", "", Stage.NEW),  # no example rule for it
-])
+@pytest.mark.parametrize(
+    ("code", "remarks", "stage"),
+    [
+        ("cod", "", Stage.READY_TO_SHIP),
+        ("cod", "置き配希望", Stage.NEW),  # a remark needs a human first
+        ("bank_transfer", "", Stage.AWAITING_PAYMENT),
+        ("bank_transfer", "領収書希望", Stage.AWAITING_PAYMENT),
+        ("credit_card", "", Stage.PAID),
+        ("rakuten_pay", "", Stage.NEW),  # no example rule for it
+    ],
+)
 def test_the_example_rules_sort_new_orders(tenant, code, remarks, stage):
     order = make_order(tenant, payment_method=payment(tenant, code), remarks=remarks)
 
@@ -64,8 +71,9 @@ def test_the_example_rules_sort_new_orders(tenant, code, remarks, stage):
 
 
 def test_an_order_to_an_island_with_a_bad_address_gets_its_tasks(tenant):
-    order = make_order(tenant, dest_postal_code="907-0022", dest_prefecture="沖縄県", dest_city="那覇市",
-                       dest_address1="久茂地1-1")
+    order = make_order(
+        tenant, dest_postal_code="907-0022", dest_prefecture="沖縄県", dest_city="那覇市", dest_address1="久茂地1-1"
+    )
 
     process(tenant=tenant, order_ids=[order.pk])
 

@@ -68,7 +68,8 @@ def test_a_rule_sees_what_earlier_rules_did(tenant, memo_first):
     assert fresh(order).status_id == waiting.pk
     assert fresh(order).work_memo.endswith("入金を待つ") is not memo_first
     assert [(r.name, r.matched) for r in result.rules] == (
-        [("memo", 0), ("move", 1)] if memo_first else [("move", 1), ("memo", 1)])
+        [("memo", 0), ("move", 1)] if memo_first else [("move", 1), ("memo", 1)]
+    )
 
 
 def test_groups_run_in_position_order_then_rules_in_theirs(tenant):
@@ -106,8 +107,14 @@ def test_conditions_and_statuses_select_the_orders(tenant):
     quiet(tenant)
     new, check = status_of(tenant, Stage.NEW), status_of(tenant, Stage.NEW, 2)
     g = group(tenant, "g", 1)
-    rule(g, "bank in new", 1, [new], [{"type": "add_label", "label": label(tenant, "要確認").pk}],
-         items=[{"field": "payment_method", "op": "eq", "value": payment(tenant, "bank_transfer").pk}])
+    rule(
+        g,
+        "bank in new",
+        1,
+        [new],
+        [{"type": "add_label", "label": label(tenant, "要確認").pk}],
+        items=[{"field": "payment_method", "op": "eq", "value": payment(tenant, "bank_transfer").pk}],
+    )
     bank_new = make_order(tenant, payment_method=payment(tenant, "bank_transfer"))
     bank_check = make_order(tenant, payment_method=payment(tenant, "bank_transfer"), status=check)
     card_new = make_order(tenant)
@@ -129,26 +136,50 @@ def every_action_rules(tenant: Tenant) -> None:
     new, waiting = status_of(tenant, Stage.NEW), status_of(tenant, Stage.AWAITING_PAYMENT)
     bank = payment(tenant, "bank_transfer")
     first, second = group(tenant, "基本", 1), group(tenant, "キャンペーン", 2)
-    rule(first, "振込は入金待ちへ", 1, [new], [{"type": "move_status", "status": waiting.pk}],
-         items=[{"field": "payment_method", "op": "eq", "value": bank.pk}])
-    rule(first, "離島", 2, [new, waiting], [
-        {"type": "set_delivery_method", "delivery_method": delivery(tenant, "ゆうパック").pk},
-        {"type": "set_shipping_fee", "amount": 1980},
-        {"type": "add_mail_insert", "text": "離島のためお届けに日数がかかります"},
-    ], items=[{"field": "remote_island", "op": "eq", "value": True}])
-    rule(second, "ノベルティ", 1, [new, waiting], [
-        {"type": "add_line", "sku": "NOVELTY-01", "name": "ノベルティ", "quantity": 1},
-        {"type": "add_memo", "text": "ノベルティ同梱"},
-        {"type": "add_label", "label": label(tenant, "ギフト").pk},
-        {"type": "remove_label", "label": label(tenant, "至急").pk},
-        {"type": "set_shipping_store", "shipping_store": store(tenant).pk},
-        {"type": "raise_task", "task": task(tenant, "remarks").pk},
-        {"type": "resolve_task", "task": task(tenant, "delivery_date_check").pk},
-    ], items=[{"field": "total", "op": "gt", "value": 1000}])
+    rule(
+        first,
+        "振込は入金待ちへ",
+        1,
+        [new],
+        [{"type": "move_status", "status": waiting.pk}],
+        items=[{"field": "payment_method", "op": "eq", "value": bank.pk}],
+    )
+    rule(
+        first,
+        "離島",
+        2,
+        [new, waiting],
+        [
+            {"type": "set_delivery_method", "delivery_method": delivery(tenant, "ゆうパック").pk},
+            {"type": "set_shipping_fee", "amount": 1980},
+            {"type": "add_mail_insert", "text": "離島のためお届けに日数がかかります"},
+        ],
+        items=[{"field": "remote_island", "op": "eq", "value": True}],
+    )
+    rule(
+        second,
+        "ノベルティ",
+        1,
+        [new, waiting],
+        [
+            {"type": "add_line", "sku": "NOVELTY-01", "name": "ノベルティ", "quantity": 1},
+            {"type": "add_memo", "text": "ノベルティ同梱"},
+            {"type": "add_label", "label": label(tenant, "ギフト").pk},
+            {"type": "remove_label", "label": label(tenant, "至急").pk},
+            {"type": "set_shipping_store", "shipping_store": store(tenant).pk},
+            {"type": "raise_task", "task": task(tenant, "remarks").pk},
+            {"type": "resolve_task", "task": task(tenant, "delivery_date_check").pk},
+        ],
+        items=[{"field": "total", "op": "gt", "value": 1000}],
+    )
 
 
-ISHIGAKI = {"dest_postal_code": "907-0022", "dest_prefecture": "沖縄県", "dest_city": "石垣市",
-            "dest_address1": "大川1"}
+ISHIGAKI = {
+    "dest_postal_code": "907-0022",
+    "dest_prefecture": "沖縄県",
+    "dest_city": "石垣市",
+    "dest_address1": "大川1",
+}
 
 
 def order_mix(tenant: Tenant, n: int) -> list[int]:
@@ -195,8 +226,13 @@ def test_the_whole_mix_does_what_the_rules_say(tenant):
     open_tasks = {(t.order_id, t.definition.code) for t in OrderTask.objects.filter(resolved_at=None)}
     # remote island: raised; shipping fee change: raised before the rules, resolved by the fee rule after;
     # remarks: raised by the built-in pass and (once) by the novelty rule; delivery date: resolved by the rule
-    assert open_tasks == {(island.pk, "remote_island"), (card.pk, "remarks"), (bank.pk, "remarks"),
-                          (island.pk, "remarks"), (remarks.pk, "remarks")}
+    assert open_tasks == {
+        (island.pk, "remote_island"),
+        (card.pk, "remarks"),
+        (bank.pk, "remarks"),
+        (island.pk, "remarks"),
+        (remarks.pk, "remarks"),
+    }
     fee_task = OrderTask.objects.get(order=island, definition__code="shipping_fee_change")
     assert fee_task.resolved_automatically
     assert fee_task.resolved_at
@@ -215,8 +251,13 @@ def test_a_forbidden_rule_move_is_recorded_not_swallowed(tenant):
     quiet(tenant)
     completed = status_of(tenant, Stage.COMPLETED)
     order = make_order(tenant, status=completed)
-    made = rule(group(tenant, "g", 1), "売上を新規に戻す", 1, [completed],
-                [{"type": "move_status", "status": status_of(tenant, Stage.NEW).pk}])
+    made = rule(
+        group(tenant, "g", 1),
+        "売上を新規に戻す",
+        1,
+        [completed],
+        [{"type": "move_status", "status": status_of(tenant, Stage.NEW).pk}],
+    )
 
     result = process(tenant=tenant, order_ids=[order.pk])
 
@@ -253,8 +294,14 @@ def test_a_rule_whose_condition_broke_is_reported_and_the_others_run(tenant):
     new = status_of(tenant, Stage.NEW)
     doomed = Label.objects.create(tenant=tenant, name="消える")
     g = group(tenant, "g", 1)
-    rule(g, "壊れた", 1, [new], [{"type": "add_memo", "text": "x"}],
-         items=[{"field": "label", "op": "eq", "value": doomed.pk}])
+    rule(
+        g,
+        "壊れた",
+        1,
+        [new],
+        [{"type": "add_memo", "text": "x"}],
+        items=[{"field": "label", "op": "eq", "value": doomed.pk}],
+    )
     rule(g, "動く", 2, [new], [{"type": "add_mail_insert", "text": "ok"}])
     doomed.delete()
     order = make_order(tenant)
@@ -284,8 +331,7 @@ def test_process_group_runs_its_rules_over_the_orders_in_their_statuses(tenant):
 
     assert result.orders == 3
     assert [r.name for r in result.rules] == ["セールのチラシ"]
-    assert {o.pk for o in in_new} == set(
-        Order.objects.filter(lines__sku="FLYER").values_list("pk", flat=True))
+    assert {o.pk for o in in_new} == set(Order.objects.filter(lines__sku="FLYER").values_list("pk", flat=True))
     assert not fresh(held).lines.filter(sku="FLYER").exists()
     assert all(fresh(o).work_memo == "" for o in in_new)
 
@@ -317,7 +363,9 @@ def test_tasks_are_raised_and_resolved_when_their_condition_goes(tenant):
     assert second.tasks_resolved == 2
     resolved = [e for e in events_after(tenant, before) if e.type == EventType.TASK_RESOLVED]
     assert {(e.data["task"]["code"], e.data["automatic"]) for e in resolved} == {
-        ("remarks", True), ("shipping_fee_change", True)}
+        ("remarks", True),
+        ("shipping_fee_change", True),
+    }
 
 
 def test_a_task_resolved_by_hand_stays_resolved_one_resolved_automatically_comes_back(tenant, tenant_admin):
@@ -342,8 +390,12 @@ def test_a_task_resolved_by_hand_stays_resolved_one_resolved_automatically_comes
 
 def test_a_custom_task_with_conditions_and_one_without(tenant):
     quiet(tenant)
-    big = TaskDefinition.objects.create(tenant=tenant, name="高額注文", position=10, conditions={
-        "match": "all", "items": [{"field": "total", "op": "gt", "value": 30000}]})
+    big = TaskDefinition.objects.create(
+        tenant=tenant,
+        name="高額注文",
+        position=10,
+        conditions={"match": "all", "items": [{"field": "total", "op": "gt", "value": 30000}]},
+    )
     manual = TaskDefinition.objects.create(tenant=tenant, name="電話確認", position=11)
     small = make_order(tenant)
     large = make_order(tenant, lines=[{"sku": "KTL", "name": "南部鉄器", "unit_price": 40000, "quantity": 1}])
@@ -359,9 +411,14 @@ def test_a_rule_can_test_a_task_raised_in_the_same_run(tenant):
     quiet(tenant)
     enable_tasks(tenant, "remote_island")
     island_task = task(tenant, "remote_island")
-    rule(group(tenant, "離島", 1), "離島はゆうパック", 1, [status_of(tenant, Stage.NEW)],
-         [{"type": "set_delivery_method", "delivery_method": delivery(tenant, "ゆうパック").pk}],
-         items=[{"field": "task", "op": "eq", "value": island_task.pk}])
+    rule(
+        group(tenant, "離島", 1),
+        "離島はゆうパック",
+        1,
+        [status_of(tenant, Stage.NEW)],
+        [{"type": "set_delivery_method", "delivery_method": delivery(tenant, "ゆうパック").pk}],
+        items=[{"field": "task", "op": "eq", "value": island_task.pk}],
+    )
     order = make_order(tenant, **ISHIGAKI)
 
     process(tenant=tenant, order_ids=[order.pk])
@@ -385,7 +442,9 @@ def test_tasks_by_hand(tenant, tenant_admin, other_tenant):
     order_task_resolve(task=opened, actor=actor)
     order_task_resolve(task=opened, actor=actor)  # twice: nothing more
     assert [e.type for e in OrderEvent.objects.filter(order=order).order_by("pk")][-2:] == [
-        EventType.TASK_RAISED, EventType.TASK_RESOLVED]
+        EventType.TASK_RAISED,
+        EventType.TASK_RESOLVED,
+    ]
 
 
 # --- selectors --------------------------------------------------------------------------------------------
@@ -404,11 +463,16 @@ def test_task_counts_and_badges_in_one_query_each(tenant, django_assert_num_quer
         counts = task_counts(tenant=tenant, status_id=new.pk)
     assert [(d.code, n) for d, n in counts] == [("delivery_date_check", 1), ("remarks", 2)]
     assert [(d.code, n) for d, n in task_counts(tenant=tenant, status_id=None)] == [
-        ("delivery_date_check", 1), ("remarks", 3)]
+        ("delivery_date_check", 1),
+        ("remarks", 3),
+    ]
     with django_assert_num_queries(1):
         badges = open_tasks_for(tenant=tenant, order_ids=[a.pk, b.pk, c.pk])
     assert {pk: [d.code for d in defs] for pk, defs in badges.items()} == {
-        a.pk: ["delivery_date_check", "remarks"], b.pk: ["remarks"], c.pk: ["remarks"]}
+        a.pk: ["delivery_date_check", "remarks"],
+        b.pk: ["remarks"],
+        c.pk: ["remarks"],
+    }
 
 
 def test_task_counts_ignore_another_tenant(tenant, other_tenant):
@@ -431,7 +495,10 @@ def test_the_why_of_an_order(tenant, django_assert_num_queries):
         history = order_rule_history(order=island)
 
     assert [(t.rule_name, t.rule is None) for t in history] == [
-        ("振込は入金待ちへ", True), ("離島", False), ("ノベルティ", False)]
+        ("振込は入金待ちへ", True),
+        ("離島", False),
+        ("ノベルティ", False),
+    ]
     assert [c.what for c in history[0].changes] == ["status"]
     assert {c.what for c in history[1].changes} == {"delivery method", "shipping fee", "mail insert text"}
     fee = next(c for c in history[1].changes if c.what == "shipping fee")
@@ -442,8 +509,7 @@ def test_the_why_of_an_order(tenant, django_assert_num_queries):
 
 
 def comparable(changes: list[Any]) -> list[tuple[Any, ...]]:
-    return [(c.order_id, c.type, c.actor_kind, c.actor_name, c.rule_id, c.what, c.old, c.new, c.note)
-            for c in changes]
+    return [(c.order_id, c.type, c.actor_kind, c.actor_name, c.rule_id, c.what, c.old, c.new, c.note) for c in changes]
 
 
 def test_a_dry_run_changes_nothing_and_predicts_the_real_run_exactly(tenant):
@@ -462,9 +528,11 @@ def test_a_dry_run_changes_nothing_and_predicts_the_real_run_exactly(tenant):
     assert comparable(report.changes) == comparable(sorted(happened, key=lambda c: c.order_id))
     assert report.result.changed_ids == real.changed_ids
     assert [(r.name, r.matched, r.changed) for r in report.result.rules] == [
-        (r.name, r.matched, r.changed) for r in real.rules]
+        (r.name, r.matched, r.changed) for r in real.rules
+    ]
     assert {o.external_id for o in report.orders} == set(
-        Order.objects.filter(pk__in=real.changed_ids).values_list("external_id", flat=True))
+        Order.objects.filter(pk__in=real.changed_ids).values_list("external_id", flat=True)
+    )
 
 
 def test_a_dry_run_of_one_rule_not_yet_switched_on(tenant):
@@ -479,7 +547,8 @@ def test_a_dry_run_of_one_rule_not_yet_switched_on(tenant):
     assert snapshot(tenant) == before
     assert not RuleActionDone.objects.exists()
     assert [(o.order_id, [(c.what, c.new, c.rule_id) for c in o.changes]) for o in report.orders] == [
-        (o.pk, [("work memo", "試験", made.pk)]) for o in orders]
+        (o.pk, [("work memo", "試験", made.pk)]) for o in orders
+    ]
 
 
 def test_a_dry_run_of_a_group_matches_running_it(tenant):
@@ -494,7 +563,8 @@ def test_a_dry_run_of_a_group_matches_running_it(tenant):
     last = last_event_pk()
     process_group(group=campaign)
     assert comparable(report.changes) == comparable(
-        sorted((change_from_event(e) for e in events_after(tenant, last)), key=lambda c: c.order_id))
+        sorted((change_from_event(e) for e in events_after(tenant, last)), key=lambda c: c.order_id)
+    )
 
 
 def test_a_dry_run_refuses_another_tenants_rule(tenant, other_tenant):

@@ -34,8 +34,7 @@ def test_every_code_under_a_seed_entry_is_on_the_named_islands(code, area, place
     for entry in entries:
         town = entry["neighborhood"].removeprefix("字")
         assert any(
-            entry["city"] == place.partition("/")[0] and town.startswith(place.partition("/")[2])
-            for place in places
+            entry["city"] == place.partition("/")[0] and town.startswith(place.partition("/")[2]) for place in places
         ), f"{entry['postal_code']} {entry['city']}{entry['neighborhood']} is under {code} ({area})"
 
 
@@ -99,8 +98,17 @@ def test_is_remote_island_reads_only_the_tenants_table(tenant, other_tenant):
 
 @pytest.mark.parametrize(
     ("typed", "expected"),
-    [("906", "906"), ("906-", "906"), ("９０６", "906"), ("〒907-0023", "9070023"), ("90", None), ("12345678", None),
-     ("abc", None), ("", None), (None, None)],
+    [
+        ("906", "906"),
+        ("906-", "906"),
+        ("９０６", "906"),
+        ("〒907-0023", "9070023"),
+        ("90", None),
+        ("12345678", None),
+        ("abc", None),
+        ("", None),
+        (None, None),
+    ],
 )
 def test_normalize_island_code(typed, expected):
     assert normalize_island_code(typed) == expected

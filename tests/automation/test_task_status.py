@@ -48,8 +48,13 @@ def test_counts_follow_a_bulk_move(tenant):
     orders = [make_order(tenant) for _ in range(3)]
     for order in orders:
         open_task(order, "remarks")
-    orders_bulk_update(tenant=tenant, order_ids=[o.pk for o in orders[:2]], changes=BulkChanges(status=paid),
-                       actor=Actor.system(), confirm_skips=True)
+    orders_bulk_update(
+        tenant=tenant,
+        order_ids=[o.pk for o in orders[:2]],
+        changes=BulkChanges(status=paid),
+        actor=Actor.system(),
+        confirm_skips=True,
+    )
 
     assert [(d.code, n) for d, n in task_counts(tenant=tenant, status_id=new.pk)] == [("remarks", 1)]
     assert [(d.code, n) for d, n in task_counts(tenant=tenant, status_id=paid.pk)] == [("remarks", 2)]

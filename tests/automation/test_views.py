@@ -55,8 +55,14 @@ def test_another_tenants_task_definition_matches_nothing(operator_client, tenant
 def test_run_auto_processing_on_the_selection(operator_client, tenant):
     quiet(tenant)
     new, ready = status_of(tenant, Stage.NEW), status_of(tenant, Stage.PAID)
-    rule(group(tenant, "テスト", 1), "クレカは入金済へ", 1, [new], [{"type": "move_status", "status": ready.pk}],
-         items=[{"field": "payment_method", "op": "in", "value": [payment(tenant, "credit_card").pk]}])
+    rule(
+        group(tenant, "テスト", 1),
+        "クレカは入金済へ",
+        1,
+        [new],
+        [{"type": "move_status", "status": ready.pk}],
+        items=[{"field": "payment_method", "op": "in", "value": [payment(tenant, "credit_card").pk]}],
+    )
     chosen, left = make_order(tenant), make_order(tenant)
     session = operator_client.session
     selection = Selection(session, tenant)
@@ -86,8 +92,14 @@ def test_run_auto_processing_with_nothing_selected_says_so(operator_client, tena
 def test_the_order_page_shows_tasks_and_what_the_rules_did_and_resolves_a_task(operator_client, tenant):
     quiet(tenant)
     new = status_of(tenant, Stage.NEW)
-    rule(group(tenant, "メモ", 1), "備考ありはメモ", 1, [new], [{"type": "add_memo", "text": "備考を確認"}],
-         items=[{"field": "remarks", "op": "not_empty"}])
+    rule(
+        group(tenant, "メモ", 1),
+        "備考ありはメモ",
+        1,
+        [new],
+        [{"type": "add_memo", "text": "備考を確認"}],
+        items=[{"field": "remarks", "op": "not_empty"}],
+    )
     order = make_order(tenant, remarks="赤白の蝶結びで")
     from automation.services import process
 
@@ -98,8 +110,9 @@ def test_the_order_page_shows_tasks_and_what_the_rules_did_and_resolves_a_task(o
     assert "備考ありはメモ" in page and "備考を確認" in page  # noqa: PT018 - the rule and what it did
     assert reverse("order_task_resolve", args=[order.pk, open_task.pk]) in page
 
-    response = operator_client.post(reverse("order_task_resolve", args=[order.pk, open_task.pk]),
-                                    {"back": "/orders/?status=1"})
+    response = operator_client.post(
+        reverse("order_task_resolve", args=[order.pk, open_task.pk]), {"back": "/orders/?status=1"}
+    )
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("order_detail", args=[order.pk]))
     open_task.refresh_from_db()

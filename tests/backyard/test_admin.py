@@ -69,8 +69,9 @@ def make_row(model: type[models.Model], tenant: Tenant, marker: str) -> list[str
         RuleGroup.objects.create(tenant=tenant, name=marker, position=50)
     elif model is Rule:
         group = RuleGroup.objects.create(tenant=tenant, name=f"GROUP_OF_{marker}", position=50)
-        Rule.objects.create(tenant=tenant, group=group, name=marker, position=50,
-                            actions=[{"type": "add_memo", "text": marker}])
+        Rule.objects.create(
+            tenant=tenant, group=group, name=marker, position=50, actions=[{"type": "add_memo", "text": marker}]
+        )
     elif model is TaskDefinition:
         TaskDefinition.objects.create(tenant=tenant, name=marker, position=50)
     elif model is RemoteIsland:
@@ -127,9 +128,7 @@ def test_tenant_admin_opens_the_admin_without_logins_and_groups(admin_client_ten
     assert apps == {"automation", "axes", "backyard", "orders", "shops", "shipping"}
 
 
-@pytest.mark.parametrize(
-    "view", ["admin:index", "admin:orders_label_changelist", "admin:backyard_membership_add"]
-)
+@pytest.mark.parametrize("view", ["admin:index", "admin:orders_label_changelist", "admin:backyard_membership_add"])
 def test_an_operator_cannot_open_the_admin_even_as_staff(operator_staff, view):
     response = client_for(operator_staff).get(reverse(view))
     assert response.status_code == 302
@@ -186,9 +185,7 @@ def test_order_filter_offers_only_the_own_shops(admin_client_tenant, tenant, oth
 
     response = admin_client_tenant.get(admin_url(Order, "changelist"))
 
-    shop_filter = next(
-        f for f in response.context["cl"].filter_specs if getattr(f, "field_path", "") == "shop"
-    )
+    shop_filter = next(f for f in response.context["cl"].filter_specs if getattr(f, "field_path", "") == "shop")
     offered = {name for _pk, name in shop_filter.lookup_choices}
     assert "SHOP_OF_OWN-ORDER" in offered
     assert offered <= set(Shop.objects.for_tenant(tenant).values_list("name", flat=True))
@@ -270,9 +267,7 @@ def page_forms(response: Any) -> list[Any]:
 
 @pytest.mark.parametrize("model", EDITABLE_MODELS, ids=lambda m: m._meta.label)
 @pytest.mark.parametrize("view", ["add", "change"])
-def test_form_pages_hide_the_tenant_and_offer_only_own_rows(
-    model, view, admin_client_tenant, tenant, other_tenant
-):
+def test_form_pages_hide_the_tenant_and_offer_only_own_rows(model, view, admin_client_tenant, tenant, other_tenant):
     make_row(model, other_tenant, "FOREIGN-ROW")
     args = [model.objects.for_tenant(tenant).first().pk] if view == "change" else []
 
@@ -318,10 +313,21 @@ NEW_ROWS: dict[type[models.Model], Callable[[str], dict[str, str]]] = {
     Shop: lambda name: {"name": name, "mall": MallKind.YAHOO, "code": name.lower(), "active": "on"},
     DeliveryMethod: lambda name: {"name": name, "carrier": "yamato", "active": "on"},
     ShippingStore: lambda name: {"name": name, "code": name.lower()},
-    RuleGroup: lambda name: {"name": name, "enabled": "on", "rules-TOTAL_FORMS": "0", "rules-INITIAL_FORMS": "0",
-                             "rules-MIN_NUM_FORMS": "0", "rules-MAX_NUM_FORMS": "1000"},
-    TaskDefinition: lambda name: {"name": name, "enabled": "on", "colour": "#123456", "conditions": "",
-                                  "auto_resolve": "on"},
+    RuleGroup: lambda name: {
+        "name": name,
+        "enabled": "on",
+        "rules-TOTAL_FORMS": "0",
+        "rules-INITIAL_FORMS": "0",
+        "rules-MIN_NUM_FORMS": "0",
+        "rules-MAX_NUM_FORMS": "1000",
+    },
+    TaskDefinition: lambda name: {
+        "name": name,
+        "enabled": "on",
+        "colour": "#123456",
+        "conditions": "",
+        "auto_resolve": "on",
+    },
 }
 
 
@@ -372,9 +378,7 @@ def test_a_new_status_group_and_its_statuses_get_the_tenant(admin_client_tenant,
     ],
     ids=lambda v: getattr(v, "__name__", v),
 )
-def test_a_duplicate_within_the_tenant_is_a_form_error(
-    model, field, admin_client_tenant, tenant, other_tenant
-):
+def test_a_duplicate_within_the_tenant_is_a_form_error(model, field, admin_client_tenant, tenant, other_tenant):
     taken = getattr(model.objects.for_tenant(tenant).first(), field)
     data = NEW_ROWS[model]("DUPLICATE") | {field: taken}
     count = model.objects.count()
@@ -633,9 +637,7 @@ def test_a_duplicate_username_is_refused(admin_client_tenant, tenant, other_tena
     assert taken.check_password(PASSWORD)
 
 
-def test_the_add_member_form_does_not_tell_that_a_login_exists_in_another_company(
-    admin_client_tenant, other_tenant
-):
+def test_the_add_member_form_does_not_tell_that_a_login_exists_in_another_company(admin_client_tenant, other_tenant):
     make_member(other_tenant, Role.OPERATOR, "elsewhere")
     User.objects.create_user("platform", password=PASSWORD)  # a login of no company
     add = admin_url(Membership, "add")
@@ -646,6 +648,7 @@ def test_the_add_member_form_does_not_tell_that_a_login_exists_in_another_compan
 
     for text in (gettext("This login name is already taken."), other_tenant.name, other_tenant.slug):
         assert text not in elsewhere
+
     # The two answers differ only in the name typed back into the form (and the masked CSRF tokens).
     def same(html: str, name: str) -> str:
         return re.sub(r"[A-Za-z0-9]{64}", "TOKEN", html.replace(name, "NAME"))
@@ -736,13 +739,8 @@ def test_an_owner_can_make_owners(client, tenant):
 def test_tenant_admin_cannot_add_or_delete_tenants(admin_client_tenant, tenant):
     count = Tenant.objects.count()
     assert admin_client_tenant.get(admin_url(Tenant, "add")).status_code == 403
-    assert (
-        admin_client_tenant.post(admin_url(Tenant, "add"), {"name": "新会社", "slug": "new-co"}).status_code
-        == 403
-    )
-    assert (
-        admin_client_tenant.post(admin_url(Tenant, "delete", tenant.pk), {"post": "yes"}).status_code == 403
-    )
+    assert admin_client_tenant.post(admin_url(Tenant, "add"), {"name": "新会社", "slug": "new-co"}).status_code == 403
+    assert admin_client_tenant.post(admin_url(Tenant, "delete", tenant.pk), {"post": "yes"}).status_code == 403
     assert Tenant.objects.count() == count
 
 
@@ -770,14 +768,21 @@ def test_stage_of_a_group_with_orders_cannot_change(admin_client_tenant, tenant)
     group = order.status.group
     statuses = list(Status.objects.filter(group=group).order_by("position"))
     data = {
-        "name": group.name, "stage": "paid",
-        "statuses-TOTAL_FORMS": str(len(statuses)), "statuses-INITIAL_FORMS": str(len(statuses)),
-        "statuses-MIN_NUM_FORMS": "0", "statuses-MAX_NUM_FORMS": "1000",
+        "name": group.name,
+        "stage": "paid",
+        "statuses-TOTAL_FORMS": str(len(statuses)),
+        "statuses-INITIAL_FORMS": str(len(statuses)),
+        "statuses-MIN_NUM_FORMS": "0",
+        "statuses-MAX_NUM_FORMS": "1000",
     }
     for i, status in enumerate(statuses):
-        data |= {f"statuses-{i}-id": str(status.pk), f"statuses-{i}-group": str(group.pk),
-                 f"statuses-{i}-name": status.name, f"statuses-{i}-colour": status.colour,
-                 f"statuses-{i}-position": str(status.position)}
+        data |= {
+            f"statuses-{i}-id": str(status.pk),
+            f"statuses-{i}-group": str(group.pk),
+            f"statuses-{i}-name": status.name,
+            f"statuses-{i}-colour": status.colour,
+            f"statuses-{i}-position": str(status.position),
+        }
 
     response = admin_client_tenant.post(f"/admin/orders/statusgroup/{group.pk}/change/", data)
 

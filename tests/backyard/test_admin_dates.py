@@ -18,16 +18,35 @@ from tests.factories import make_member, make_order
 
 MESSAGE = "この日付では絞り込めません。2000年から2100年までの日付を選んでください。"
 
-HIERARCHIES = [pytest.param(model, model_admin.date_hierarchy, id=model._meta.label)
-               for model, model_admin in admin.site._registry.items() if model_admin.date_hierarchy]
+HIERARCHIES = [
+    pytest.param(model, model_admin.date_hierarchy, id=model._meta.label)
+    for model, model_admin in admin.site._registry.items()
+    if model_admin.date_hierarchy
+]
 
 ABSURD: list[dict[str, str]] = [
-    {"year": "99999"}, {"year": "9999"}, {"year": "10000"}, {"year": "0"}, {"year": "1"}, {"year": "-1"},
-    {"year": "abc"}, {"year": "1" * 30}, {"year": "2101"}, {"year": "1999"},
-    {"year": "9999", "month": "12"}, {"year": "9999", "month": "12", "day": "31"},
-    {"year": "1", "month": "1", "day": "1"}, {"year": "2026", "month": "13"}, {"year": "2026", "month": "0"},
-    {"year": "2026", "month": "2", "day": "30"}, {"year": "2026", "month": "12", "day": "32"},
-    {"year": "2026", "month": "１２"}, {"year": "2026", "month": ""}, {"year": ""}, {"month": "13"}, {"day": "99"},
+    {"year": "99999"},
+    {"year": "9999"},
+    {"year": "10000"},
+    {"year": "0"},
+    {"year": "1"},
+    {"year": "-1"},
+    {"year": "abc"},
+    {"year": "1" * 30},
+    {"year": "2101"},
+    {"year": "1999"},
+    {"year": "9999", "month": "12"},
+    {"year": "9999", "month": "12", "day": "31"},
+    {"year": "1", "month": "1", "day": "1"},
+    {"year": "2026", "month": "13"},
+    {"year": "2026", "month": "0"},
+    {"year": "2026", "month": "2", "day": "30"},
+    {"year": "2026", "month": "12", "day": "32"},
+    {"year": "2026", "month": "１２"},
+    {"year": "2026", "month": ""},
+    {"year": ""},
+    {"month": "13"},
+    {"day": "99"},
 ]
 
 
@@ -58,8 +77,15 @@ def test_an_absurd_date_in_the_hierarchy_is_a_message(model, field, parts, admin
     assert client.get(response["Location"]).status_code == 200
 
 
-@pytest.mark.parametrize("parts", [{"year": "2026"}, {"year": "2026", "month": "12"},
-                                   {"year": "2026", "month": "12", "day": "5"}, {"year": "2100", "month": "12"}])
+@pytest.mark.parametrize(
+    "parts",
+    [
+        {"year": "2026"},
+        {"year": "2026", "month": "12"},
+        {"year": "2026", "month": "12", "day": "5"},
+        {"year": "2100", "month": "12"},
+    ],
+)
 @pytest.mark.parametrize(("model", "field"), HIERARCHIES)
 def test_a_real_date_in_the_hierarchy_still_filters(model, field, parts, tenant, tenant_admin):
     client = Client()

@@ -110,13 +110,16 @@ def test_behind_the_tls_proxy_the_address_is_the_one_the_proxy_saw(client, staff
     page = LOGIN_PAGES[0]
     proxy = {"REMOTE_ADDR": "10.0.0.2", "secure": True}
     for n in range(settings.AXES_FAILURE_LIMIT):
-        client.post(page, {"username": "yamada", "password": "wrong"},
-                    HTTP_X_FORWARDED_FOR=f"203.0.113.{n}, {HOME}", **proxy)
+        client.post(
+            page, {"username": "yamada", "password": "wrong"}, HTTP_X_FORWARDED_FOR=f"203.0.113.{n}, {HOME}", **proxy
+        )
 
-    rotated = client.post(page, {"username": "yamada", "password": PASSWORD},
-                          HTTP_X_FORWARDED_FOR=f"203.0.113.99, {HOME}", **proxy)
-    other_client = Client().post(page, {"username": "yamada", "password": PASSWORD},
-                                 HTTP_X_FORWARDED_FOR=OFFICE, **proxy)
+    rotated = client.post(
+        page, {"username": "yamada", "password": PASSWORD}, HTTP_X_FORWARDED_FOR=f"203.0.113.99, {HOME}", **proxy
+    )
+    other_client = Client().post(
+        page, {"username": "yamada", "password": PASSWORD}, HTTP_X_FORWARDED_FOR=OFFICE, **proxy
+    )
 
     assert rotated.status_code == 429
     assert other_client.status_code == 302
@@ -140,7 +143,8 @@ def test_a_tenant_admin_unlocks_a_colleague(admin_client_tenant, tenant, staff):
 
     lock = AccessAttempt.objects.get(username="sato")
     response = admin_client_tenant.post(
-        reverse("admin:axes_accessattempt_changelist"), {"action": "unlock", "_selected_action": [lock.pk]},
+        reverse("admin:axes_accessattempt_changelist"),
+        {"action": "unlock", "_selected_action": [lock.pk]},
         follow=True,
     )
 

@@ -117,8 +117,9 @@ def saved_search_of(tenant: Tenant) -> int:
     """A saved search of the tenant's first member (the operator of the `operator_client` for `tenant`)."""
     membership = Membership.objects.filter(tenant=tenant).order_by("pk").first()
     user = membership.user if membership else make_member(tenant)
-    return SavedSearch.objects.create(tenant=tenant, user=user, name=f"検索{SavedSearch.objects.count()}",
-                                      query="q=yamada").pk
+    return SavedSearch.objects.create(
+        tenant=tenant, user=user, name=f"検索{SavedSearch.objects.count()}", query="q=yamada"
+    ).pk
 
 
 def open_task_of(tenant: Tenant) -> dict[str, int]:
@@ -137,8 +138,9 @@ def mall_shop_of(tenant: Tenant) -> Any:
     from shops.constants import MallKind
     from shops.models import Shop
 
-    return Shop.objects.get_or_create(tenant=tenant, code="walker-mall",
-                                      defaults={"name": "楽天テスト店", "mall": MallKind.RAKUTEN})[0]
+    return Shop.objects.get_or_create(
+        tenant=tenant, code="walker-mall", defaults={"name": "楽天テスト店", "mall": MallKind.RAKUTEN}
+    )[0]
 
 
 def import_run_of(tenant: Tenant) -> int:
@@ -152,8 +154,15 @@ def csv_upload_of(tenant: Tenant) -> int:
 
     header = ["受注番号", "受注日時", "商品名", "単価"]
     return CsvUpload.objects.create(
-        tenant=tenant, shop=mall_shop_of(tenant), filename="walker.csv", encoding="utf-8", delimiter=",",
-        digest="0" * 64, size=80, header=header, text=",".join(header) + "\n1,2026/11/20 10:00,茶,500\n",
+        tenant=tenant,
+        shop=mall_shop_of(tenant),
+        filename="walker.csv",
+        encoding="utf-8",
+        delimiter=",",
+        digest="0" * 64,
+        size=80,
+        header=header,
+        text=",".join(header) + "\n1,2026/11/20 10:00,茶,500\n",
     ).pk
 
 
@@ -169,14 +178,17 @@ TENANT_ROWS: dict[str, Callable[[Tenant], dict[str, int]]] = {
     "order_edit_amounts": lambda tenant: {"order_id": make_order(tenant).pk},
     "order_edit_comments": lambda tenant: {"order_id": make_order(tenant).pk},
     "order_memo_add": lambda tenant: {"order_id": make_order(tenant).pk},
-    "order_label_add": lambda tenant: {"order_id": make_order(tenant).pk,
-                                       "label": Label.objects.for_tenant(tenant).first().pk},
-    "order_label_remove": lambda tenant: {"order_id": make_order(tenant).pk,
-                                          "label": Label.objects.for_tenant(tenant).first().pk},
+    "order_label_add": lambda tenant: {
+        "order_id": make_order(tenant).pk,
+        "label": Label.objects.for_tenant(tenant).first().pk,
+    },
+    "order_label_remove": lambda tenant: {
+        "order_id": make_order(tenant).pk,
+        "label": Label.objects.for_tenant(tenant).first().pk,
+    },
     "order_line_add": lambda tenant: {"order_id": make_order(tenant).pk},
     "order_line_edit": lambda tenant: (lambda o: {"order_id": o.pk, "line_id": o.lines.get().pk})(make_order(tenant)),
-    "order_line_remove": lambda tenant: (lambda o: {"order_id": o.pk, "line_id": o.lines.get().pk})(
-        make_order(tenant)),
+    "order_line_remove": lambda tenant: (lambda o: {"order_id": o.pk, "line_id": o.lines.get().pk})(make_order(tenant)),
     "order_confirm_payment": lambda tenant: {"order_id": make_order(tenant).pk},
     "order_cancel": lambda tenant: {"order_id": make_order(tenant).pk},
     "order_task_resolve": open_task_of,
@@ -207,9 +219,7 @@ def admin_cases() -> list[Any]:
         if model is not None:
             cases.append(pytest.param(route, model, id=f"{route.route} {model._meta.label}"))
         elif "content_type_id" in route.id_args:
-            cases.extend(
-                pytest.param(route, m, id=f"{route.route} {m._meta.label}") for m in admin.site._registry
-            )
+            cases.extend(pytest.param(route, m, id=f"{route.route} {m._meta.label}") for m in admin.site._registry)
         else:
             cases.append(pytest.param(route, None, id=route.route))
     return cases
@@ -228,12 +238,20 @@ def row_of(model: type[models.Model], tenant: Tenant) -> models.Model:
     if model is Order:
         return make_order(tenant)
     if model._meta.label == "axes.AccessAttempt":  # a failed login (login throttling) of one of the tenant's logins
-        return model.objects.create(username=make_member(tenant).username, ip_address="192.0.2.1",
-                                    failures_since_start=5, user_agent="", http_accept="", path_info="/accounts/login/",
-                                    get_data="", post_data="")
+        return model.objects.create(
+            username=make_member(tenant).username,
+            ip_address="192.0.2.1",
+            failures_since_start=5,
+            user_agent="",
+            http_accept="",
+            path_info="/accounts/login/",
+            get_data="",
+            post_data="",
+        )
     if model._meta.label == "shops.MallCodeMapping":
-        return model.objects.get_or_create(tenant=tenant, mall="rakuten", kind="status", mall_code="900",
-                                           defaults={"cancels": True})[0]
+        return model.objects.get_or_create(
+            tenant=tenant, mall="rakuten", kind="status", mall_code="900", defaults={"cancels": True}
+        )[0]
     if issubclass(model, TenantOwned):
         row = model.objects.for_tenant(tenant).first()
         if row is not None:
@@ -390,9 +408,7 @@ def test_switch_to_another_own_tenant(two_company_client, tenant, other_tenant):
     assert two_company_client.get(reverse("home")).wsgi_request.tenant == target
 
 
-def test_switch_then_own_rows_open_and_the_other_company_rows_do_not(
-    two_company_client, tenant, other_tenant
-):
+def test_switch_then_own_rows_open_and_the_other_company_rows_do_not(two_company_client, tenant, other_tenant):
     order = make_order(other_tenant)
     two_company_client.post(reverse("tenant_switch"), {"tenant": tenant.pk})
     assert two_company_client.get(reverse("order_detail", args=[order.pk])).status_code == 404

@@ -70,16 +70,24 @@ def orders_of(tenant: Tenant, prefix: str) -> list[Order]:
     name = f"{prefix} 花子"
     return [
         make_order(tenant, shop=shop, external_id=f"{prefix}-NEW", orderer_name=name, dest_name=name),
-        make_order(tenant, shop=shop, external_id=f"{prefix}-PAY", orderer_name=name, dest_name=name,
-                   payment_method=bank, status=status_in(tenant, Stage.AWAITING_PAYMENT)),
+        make_order(
+            tenant,
+            shop=shop,
+            external_id=f"{prefix}-PAY",
+            orderer_name=name,
+            dest_name=name,
+            payment_method=bank,
+            status=status_in(tenant, Stage.AWAITING_PAYMENT),
+        ),
     ]
 
 
 def memo_rule(tenant: Tenant) -> None:
     """A rule that writes a memo on new orders, so that auto-processing changes every order it reaches."""
     group = RuleGroup.objects.create(tenant=tenant, name="walker", position=99)
-    rule = Rule.objects.create(tenant=tenant, group=group, name="walker memo", position=1,
-                               actions=[{"type": "add_memo", "text": "walker"}])
+    rule = Rule.objects.create(
+        tenant=tenant, group=group, name="walker memo", position=1, actions=[{"type": "add_memo", "text": "walker"}]
+    )
     rule.statuses.set(Status.objects.for_tenant(tenant).filter(group__stage=Stage.NEW))
 
 
@@ -136,7 +144,8 @@ def test_every_post_only_view_says_whether_it_acts_on_the_selection(operator):
 @pytest.mark.parametrize("shape", ["posted", "forged ids", "forged all-matching"])
 @pytest.mark.parametrize("view", SELECTION_ACTIONS)
 def test_an_action_on_a_mixed_selection_leaves_the_other_tenants_orders_alone(
-        view, shape, scope, operator, tenant, other_tenant, mixed):
+    view, shape, scope, operator, tenant, other_tenant, mixed
+):
     client = client_of(operator)
     client.get(reverse("home"))
     if shape == "posted":
@@ -147,8 +156,9 @@ def test_an_action_on_a_mixed_selection_leaves_the_other_tenants_orders_alone(
         forge_selection(client, tenant, {"all": "", "except": [o.pk for o in mixed["foreign"]]})
     theirs, ours = snapshot(other_tenant), snapshot(tenant)
 
-    response = client.post(reverse(view), {**POST_VIEWS[view], "query": "", "scope": scope, "next": "/orders/"},
-                           follow=True)
+    response = client.post(
+        reverse(view), {**POST_VIEWS[view], "query": "", "scope": scope, "next": "/orders/"}, follow=True
+    )
 
     assert response.status_code == 200
     assert snapshot(other_tenant) == theirs
@@ -168,8 +178,9 @@ def test_the_question_before_an_action_counts_only_the_tenants_orders(view, oper
     forge_selection(client, tenant, {"ids": mixed["ids"]})
     theirs, ours = snapshot(other_tenant), snapshot(tenant)
 
-    response = client.post(reverse(view), {**POST_VIEWS[view], "query": f"status={status_in(tenant, Stage.NEW).pk}",
-                                           "next": "/orders/"})
+    response = client.post(
+        reverse(view), {**POST_VIEWS[view], "query": f"status={status_in(tenant, Stage.NEW).pk}", "next": "/orders/"}
+    )
 
     assert response.status_code == 200
     assert "選択中の 2 件のうち 1 件はこの一覧に表示されていません。" in body_of(response)
@@ -177,15 +188,15 @@ def test_the_question_before_an_action_counts_only_the_tenants_orders(view, oper
 
 
 @pytest.mark.parametrize("view", SELECTION_ACTIONS)
-def test_an_action_on_a_selection_of_only_foreign_orders_changes_nothing(view, operator, tenant, other_tenant,
-                                                                         mixed):
+def test_an_action_on_a_selection_of_only_foreign_orders_changes_nothing(view, operator, tenant, other_tenant, mixed):
     client = client_of(operator)
     client.get(reverse("home"))
     forge_selection(client, tenant, {"ids": [o.pk for o in mixed["foreign"]]})
     theirs, ours = snapshot(other_tenant), snapshot(tenant)
 
-    response = client.post(reverse(view), {**POST_VIEWS[view], "query": "", "scope": "all", "next": "/orders/"},
-                           follow=True)
+    response = client.post(
+        reverse(view), {**POST_VIEWS[view], "query": "", "scope": "all", "next": "/orders/"}, follow=True
+    )
 
     assert response.status_code == 200
     assert (snapshot(other_tenant), snapshot(tenant)) == (theirs, ours)
@@ -199,8 +210,7 @@ def test_the_selection_endpoint_keeps_only_own_ids(action, operator, tenant, oth
     if action in ("remove", "toggle"):
         client.post(reverse("order_selection"), {"action": "all_matching", "query": ""})
 
-    response = client.post(reverse("order_selection"), {"action": action, "ids": mixed["ids"], "query": ""},
-                           **HTMX)
+    response = client.post(reverse("order_selection"), {"action": action, "ids": mixed["ids"], "query": ""}, **HTMX)
 
     assert response.status_code == 200
     own = {o.pk for o in mixed["own"]}
@@ -221,24 +231,34 @@ def foreign_query(other_tenant: Tenant, mixed: dict[str, Any]) -> dict[str, Any]
     shop = ShopFactory(tenant=other_tenant, name=f"{MARK}の店")
     label = Label.objects.create(tenant=other_tenant, name=f"{MARK}ラベル", position=90)
     filters = {  # the list's filters that take an id (all of them: see the assertion below)
-        "status": status_in(other_tenant, Stage.NEW).pk, "shop": shop.pk, "label": label.pk,
+        "status": status_in(other_tenant, Stage.NEW).pk,
+        "shop": shop.pk,
+        "label": label.pk,
         "payment": PaymentMethod.objects.for_tenant(other_tenant).first().pk,
         "delivery": DeliveryMethod.objects.for_tenant(other_tenant).first().pk,
         "task": TaskDefinition.objects.for_tenant(other_tenant).first().pk,
     }
-    id_filters = {name for name, f in OrderFilter.base_filters.items()
-                  if isinstance(f, django_filters.TypedChoiceFilter) and f.extra.get("coerce") is int}
+    id_filters = {
+        name
+        for name, f in OrderFilter.base_filters.items()
+        if isinstance(f, django_filters.TypedChoiceFilter) and f.extra.get("coerce") is int
+    }
     assert id_filters == set(filters), "give the new filter another tenant's id here"
     return {
-        **filters, "ids": mixed["ids"], "order": mixed["foreign"][0].pk, "runs": str(import_run_of(other_tenant)),
-        "scope": "selection", "check": "1", "encoding": "cp932",
+        **filters,
+        "ids": mixed["ids"],
+        "order": mixed["foreign"][0].pk,
+        "runs": str(import_run_of(other_tenant)),
+        "scope": "selection",
+        "check": "1",
+        "encoding": "cp932",
     }
 
 
-@pytest.mark.parametrize("route", [r for r in ID_LESS_ROUTES if r.full_name not in POST_VIEWS],
-                         ids=lambda r: r.route or "/")
-def test_a_page_shows_nothing_of_the_ids_of_another_tenant_in_its_query(route, operator, tenant, other_tenant,
-                                                                        mixed):
+@pytest.mark.parametrize(
+    "route", [r for r in ID_LESS_ROUTES if r.full_name not in POST_VIEWS], ids=lambda r: r.route or "/"
+)
+def test_a_page_shows_nothing_of_the_ids_of_another_tenant_in_its_query(route, operator, tenant, other_tenant, mixed):
     client = client_of(operator)
     client.get(reverse("home"))
     forge_selection(client, tenant, {"ids": mixed["ids"]})
@@ -265,8 +285,11 @@ def condition_id_fields() -> list[str]:
 def test_every_condition_field_offering_a_tenants_rows_checks_them(tenant, other_tenant):
     """A field whose choices differ between tenants holds ids of rows: it must name its model (which the
     check of a saved condition reads), or another tenant's ids would pass."""
-    per_tenant = [code for code, spec in FIELDS.items() if spec.choices_fn is not None
-                  and spec.choices(tenant) != spec.choices(other_tenant)]
+    per_tenant = [
+        code
+        for code, spec in FIELDS.items()
+        if spec.choices_fn is not None and spec.choices(tenant) != spec.choices(other_tenant)
+    ]
     assert per_tenant
     assert set(per_tenant) <= set(condition_id_fields())
 
@@ -297,8 +320,11 @@ def action_id_settings(tenant: Tenant, other_tenant: Tenant) -> list[tuple[str, 
                 if not own or not foreign:
                     continue
                 missing = (model._default_manager.aggregate(m=models.Max("pk"))["m"] or 0) + 1
-                accepted = {pk for pk in own | foreign | {missing}
-                            if not validate_actions(tenant, [{"type": code, **others, setting: pk}])}
+                accepted = {
+                    pk
+                    for pk in own | foreign | {missing}
+                    if not validate_actions(tenant, [{"type": code, **others, setting: pk}])
+                }
                 if accepted == own:
                     found.append((code, setting, model))
     return found
@@ -306,8 +332,13 @@ def action_id_settings(tenant: Tenant, other_tenant: Tenant) -> list[tuple[str, 
 
 def test_the_action_registry_has_settings_naming_rows(tenant, other_tenant):
     named = {(code, model) for code, _setting, model in action_id_settings(tenant, other_tenant)}
-    assert {("move_status", Status), ("add_label", Label), ("remove_label", Label), ("raise_task", TaskDefinition),
-            ("resolve_task", TaskDefinition)} <= named
+    assert {
+        ("move_status", Status),
+        ("add_label", Label),
+        ("remove_label", Label),
+        ("raise_task", TaskDefinition),
+        ("resolve_task", TaskDefinition),
+    } <= named
 
 
 @pytest.fixture(params=["tenant_admin", "superuser"])
@@ -323,16 +354,23 @@ def settings_client(request: Any, tenant: Tenant) -> Iterator[tuple[Client, dict
 def rule_form(tenant: Tenant, *, conditions: Any = None, actions: Any = None) -> dict[str, Any]:
     label = Label.objects.for_tenant(tenant).order_by("pk").first()
     return {
-        "group": RuleGroup.objects.for_tenant(tenant).order_by("pk").first().pk, "name": "混入テスト",
-        "enabled": "on", "statuses": [status_in(tenant, Stage.NEW).pk],
+        "group": RuleGroup.objects.for_tenant(tenant).order_by("pk").first().pk,
+        "name": "混入テスト",
+        "enabled": "on",
+        "statuses": [status_in(tenant, Stage.NEW).pk],
         "conditions": json.dumps(conditions or {"match": "all", "items": []}),
         "actions": json.dumps(actions or [{"type": "add_label", "label": label.pk}]),
     }
 
 
 def task_form(conditions: Any) -> dict[str, Any]:
-    return {"name": "混入タスク", "enabled": "on", "colour": "#123456", "auto_resolve": "on",
-            "conditions": json.dumps(conditions)}
+    return {
+        "name": "混入タスク",
+        "enabled": "on",
+        "colour": "#123456",
+        "auto_resolve": "on",
+        "conditions": json.dumps(conditions),
+    }
 
 
 def saved(client: Client, url: str, data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -352,8 +390,10 @@ def test_a_condition_naming_another_tenants_row_is_refused_on_save(code, setting
     own, foreign = own_and_foreign(FIELDS[code].model, tenant, other_tenant)
     rules, tasks = Rule.objects.count(), TaskDefinition.objects.count()
 
-    for url, form in ((reverse("admin:automation_rule_add"), lambda c: rule_form(tenant, conditions=c)),
-                      (reverse("admin:automation_taskdefinition_add"), task_form)):
+    for url, form in (
+        (reverse("admin:automation_rule_add"), lambda c: rule_form(tenant, conditions=c)),
+        (reverse("admin:automation_taskdefinition_add"), task_form),
+    ):
         status, errors = saved(client, url, {**form(condition_with(code, foreign)), **extra})
         assert status == 200, url
         assert list(errors) == ["conditions"], (url, errors)
@@ -361,13 +401,15 @@ def test_a_condition_naming_another_tenants_row_is_refused_on_save(code, setting
 
     # An existing rule and task definition cannot be changed to name it either; their own rows can.
     rule = Rule.objects.for_tenant(tenant).order_by("pk").first()
-    definition = TaskDefinition.objects.for_tenant(tenant).filter(code="").order_by("pk").first() \
-        or TaskDefinition.objects.create(tenant=tenant, name="自社タスク", position=90)
+    definition = TaskDefinition.objects.for_tenant(tenant).filter(code="").order_by(
+        "pk"
+    ).first() or TaskDefinition.objects.create(tenant=tenant, name="自社タスク", position=90)
     before = (rule.conditions, definition.conditions)
     rule_url = reverse("admin:automation_rule_change", args=[rule.pk])
     task_url = reverse("admin:automation_taskdefinition_change", args=[definition.pk])
-    assert list(saved(client, rule_url, {**rule_form(tenant, conditions=condition_with(code, foreign)),
-                                         **extra})[1]) == ["conditions"]
+    assert list(
+        saved(client, rule_url, {**rule_form(tenant, conditions=condition_with(code, foreign)), **extra})[1]
+    ) == ["conditions"]
     assert list(saved(client, task_url, {**task_form(condition_with(code, foreign)), **extra})[1]) == ["conditions"]
     rule.refresh_from_db()
     definition.refresh_from_db()
@@ -384,13 +426,15 @@ def test_an_action_naming_another_tenants_row_is_refused_on_save(settings_client
         own, foreign = own_and_foreign(model, tenant, other_tenant)
         others = {s: (1 if s == "quantity" else "テスト") for s in ACTIONS[code].settings if s != setting}
         count = Rule.objects.count()
-        status, errors = saved(client, url, {**rule_form(tenant, actions=[{"type": code, **others,
-                                                                           setting: foreign}]), **extra})
+        status, errors = saved(
+            client, url, {**rule_form(tenant, actions=[{"type": code, **others, setting: foreign}]), **extra}
+        )
         assert status == 200, (code, setting)
         assert list(errors) == ["actions"], (code, setting, errors)
         assert Rule.objects.count() == count
-        status, errors = saved(client, url, {**rule_form(tenant, actions=[{"type": code, **others,
-                                                                           setting: own}]), **extra})
+        status, errors = saved(
+            client, url, {**rule_form(tenant, actions=[{"type": code, **others, setting: own}]), **extra}
+        )
         assert status == 302, (code, setting, errors)
 
 
@@ -399,8 +443,11 @@ def test_the_rule_builder_offers_only_the_tenants_rows(tenant, other_tenant, ten
     Label.objects.create(tenant=other_tenant, name=f"{MARK}ラベル", position=90)
     TaskDefinition.objects.create(tenant=other_tenant, name=f"{MARK}タスク", position=90)
     client = client_of(tenant_admin)
-    for url in (reverse("admin:automation_rule_add"), reverse("admin:automation_taskdefinition_add"),
-                reverse("admin:automation_rule_change", args=[Rule.objects.for_tenant(tenant).first().pk])):
+    for url in (
+        reverse("admin:automation_rule_add"),
+        reverse("admin:automation_taskdefinition_add"),
+        reverse("admin:automation_rule_change", args=[Rule.objects.for_tenant(tenant).first().pk]),
+    ):
         assert MARK not in body_of(client.get(url)), url
 
 
@@ -414,8 +461,11 @@ def foreign_pks(model: type[models.Model], other_tenant: Tenant, tenant: Tenant)
     if issubclass(model, TenantOwned) or model is Membership:
         return set(model._default_manager.filter(tenant=other_tenant).values_list("pk", flat=True))
     if model is get_user_model():
-        return set(model._default_manager.filter(memberships__tenant=other_tenant)
-                   .exclude(memberships__tenant=tenant).values_list("pk", flat=True))
+        return set(
+            model._default_manager.filter(memberships__tenant=other_tenant)
+            .exclude(memberships__tenant=tenant)
+            .values_list("pk", flat=True)
+        )
     return set()
 
 
@@ -454,9 +504,15 @@ def test_autocomplete_offers_no_row_of_another_tenant(model, field_name, tenant,
     client = client_of(tenant_admin)
 
     for term in ("", MARK, "zz", "他社", "1"):
-        response = client.get(reverse("admin:autocomplete"), {
-            "app_label": model._meta.app_label, "model_name": model._meta.model_name, "field_name": field_name,
-            "term": term})
+        response = client.get(
+            reverse("admin:autocomplete"),
+            {
+                "app_label": model._meta.app_label,
+                "model_name": model._meta.model_name,
+                "field_name": field_name,
+                "term": term,
+            },
+        )
         assert response.status_code in {200, 403, 404}, response.status_code
         if response.status_code != 200:
             continue

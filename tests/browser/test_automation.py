@@ -13,15 +13,18 @@ from tests.factories import PASSWORD, make_order
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-HOKKAIDO = {"dest_postal_code": "060-0001", "dest_prefecture": "北海道", "dest_city": "札幌市中央区",
-            "dest_address1": "北一条西1-1"}
+HOKKAIDO = {
+    "dest_postal_code": "060-0001",
+    "dest_prefecture": "北海道",
+    "dest_city": "札幌市中央区",
+    "dest_address1": "北一条西1-1",
+}
 
 
 def test_an_admin_writes_a_rule_and_an_operator_runs_it(page, live_server, tenant, tenant_admin, operator):
     RuleGroup.objects.for_tenant(tenant).update(enabled=False)  # the default rules would sort these first
     group = RuleGroup.objects.create(tenant=tenant, name="地域別の処理", position=0)
-    statuses = list(Status.objects.for_tenant(tenant).select_related("group").order_by("group__position",
-                                                                                       "position"))
+    statuses = list(Status.objects.for_tenant(tenant).select_related("group").order_by("group__position", "position"))
     new, check = (s for s in statuses if s.group.stage == Stage.NEW)
     north = [make_order(tenant, external_id=f"HOKKAIDO-{i}", **HOKKAIDO) for i in range(2)]
     south = make_order(tenant, external_id="TOKYO-1", remarks="のしを付けてください")
@@ -96,8 +99,14 @@ def test_an_admin_writes_a_rule_and_an_operator_runs_it(page, live_server, tenan
 def test_the_address_check_screen_fixes_a_warned_address_in_one_click(page, live_server, tenant, operator):
     from automation.services import process
 
-    wrong = make_order(tenant, external_id="ADDR-1", dest_postal_code="100-0005", dest_prefecture="東京都",
-                       dest_city="港区", dest_address1="丸の内1-9-1")
+    wrong = make_order(
+        tenant,
+        external_id="ADDR-1",
+        dest_postal_code="100-0005",
+        dest_prefecture="東京都",
+        dest_city="港区",
+        dest_address1="丸の内1-9-1",
+    )
     process(tenant=tenant, order_ids=[wrong.pk])
     login(page, live_server, operator.username, PASSWORD)
     page.click("text=住所チェック")

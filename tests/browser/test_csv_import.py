@@ -25,8 +25,9 @@ def test_upload_preview_and_import_a_shift_jis_file(page, live_server, tenant):
     page.goto(f"{live_server.url}/shops/")
     page.click("#csv-import-link")
     page.select_option("#id_shop", str(shop.pk))
-    page.set_input_files("#id_file", files=[{"name": "受注.csv", "mimeType": "text/csv",
-                                             "buffer": TEXT.encode("cp932")}])
+    page.set_input_files(
+        "#id_file", files=[{"name": "受注.csv", "mimeType": "text/csv", "buffer": TEXT.encode("cp932")}]
+    )
     shot(page, "csv-upload")
     with page.expect_navigation():
         page.click("#csv-upload-form button[type=submit]")

@@ -14,13 +14,21 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_search_by_kana_and_select_with_the_keyboard(page, live_server, tenant, operator):
     for i in range(3):
-        make_order(tenant, external_id=f"YAMADA-{i}", orderer_name=f"山田 {i}郎", orderer_kana=f"ヤマダ {i}ロウ",
-                   dest_name="山田", dest_kana="ヤマダ")
-    make_order(tenant, external_id="SATO-1", orderer_name="佐藤", orderer_kana="サトウ", dest_name="佐藤",
-               dest_kana="サトウ")
+        make_order(
+            tenant,
+            external_id=f"YAMADA-{i}",
+            orderer_name=f"山田 {i}郎",
+            orderer_kana=f"ヤマダ {i}ロウ",
+            dest_name="山田",
+            dest_kana="ヤマダ",
+        )
+    make_order(
+        tenant, external_id="SATO-1", orderer_name="佐藤", orderer_kana="サトウ", dest_name="佐藤", dest_kana="サトウ"
+    )
     login(page, live_server, operator.username, PASSWORD)
-    new = Status.objects.for_tenant(tenant).filter(group__stage=Stage.NEW).order_by("group__position",
-                                                                                    "position").first()
+    new = (
+        Status.objects.for_tenant(tenant).filter(group__stage=Stage.NEW).order_by("group__position", "position").first()
+    )
     assert page.url.endswith(f"/orders/?status={new.pk}")
     assert page.locator(f'#status-tree a[data-status-id="{new.pk}"] [data-count]').inner_text() == "4"
 
@@ -49,10 +57,17 @@ def test_an_operator_works_an_order_from_search_to_detail(page, live_server, ten
     """The issue's walk: search by kana, select three, move them with a memo and a label in one step, see
     the counts change, open one with F12, change a quantity, and see the total and the history follow."""
     for i in range(3):
-        make_order(tenant, external_id=f"YAMADA-{i}", orderer_name=f"山田 {i}郎", orderer_kana=f"ヤマダ {i}ロウ",
-                   dest_name="山田", dest_kana="ヤマダ")
-    make_order(tenant, external_id="SATO-1", orderer_name="佐藤", orderer_kana="サトウ", dest_name="佐藤",
-               dest_kana="サトウ")
+        make_order(
+            tenant,
+            external_id=f"YAMADA-{i}",
+            orderer_name=f"山田 {i}郎",
+            orderer_kana=f"ヤマダ {i}ロウ",
+            dest_name="山田",
+            dest_kana="ヤマダ",
+        )
+    make_order(
+        tenant, external_id="SATO-1", orderer_name="佐藤", orderer_kana="サトウ", dest_name="佐藤", dest_kana="サトウ"
+    )
     urgent = Label.objects.get_or_create(tenant=tenant, name="至急", defaults={"colour": "#dc3545"})[0]
     statuses = Status.objects.for_tenant(tenant).select_related("group").order_by("group__position", "position")
     new = next(s for s in statuses if s.group.stage == Stage.NEW)

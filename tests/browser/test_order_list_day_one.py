@@ -27,8 +27,11 @@ ORDER_NUMBER = "412345-20261205-0123456789"  # a Rakuten order number is this lo
 
 
 def status_of(tenant: Any, stage: Stage, position: int = 1) -> Status:
-    return Status.objects.for_tenant(tenant).filter(group__stage=stage).order_by("group__position",
-                                                                                 "position")[position - 1]
+    return (
+        Status.objects.for_tenant(tenant)
+        .filter(group__stage=stage)
+        .order_by("group__position", "position")[position - 1]
+    )
 
 
 def bank(tenant: Any) -> PaymentMethod:
@@ -41,18 +44,28 @@ def realistic_status(tenant: Any, orders: int = 12) -> Status:
     waiting = status_of(tenant, Stage.AWAITING_PAYMENT)
     Status.objects.filter(pk=waiting.pk).update(name=LONG_STATUS)
     shop = ShopFactory(tenant=tenant, name=LONG_SHOP, mall=MallKind.RAKUTEN)
-    labels = [*Label.objects.for_tenant(tenant), Label.objects.create(tenant=tenant, name=LONG_LABEL,
-                                                                        colour="#0d6efd", position=9)]
+    labels = [
+        *Label.objects.for_tenant(tenant),
+        Label.objects.create(tenant=tenant, name=LONG_LABEL, colour="#0d6efd", position=9),
+    ]
     tasks = list(TaskDefinition.objects.for_tenant(tenant).filter(enabled=True).order_by("position")[:3])
     compact = DeliveryMethod.objects.for_tenant(tenant).get(name="宅急便コンパクト")
     for i in range(orders):
         order = make_order(
-            tenant, shop=shop, status=waiting, external_id=f"{ORDER_NUMBER[:-2]}{i:02d}",
-            orderer_name=LONG_NAME, orderer_kana="テシガワラ サブロウエモンノスケ", dest_prefecture="神奈川県",
-            payment_method=bank(tenant), delivery_method=compact, ship_date=dt.date(2026, 12, 24),
+            tenant,
+            shop=shop,
+            status=waiting,
+            external_id=f"{ORDER_NUMBER[:-2]}{i:02d}",
+            orderer_name=LONG_NAME,
+            orderer_kana="テシガワラ サブロウエモンノスケ",
+            dest_prefecture="神奈川県",
+            payment_method=bank(tenant),
+            delivery_method=compact,
+            ship_date=dt.date(2026, 12, 24),
             ordered_at=timezone.now() - dt.timedelta(hours=i + 1),
-            lines=[{"sku": "GIFT-SET-A", "name": "特選ギフトセット", "unit_price": 128_000, "quantity": 3,
-                    "tax_rate": 8}],
+            lines=[
+                {"sku": "GIFT-SET-A", "name": "特選ギフトセット", "unit_price": 128_000, "quantity": 3, "tax_rate": 8}
+            ],
         )
         OrderLabel.objects.bulk_create(OrderLabel(tenant=tenant, order=order, label=label) for label in labels)
         OrderTask.objects.bulk_create(OrderTask(tenant=tenant, order=order, definition=task) for task in tasks)
@@ -133,8 +146,9 @@ def test_a_selection_never_acts_unseen(page, live_server, tenant, operator):
     """The issue's walk: three orders ticked on 入金待ち stay selected while the operator ticks one on 新規;
     cancelling asks about the three unseen ones first; after the action nothing stays selected."""
     new, waiting = status_of(tenant, Stage.NEW), status_of(tenant, Stage.AWAITING_PAYMENT)
-    elsewhere = [make_order(tenant, external_id=f"WAIT-{i}", status=waiting, payment_method=bank(tenant))
-                 for i in range(3)]
+    elsewhere = [
+        make_order(tenant, external_id=f"WAIT-{i}", status=waiting, payment_method=bank(tenant)) for i in range(3)
+    ]
     here = [make_order(tenant, external_id=f"NEW-{i}", payment_method=bank(tenant)) for i in range(2)]
     login(page, live_server, operator.username, PASSWORD)
     page.goto(f"{live_server.url}/orders/?status={waiting.pk}")

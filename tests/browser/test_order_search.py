@@ -14,12 +14,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def _status(tenant, stage, position=1):
-    return Status.objects.for_tenant(tenant).filter(group__stage=stage).order_by("group__position",
-                                                                               "position")[position - 1]
+    return (
+        Status.objects.for_tenant(tenant)
+        .filter(group__stage=stage)
+        .order_by("group__position", "position")[position - 1]
+    )
 
 
-def test_more_filters_opens_with_every_filter_and_two_of_them_narrow_the_list(page, live_server, tenant,
-                                                                                 operator):
+def test_more_filters_opens_with_every_filter_and_two_of_them_narrow_the_list(page, live_server, tenant, operator):
     bank = PaymentMethod.objects.for_tenant(tenant).get(code="bank_transfer")
     make_order(tenant, external_id="HIT", payment_method=bank, remarks="のし希望")
     make_order(tenant, external_id="NO-REMARKS", payment_method=bank)
@@ -31,9 +33,25 @@ def test_more_filters_opens_with_every_filter_and_two_of_them_narrow_the_list(pa
     page.wait_for_selector("#more-filters-body select[name=payment]")
     page.wait_for_selector("#more-filters.show:not(.collapsing)")
     # every filter is there, and the address bar still shows the list
-    for name in ("shop", "ordered_from", "ordered_to", "ship_from", "ship_to", "payment", "delivery", "label",
-                 "task", "total_min", "total_max", "pref", "has_remarks", "has_order_comment",
-                 "has_post_order_comment", "mail_inquiry", "has_requested_date"):
+    for name in (
+        "shop",
+        "ordered_from",
+        "ordered_to",
+        "ship_from",
+        "ship_to",
+        "payment",
+        "delivery",
+        "label",
+        "task",
+        "total_min",
+        "total_max",
+        "pref",
+        "has_remarks",
+        "has_order_comment",
+        "has_post_order_comment",
+        "mail_inquiry",
+        "has_requested_date",
+    ):
         assert page.locator(f"#more-filters-body [name={name}]").count() == 1, name
     assert page.url == list_url
     shot(page, "order-list-more-filters")
@@ -68,7 +86,8 @@ def test_a_name_finds_an_order_in_any_status_and_the_tree_narrows_it(page, live_
     assert "NEW-2" not in page.inner_text("#order-table")  # from 新規受付, an order in 締め済 is found
     tree = page.locator("#status-tree")
     page.wait_for_function(
-        f"document.querySelector('#status-tree a[data-status-id=\"{closed.pk}\"] [data-hits]')?.innerText === '1'")
+        f"document.querySelector('#status-tree a[data-status-id=\"{closed.pk}\"] [data-hits]')?.innerText === '1'"
+    )
     assert tree.locator(f'a[data-status-id="{new.pk}"] [data-hits]').inner_text() == "1"
     assert tree.locator("#search-every-status [data-hits]").inner_text() == "2"
     shot(page, "order-list-search-every-status")

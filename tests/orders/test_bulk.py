@@ -101,34 +101,69 @@ def one_change(tenant: Tenant, name: str, order: Order) -> tuple[BulkChanges, tu
     nekopos = delivery(tenant, "ネコポス")
     field_changed = EventType.FIELD_CHANGED
     cases: dict[str, tuple[BulkChanges, tuple[Any, ...], Callable[[Order], Any]]] = {
-        "status": (BulkChanges(status=stock), (EventType.STATUS_CHANGED, order.status_id, stock.pk),
-                   lambda o: (o.status_id, o.stage) == (stock.pk, Stage.STOCK_CHECKED)),
-        "ship_date": (BulkChanges(ship_date=dt.date(2026, 12, 1)),
-                      (field_changed, "ship_date", "2026-11-30", "2026-12-01"),
-                      lambda o: o.ship_date == dt.date(2026, 12, 1)),
-        "clear_ship_date": (BulkChanges(clear_ship_date=True), (field_changed, "ship_date", "2026-11-30", None),
-                            lambda o: o.ship_date is None),
-        "delivery_method": (BulkChanges(delivery_method=nekopos),
-                            (field_changed, "delivery_method", ref(order.delivery_method), ref(nekopos)),
-                            lambda o: o.delivery_method_id == nekopos.pk),
-        "shipping_store": (BulkChanges(shipping_store=store), (field_changed, "shipping_store", None, ref(store)),
-                           lambda o: o.shipping_store_id == store.pk),
-        "memo": (BulkChanges(memo="  午前中に出荷  "), (EventType.MEMO_ADDED, "午前中に出荷"),
-                 lambda o: STAMPED.match(o.work_memo)["text"] == "午前中に出荷"),
-        "add_labels": (BulkChanges(add_labels=[label(tenant, "至急")]), (EventType.LABEL_ADDED, "至急"),
-                       lambda o: o.labels.filter(name="至急").exists()),
-        "remove_labels": (BulkChanges(remove_labels=[label(tenant, "ギフト")]), (EventType.LABEL_REMOVED, "ギフト"),
-                          lambda o: not o.labels.filter(name="ギフト").exists()),
+        "status": (
+            BulkChanges(status=stock),
+            (EventType.STATUS_CHANGED, order.status_id, stock.pk),
+            lambda o: (o.status_id, o.stage) == (stock.pk, Stage.STOCK_CHECKED),
+        ),
+        "ship_date": (
+            BulkChanges(ship_date=dt.date(2026, 12, 1)),
+            (field_changed, "ship_date", "2026-11-30", "2026-12-01"),
+            lambda o: o.ship_date == dt.date(2026, 12, 1),
+        ),
+        "clear_ship_date": (
+            BulkChanges(clear_ship_date=True),
+            (field_changed, "ship_date", "2026-11-30", None),
+            lambda o: o.ship_date is None,
+        ),
+        "delivery_method": (
+            BulkChanges(delivery_method=nekopos),
+            (field_changed, "delivery_method", ref(order.delivery_method), ref(nekopos)),
+            lambda o: o.delivery_method_id == nekopos.pk,
+        ),
+        "shipping_store": (
+            BulkChanges(shipping_store=store),
+            (field_changed, "shipping_store", None, ref(store)),
+            lambda o: o.shipping_store_id == store.pk,
+        ),
+        "memo": (
+            BulkChanges(memo="  午前中に出荷  "),
+            (EventType.MEMO_ADDED, "午前中に出荷"),
+            lambda o: STAMPED.match(o.work_memo)["text"] == "午前中に出荷",
+        ),
+        "add_labels": (
+            BulkChanges(add_labels=[label(tenant, "至急")]),
+            (EventType.LABEL_ADDED, "至急"),
+            lambda o: o.labels.filter(name="至急").exists(),
+        ),
+        "remove_labels": (
+            BulkChanges(remove_labels=[label(tenant, "ギフト")]),
+            (EventType.LABEL_REMOVED, "ギフト"),
+            lambda o: not o.labels.filter(name="ギフト").exists(),
+        ),
     }
     return cases[name]
 
 
-@pytest.mark.parametrize("name", ["status", "ship_date", "clear_ship_date", "delivery_method", "shipping_store",
-                                  "memo", "add_labels", "remove_labels"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "status",
+        "ship_date",
+        "clear_ship_date",
+        "delivery_method",
+        "shipping_store",
+        "memo",
+        "add_labels",
+        "remove_labels",
+    ],
+)
 def test_each_change_alone_applies_to_every_order_with_one_event_each(tenant: Tenant, name: str) -> None:
     # given two orders with a ship date, a delivery method and the gift label
-    orders = [bank_order(tenant, ship_date=dt.date(2026, 11, 30), delivery_method=delivery(tenant, "宅急便"))
-              for _ in range(2)]
+    orders = [
+        bank_order(tenant, ship_date=dt.date(2026, 11, 30), delivery_method=delivery(tenant, "宅急便"))
+        for _ in range(2)
+    ]
     for order in orders:
         OrderLabel.objects.create(tenant=tenant, order=order, label=label(tenant, "ギフト"))
     changes, event, stored = one_change(tenant, name, orders[0])
@@ -153,28 +188,38 @@ def test_all_changes_together_raise_the_version_once_and_write_one_event_per_cha
     target = status_of(tenant, Stage.STOCK_CHECKED, 2)
 
     result = orders_bulk_update(
-        tenant=tenant, order_ids=[o.pk for o in orders], actor=ACTOR,
-        changes=BulkChanges(status=target, ship_date=dt.date(2026, 12, 1), delivery_method=nekopos,
-                            shipping_store=store, memo="まとめて発送", add_labels=[gift]),
+        tenant=tenant,
+        order_ids=[o.pk for o in orders],
+        actor=ACTOR,
+        changes=BulkChanges(
+            status=target,
+            ship_date=dt.date(2026, 12, 1),
+            delivery_method=nekopos,
+            shipping_store=store,
+            memo="まとめて発送",
+            add_labels=[gift],
+        ),
     )
 
     assert (result.selected, result.changed, result.moved, result.refused) == (3, 3, 3, [])
     for before in orders:
         after = fresh(before)
-        assert (after.status_id, after.stage, after.ship_date) == (target.pk, Stage.STOCK_CHECKED,
-                                                                  dt.date(2026, 12, 1))
+        assert (after.status_id, after.stage, after.ship_date) == (target.pk, Stage.STOCK_CHECKED, dt.date(2026, 12, 1))
         assert (after.delivery_method_id, after.shipping_store_id) == (nekopos.pk, store.pk)
         assert STAMPED.match(after.work_memo).group("who", "text") == ("一括テスト", "まとめて発送")
         assert list(after.labels.all()) == [gift]
         assert after.version == before.version + 1
-        assert sorted(history(after), key=str) == sorted([
-            (EventType.STATUS_CHANGED, before.status_id, target.pk),
-            (EventType.FIELD_CHANGED, "ship_date", None, "2026-12-01"),
-            (EventType.FIELD_CHANGED, "delivery_method", None, ref(nekopos)),
-            (EventType.FIELD_CHANGED, "shipping_store", None, ref(store)),
-            (EventType.MEMO_ADDED, "まとめて発送"),
-            (EventType.LABEL_ADDED, "ギフト"),
-        ], key=str)
+        assert sorted(history(after), key=str) == sorted(
+            [
+                (EventType.STATUS_CHANGED, before.status_id, target.pk),
+                (EventType.FIELD_CHANGED, "ship_date", None, "2026-12-01"),
+                (EventType.FIELD_CHANGED, "delivery_method", None, ref(nekopos)),
+                (EventType.FIELD_CHANGED, "shipping_store", None, ref(store)),
+                (EventType.MEMO_ADDED, "まとめて発送"),
+                (EventType.LABEL_ADDED, "ギフト"),
+            ],
+            key=str,
+        )
 
 
 def test_the_status_event_carries_the_old_and_new_status_with_group_and_stage(tenant: Tenant) -> None:
@@ -195,8 +240,12 @@ def test_orders_already_as_asked_are_not_counted_and_keep_their_version(tenant: 
     already = bank_order(tenant, status=target, ship_date=dt.date(2026, 12, 1))
     other = bank_order(tenant, ship_date=dt.date(2026, 12, 1))
 
-    result = orders_bulk_update(tenant=tenant, order_ids=[already.pk, other.pk], actor=ACTOR,
-                                changes=BulkChanges(status=target, ship_date=dt.date(2026, 12, 1), memo="  "))
+    result = orders_bulk_update(
+        tenant=tenant,
+        order_ids=[already.pk, other.pk],
+        actor=ACTOR,
+        changes=BulkChanges(status=target, ship_date=dt.date(2026, 12, 1), memo="  "),
+    )
 
     assert (result.selected, result.changed, result.moved) == (2, 1, 1)
     assert fresh(already).version == already.version
@@ -207,11 +256,14 @@ def test_orders_already_as_asked_are_not_counted_and_keep_their_version(tenant: 
 # --- refusals and skips -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("source", "target"), [
-    (Stage.SHIPPED, Stage.CANCELLED),
-    (Stage.COMPLETED, Stage.NEW),
-    (Stage.CANCELLED, Stage.PAID),
-])
+@pytest.mark.parametrize(
+    ("source", "target"),
+    [
+        (Stage.SHIPPED, Stage.CANCELLED),
+        (Stage.COMPLETED, Stage.NEW),
+        (Stage.CANCELLED, Stage.PAID),
+    ],
+)
 def test_a_refused_order_keeps_its_status_but_takes_the_other_changes(
     tenant: Tenant, source: Stage, target: Stage
 ) -> None:
@@ -219,8 +271,13 @@ def test_a_refused_order_keeps_its_status_but_takes_the_other_changes(
     stuck = bank_order(tenant, status=status_of(tenant, source))
     goal = status_of(tenant, target)
 
-    result = orders_bulk_update(tenant=tenant, order_ids=[movable.pk, stuck.pk], actor=ACTOR,
-                                changes=BulkChanges(status=goal, memo="確認済"), confirm_skips=True)
+    result = orders_bulk_update(
+        tenant=tenant,
+        order_ids=[movable.pk, stuck.pk],
+        actor=ACTOR,
+        changes=BulkChanges(status=goal, memo="確認済"),
+        confirm_skips=True,
+    )
 
     assert (result.selected, result.changed, result.moved) == (2, 2, 1)
     assert result.refused == [(stuck.pk, stuck.external_id, refusal_reason(source, target))]
@@ -261,15 +318,18 @@ def test_a_move_that_skips_stages_changes_nothing_until_confirmed(tenant: Tenant
 # --- T14: stock checked goes on to paid when the payment needs no confirmation ----------------------------
 
 
-@pytest.mark.parametrize(("code", "source", "expected"), [
-    ("credit_card", Stage.NEW, Stage.PAID),
-    ("cod", Stage.NEW, Stage.PAID),
-    ("credit_card", Stage.SHORTAGE, Stage.PAID),
-    ("bank_transfer", Stage.NEW, Stage.STOCK_CHECKED),
-    ("convenience_store", Stage.SHORTAGE, Stage.STOCK_CHECKED),
-    (None, Stage.NEW, Stage.STOCK_CHECKED),  # no payment method: nothing says it needs no confirmation
-    ("credit_card", Stage.PAID, Stage.STOCK_CHECKED),  # taken back from paid: moves as asked
-])
+@pytest.mark.parametrize(
+    ("code", "source", "expected"),
+    [
+        ("credit_card", Stage.NEW, Stage.PAID),
+        ("cod", Stage.NEW, Stage.PAID),
+        ("credit_card", Stage.SHORTAGE, Stage.PAID),
+        ("bank_transfer", Stage.NEW, Stage.STOCK_CHECKED),
+        ("convenience_store", Stage.SHORTAGE, Stage.STOCK_CHECKED),
+        (None, Stage.NEW, Stage.STOCK_CHECKED),  # no payment method: nothing says it needs no confirmation
+        ("credit_card", Stage.PAID, Stage.STOCK_CHECKED),  # taken back from paid: moves as asked
+    ],
+)
 def test_stock_checked_goes_straight_to_paid_when_the_payment_needs_no_confirmation(
     tenant: Tenant, code: str | None, source: Stage, expected: Stage
 ) -> None:
@@ -292,8 +352,12 @@ def test_the_shortcut_and_the_plain_move_in_one_step(tenant: Tenant) -> None:
     card = make_order(tenant)  # credit card, the factory's default
     transfer = bank_order(tenant)
 
-    result = orders_bulk_update(tenant=tenant, order_ids=[card.pk, transfer.pk], actor=ACTOR,
-                                changes=BulkChanges(status=status_of(tenant, Stage.STOCK_CHECKED)))
+    result = orders_bulk_update(
+        tenant=tenant,
+        order_ids=[card.pk, transfer.pk],
+        actor=ACTOR,
+        changes=BulkChanges(status=status_of(tenant, Stage.STOCK_CHECKED)),
+    )
 
     assert (result.moved, result.needs_confirmation) == (2, [])
     assert (fresh(card).stage, fresh(transfer).stage) == (Stage.PAID, Stage.STOCK_CHECKED)
@@ -316,10 +380,12 @@ def test_labels_are_added_and_removed_once_and_a_second_run_writes_nothing(tenan
     assert (fresh(had).version, fresh(lacked).version) == (had.version, lacked.version + 1)
     assert OrderLabel.objects.filter(order_id__in=ids, label=gift).count() == 2
 
-    removed = orders_bulk_update(tenant=tenant, order_ids=ids, actor=ACTOR,
-                                 changes=BulkChanges(remove_labels=[gift, rush]))
-    again = orders_bulk_update(tenant=tenant, order_ids=ids, actor=ACTOR,
-                               changes=BulkChanges(remove_labels=[gift, rush]))
+    removed = orders_bulk_update(
+        tenant=tenant, order_ids=ids, actor=ACTOR, changes=BulkChanges(remove_labels=[gift, rush])
+    )
+    again = orders_bulk_update(
+        tenant=tenant, order_ids=ids, actor=ACTOR, changes=BulkChanges(remove_labels=[gift, rush])
+    )
 
     assert (removed.changed, again.changed) == (2, 0)
     assert not OrderLabel.objects.filter(order_id__in=ids).exists()
@@ -331,23 +397,32 @@ def test_a_label_cannot_be_added_and_removed_in_one_step(tenant: Tenant) -> None
     order = make_order(tenant)
     gift = label(tenant, "ギフト")
     with pytest.raises(ValueError, match="added and removed"):
-        orders_bulk_update(tenant=tenant, order_ids=[order.pk], actor=ACTOR,
-                           changes=BulkChanges(add_labels=[gift], remove_labels=[gift]))
+        orders_bulk_update(
+            tenant=tenant,
+            order_ids=[order.pk],
+            actor=ACTOR,
+            changes=BulkChanges(add_labels=[gift], remove_labels=[gift]),
+        )
 
 
 def test_setting_and_clearing_the_ship_date_at_once_is_refused(tenant: Tenant) -> None:
     order = make_order(tenant)
     with pytest.raises(ValueError, match="not both"):
-        orders_bulk_update(tenant=tenant, order_ids=[order.pk], actor=ACTOR,
-                           changes=BulkChanges(ship_date=dt.date(2026, 12, 1), clear_ship_date=True))
+        orders_bulk_update(
+            tenant=tenant,
+            order_ids=[order.pk],
+            actor=ACTOR,
+            changes=BulkChanges(ship_date=dt.date(2026, 12, 1), clear_ship_date=True),
+        )
 
 
 def test_the_memo_is_appended_on_a_new_line_or_starts_an_empty_memo(tenant: Tenant) -> None:
     empty, filled = make_order(tenant), make_order(tenant)
     Order.objects.filter(pk=filled.pk).update(work_memo="前のメモ\n二行目")
 
-    orders_bulk_update(tenant=tenant, order_ids=[empty.pk, filled.pk], actor=Actor.system("田中"),
-                       changes=BulkChanges(memo="追記"))
+    orders_bulk_update(
+        tenant=tenant, order_ids=[empty.pk, filled.pk], actor=Actor.system("田中"), changes=BulkChanges(memo="追記")
+    )
 
     first = fresh(empty).work_memo
     assert "\n" not in first
@@ -364,8 +439,9 @@ def test_the_memo_is_appended_on_a_new_line_or_starts_an_empty_memo(tenant: Tena
 def test_another_tenants_orders_are_not_found_and_not_touched(tenant: Tenant, other_tenant: Tenant) -> None:
     mine, theirs = make_order(tenant), make_order(other_tenant)
 
-    result = orders_bulk_update(tenant=tenant, order_ids=[mine.pk, theirs.pk, 10**9], actor=ACTOR,
-                                changes=BulkChanges(memo="x"))
+    result = orders_bulk_update(
+        tenant=tenant, order_ids=[mine.pk, theirs.pk, 10**9], actor=ACTOR, changes=BulkChanges(memo="x")
+    )
 
     assert (result.selected, result.changed, result.not_found) == (1, 1, 2)
     assert result.summary() == "1 of 1 order changed. 2 orders were not found."
@@ -375,13 +451,17 @@ def test_another_tenants_orders_are_not_found_and_not_touched(tenant: Tenant, ot
 
 
 def test_a_queryset_is_scoped_to_the_tenant_and_its_filter_kept(tenant: Tenant, other_tenant: Tenant) -> None:
-    """"All matching this search" arrives as a queryset; whatever it holds, only the tenant's orders count."""
+    """ "All matching this search" arrives as a queryset; whatever it holds, only the tenant's orders count."""
     transfers = [bank_order(tenant) for _ in range(2)]
     card = make_order(tenant)
     theirs = bank_order(other_tenant)
 
-    everything = orders_bulk_update(tenant=tenant, order_ids=Order.objects.filter(payment_method__code="bank_transfer"),
-                                    actor=ACTOR, changes=BulkChanges(memo="振込"))
+    everything = orders_bulk_update(
+        tenant=tenant,
+        order_ids=Order.objects.filter(payment_method__code="bank_transfer"),
+        actor=ACTOR,
+        changes=BulkChanges(memo="振込"),
+    )
 
     assert (everything.selected, everything.changed) == (2, 2)
     assert [bool(fresh(o).work_memo) for o in (*transfers, card, theirs)] == [True, True, False, False]
@@ -428,16 +508,21 @@ def shape(queries: list[dict[str, str]]) -> list[str]:
 def test_queries_do_not_grow_with_the_number_of_orders(tenant: Tenant, django_assert_max_num_queries: Any) -> None:
     few = [bank_order(tenant) for _ in range(30)]
     many = [bank_order(tenant) for _ in range(300)]
-    changes = BulkChanges(status=status_of(tenant, Stage.STOCK_CHECKED), ship_date=dt.date(2026, 12, 2), memo="m",
-                          add_labels=[label(tenant, "ギフト")])
+    changes = BulkChanges(
+        status=status_of(tenant, Stage.STOCK_CHECKED),
+        ship_date=dt.date(2026, 12, 2),
+        memo="m",
+        add_labels=[label(tenant, "ギフト")],
+    )
     # SQLite takes 999 parameters a statement, so there Django splits the bulk INSERTs into more batches.
     batches = 0 if connection.vendor == "postgresql" else 20
 
     with django_assert_max_num_queries(QUERIES) as for_few:
         orders_bulk_update(tenant=tenant, order_ids=[o.pk for o in few], changes=changes, actor=ACTOR)
     with django_assert_max_num_queries(QUERIES + batches) as for_many:
-        result = orders_bulk_update(tenant=tenant, order_ids=Order.objects.filter(pk__in=[o.pk for o in many]),
-                                    changes=changes, actor=ACTOR)
+        result = orders_bulk_update(
+            tenant=tenant, order_ids=Order.objects.filter(pk__in=[o.pk for o in many]), changes=changes, actor=ACTOR
+        )
 
     assert (result.changed, result.moved) == (300, 300)
     assert shape(for_many.captured_queries) == shape(for_few.captured_queries)
@@ -464,8 +549,9 @@ def test_confirm_payment_records_the_total_and_date_and_moves_to_the_first_paid_
     shipped = bank_order(tenant, status=status_of(tenant, Stage.SHIPPED))
     paid = status_of(tenant, Stage.PAID)
 
-    result = orders_confirm_payment(tenant=tenant, order_ids=[o.pk for o in (*waiting, new, shipped)],
-                                    actor=ACTOR, paid_on=dt.date(2026, 11, 20))
+    result = orders_confirm_payment(
+        tenant=tenant, order_ids=[o.pk for o in (*waiting, new, shipped)], actor=ACTOR, paid_on=dt.date(2026, 11, 20)
+    )
 
     assert (result.selected, result.changed, result.moved) == (4, 2, 2)
     reason = "Only orders awaiting payment can be confirmed."
@@ -475,11 +561,14 @@ def test_confirm_payment_records_the_total_and_date_and_moves_to_the_first_paid_
         assert (after.status_id, after.stage) == (paid.pk, Stage.PAID)
         assert (after.paid_amount, after.paid_on) == (before.total, dt.date(2026, 11, 20))
         assert after.version == before.version + 1
-        assert sorted(history(after), key=str) == sorted([
-            (EventType.FIELD_CHANGED, "paid_amount", None, before.total),
-            (EventType.FIELD_CHANGED, "paid_on", None, "2026-11-20"),
-            (EventType.STATUS_CHANGED, before.status_id, paid.pk),
-        ], key=str)
+        assert sorted(history(after), key=str) == sorted(
+            [
+                (EventType.FIELD_CHANGED, "paid_amount", None, before.total),
+                (EventType.FIELD_CHANGED, "paid_on", None, "2026-11-20"),
+                (EventType.STATUS_CHANGED, before.status_id, paid.pk),
+            ],
+            key=str,
+        )
     for refused in (new, shipped):
         assert (fresh(refused).version, history(refused)) == (refused.version, [])
 
@@ -488,10 +577,12 @@ def test_confirm_payment_takes_a_different_amount_for_one_order_only(tenant: Ten
     orders = [bank_order(tenant, status=status_of(tenant, Stage.AWAITING_PAYMENT)) for _ in range(2)]
 
     with pytest.raises(ValueError, match="one order"):
-        orders_confirm_payment(tenant=tenant, order_ids=[o.pk for o in orders], actor=ACTOR,
-                               paid_on=dt.date(2026, 11, 20), amount=1000)
-    orders_confirm_payment(tenant=tenant, order_ids=[orders[0].pk], actor=ACTOR, paid_on=dt.date(2026, 11, 20),
-                           amount=1000)
+        orders_confirm_payment(
+            tenant=tenant, order_ids=[o.pk for o in orders], actor=ACTOR, paid_on=dt.date(2026, 11, 20), amount=1000
+        )
+    orders_confirm_payment(
+        tenant=tenant, order_ids=[orders[0].pk], actor=ACTOR, paid_on=dt.date(2026, 11, 20), amount=1000
+    )
 
     assert (fresh(orders[0]).paid_amount, fresh(orders[1]).paid_amount) == (1000, None)
     assert (EventType.FIELD_CHANGED, "paid_amount", None, 1000) in history(orders[0])
@@ -533,16 +624,21 @@ def test_cancel_moves_what_may_be_cancelled_and_refuses_shipped_and_completed(te
         (shipped.pk, shipped.external_id, refusal_reason(Stage.SHIPPED, Stage.CANCELLED)),
         (completed.pk, completed.external_id, refusal_reason(Stage.COMPLETED, Stage.CANCELLED)),
     ]
-    assert result.refused[0][2] == ("A shipped order cannot be cancelled; it can only move on to Completed (sale). "
-                                    "Note what happened in its work memo.")
+    assert result.refused[0][2] == (
+        "A shipped order cannot be cancelled; it can only move on to Completed (sale). "
+        "Note what happened in its work memo."
+    )
     for before in (new, ready):
         after = fresh(before)
         assert (after.status_id, after.stage, after.cancel_reason) == (target.pk, Stage.CANCELLED, "お客様都合")
         assert after.version == before.version + 1
-        assert sorted(history(after), key=str) == sorted([
-            (EventType.FIELD_CHANGED, "cancel_reason", "", "お客様都合"),
-            (EventType.STATUS_CHANGED, before.status_id, target.pk),
-        ], key=str)
+        assert sorted(history(after), key=str) == sorted(
+            [
+                (EventType.FIELD_CHANGED, "cancel_reason", "", "お客様都合"),
+                (EventType.STATUS_CHANGED, before.status_id, target.pk),
+            ],
+            key=str,
+        )
     for untouched in (shipped, completed, cancelled):
         after = fresh(untouched)
         assert (after.status_id, after.cancel_reason, after.version) == (untouched.status_id, "", untouched.version)
@@ -551,13 +647,18 @@ def test_cancel_moves_what_may_be_cancelled_and_refuses_shipped_and_completed(te
 # --- the summary --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("result", "text"), [
-    (BulkResult(selected=3, changed=3), "3 of 3 orders changed."),
-    (BulkResult(selected=1, changed=0), "0 of 1 order changed."),
-    (BulkResult(selected=3, changed=2, refused=[(1, "A-1", "…")]), "2 of 3 orders changed. 1 could not move."),
-    (BulkResult(applied=False, needs_confirmation=[(1, "A-1", "New", "Paid")] * 2),
-     "2 orders would skip stages; confirm to go on."),
-])
+@pytest.mark.parametrize(
+    ("result", "text"),
+    [
+        (BulkResult(selected=3, changed=3), "3 of 3 orders changed."),
+        (BulkResult(selected=1, changed=0), "0 of 1 order changed."),
+        (BulkResult(selected=3, changed=2, refused=[(1, "A-1", "…")]), "2 of 3 orders changed. 1 could not move."),
+        (
+            BulkResult(applied=False, needs_confirmation=[(1, "A-1", "New", "Paid")] * 2),
+            "2 orders would skip stages; confirm to go on.",
+        ),
+    ],
+)
 def test_summary(result: BulkResult, text: str) -> None:
     assert result.summary() == text
 
@@ -581,9 +682,16 @@ def test_bulk_view_moves_the_selection_with_memo_and_label(operator_client: Any,
     target = status_of(tenant, Stage.STOCK_CHECKED)
     select(operator_client, orders)
 
-    response = operator_client.post(reverse("order_bulk_edit"), {
-        "status": target.pk, "memo": "一括", "add_labels": [gift.pk], "next": "/orders/?status=1",
-    }, follow=True)
+    response = operator_client.post(
+        reverse("order_bulk_edit"),
+        {
+            "status": target.pk,
+            "memo": "一括",
+            "add_labels": [gift.pk],
+            "next": "/orders/?status=1",
+        },
+        follow=True,
+    )
 
     assert response.redirect_chain[-1][0] == "/orders/?status=1"
     assert "3 件中 3 件" in response.content.decode() or "3 of 3" in response.content.decode()
@@ -613,8 +721,9 @@ def test_bulk_view_refuses_an_empty_change_and_foreign_choices(
     select(operator_client, [order])
     empty = operator_client.post(reverse("order_bulk_edit"), {}, follow=True)
     assert "変更内容" in empty.content.decode() or "Choose at least one change" in empty.content.decode()
-    foreign = operator_client.post(reverse("order_bulk_edit"), {"status": status_of(other_tenant, Stage.PAID).pk},
-                                   follow=True)
+    foreign = operator_client.post(
+        reverse("order_bulk_edit"), {"status": status_of(other_tenant, Stage.PAID).pk}, follow=True
+    )
     assert foreign.status_code == 200
     assert Order.objects.get(pk=order.pk).stage == Stage.NEW
 

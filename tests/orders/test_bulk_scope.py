@@ -27,8 +27,9 @@ def status_of(tenant: Tenant, stage: Stage) -> Status:
 
 
 def bank_order(tenant: Tenant, **fields: Any) -> Order:
-    return make_order(tenant, payment_method=PaymentMethod.objects.for_tenant(tenant).get(code="bank_transfer"),
-                      **fields)
+    return make_order(
+        tenant, payment_method=PaymentMethod.objects.for_tenant(tenant).get(code="bank_transfer"), **fields
+    )
 
 
 def select(client: Any, orders: list[Order]) -> None:
@@ -63,8 +64,7 @@ ACTIONS = {
 
 
 @pytest.mark.parametrize("action", ACTIONS)
-def test_no_bulk_action_runs_on_unseen_orders_without_asking(operator_client, tenant, one_here_three_elsewhere,
-                                                             action):
+def test_no_bulk_action_runs_on_unseen_orders_without_asking(operator_client, tenant, one_here_three_elsewhere, action):
     here, elsewhere, query = one_here_three_elsewhere
     url, data = ACTIONS[action]
     before = [Order.objects.get(pk=o.pk).version for o in [here, *elsewhere]]
@@ -84,8 +84,11 @@ def test_no_bulk_action_runs_on_unseen_orders_without_asking(operator_client, te
 def test_cancel_only_those_shown_leaves_the_unseen_ones(operator_client, tenant, one_here_three_elsewhere):
     here, elsewhere, query = one_here_three_elsewhere
 
-    response = operator_client.post(reverse("order_bulk_cancel"), {
-        "reason": "在庫切れ", "query": query, "next": f"/orders/?{query}", "scope": "shown"}, follow=True)
+    response = operator_client.post(
+        reverse("order_bulk_cancel"),
+        {"reason": "在庫切れ", "query": query, "next": f"/orders/?{query}", "scope": "shown"},
+        follow=True,
+    )
 
     assert response.status_code == 200
     assert stages([here]) == [Stage.CANCELLED]
@@ -96,8 +99,10 @@ def test_cancel_only_those_shown_leaves_the_unseen_ones(operator_client, tenant,
 def test_cancel_all_selected_when_the_operator_says_so(operator_client, tenant, one_here_three_elsewhere):
     here, elsewhere, query = one_here_three_elsewhere
 
-    operator_client.post(reverse("order_bulk_cancel"), {
-        "reason": "在庫切れ", "query": query, "next": f"/orders/?{query}", "scope": "all"})
+    operator_client.post(
+        reverse("order_bulk_cancel"),
+        {"reason": "在庫切れ", "query": query, "next": f"/orders/?{query}", "scope": "all"},
+    )
 
     assert stages([here, *elsewhere]) == [Stage.CANCELLED] * 4
 
@@ -129,8 +134,11 @@ def test_after_a_bulk_change_nothing_stays_selected_and_the_bar_says_so(operator
     orders = [bank_order(tenant) for _ in range(3)]
     select(operator_client, orders)
 
-    response = operator_client.post(reverse("order_bulk_edit"), {
-        "status": checked.pk, "query": f"status={new.pk}", "next": f"/orders/?status={new.pk}"}, follow=True)
+    response = operator_client.post(
+        reverse("order_bulk_edit"),
+        {"status": checked.pk, "query": f"status={new.pk}", "next": f"/orders/?status={new.pk}"},
+        follow=True,
+    )
 
     assert stages(orders) == [Stage.STOCK_CHECKED] * 3
     assert response.context["selected_count"] == 0
@@ -148,8 +156,11 @@ def test_after_a_bulk_change_nothing_stays_selected_and_the_bar_says_so(operator
 @pytest.mark.parametrize("action", ACTIONS)
 def test_every_bulk_action_clears_the_selection_once_it_ran(operator_client, tenant, action):
     new = status_of(tenant, Stage.NEW)
-    order = bank_order(tenant, status=status_of(tenant, Stage.AWAITING_PAYMENT)) if action == "payment" \
+    order = (
+        bank_order(tenant, status=status_of(tenant, Stage.AWAITING_PAYMENT))
+        if action == "payment"
         else bank_order(tenant)
+    )
     select(operator_client, [order])
     url, data = ACTIONS[action]
     query = f"status={order.status_id}" if action == "payment" else f"status={new.pk}"
@@ -168,8 +179,7 @@ def test_a_refused_form_keeps_the_selection(operator_client, tenant):
     assert selection_of(operator_client, tenant).ids == {order.pk}
 
 
-def test_the_unseen_count_is_one_query(operator_client, tenant, one_here_three_elsewhere,
-                                       django_assert_num_queries):
+def test_the_unseen_count_is_one_query(operator_client, tenant, one_here_three_elsewhere, django_assert_num_queries):
     _here, _elsewhere, query = one_here_three_elsewhere
     request = operator_client.get(reverse("home"), {"page": 1}).wsgi_request
     reference = tenant_reference(tenant=tenant, user=request.user)
@@ -187,8 +197,9 @@ def test_the_forms_send_the_list_they_are_on(operator_client, tenant):
     bank_order(tenant)
     page = operator_client.get(reverse("home"), {"status": new.pk, "page": 1, "sort": "total"}).content.decode()
     assert f'<input type="hidden" name="query" value="status={new.pk}">' in page  # auto-processing
-    panel = operator_client.get(reverse("order_bulk_panel"),
-                                {"next": f"/orders/?status={new.pk}&q=x&page=2"}).content.decode()
+    panel = operator_client.get(
+        reverse("order_bulk_panel"), {"next": f"/orders/?status={new.pk}&q=x&page=2"}
+    ).content.decode()
     assert panel.count(f'<input type="hidden" name="query" value="q=x&amp;status={new.pk}">') == 3
 
 
@@ -212,8 +223,11 @@ def test_ticking_one_more_on_another_list_adds_that_one_order(operator_client, t
     here = bank_order(tenant)
     operator_client.post(reverse("order_selection"), {"action": "all_matching", "query": f"status={waiting.pk}"})
 
-    bar = operator_client.post(reverse("order_selection"), {"action": "add", "ids": [here.pk],
-                                                            "query": f"status={new.pk}"}, HTTP_HX_REQUEST="true")
+    bar = operator_client.post(
+        reverse("order_selection"),
+        {"action": "add", "ids": [here.pk], "query": f"status={new.pk}"},
+        HTTP_HX_REQUEST="true",
+    )
 
     assert 'data-count="4"' in bar.content.decode()
     selection = selection_of(operator_client, tenant)

@@ -33,12 +33,28 @@ MESSAGES = (OUT_OF_RANGE, NOT_A_DATE, NOT_A_DATETIME)
 
 # The calendar's ends, a day past them, years a date input lets a browser send, and plain typos.
 ABSURD = [
-    "9999-12-31", "9999-12-30", "10000-01-01", "99999-12-31", "275760-09-13", "0001-01-01", "0001-01-02",
-    "0000-01-01", "1-1-1", "1999-12-31", "2101-01-01", "2026-02-30", "2026-13-01", "-2026-01-01",
-    "9" * 30, "２０２６-０２-３０",
+    "9999-12-31",
+    "9999-12-30",
+    "10000-01-01",
+    "99999-12-31",
+    "275760-09-13",
+    "0001-01-01",
+    "0001-01-02",
+    "0000-01-01",
+    "1-1-1",
+    "1999-12-31",
+    "2101-01-01",
+    "2026-02-30",
+    "2026-13-01",
+    "-2026-01-01",
+    "9" * 30,
+    "２０２６-０２-３０",
 ]
-DATE_FILTERS = [name for name, f in OrderFilter.base_filters.items()
-                if isinstance(f, DateFilter | DateTimeFilter | IsoDateTimeFilter | DateFromToRangeFilter)]
+DATE_FILTERS = [
+    name
+    for name, f in OrderFilter.base_filters.items()
+    if isinstance(f, DateFilter | DateTimeFilter | IsoDateTimeFilter | DateFromToRangeFilter)
+]
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
@@ -64,8 +80,9 @@ def kept_order(tenant):
 
 @pytest.mark.parametrize("value", ABSURD)
 @pytest.mark.parametrize("name", DATE_FILTERS)
-def test_an_absurd_date_filter_is_a_message_on_every_page_that_searches(operator_client, tenant, kept_order, name,
-                                                                        value):
+def test_an_absurd_date_filter_is_a_message_on_every_page_that_searches(
+    operator_client, tenant, kept_order, name, value
+):
     params = {name: value}
     assert_told(operator_client.get(reverse("home"), params))
     assert_told(operator_client.get(reverse("home"), params, HTTP_HX_TARGET="order-results", **HTMX))
@@ -84,7 +101,8 @@ def test_an_absurd_date_filter_is_a_message_on_every_page_that_searches(operator
 @pytest.mark.parametrize("value", ["9999-12-31", "0001-01-01", "99999-12-31", "2026-02-30"])
 @pytest.mark.parametrize("name", DATE_FILTERS)
 def test_a_selection_of_an_absurd_search_holds_nothing_and_no_action_reaches_an_order(
-        operator_client, tenant, kept_order, name, value):
+    operator_client, tenant, kept_order, name, value
+):
     query = f"{name}={value}"
     response = operator_client.post(reverse("order_selection"), {"action": "all_matching", "query": query}, **HTMX)
     assert response.status_code == 200
@@ -98,9 +116,11 @@ def test_a_selection_of_an_absurd_search_holds_nothing_and_no_action_reaches_an_
     assert len(list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode("utf-8-sig"))))) == 1
     paid = PaymentMethod.objects.for_tenant(tenant).first()
     assert paid is not None
-    for url, data in ((reverse("order_bulk_edit"), {"ship_date": "2026-11-20"}),
-                      (reverse("order_bulk_confirm_payment"), {"paid_on": "2026-11-20"}),
-                      (reverse("order_bulk_cancel"), {"reason": "テスト"})):
+    for url, data in (
+        (reverse("order_bulk_edit"), {"ship_date": "2026-11-20"}),
+        (reverse("order_bulk_confirm_payment"), {"paid_on": "2026-11-20"}),
+        (reverse("order_bulk_cancel"), {"reason": "テスト"}),
+    ):
         for scope in ("", "all", "shown"):
             response = operator_client.post(url, {**data, "query": query, "scope": scope})
             assert response.status_code in (200, 302), (url, scope)
@@ -120,9 +140,13 @@ def date_fields(form_class: type[forms.BaseForm]) -> list[str]:
 
 # (form, field) → what the tests below post it through; a new date field fails here until it is fuzzed.
 FUZZED_FIELDS = {
-    ("DeliveryForm", "requested_delivery_date"), ("DeliveryForm", "ship_date"), ("PaymentConfirmForm", "paid_on"),
-    ("BulkEditForm", "ship_date"), ("ConfirmPaymentForm", "paid_on"),
-    ("OrderEntryForm", "ordered_at"), ("OrderEntryForm", "requested_delivery_date"),
+    ("DeliveryForm", "requested_delivery_date"),
+    ("DeliveryForm", "ship_date"),
+    ("PaymentConfirmForm", "paid_on"),
+    ("BulkEditForm", "ship_date"),
+    ("ConfirmPaymentForm", "paid_on"),
+    ("OrderEntryForm", "ordered_at"),
+    ("OrderEntryForm", "requested_delivery_date"),
 }
 
 
@@ -140,9 +164,16 @@ def snapshot(order: Order) -> dict[str, Any]:
 
 
 def _delivery(order: Order, field: str, value: str) -> dict[str, Any]:
-    return {"payment_method": order.payment_method_id or "", "delivery_method": order.delivery_method_id or "",
-            "delivery_slot": "", "requested_delivery_date": "", "ship_date": "", "shipping_store": "",
-            field: value, "version": order.version}
+    return {
+        "payment_method": order.payment_method_id or "",
+        "delivery_method": order.delivery_method_id or "",
+        "delivery_slot": "",
+        "requested_delivery_date": "",
+        "ship_date": "",
+        "shipping_store": "",
+        field: value,
+        "version": order.version,
+    }
 
 
 @pytest.mark.parametrize("value", ABSURD)
@@ -150,16 +181,19 @@ def test_an_absurd_date_in_a_detail_form_is_refused_with_a_message(operator_clie
     order = make_order(tenant)
     for field in ("requested_delivery_date", "ship_date"):
         before = snapshot(order)
-        response = operator_client.post(reverse("order_edit_delivery", args=[order.pk]),
-                                        _delivery(order, field, value), **HTMX)
+        response = operator_client.post(
+            reverse("order_edit_delivery", args=[order.pk]), _delivery(order, field, value), **HTMX
+        )
         assert_told(response)
         assert snapshot(order) == before
 
     waiting = Status.objects.for_tenant(tenant).filter(group__stage=Stage.AWAITING_PAYMENT).first()
     awaiting = make_order(tenant, status=waiting)
     before = snapshot(awaiting)
-    response = operator_client.post(reverse("order_confirm_payment", args=[awaiting.pk]),
-                                    {"version": awaiting.version, "amount": awaiting.total, "paid_on": value})
+    response = operator_client.post(
+        reverse("order_confirm_payment", args=[awaiting.pk]),
+        {"version": awaiting.version, "amount": awaiting.total, "paid_on": value},
+    )
     assert_told(response)
     assert snapshot(awaiting) == before
 
@@ -169,8 +203,10 @@ def test_an_absurd_date_in_a_bulk_form_is_refused_with_a_message(operator_client
     order = make_order(tenant)
     operator_client.post(reverse("order_selection"), {"action": "add", "ids": [order.pk]})
     before = snapshot(order)
-    for url, data in ((reverse("order_bulk_edit"), {"ship_date": value}),
-                      (reverse("order_bulk_confirm_payment"), {"paid_on": value})):
+    for url, data in (
+        (reverse("order_bulk_edit"), {"ship_date": value}),
+        (reverse("order_bulk_confirm_payment"), {"paid_on": value}),
+    ):
         response = operator_client.post(url, data, follow=True)
         assert_told(response)
     assert snapshot(order) == before

@@ -45,15 +45,26 @@ def new_events(order: Order, type_: str = EventType.FIELD_CHANGED) -> dict[str, 
 
 
 ORDERER = {
-    "orderer_name": "佐藤 花子", "orderer_kana": "サトウ ハナコ", "orderer_email": "hanako@example.jp",
-    "orderer_phone": "０９０－１１１１－２２２２", "orderer_postal_code": "〒１５００００２",
-    "orderer_prefecture": "東京都", "orderer_city": "渋谷区", "orderer_address1": "渋谷2-21-1",
+    "orderer_name": "佐藤 花子",
+    "orderer_kana": "サトウ ハナコ",
+    "orderer_email": "hanako@example.jp",
+    "orderer_phone": "０９０－１１１１－２２２２",
+    "orderer_postal_code": "〒１５００００２",
+    "orderer_prefecture": "東京都",
+    "orderer_city": "渋谷区",
+    "orderer_address1": "渋谷2-21-1",
     "orderer_address2": "ヒカリエ 10F",
 }
 DESTINATION = {
-    "dest_name": "鈴木 一郎", "dest_kana": "スズキ イチロウ", "dest_company": "株式会社スズキ",
-    "dest_phone": "06-1234-5678", "dest_postal_code": "530-0001", "dest_prefecture": "大阪府",
-    "dest_city": "大阪市北区", "dest_address1": "梅田1-1-1", "dest_address2": "",
+    "dest_name": "鈴木 一郎",
+    "dest_kana": "スズキ イチロウ",
+    "dest_company": "株式会社スズキ",
+    "dest_phone": "06-1234-5678",
+    "dest_postal_code": "530-0001",
+    "dest_prefecture": "大阪府",
+    "dest_city": "大阪市北区",
+    "dest_address1": "梅田1-1-1",
+    "dest_address2": "",
 }
 
 
@@ -62,7 +73,9 @@ def delivery_data(order: Order, **overrides: Any) -> dict[str, Any]:
     data = {
         "payment_method": PaymentMethod.objects.for_tenant(tenant).get(code="bank_transfer").pk,
         "delivery_method": DeliveryMethod.objects.for_tenant(tenant).get(name="ゆうパック").pk,
-        "delivery_slot": "am", "requested_delivery_date": "2026-05-01", "ship_date": "2026-04-28",
+        "delivery_slot": "am",
+        "requested_delivery_date": "2026-05-01",
+        "ship_date": "2026-04-28",
         "shipping_store": ShippingStore.objects.for_tenant(tenant).first().pk,
     }
     data.update(overrides)
@@ -70,25 +83,49 @@ def delivery_data(order: Order, **overrides: Any) -> dict[str, Any]:
 
 
 AMOUNTS = {"shipping_fee": "800", "cod_fee": "330", "discount": "100", "points_used": "50"}
-COMMENTS = {"remarks": "不在時は宅配ボックスへ", "order_comment": "ギフト包装希望", "post_order_comment": "",
-            "mail_inquiry": "on"}
+COMMENTS = {
+    "remarks": "不在時は宅配ボックスへ",
+    "order_comment": "ギフト包装希望",
+    "post_order_comment": "",
+    "mail_inquiry": "on",
+}
 
 
 # --- the page --------------------------------------------------------------------------------------------------
 
 
 def test_detail_shows_every_part_of_the_order(operator_client, tenant):
-    order = make_order(tenant, external_id="R-200", remarks="午前中希望",
-                       lines=[{"sku": "A-1", "name": "緑茶", "unit_price": 1000, "quantity": 2, "tax_rate": 8},
-                              {"sku": "B-2", "name": "急須", "unit_price": 3000, "quantity": 1, "tax_rate": 10}])
+    order = make_order(
+        tenant,
+        external_id="R-200",
+        remarks="午前中希望",
+        lines=[
+            {"sku": "A-1", "name": "緑茶", "unit_price": 1000, "quantity": 2, "tax_rate": 8},
+            {"sku": "B-2", "name": "急須", "unit_price": 3000, "quantity": 1, "tax_rate": 10},
+        ],
+    )
     label = Label.objects.for_tenant(tenant).get(name="ギフト")
     order_add_label(order=order, label=label, actor=ACTOR)
 
     body = operator_client.get(url("order_detail", order)).content.decode()
 
-    for text in ["R-200", "山田 太郎", "ヤマダ タロウ", "taro@example.jp", "100-0005", "丸の内1-1-1", "午前中希望",
-                 "緑茶", "急須", "ギフト", "クレジットカード", "受注登録", "ラベル追加", 'id="move-form"',
-                 f"¥{order.total:,}"]:
+    for text in [
+        "R-200",
+        "山田 太郎",
+        "ヤマダ タロウ",
+        "taro@example.jp",
+        "100-0005",
+        "丸の内1-1-1",
+        "午前中希望",
+        "緑茶",
+        "急須",
+        "ギフト",
+        "クレジットカード",
+        "受注登録",
+        "ラベル追加",
+        'id="move-form"',
+        f"¥{order.total:,}",
+    ]:
         assert text in body, text
     assert 'id="section-orderer"' in body
     assert 'id="section-destination"' in body
@@ -107,7 +144,7 @@ def test_history_is_oldest_first_with_who_and_old_and_new_values(operator_client
     history = body.split('id="order-history-list"')[1]
 
     assert history.index("受注登録") < history.index("¥600") < history.index(memo)
-    assert "¥600</span> → <span class=\"by-new fw-semibold\">¥1,200" in history
+    assert '¥600</span> → <span class="by-new fw-semibold">¥1,200' in history
     assert "operator" in history
 
 
@@ -116,18 +153,28 @@ def test_history_says_where_an_order_came_from_and_which_job_changed_it_in_words
     from orders.services import order_create
 
     shop = make_order(tenant).shop
-    demo = order_create(tenant=tenant, shop=shop, external_id="DEMO-1", fields={"orderer_name": "佐藤"},
-                        lines=[{"sku": "A", "name": "品", "unit_price": 100, "quantity": 1}],
-                        actor=Actor.system("seed_demo"), source="seed_demo")
-    phone = order_create(tenant=tenant, shop=shop, external_id="TEL-1", fields={"orderer_name": "鈴木"},
-                         lines=[{"sku": "A", "name": "品", "unit_price": 100, "quantity": 1}],
-                         actor=Actor.system("system"), source="manual")
+    demo = order_create(
+        tenant=tenant,
+        shop=shop,
+        external_id="DEMO-1",
+        fields={"orderer_name": "佐藤"},
+        lines=[{"sku": "A", "name": "品", "unit_price": 100, "quantity": 1}],
+        actor=Actor.system("seed_demo"),
+        source="seed_demo",
+    )
+    phone = order_create(
+        tenant=tenant,
+        shop=shop,
+        external_id="TEL-1",
+        fields={"orderer_name": "鈴木"},
+        lines=[{"sku": "A", "name": "品", "unit_price": 100, "quantity": 1}],
+        actor=Actor.system("system"),
+        source="manual",
+    )
     order_update(order=demo, changes={"orderer_name": "（削除済み）"}, actor=Actor.system("retention"))
 
-    demo_history = operator_client.get(url("order_detail", demo)).content.decode().split(
-        'id="order-history-list"')[1]
-    phone_history = operator_client.get(url("order_detail", phone)).content.decode().split(
-        'id="order-history-list"')[1]
+    demo_history = operator_client.get(url("order_detail", demo)).content.decode().split('id="order-history-list"')[1]
+    phone_history = operator_client.get(url("order_detail", phone)).content.decode().split('id="order-history-list"')[1]
 
     assert "デモデータ" in demo_history
     assert "個人情報の保管期限" in demo_history
@@ -154,8 +201,9 @@ def test_back_to_the_list_only_goes_to_this_site(operator_client, tenant, back, 
 
 def test_a_save_keeps_the_back_url(operator_client, tenant):
     order = make_order(tenant)
-    response = operator_client.post(url("order_edit_amounts", order),
-                                    {**AMOUNTS, "version": order.version, "back": "/orders/?status=3"})
+    response = operator_client.post(
+        url("order_edit_amounts", order), {**AMOUNTS, "version": order.version, "back": "/orders/?status=3"}
+    )
     assert response.status_code == 302
     assert response["Location"] == f"{url('order_detail', order)}?back=%2Forders%2F%3Fstatus%3D3"
 
@@ -186,8 +234,11 @@ def test_destination_section_saves(operator_client, tenant):
     order = make_order(tenant)
     operator_client.post(url("order_edit_destination", order), {**DESTINATION, "version": order.version})
     order.refresh_from_db()
-    assert (order.dest_company, order.dest_prefecture, order.dest_postal_code) == ("株式会社スズキ", "大阪府",
-                                                                                   "530-0001")
+    assert (order.dest_company, order.dest_prefecture, order.dest_postal_code) == (
+        "株式会社スズキ",
+        "大阪府",
+        "530-0001",
+    )
     changes = new_events(order)
     assert changes["dest_company"]["old"] == ""
     assert changes["dest_company"]["new"] == "株式会社スズキ"
@@ -198,9 +249,10 @@ def test_copy_from_orderer_fills_the_destination_without_saving(operator_client,
     order = make_order(tenant, orderer_name="注文 者", orderer_city="横浜市", dest_name="別人", dest_city="札幌市")
     before = snapshot(order)
 
-    response = operator_client.post(url("order_edit_destination", order),
-                                    {**DESTINATION, "dest_company": "会社名", "version": order.version,
-                                     "copy_from_orderer": "1"})
+    response = operator_client.post(
+        url("order_edit_destination", order),
+        {**DESTINATION, "dest_company": "会社名", "version": order.version, "copy_from_orderer": "1"},
+    )
 
     body = response.content.decode()
     assert response.status_code == 200
@@ -239,9 +291,10 @@ def test_delivery_section_keeps_an_inactive_method_the_order_already_has(operato
     assert "クレジットカード" in section
     assert other.name not in section
 
-    response = operator_client.post(url("order_edit_delivery", order),
-                                    {**delivery_data(order, payment_method=order.payment_method_id),
-                                     "version": order.version})
+    response = operator_client.post(
+        url("order_edit_delivery", order),
+        {**delivery_data(order, payment_method=order.payment_method_id), "version": order.version},
+    )
     assert response.status_code == 302
 
 
@@ -260,13 +313,15 @@ def test_amounts_section_saves_and_totals_follow(operator_client, tenant):
 
 
 def test_a_discount_change_recomputes_total_and_tax(operator_client, tenant):
-    order = make_order(tenant, lines=[{"sku": "X", "name": "品", "unit_price": 11000, "quantity": 1,
-                                       "tax_rate": 10}], shipping_fee=0)
+    order = make_order(
+        tenant, lines=[{"sku": "X", "name": "品", "unit_price": 11000, "quantity": 1, "tax_rate": 10}], shipping_fee=0
+    )
     assert (order.total, order.tax) == (11000, 1000)
 
-    operator_client.post(url("order_edit_amounts", order),
-                         {"shipping_fee": "0", "cod_fee": "0", "discount": "1,100", "points_used": "0",
-                          "version": order.version})
+    operator_client.post(
+        url("order_edit_amounts", order),
+        {"shipping_fee": "0", "cod_fee": "0", "discount": "1,100", "points_used": "0", "version": order.version},
+    )
 
     order.refresh_from_db()
     assert (order.discount, order.total, order.tax) == (1100, 9900, 900)
@@ -304,8 +359,9 @@ def test_work_memo_appends_with_an_event(operator_client, operator, tenant):
     first, second = order.work_memo.splitlines()
     assert first.endswith("operator] 在庫を確認中")
     assert second.endswith("operator] 入荷日を連絡")
-    assert list(OrderEvent.objects.filter(order=order, type=EventType.MEMO_ADDED).values_list("data__text", flat=True)
-                ) == ["在庫を確認中", "入荷日を連絡"]
+    assert list(
+        OrderEvent.objects.filter(order=order, type=EventType.MEMO_ADDED).values_list("data__text", flat=True)
+    ) == ["在庫を確認中", "入荷日を連絡"]
 
 
 def test_a_blank_memo_is_refused(operator_client, tenant):
@@ -326,8 +382,10 @@ def test_labels_are_added_and_removed_with_events(operator_client, tenant):
     assert list(order.labels.all()) == []
 
     types = list(OrderEvent.objects.filter(order=order).exclude(type=EventType.CREATED).values_list("type", "data"))
-    assert [(t, d["label"]["name"]) for t, d in types] == [(EventType.LABEL_ADDED, "至急"),
-                                                           (EventType.LABEL_REMOVED, "至急")]
+    assert [(t, d["label"]["name"]) for t, d in types] == [
+        (EventType.LABEL_ADDED, "至急"),
+        (EventType.LABEL_REMOVED, "至急"),
+    ]
 
 
 def test_another_tenants_label_is_not_found(operator_client, tenant, other_tenant):
@@ -342,8 +400,15 @@ def test_another_tenants_label_is_not_found(operator_client, tenant, other_tenan
 
 
 def line_data(line: OrderLine, version: int, **overrides: Any) -> dict[str, Any]:
-    data = {"sku": line.sku, "name": line.name, "options": line.options, "unit_price": line.unit_price,
-            "quantity": line.quantity, "tax_rate": line.tax_rate, "version": version}
+    data = {
+        "sku": line.sku,
+        "name": line.name,
+        "options": line.options,
+        "unit_price": line.unit_price,
+        "quantity": line.quantity,
+        "tax_rate": line.tax_rate,
+        "version": version,
+    }
     data.update(overrides)
     return data
 
@@ -352,8 +417,9 @@ def test_a_quantity_change_recomputes_the_totals_and_is_in_the_history(operator_
     order = make_order(tenant)
     line = order.lines.get()
 
-    response = operator_client.post(url("order_line_edit", order, line.pk),
-                                    line_data(line, order.version, quantity="３", unit_price="1,000"))
+    response = operator_client.post(
+        url("order_line_edit", order, line.pk), line_data(line, order.version, quantity="３", unit_price="1,000")
+    )
 
     assert response.status_code == 302
     order.refresh_from_db()
@@ -362,20 +428,31 @@ def test_a_quantity_change_recomputes_the_totals_and_is_in_the_history(operator_
     assert order.item_subtotal == 3000
     assert order.total == 3600
     event = OrderEvent.objects.get(order=order, type=EventType.LINE_CHANGED)
-    assert {c["field"]: (c["old"], c["new"]) for c in event.data["changes"]} == {"quantity": (2, 3),
-                                                                                  "unit_price": (1080, 1000)}
+    assert {c["field"]: (c["old"], c["new"]) for c in event.data["changes"]} == {
+        "quantity": (2, 3),
+        "unit_price": (1080, 1000),
+    }
     body = operator_client.get(url("order_detail", order)).content.decode()
     assert 'id="order-total">¥3,600<' in body
     assert "数量:" in body
-    assert "2</span> → <span class=\"by-new fw-semibold\">3" in body
+    assert '2</span> → <span class="by-new fw-semibold">3' in body
 
 
 def test_a_line_is_added_and_removed(operator_client, tenant):
     order = make_order(tenant)
 
-    operator_client.post(url("order_line_add", order), {"sku": "NEW-1", "name": "おまけ", "options": "",
-                                                        "unit_price": "0", "quantity": "1", "tax_rate": "10",
-                                                        "version": order.version})
+    operator_client.post(
+        url("order_line_add", order),
+        {
+            "sku": "NEW-1",
+            "name": "おまけ",
+            "options": "",
+            "unit_price": "0",
+            "quantity": "1",
+            "tax_rate": "10",
+            "version": order.version,
+        },
+    )
     added = order.lines.get(sku="NEW-1")
     order.refresh_from_db()
     assert order.lines.count() == 2
@@ -391,10 +468,15 @@ def test_a_line_of_another_order_is_not_found(operator_client, tenant):
     order, other = make_order(tenant), make_order(tenant)
     theirs = other.lines.get()
     before = snapshot(other)
-    assert operator_client.post(url("order_line_edit", order, theirs.pk),
-                                line_data(theirs, other.version, quantity=5)).status_code == 404
-    assert operator_client.post(url("order_line_remove", order, theirs.pk),
-                                {"version": other.version}).status_code == 404
+    assert (
+        operator_client.post(
+            url("order_line_edit", order, theirs.pk), line_data(theirs, other.version, quantity=5)
+        ).status_code
+        == 404
+    )
+    assert (
+        operator_client.post(url("order_line_remove", order, theirs.pk), {"version": other.version}).status_code == 404
+    )
     assert snapshot(other) == before
 
 
@@ -409,8 +491,9 @@ def test_a_second_operator_cannot_overwrite_the_first(operator_client, tenant):
     assert first.status_code == 302
     before = snapshot(order)
 
-    second = operator_client.post(url("order_edit_orderer", order),
-                                  {**ORDERER, "orderer_name": "上書き 太郎", "version": loaded})
+    second = operator_client.post(
+        url("order_edit_orderer", order), {**ORDERER, "orderer_name": "上書き 太郎", "version": loaded}
+    )
 
     body = second.content.decode()
     assert second.status_code == 200
@@ -422,8 +505,13 @@ def test_a_second_operator_cannot_overwrite_the_first(operator_client, tenant):
 @pytest.mark.parametrize("section", ["orderer", "destination", "delivery", "amounts", "comments"])
 def test_every_section_refuses_a_stale_version(operator_client, tenant, section):
     order = make_order(tenant)
-    data = {"orderer": ORDERER, "destination": DESTINATION, "amounts": AMOUNTS, "comments": COMMENTS,
-            "delivery": delivery_data(order)}[section]
+    data = {
+        "orderer": ORDERER,
+        "destination": DESTINATION,
+        "amounts": AMOUNTS,
+        "comments": COMMENTS,
+        "delivery": delivery_data(order),
+    }[section]
     order_update(order=order, changes={"remarks": "先に保存"}, actor=ACTOR)
     before = snapshot(order)
 
@@ -515,8 +603,9 @@ def test_a_foreign_payment_method_is_a_form_error(operator_client, tenant, other
     theirs = PaymentMethod.objects.for_tenant(other_tenant).get(code="bank_transfer")
     before = snapshot(order)
 
-    response = operator_client.post(url("order_edit_delivery", order),
-                                    {**delivery_data(order, payment_method=theirs.pk), "version": order.version})
+    response = operator_client.post(
+        url("order_edit_delivery", order), {**delivery_data(order, payment_method=theirs.pk), "version": order.version}
+    )
 
     assert response.status_code == 200
     assert "正しく選択してください" in response.content.decode()
@@ -528,8 +617,9 @@ def test_a_line_needs_a_quantity_of_at_least_one(operator_client, tenant, quanti
     order = make_order(tenant)
     line = order.lines.get()
     before = snapshot(order)
-    response = operator_client.post(url("order_line_edit", order, line.pk),
-                                    line_data(line, order.version, quantity=quantity))
+    response = operator_client.post(
+        url("order_line_edit", order, line.pk), line_data(line, order.version, quantity=quantity)
+    )
     assert response.status_code == 200
     assert "数量:" in response.content.decode()
     assert snapshot(order) == before
@@ -538,9 +628,10 @@ def test_a_line_needs_a_quantity_of_at_least_one(operator_client, tenant, quanti
 def test_a_new_line_needs_a_name(operator_client, tenant):
     order = make_order(tenant)
     before = snapshot(order)
-    response = operator_client.post(url("order_line_add", order), {"sku": "S", "name": "", "unit_price": "100",
-                                                                   "quantity": "1", "tax_rate": "10",
-                                                                   "version": order.version})
+    response = operator_client.post(
+        url("order_line_add", order),
+        {"sku": "S", "name": "", "unit_price": "100", "quantity": "1", "tax_rate": "10", "version": order.version},
+    )
     assert "商品名: このフィールドは必須です。" in response.content.decode()
     assert snapshot(order) == before
 
@@ -553,9 +644,20 @@ GARBAGE = [
     {"version": "999", "tax_rate": "7", "quantity": "1", "name": "x\x00y", "unit_price": "1"},
     {"version": "-1", "label": "abc", "amount": "¥", "paid_on": "x", "reason": "\x00"},
 ]
-POST_URLS = ["order_edit_orderer", "order_edit_destination", "order_edit_delivery", "order_edit_amounts",
-             "order_edit_comments", "order_memo_add", "order_line_add", "order_confirm_payment", "order_cancel",
-             "order_label_add", "order_label_remove", "order_move"]
+POST_URLS = [
+    "order_edit_orderer",
+    "order_edit_destination",
+    "order_edit_delivery",
+    "order_edit_amounts",
+    "order_edit_comments",
+    "order_memo_add",
+    "order_line_add",
+    "order_confirm_payment",
+    "order_cancel",
+    "order_label_add",
+    "order_label_remove",
+    "order_move",
+]
 
 
 @pytest.mark.parametrize("name", POST_URLS)
@@ -572,9 +674,13 @@ def test_garbage_never_breaks_the_page_and_saves_nothing(operator_client, tenant
 @pytest.mark.parametrize("line_id", ["987654321", str(2**70)])
 def test_garbage_line_ids_are_not_found(operator_client, tenant, name, line_id):
     order = make_order(tenant)
-    assert operator_client.post(f"{url('order_detail', order)}lines/{line_id}/"
-                                f"{'remove/' if name.endswith('remove') else ''}",
-                                {"version": order.version}).status_code == 404
+    assert (
+        operator_client.post(
+            f"{url('order_detail', order)}lines/{line_id}/{'remove/' if name.endswith('remove') else ''}",
+            {"version": order.version},
+        ).status_code
+        == 404
+    )
 
 
 # --- htmx ------------------------------------------------------------------------------------------------------
@@ -583,8 +689,9 @@ def test_garbage_line_ids_are_not_found(operator_client, tenant, name, line_id):
 def test_htmx_save_answers_with_the_section_and_out_of_band_updates(operator_client, tenant):
     order = make_order(tenant)
 
-    response = operator_client.post(url("order_edit_amounts", order), {**AMOUNTS, "version": order.version},
-                                    headers=HTMX)
+    response = operator_client.post(
+        url("order_edit_amounts", order), {**AMOUNTS, "version": order.version}, headers=HTMX
+    )
 
     body = response.content.decode()
     assert response.status_code == 200
@@ -592,8 +699,10 @@ def test_htmx_save_answers_with_the_section_and_out_of_band_updates(operator_cli
     assert "<body" not in body
     assert body.lstrip().startswith('<form id="section-amounts"')
     order.refresh_from_db()
-    assert 'id="order-totals" class="d-flex justify-content-end align-items-start border-start ms-auto px-2 py-1" ' \
-           'hx-swap-oob="true"' in body
+    assert (
+        'id="order-totals" class="d-flex justify-content-end align-items-start border-start ms-auto px-2 py-1" '
+        'hx-swap-oob="true"' in body
+    )
     assert f'id="order-total">¥{order.total:,}<' in body
     assert '<div id="order-history" class="card" hx-swap-oob="true">' in body
     assert "送料" in body.split('id="order-history"')[1]
@@ -604,8 +713,9 @@ def test_htmx_save_answers_with_the_section_and_out_of_band_updates(operator_cli
 def test_htmx_line_change_answers_with_the_lines_and_their_totals(operator_client, tenant):
     order = make_order(tenant)
     line = order.lines.get()
-    response = operator_client.post(url("order_line_edit", order, line.pk), line_data(line, order.version,
-                                                                                      quantity=5), headers=HTMX)
+    response = operator_client.post(
+        url("order_line_edit", order, line.pk), line_data(line, order.version, quantity=5), headers=HTMX
+    )
     body = response.content.decode()
     assert body.lstrip().startswith('<div id="order-lines"')
     assert 'id="order-total">¥6,000<' in body
@@ -614,8 +724,9 @@ def test_htmx_line_change_answers_with_the_lines_and_their_totals(operator_clien
 
 def test_htmx_errors_answer_with_the_section_and_no_new_version(operator_client, tenant):
     order = make_order(tenant)
-    response = operator_client.post(url("order_edit_amounts", order), {**AMOUNTS, "cod_fee": "-1",
-                                                                       "version": order.version}, headers=HTMX)
+    response = operator_client.post(
+        url("order_edit_amounts", order), {**AMOUNTS, "cod_fee": "-1", "version": order.version}, headers=HTMX
+    )
     body = response.content.decode()
     assert response.status_code == 200
     assert body.lstrip().startswith('<form id="section-amounts"')
@@ -629,8 +740,9 @@ def test_without_htmx_a_save_redirects_and_an_error_shows_the_whole_page(operato
     assert saved.status_code == 302
     assert saved["Location"] == url("order_detail", order)
     order.refresh_from_db()
-    refused = operator_client.post(url("order_edit_amounts", order), {**AMOUNTS, "cod_fee": "-1",
-                                                                      "version": order.version})
+    refused = operator_client.post(
+        url("order_edit_amounts", order), {**AMOUNTS, "cod_fee": "-1", "version": order.version}
+    )
     assert refused.status_code == 200
     assert "<html" in refused.content.decode()
 
@@ -643,8 +755,9 @@ def test_a_memo_added_after_someone_elses_save_does_not_hand_out_the_new_version
     assert "outerHTML:.by-version" not in response.content.decode()  # the page's other forms stay stale
 
     order.refresh_from_db()
-    response = operator_client.post(url("order_memo_add", order), {"text": "メモ2", "version": order.version},
-                                    headers=HTMX)
+    response = operator_client.post(
+        url("order_memo_add", order), {"text": "メモ2", "version": order.version}, headers=HTMX
+    )
     assert f'value="{order.version + 1}" class="by-version" hx-swap-oob' in response.content.decode()
 
 
@@ -657,18 +770,25 @@ DETAIL_QUERIES = 11
 
 
 def order_with(tenant: Any, n_lines: int, n_events: int) -> Order:
-    order = make_order(tenant, lines=[{"sku": f"S-{i}", "name": f"商品{i}", "unit_price": 100 + i, "quantity": 1,
-                                       "tax_rate": 8 if i % 2 else 10} for i in range(n_lines)])
+    order = make_order(
+        tenant,
+        lines=[
+            {"sku": f"S-{i}", "name": f"商品{i}", "unit_price": 100 + i, "quantity": 1, "tax_rate": 8 if i % 2 else 10}
+            for i in range(n_lines)
+        ],
+    )
     for label in Label.objects.for_tenant(tenant)[:2]:
         order_add_label(order=order, label=label, actor=ACTOR)
     paid = Status.objects.for_tenant(tenant).filter(group__stage=Stage.PAID).select_related("group").first()
     line = order.lines.first()
     built = []
     kinds = [
-        lambda: events.order_field_changed_event(order=order, actor=ACTOR, field="payment_method",
-                                                 old=order.payment_method, new=None, commit=False),
-        lambda: events.order_line_changed_event(order=order, actor=ACTOR, line=line, changes={"quantity": (1, 2)},
-                                                commit=False),
+        lambda: events.order_field_changed_event(
+            order=order, actor=ACTOR, field="payment_method", old=order.payment_method, new=None, commit=False
+        ),
+        lambda: events.order_line_changed_event(
+            order=order, actor=ACTOR, line=line, changes={"quantity": (1, 2)}, commit=False
+        ),
         lambda: events.order_status_changed_event(order=order, actor=ACTOR, old=order.status, new=paid, commit=False),
         lambda: events.order_memo_added_event(order=order, actor=ACTOR, text="メモ", commit=False),
     ]
@@ -681,8 +801,9 @@ def order_with(tenant: Any, n_lines: int, n_events: int) -> Order:
 
 
 @pytest.mark.parametrize(("n_lines", "n_events"), [(2, 3), (20, 60)])
-def test_the_detail_page_runs_a_fixed_number_of_queries(operator_client, tenant, django_assert_max_num_queries,
-                                                        n_lines, n_events):
+def test_the_detail_page_runs_a_fixed_number_of_queries(
+    operator_client, tenant, django_assert_max_num_queries, n_lines, n_events
+):
     order = order_with(tenant, n_lines, n_events)
     operator_client.get(url("order_detail", order))  # the session and login are warm
 
@@ -703,9 +824,19 @@ def test_another_tenants_order_is_not_found_on_every_new_url(operator_client, te
     theirs = make_order(other_tenant)
     before = snapshot(theirs)
     args = [theirs.lines.get().pk] if name in {"order_line_edit", "order_line_remove"} else []
-    data = {"version": theirs.version, **AMOUNTS, "text": "x", "reason": "x", "amount": "1", "paid_on": "2026-04-01",
-            "label": Label.objects.for_tenant(tenant).first().pk, "name": "x", "quantity": "1", "unit_price": "1",
-            "tax_rate": "10"}
+    data = {
+        "version": theirs.version,
+        **AMOUNTS,
+        "text": "x",
+        "reason": "x",
+        "amount": "1",
+        "paid_on": "2026-04-01",
+        "label": Label.objects.for_tenant(tenant).first().pk,
+        "name": "x",
+        "quantity": "1",
+        "unit_price": "1",
+        "tax_rate": "10",
+    }
     method = operator_client.get if name == "order_detail" else operator_client.post
     assert method(url(name, theirs, *args), data).status_code == 404
     assert snapshot(theirs) == before

@@ -32,26 +32,61 @@ def _manual_shop(tenant):
 def _payload(tenant, **changes: Any) -> dict[str, Any]:
     """A complete phone order as the form posts it: two lines and a blank row between them."""
     data: dict[str, Any] = {
-        "shop": _manual_shop(tenant).pk, "external_id": "", "ordered_at": "2026-11-23T10:30",
-        "orderer_name": "山田 花子", "orderer_kana": "やまだ はなこ", "orderer_phone": "０３－１２３４－５６７８",
-        "orderer_email": "hanako@example.jp", "orderer_postal_code": "〒１００ー０００５",
-        "orderer_prefecture": "東京都", "orderer_city": "千代田区", "orderer_address1": "丸の内1-9-1",
+        "shop": _manual_shop(tenant).pk,
+        "external_id": "",
+        "ordered_at": "2026-11-23T10:30",
+        "orderer_name": "山田 花子",
+        "orderer_kana": "やまだ はなこ",
+        "orderer_phone": "０３－１２３４－５６７８",
+        "orderer_email": "hanako@example.jp",
+        "orderer_postal_code": "〒１００ー０００５",
+        "orderer_prefecture": "東京都",
+        "orderer_city": "千代田区",
+        "orderer_address1": "丸の内1-9-1",
         "orderer_address2": "グラントウキョウ 12F",
         "same_as_orderer": "on",
-        "dest_name": "", "dest_kana": "", "dest_company": "", "dest_phone": "", "dest_postal_code": "",
-        "dest_prefecture": "", "dest_city": "", "dest_address1": "", "dest_address2": "",
+        "dest_name": "",
+        "dest_kana": "",
+        "dest_company": "",
+        "dest_phone": "",
+        "dest_postal_code": "",
+        "dest_prefecture": "",
+        "dest_city": "",
+        "dest_address1": "",
+        "dest_address2": "",
         "payment_method": PaymentMethod.objects.for_tenant(tenant).get(code="cod").pk,
         "delivery_method": DeliveryMethod.objects.for_tenant(tenant).get(name="宅急便").pk,
-        "delivery_time_slot": "午前中", "requested_delivery_date": "2026-11-26",
-        "shipping_fee": "600", "cod_fee": "330", "discount": "100", "remarks": "のし希望",
-        "lines-TOTAL_FORMS": "3", "lines-INITIAL_FORMS": "0", "lines-MIN_NUM_FORMS": "0",
+        "delivery_time_slot": "午前中",
+        "requested_delivery_date": "2026-11-26",
+        "shipping_fee": "600",
+        "cod_fee": "330",
+        "discount": "100",
+        "remarks": "のし希望",
+        "lines-TOTAL_FORMS": "3",
+        "lines-INITIAL_FORMS": "0",
+        "lines-MIN_NUM_FORMS": "0",
         "lines-MAX_NUM_FORMS": "100",
-        "lines-0-sku": "TEA-100", "lines-0-name": "有機緑茶 100g", "lines-0-options": "",
-        "lines-0-unit_price": "1080", "lines-0-quantity": "2", "lines-0-tax_rate": "8", "lines-0-DELETE": "",
-        "lines-1-sku": "", "lines-1-name": "", "lines-1-options": "", "lines-1-unit_price": "",
-        "lines-1-quantity": "1", "lines-1-tax_rate": "10", "lines-1-DELETE": "",
-        "lines-2-sku": "CUP-01", "lines-2-name": "湯呑み", "lines-2-options": "色: 藍",
-        "lines-2-unit_price": "2200", "lines-2-quantity": "1", "lines-2-tax_rate": "10", "lines-2-DELETE": "",
+        "lines-0-sku": "TEA-100",
+        "lines-0-name": "有機緑茶 100g",
+        "lines-0-options": "",
+        "lines-0-unit_price": "1080",
+        "lines-0-quantity": "2",
+        "lines-0-tax_rate": "8",
+        "lines-0-DELETE": "",
+        "lines-1-sku": "",
+        "lines-1-name": "",
+        "lines-1-options": "",
+        "lines-1-unit_price": "",
+        "lines-1-quantity": "1",
+        "lines-1-tax_rate": "10",
+        "lines-1-DELETE": "",
+        "lines-2-sku": "CUP-01",
+        "lines-2-name": "湯呑み",
+        "lines-2-options": "色: 藍",
+        "lines-2-unit_price": "2200",
+        "lines-2-quantity": "1",
+        "lines-2-tax_rate": "10",
+        "lines-2-DELETE": "",
     }
     data.update(changes)
     return data
@@ -152,8 +187,9 @@ def test_success_creates_the_order_with_lines_totals_and_history(operator_client
     assert order.external_id == "TEL-20261123-0001"
     assert order.ordered_at == dt.datetime(2026, 11, 23, 10, 30, tzinfo=ZoneInfo("Asia/Tokyo"))
     assert order.stage == Stage.NEW
-    lines = list(order.lines.order_by("position").values_list("sku", "name", "options", "unit_price", "quantity",
-                                                              "tax_rate"))
+    lines = list(
+        order.lines.order_by("position").values_list("sku", "name", "options", "unit_price", "quantity", "tax_rate")
+    )
     assert lines == [("TEA-100", "有機緑茶 100g", "", 1080, 2, 8), ("CUP-01", "湯呑み", "色: 藍", 2200, 1, 10)]
     # 2,160 + 2,200 = 4,360; + 600 shipping + 330 COD − 100 discount = 5,190
     assert (order.item_subtotal, order.shipping_fee, order.cod_fee, order.discount) == (4360, 600, 330, 100)
@@ -182,10 +218,20 @@ def test_success_normalises_and_copies_the_orderer_to_the_destination(operator_c
 
 
 def test_success_with_a_different_destination(operator_client, tenant):
-    response = operator_client.post(URL, _payload(
-        tenant, same_as_orderer="", dest_name="佐藤 一郎", dest_company="佐藤商事 総務部", dest_phone="06-1111-2222",
-        dest_postal_code="5300001", dest_prefecture="大阪府", dest_city="大阪市北区", dest_address1="梅田1-1",
-    ))
+    response = operator_client.post(
+        URL,
+        _payload(
+            tenant,
+            same_as_orderer="",
+            dest_name="佐藤 一郎",
+            dest_company="佐藤商事 総務部",
+            dest_phone="06-1111-2222",
+            dest_postal_code="5300001",
+            dest_prefecture="大阪府",
+            dest_city="大阪市北区",
+            dest_address1="梅田1-1",
+        ),
+    )
     assert response.status_code == 302
     order = Order.objects.get(tenant=tenant)
     assert (order.dest_name, order.dest_company, order.dest_postal_code) == ("佐藤 一郎", "佐藤商事 総務部", "530-0001")
@@ -206,8 +252,13 @@ def test_order_numbers_count_up_per_shop_and_day(operator_client, tenant):
     for changes in ({}, {}, {"shop": other_shop.pk}, {"ordered_at": "2026-11-24T09:00"}, {}):
         assert operator_client.post(URL, _payload(tenant, **changes)).status_code == 302
         numbers.append(Order.objects.for_tenant(tenant).latest("pk").external_id)
-    assert numbers == ["TEL-20261123-0001", "TEL-20261123-0002", "TEL-20261123-0001", "TEL-20261124-0001",
-                       "TEL-20261123-0003"]
+    assert numbers == [
+        "TEL-20261123-0001",
+        "TEL-20261123-0002",
+        "TEL-20261123-0001",
+        "TEL-20261124-0001",
+        "TEL-20261123-0003",
+    ]
 
 
 def test_generated_number_skips_numbers_typed_by_hand(operator_client, tenant):
@@ -240,9 +291,17 @@ def test_removed_and_blank_lines_are_ignored(operator_client, tenant):
 
 
 def test_lines_added_in_the_browser_count(operator_client, tenant):
-    extra = {"lines-TOTAL_FORMS": "5", "lines-3-name": "急須", "lines-3-unit_price": "5500", "lines-3-quantity": "1",
-             "lines-3-tax_rate": "10", "lines-4-name": "", "lines-4-unit_price": "", "lines-4-quantity": "1",
-             "lines-4-tax_rate": "10"}
+    extra = {
+        "lines-TOTAL_FORMS": "5",
+        "lines-3-name": "急須",
+        "lines-3-unit_price": "5500",
+        "lines-3-quantity": "1",
+        "lines-3-tax_rate": "10",
+        "lines-4-name": "",
+        "lines-4-unit_price": "",
+        "lines-4-quantity": "1",
+        "lines-4-tax_rate": "10",
+    }
     operator_client.post(URL, _payload(tenant, **extra))
     assert Order.objects.get(tenant=tenant).item_subtotal == 4360 + 5500
 
@@ -272,16 +331,28 @@ def test_malformed_postal_code_is_refused(operator_client, tenant):
 def test_prefecture_must_match_the_postal_code(operator_client, tenant):
     response = _refused(operator_client, _payload(tenant, orderer_prefecture="大阪府"))
     assert response.context["form"].has_error("orderer_prefecture", "prefecture_mismatch")
-    message = _ja("%(entered)s does not match postal code %(code)s, which is in %(expected)s.",
-                  entered="大阪府", code="100-0005", expected="東京都")
+    message = _ja(
+        "%(entered)s does not match postal code %(code)s, which is in %(expected)s.",
+        entered="大阪府",
+        code="100-0005",
+        expected="東京都",
+    )
     assert message in response.content.decode()
 
 
 def test_destination_address_is_checked_when_it_differs(operator_client, tenant):
-    response = _refused(operator_client, _payload(
-        tenant, same_as_orderer="", dest_name="佐藤", dest_postal_code="530-0001", dest_prefecture="東京都",
-        dest_city="大阪市北区", dest_address1="",
-    ))
+    response = _refused(
+        operator_client,
+        _payload(
+            tenant,
+            same_as_orderer="",
+            dest_name="佐藤",
+            dest_postal_code="530-0001",
+            dest_prefecture="東京都",
+            dest_city="大阪市北区",
+            dest_address1="",
+        ),
+    )
     form = response.context["form"]
     assert form.has_error("dest_prefecture", "prefecture_mismatch")
     assert form.has_error("dest_address1", "required")
@@ -375,10 +446,16 @@ def test_a_company_without_a_new_status_gets_the_reason_not_an_error_page(operat
 
 
 def test_every_error_is_shown_at_once(operator_client, tenant):
-    response = _refused(operator_client, _payload(
-        tenant, orderer_name="", orderer_postal_code="999-9999", shipping_fee="-5",
-        **{"lines-0-quantity": "0", "lines-2-name": ""},
-    ))
+    response = _refused(
+        operator_client,
+        _payload(
+            tenant,
+            orderer_name="",
+            orderer_postal_code="999-9999",
+            shipping_fee="-5",
+            **{"lines-0-quantity": "0", "lines-2-name": ""},
+        ),
+    )
     form, lines = response.context["form"], response.context["lines"]
     assert {"orderer_name", "orderer_postal_code", "shipping_fee"} <= set(form.errors)
     assert lines.forms[0].has_error("quantity")
@@ -409,11 +486,20 @@ def test_an_inactive_shop_is_refused(operator_client, tenant):
 @pytest.mark.parametrize(
     "changes",
     [
-        {"shop": "abc"}, {"shop": "99999999999999999999"}, {"payment_method": "-1"}, {"delivery_method": "1.5"},
-        {"orderer_name": "山田\x00"}, {"remarks": "x" * 5000}, {"ordered_at": "9999-12-31T23:59"},
-        {"requested_delivery_date": "0001-01-01"}, {"lines-TOTAL_FORMS": "100000"}, {"lines-TOTAL_FORMS": "x"},
-        {"lines-0-unit_price": "99999999999999999999999"}, {"lines-0-quantity": "1e9"},
-        {"orderer_postal_code": "〒" * 30}, {"same_as_orderer": "on", "orderer_prefecture": "<b>"},
+        {"shop": "abc"},
+        {"shop": "99999999999999999999"},
+        {"payment_method": "-1"},
+        {"delivery_method": "1.5"},
+        {"orderer_name": "山田\x00"},
+        {"remarks": "x" * 5000},
+        {"ordered_at": "9999-12-31T23:59"},
+        {"requested_delivery_date": "0001-01-01"},
+        {"lines-TOTAL_FORMS": "100000"},
+        {"lines-TOTAL_FORMS": "x"},
+        {"lines-0-unit_price": "99999999999999999999999"},
+        {"lines-0-quantity": "1e9"},
+        {"orderer_postal_code": "〒" * 30},
+        {"same_as_orderer": "on", "orderer_prefecture": "<b>"},
     ],
 )
 def test_nothing_posted_causes_an_error_page(operator_client, tenant, changes):
@@ -480,7 +566,8 @@ def test_manual_order_create_numbers_after_an_order_saved_just_before(tenant, op
     fields = {"ordered_at": dt.datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Tokyo")), "orderer_name": "山田"}
     lines = [{"name": "茶", "unit_price": 100, "quantity": 1, "tax_rate": 8}]
     make_order(tenant, shop=shop, external_id="TEL-20261123-0001")
-    order = manual_order_create(tenant=tenant, shop=shop, external_id="", fields=fields, lines=lines,
-                                actor=Actor.for_user(operator))
+    order = manual_order_create(
+        tenant=tenant, shop=shop, external_id="", fields=fields, lines=lines, actor=Actor.for_user(operator)
+    )
     assert order.external_id == "TEL-20261123-0002"
     assert OrderEvent.objects.get(order=order).data["source"] == "manual"

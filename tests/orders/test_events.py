@@ -292,9 +292,7 @@ def test_order_update_refuses_another_tenants_rows(
     assert events(order, EventType.FIELD_CHANGED) == []
 
 
-def test_order_create_refuses_another_tenants_rows(
-    tenant: Tenant, other_tenant: Tenant, actor: Actor
-) -> None:
+def test_order_create_refuses_another_tenants_rows(tenant: Tenant, other_tenant: Tenant, actor: Actor) -> None:
     shop = Shop.objects.for_tenant(tenant).get(code="phone-fax")
     with pytest.raises(ValueError, match="another tenant"):
         order_create(

@@ -31,18 +31,61 @@ DECODINGS = {"utf-8": "utf-8-sig", "cp932": "cp932"}
 # The header row in the source language (the tests below ask for English, so they do not depend on the
 # catalogue), and as the Japanese operator sees it.
 HEADER = [
-    "Order number", "Shop", "Ordered at", "Status", "Orderer name", "Orderer kana", "Orderer phone",
-    "Orderer email", "Recipient name", "Recipient kana", "Recipient postal code", "Recipient address",
-    "Recipient phone", "Payment method", "Delivery method", "Requested delivery date", "Ship date",
-    "Item subtotal", "Shipping fee", "COD fee", "Discount", "Points used", "Total", "Remarks from the customer",
-    "Work memo", "Labels",
+    "Order number",
+    "Shop",
+    "Ordered at",
+    "Status",
+    "Orderer name",
+    "Orderer kana",
+    "Orderer phone",
+    "Orderer email",
+    "Recipient name",
+    "Recipient kana",
+    "Recipient postal code",
+    "Recipient address",
+    "Recipient phone",
+    "Payment method",
+    "Delivery method",
+    "Requested delivery date",
+    "Ship date",
+    "Item subtotal",
+    "Shipping fee",
+    "COD fee",
+    "Discount",
+    "Points used",
+    "Total",
+    "Remarks from the customer",
+    "Work memo",
+    "Labels",
 ]
 LINE_HEADER = ["SKU", "Item name", "Options", "Unit price", "Quantity"]
 HEADER_JA = [
-    "受注番号", "店舗", "受注日時", "ステータス", "注文者名", "注文者カナ", "注文者電話", "注文者メール",
-    "送付先名", "送付先カナ", "送付先郵便番号", "送付先住所", "送付先電話", "決済方法", "配送方法",
-    "お届け希望日", "発送日", "商品合計", "送料", "代引手数料", "値引", "ポイント利用", "合計", "備考",
-    "作業メモ", "ラベル",
+    "受注番号",
+    "店舗",
+    "受注日時",
+    "ステータス",
+    "注文者名",
+    "注文者カナ",
+    "注文者電話",
+    "注文者メール",
+    "送付先名",
+    "送付先カナ",
+    "送付先郵便番号",
+    "送付先住所",
+    "送付先電話",
+    "決済方法",
+    "配送方法",
+    "お届け希望日",
+    "発送日",
+    "商品合計",
+    "送料",
+    "代引手数料",
+    "値引",
+    "ポイント利用",
+    "合計",
+    "備考",
+    "作業メモ",
+    "ラベル",
 ]
 LINE_HEADER_JA = ["商品コード", "商品名", "項目・選択肢", "単価", "数量"]
 
@@ -55,9 +98,11 @@ def en_client(operator_client):
 
 
 def status_of(tenant, stage, position=1):
-    return Status.objects.for_tenant(tenant).filter(group__stage=stage).order_by("group__position", "position")[
-        position - 1
-    ]
+    return (
+        Status.objects.for_tenant(tenant)
+        .filter(group__stage=stage)
+        .order_by("group__position", "position")[position - 1]
+    )
 
 
 def label(tenant, name):
@@ -90,19 +135,36 @@ def rich_order(tenant, **overrides):
     fields: dict[str, Any] = {
         "external_id": "R-1001",
         "ordered_at": dt.datetime(2026, 1, 15, 9, 5, tzinfo=TOKYO),
-        "orderer_name": "山田 太郎", "orderer_kana": "ヤマダ タロウ", "orderer_phone": "090-1234-5678",
+        "orderer_name": "山田 太郎",
+        "orderer_kana": "ヤマダ タロウ",
+        "orderer_phone": "090-1234-5678",
         "orderer_email": "taro@example.jp",
-        "dest_name": "佐藤 花子", "dest_kana": "サトウ ハナコ", "dest_postal_code": "530-0001",
-        "dest_prefecture": "大阪府", "dest_city": "大阪市北区", "dest_address1": "梅田1-2-3",
-        "dest_address2": "梅田ビル101号室", "dest_phone": "06-1234-5678",
+        "dest_name": "佐藤 花子",
+        "dest_kana": "サトウ ハナコ",
+        "dest_postal_code": "530-0001",
+        "dest_prefecture": "大阪府",
+        "dest_city": "大阪市北区",
+        "dest_address1": "梅田1-2-3",
+        "dest_address2": "梅田ビル101号室",
+        "dest_phone": "06-1234-5678",
         "payment_method": PaymentMethod.objects.for_tenant(tenant).get(code="cod"),
         "delivery_method": DeliveryMethod.objects.for_tenant(tenant).get(name="宅急便"),
-        "requested_delivery_date": dt.date(2026, 1, 20), "ship_date": dt.date(2026, 1, 18),
-        "shipping_fee": 600, "cod_fee": 330, "discount": -200, "points_used": 100,
+        "requested_delivery_date": dt.date(2026, 1, 20),
+        "ship_date": dt.date(2026, 1, 18),
+        "shipping_fee": 600,
+        "cod_fee": 330,
+        "discount": -200,
+        "points_used": 100,
         "remarks": "のし希望\n赤白蝶結び",
         "lines": [
-            {"sku": "TEA-100", "name": "有機緑茶 100g", "options": "包装:あり", "unit_price": 1080, "quantity": 2,
-             "tax_rate": 8},
+            {
+                "sku": "TEA-100",
+                "name": "有機緑茶 100g",
+                "options": "包装:あり",
+                "unit_price": 1080,
+                "quantity": 2,
+                "tax_rate": 8,
+            },
             {"sku": "CUP-1", "name": "湯呑み", "unit_price": 2200, "quantity": 1, "tax_rate": 10},
         ],
     }
@@ -123,19 +185,42 @@ def bulk_orders(tenant, n: int, *, prefix: str, start: int = 0) -> None:
     gift = label(tenant, "ギフト")
     now = timezone.now()
     for first in range(start, start + n, 1000):
-        orders = Order.objects.bulk_create([
-            Order(tenant=tenant, shop=shop, status=status, stage=Stage.NEW, external_id=f"{prefix}-{i:06d}",
-                  ordered_at=now - dt.timedelta(minutes=i), orderer_name=f"山田 太郎{i}", orderer_kana="ヤマダ タロウ",
-                  orderer_phone="03-1234-5678", orderer_email=f"taro{i}@example.jp", dest_name="山田 太郎",
-                  dest_kana="ヤマダ タロウ", dest_postal_code="100-0005", dest_prefecture="東京都",
-                  dest_city="千代田区", dest_address1="丸の内1-1-1", payment_method=card, item_subtotal=2160,
-                  shipping_fee=600, total=2760, remarks="午前中希望")
-            for i in range(first, min(first + 1000, start + n))
-        ])
-        OrderLine.objects.bulk_create([
-            OrderLine(tenant=tenant, order=o, position=1, sku="SKU-001", name="有機緑茶 100g", unit_price=1080,
-                      quantity=2) for o in orders
-        ])
+        orders = Order.objects.bulk_create(
+            [
+                Order(
+                    tenant=tenant,
+                    shop=shop,
+                    status=status,
+                    stage=Stage.NEW,
+                    external_id=f"{prefix}-{i:06d}",
+                    ordered_at=now - dt.timedelta(minutes=i),
+                    orderer_name=f"山田 太郎{i}",
+                    orderer_kana="ヤマダ タロウ",
+                    orderer_phone="03-1234-5678",
+                    orderer_email=f"taro{i}@example.jp",
+                    dest_name="山田 太郎",
+                    dest_kana="ヤマダ タロウ",
+                    dest_postal_code="100-0005",
+                    dest_prefecture="東京都",
+                    dest_city="千代田区",
+                    dest_address1="丸の内1-1-1",
+                    payment_method=card,
+                    item_subtotal=2160,
+                    shipping_fee=600,
+                    total=2760,
+                    remarks="午前中希望",
+                )
+                for i in range(first, min(first + 1000, start + n))
+            ]
+        )
+        OrderLine.objects.bulk_create(
+            [
+                OrderLine(
+                    tenant=tenant, order=o, position=1, sku="SKU-001", name="有機緑茶 100g", unit_price=1080, quantity=2
+                )
+                for o in orders
+            ]
+        )
         OrderLabel.objects.bulk_create([OrderLabel(tenant=tenant, order=o, label=gift) for o in orders])
 
 
@@ -154,15 +239,32 @@ def test_export_reads_back_field_by_field(en_client, tenant, encoding):
     header, row = rows_of(body, encoding)
     assert header == HEADER
     assert dict(zip(header, row, strict=True)) == {
-        "Order number": "R-1001", "Shop": order.shop.name, "Ordered at": "2026/01/15 09:05",
-        "Status": "入金済 / 入金済", "Orderer name": "山田 太郎", "Orderer kana": "ヤマダ タロウ",
-        "Orderer phone": "090-1234-5678", "Orderer email": "taro@example.jp", "Recipient name": "佐藤 花子",
-        "Recipient kana": "サトウ ハナコ", "Recipient postal code": "530-0001",
-        "Recipient address": "大阪府大阪市北区梅田1-2-3 梅田ビル101号室", "Recipient phone": "06-1234-5678",
-        "Payment method": "代金引換", "Delivery method": "宅急便", "Requested delivery date": "2026/01/20",
-        "Ship date": "2026/01/18", "Item subtotal": "4360", "Shipping fee": "600", "COD fee": "330",
-        "Discount": "-200", "Points used": "100", "Total": "5390", "Remarks from the customer": "のし希望\n赤白蝶結び",
-        "Work memo": "入金確認済", "Labels": "至急 / ギフト",
+        "Order number": "R-1001",
+        "Shop": order.shop.name,
+        "Ordered at": "2026/01/15 09:05",
+        "Status": "入金済 / 入金済",
+        "Orderer name": "山田 太郎",
+        "Orderer kana": "ヤマダ タロウ",
+        "Orderer phone": "090-1234-5678",
+        "Orderer email": "taro@example.jp",
+        "Recipient name": "佐藤 花子",
+        "Recipient kana": "サトウ ハナコ",
+        "Recipient postal code": "530-0001",
+        "Recipient address": "大阪府大阪市北区梅田1-2-3 梅田ビル101号室",
+        "Recipient phone": "06-1234-5678",
+        "Payment method": "代金引換",
+        "Delivery method": "宅急便",
+        "Requested delivery date": "2026/01/20",
+        "Ship date": "2026/01/18",
+        "Item subtotal": "4360",
+        "Shipping fee": "600",
+        "COD fee": "330",
+        "Discount": "-200",
+        "Points used": "100",
+        "Total": "5390",
+        "Remarks from the customer": "のし希望\n赤白蝶結び",
+        "Work memo": "入金確認済",
+        "Labels": "至急 / ギフト",
     }
     assert (order.item_subtotal, order.total) == (4360, 5390)
 
@@ -233,9 +335,30 @@ def test_a_cell_that_would_be_a_formula_is_written_as_text(en_client, tenant, st
 # Minus, plus, equals and at signs that are not the ASCII ones (issue 11): a spreadsheet may read them as
 # one (Excel's Japanese input does; cp932 writes U+2212 as the byte that reads back as U+FF0D).
 LOOKALIKES = [
-    "\u2212", "\uff0d", "\u2010", "\u2011", "\u2012", "\u2013", "\u2014", "\u2015", "\ufe63", "\ufe58",
-    "\u207b", "\u208b", "\u2796", "\uff0b", "\ufe62", "\u207a", "\u208a", "\u2795", "\uff1d", "\ufe66",
-    "\u207c", "\u208c", "\uff20", "\ufe6b",
+    "\u2212",
+    "\uff0d",
+    "\u2010",
+    "\u2011",
+    "\u2012",
+    "\u2013",
+    "\u2014",
+    "\u2015",
+    "\ufe63",
+    "\ufe58",
+    "\u207b",
+    "\u208b",
+    "\u2796",
+    "\uff0b",
+    "\ufe62",
+    "\u207a",
+    "\u208a",
+    "\u2795",
+    "\uff1d",
+    "\ufe66",
+    "\u207c",
+    "\u208c",
+    "\uff20",
+    "\ufe6b",
 ]
 
 
@@ -254,8 +377,16 @@ def test_a_cell_starting_with_a_minus_or_plus_lookalike_is_written_as_text(en_cl
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("=1+2", "'=1+2"), ("-", "'-"), ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"), ("a=b", "a=b"), ("", ""),
-     ("山田", "山田"), ("090-1234", "090-1234")],
+    [
+        ("=1+2", "'=1+2"),
+        ("-", "'-"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("a=b", "a=b"),
+        ("", ""),
+        ("山田", "山田"),
+        ("090-1234", "090-1234"),
+    ],
 )
 def test_neutralise(text, expected):
     assert exports.neutralise(text) == expected
@@ -265,8 +396,13 @@ def test_neutralise(text, expected):
 
 
 def test_cp932_replaces_unmappable_characters_and_the_check_counts_them(en_client, tenant):
-    make_order(tenant, external_id="SJ-1", orderer_name="𠮷田 花子", remarks="ありがとう😀 ①番 10時〜12時",
-               dest_name="髙橋 一郎")
+    make_order(
+        tenant,
+        external_id="SJ-1",
+        orderer_name="𠮷田 花子",
+        remarks="ありがとう😀 ①番 10時〜12時",
+        dest_name="髙橋 一郎",
+    )
     Order.objects.filter(external_id="SJ-1").update(work_memo="Backyard™ 対応")
 
     [row] = exported(en_client, encoding="cp932")
@@ -279,7 +415,11 @@ def test_cp932_replaces_unmappable_characters_and_the_check_counts_them(en_clien
     assert cells["Recipient name"] == "髙橋 一郎"  # an IBM extension cp932 has
     assert check.status_code == 200
     assert check.json() == {
-        "rows": 1, "unmappable": 3, "encoding": "cp932", "lines": False, "scope": "search",
+        "rows": 1,
+        "unmappable": 3,
+        "encoding": "cp932",
+        "lines": False,
+        "scope": "search",
         "examples": [
             {"order": "SJ-1", "char": "𠮷", "codepoint": "U+20BB7", "replacement": "?"},
             {"order": "SJ-1", "char": "😀", "codepoint": "U+1F600", "replacement": "?"},
@@ -299,10 +439,14 @@ def test_utf8_keeps_what_cp932_cannot(en_client, tenant):
 
 
 def test_the_check_counts_line_rows_and_unmappable_characters_in_lines(en_client, tenant):
-    make_order(tenant, external_id="L-1", lines=[
-        {"sku": "A", "name": "Tシャツ♥", "unit_price": 100, "quantity": 1, "tax_rate": 10},
-        {"sku": "B", "name": "靴下", "unit_price": 100, "quantity": 1, "tax_rate": 10},
-    ])
+    make_order(
+        tenant,
+        external_id="L-1",
+        lines=[
+            {"sku": "A", "name": "Tシャツ♥", "unit_price": 100, "quantity": 1, "tax_rate": 10},
+            {"sku": "B", "name": "靴下", "unit_price": 100, "quantity": 1, "tax_rate": 10},
+        ],
+    )
 
     check = en_client.get(URL, {"encoding": "cp932", "check": "1", "lines": "1"}).json()
 
@@ -381,8 +525,11 @@ def test_another_tenants_orders_never_appear(en_client, tenant, other_tenant):
 
     assert numbers(exported(en_client)) == ["MINE"]
     assert numbers(exported(en_client, q="THEIRS")) == []
-    for key, value in (("status", theirs.status_id), ("label", label(other_tenant, "至急").pk),
-                       ("shop", theirs.shop_id)):
+    for key, value in (
+        ("status", theirs.status_id),
+        ("label", label(other_tenant, "至急").pk),
+        ("shop", theirs.shop_id),
+    ):
         _response, body = export(en_client, **{key: value})
         assert rows_of(body) == [HEADER]
         assert b"THEIRS" not in body
@@ -441,8 +588,10 @@ def test_memory_stays_flat_however_many_orders_are_exported(en_client, tenant):
 
     for lines in ("", "1"):
         (peak_small, size_small), (peak_large, size_large) = peaks_small[lines], peaks_large[lines]
-        print(f"lines={lines!r}: {small} orders peak {peak_small / 1e6:.2f} MB ({size_small / 1e6:.2f} MB of CSV), "  # noqa: T201
-              f"{large} orders peak {peak_large / 1e6:.2f} MB ({size_large / 1e6:.2f} MB of CSV)")
+        print(  # noqa: T201
+            f"lines={lines!r}: {small} orders peak {peak_small / 1e6:.2f} MB ({size_small / 1e6:.2f} MB of CSV), "
+            f"{large} orders peak {peak_large / 1e6:.2f} MB ({size_large / 1e6:.2f} MB of CSV)"
+        )
         assert size_large > 2.3 * size_small  # the file did grow with the orders
         assert peak_large < 1.25 * peak_small + 500_000  # memory did not
 
@@ -491,7 +640,8 @@ def test_the_list_opens_the_options_form_with_its_search(en_client, tenant):
 
     listing = en_client.get(reverse("home"), {"status": paid.pk, "q": "山田", "sort": "-total"}).content.decode()
     form = en_client.get(
-        reverse("order_export_options"), HTTP_HX_REQUEST="true",
+        reverse("order_export_options"),
+        HTTP_HX_REQUEST="true",
         HTTP_HX_CURRENT_URL=f"http://testserver/orders/?status={paid.pk}&q=%E5%B1%B1%E7%94%B0&sort=-total&page=3",
     ).content.decode()
 
@@ -521,4 +671,3 @@ def test_export_needs_a_login_and_a_company(client, tenant):
     user.memberships.all().delete()
     client.force_login(user)
     assert client.get(URL).status_code == 403
-

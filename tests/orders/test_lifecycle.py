@@ -93,9 +93,7 @@ def reload(order: Order) -> Order:
 def snapshot(order: Order) -> dict[str, Any]:
     """What a refused move must leave alone: the row's status, stage, version and time, and the events."""
     row = Order.objects.filter(pk=order.pk).values("status_id", "stage", "version", "updated_at").get()
-    row["events"] = list(
-        OrderEvent.objects.filter(order_id=order.pk).order_by("pk").values_list("pk", "type")
-    )
+    row["events"] = list(OrderEvent.objects.filter(order_id=order.pk).order_by("pk").values_list("pk", "type"))
     return row
 
 
@@ -147,17 +145,13 @@ def test_allowed_stage_move_succeeds(tenant: Tenant, source: Stage, target: Stag
     assert (fresh.stage, fresh.status_id) == (target, new_status.pk)
     assert fresh.status.group.stage == fresh.stage
     assert fresh.version == before["version"] + 1
-    new_events = list(
-        OrderEvent.objects.filter(order=order).exclude(pk__in=[pk for pk, _ in before["events"]])
-    )
+    new_events = list(OrderEvent.objects.filter(order=order).exclude(pk__in=[pk for pk, _ in before["events"]]))
     assert [e.type for e in new_events] == [EventType.STATUS_CHANGED]
     assert new_events[0].data == {"old": status_data(old_status), "new": status_data(new_status)}
 
 
 @pytest.mark.parametrize(("source", "target"), FORBIDDEN, ids=[pair_id(p) for p in FORBIDDEN])
-def test_forbidden_stage_move_is_refused_and_changes_nothing(
-    tenant: Tenant, source: Stage, target: Stage
-) -> None:
+def test_forbidden_stage_move_is_refused_and_changes_nothing(tenant: Tenant, source: Stage, target: Stage) -> None:
     order = order_in_stage(tenant, source)
     before = snapshot(order)
 
@@ -261,9 +255,7 @@ def test_cancelled_order_goes_nowhere_but_new(tenant: Tenant) -> None:
 
 
 @pytest.mark.parametrize("stage", [S.NEW, S.STOCK_CHECKED], ids=lambda s: s.value)
-def test_moving_to_another_tenants_status_is_refused(
-    tenant: Tenant, other_tenant: Tenant, stage: Stage
-) -> None:
+def test_moving_to_another_tenants_status_is_refused(tenant: Tenant, other_tenant: Tenant, stage: Stage) -> None:
     """Even where the lifecycle would allow the stage, another tenant's status is never taken."""
     order = make_order(tenant)
     before = snapshot(order)

@@ -19,9 +19,11 @@ from tests.factories import make_member, make_order
 
 
 def status_of(tenant, stage, position=1):
-    return Status.objects.for_tenant(tenant).filter(group__stage=stage).order_by("group__position", "position")[
-        position - 1
-    ]
+    return (
+        Status.objects.for_tenant(tenant)
+        .filter(group__stage=stage)
+        .order_by("group__position", "position")[position - 1]
+    )
 
 
 def person(name: str, kana: str) -> dict[str, str]:
@@ -92,13 +94,34 @@ def test_another_tenants_status_is_not_a_valid_filter(operator_client, tenant, o
     ],
 )
 def test_free_text_search(operator_client, tenant, query, expected):
-    make_order(tenant, external_id="KANA", orderer_name="山田 花子", orderer_kana="ヤマダ ハナコ",
-               orderer_phone="090-1111-2222", orderer_email="hanako@example.jp", **person("山田 花子", "ヤマダ ハナコ"))
-    make_order(tenant, external_id="SKU", orderer_name="佐藤 一郎", orderer_kana="サトウ イチロウ",
-               orderer_phone="03-0000-0000", orderer_email="sato@example.jp", **person("佐藤 一郎", "サトウ イチロウ"),
-               lines=[{"sku": "TEA-999", "name": "玉露", "unit_price": 3000, "quantity": 1, "tax_rate": 8}])
-    make_order(tenant, external_id="R-0042", orderer_name="鈴木", orderer_kana="スズキ", orderer_phone="",
-               orderer_email="suzuki@example.jp", **person("鈴木", "スズキ"))
+    make_order(
+        tenant,
+        external_id="KANA",
+        orderer_name="山田 花子",
+        orderer_kana="ヤマダ ハナコ",
+        orderer_phone="090-1111-2222",
+        orderer_email="hanako@example.jp",
+        **person("山田 花子", "ヤマダ ハナコ"),
+    )
+    make_order(
+        tenant,
+        external_id="SKU",
+        orderer_name="佐藤 一郎",
+        orderer_kana="サトウ イチロウ",
+        orderer_phone="03-0000-0000",
+        orderer_email="sato@example.jp",
+        **person("佐藤 一郎", "サトウ イチロウ"),
+        lines=[{"sku": "TEA-999", "name": "玉露", "unit_price": 3000, "quantity": 1, "tax_rate": 8}],
+    )
+    make_order(
+        tenant,
+        external_id="R-0042",
+        orderer_name="鈴木",
+        orderer_kana="スズキ",
+        orderer_phone="",
+        orderer_email="suzuki@example.jp",
+        **person("鈴木", "スズキ"),
+    )
 
     assert sorted(listed(get_list(operator_client, q=query))) == sorted(expected)
 
@@ -111,18 +134,38 @@ def test_each_filter_narrows_the_list(operator_client, tenant):
     gift = Label.objects.for_tenant(tenant).get(name="ギフト")
     now = timezone.now()
     special = make_order(
-        tenant, external_id="SPECIAL", shop=other_shop, payment_method=bank, delivery_method=nekopos,
-        ordered_at=now - dt.timedelta(days=10), ship_date=dt.date(2026, 12, 1), dest_prefecture="沖縄県",
-        remarks="のし希望", order_comment="急ぎ", post_order_comment="電話済", mail_inquiry=True,
-        requested_delivery_date=dt.date(2026, 12, 3), shipping_fee=5000,
+        tenant,
+        external_id="SPECIAL",
+        shop=other_shop,
+        payment_method=bank,
+        delivery_method=nekopos,
+        ordered_at=now - dt.timedelta(days=10),
+        ship_date=dt.date(2026, 12, 1),
+        dest_prefecture="沖縄県",
+        remarks="のし希望",
+        order_comment="急ぎ",
+        post_order_comment="電話済",
+        mail_inquiry=True,
+        requested_delivery_date=dt.date(2026, 12, 3),
+        shipping_fee=5000,
     )
     OrderLabel.objects.create(tenant=tenant, order=special, label=gift)
     day = timezone.localtime(now - dt.timedelta(days=10)).date()
     cases = {
-        "shop": other_shop.pk, "payment": bank.pk, "delivery": nekopos.pk, "label": gift.pk,
-        "pref": "沖縄県", "has_remarks": "on", "has_order_comment": "on", "has_post_order_comment": "on",
-        "mail_inquiry": "on", "has_requested_date": "on", "total_min": special.total,
-        "ordered_to": day.isoformat(), "ship_from": "2026-12-01", "ship_to": "2026-12-01",
+        "shop": other_shop.pk,
+        "payment": bank.pk,
+        "delivery": nekopos.pk,
+        "label": gift.pk,
+        "pref": "沖縄県",
+        "has_remarks": "on",
+        "has_order_comment": "on",
+        "has_post_order_comment": "on",
+        "mail_inquiry": "on",
+        "has_requested_date": "on",
+        "total_min": special.total,
+        "ordered_to": day.isoformat(),
+        "ship_from": "2026-12-01",
+        "ship_to": "2026-12-01",
     }
     for key, value in cases.items():
         assert listed(get_list(operator_client, **{key: value})) == ["SPECIAL"], key
@@ -151,16 +194,20 @@ def test_page_size_is_remembered(operator_client, operator, tenant):
 
 
 @pytest.mark.parametrize("per_page", [50, 500])
-def test_the_list_runs_a_fixed_number_of_queries(operator_client, tenant, per_page,
-                                                 django_assert_max_num_queries):
+def test_the_list_runs_a_fixed_number_of_queries(operator_client, tenant, per_page, django_assert_max_num_queries):
     gift = Label.objects.for_tenant(tenant).get(name="ギフト")
     for i in range(12):
         order = make_order(tenant, remarks="備考" if i % 2 else "")
         OrderLabel.objects.create(tenant=tenant, order=order, label=gift)
-    ListPreference.objects.create(tenant=tenant, user_id=operator_client.session["_auth_user_id"],
-                                  page_size=per_page)
-    params = {"status": status_of(tenant, Stage.NEW).pk, "q": "やまだ", "has_remarks": "on", "label": gift.pk,
-              "sort": "-total", "page": 1}
+    ListPreference.objects.create(tenant=tenant, user_id=operator_client.session["_auth_user_id"], page_size=per_page)
+    params = {
+        "status": status_of(tenant, Stage.NEW).pk,
+        "q": "やまだ",
+        "has_remarks": "on",
+        "label": gift.pk,
+        "sort": "-total",
+        "page": 1,
+    }
     operator_client.get(reverse("home"))  # the first request stores the tenant in the session: count steady state
     # A search is probed once through the text indexes (the hits per status, then the page by id). On
     # PostgreSQL the probe plans bitmap scans only, set inside a transaction that is rolled back: inside the
@@ -257,8 +304,7 @@ def test_the_selection_counts_only_the_tenants_orders(operator_client, tenant, o
 
     # "All matching" minus unticked ones: unticking another tenant's orders takes nothing off the count.
     operator_client.post(reverse("order_selection"), {"action": "all_matching", "query": "has_remarks=on"})
-    operator_client.post(reverse("order_selection"), {"action": "remove", "ids": ids[:3],
-                                                      "query": "has_remarks=on"})
+    operator_client.post(reverse("order_selection"), {"action": "remove", "ids": ids[:3], "query": "has_remarks=on"})
     assert get_list(operator_client, has_remarks="on").context["selected_count"] == 2
 
 
@@ -284,8 +330,9 @@ def test_unknown_selection_action_is_a_400(operator_client, tenant):
 
 def test_htmx_search_answers_with_the_results_only(operator_client, tenant):
     make_order(tenant, external_id="HX-1")
-    response = operator_client.get(reverse("home"), {"q": "HX-1"}, HTTP_HX_REQUEST="true",
-                                   HTTP_HX_TARGET="order-results")
+    response = operator_client.get(
+        reverse("home"), {"q": "HX-1"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="order-results"
+    )
     body = response.content.decode()
     assert "HX-1" in body
     assert "<html" not in body
@@ -294,8 +341,15 @@ def test_htmx_search_answers_with_the_results_only(operator_client, tenant):
 
 def test_bad_paging_and_garbage_filters_do_not_break_the_page(operator_client, tenant):
     make_order(tenant)
-    for params in ({"page": "999"}, {"page": "-1"}, {"total_min": "abc"}, {"ordered_from": "2026-99-99"},
-                   {"status": "x"}, {"sort": "nonsense"}, {"label": "999999"}):
+    for params in (
+        {"page": "999"},
+        {"page": "-1"},
+        {"total_min": "abc"},
+        {"ordered_from": "2026-99-99"},
+        {"status": "x"},
+        {"sort": "nonsense"},
+        {"label": "999999"},
+    ):
         response = operator_client.get(reverse("home"), params)
         assert response.status_code == 200, params
 
@@ -330,10 +384,14 @@ def test_the_more_filters_button_does_not_inherit_the_search_forms_swap(operator
     """The button sat inside the search form, whose hx-select/#order-results and hx-push-url it inherited:
     the fragment was thrown away and the address bar changed. It says its own."""
     page = get_list(operator_client, status=status_of(tenant, Stage.NEW).pk).content.decode()
-    button = page[page.index('id="more-filters-toggle"'):]
-    button = button[:button.index(">")]
-    for attribute in ('hx-select="unset"', 'hx-push-url="false"', 'hx-target="#more-filters-body"',
-                      'hx-swap="innerHTML"'):
+    button = page[page.index('id="more-filters-toggle"') :]
+    button = button[: button.index(">")]
+    for attribute in (
+        'hx-select="unset"',
+        'hx-push-url="false"',
+        'hx-target="#more-filters-body"',
+        'hx-swap="innerHTML"',
+    ):
         assert attribute in button
 
 
@@ -387,8 +445,9 @@ def test_a_search_narrowed_to_a_status_keeps_the_hits_of_every_status(operator_c
 def test_a_search_with_more_hits_than_the_cap_says_so_and_still_pages(operator_client, tenant, settings):
     settings.ORDER_SEARCH_HIT_CAP = 3
     for i in range(5):
-        make_order(tenant, external_id=f"SATO-{i}", orderer_kana="サトウ",
-                   ordered_at=timezone.now() - dt.timedelta(minutes=i))
+        make_order(
+            tenant, external_id=f"SATO-{i}", orderer_kana="サトウ", ordered_at=timezone.now() - dt.timedelta(minutes=i)
+        )
     make_order(tenant, external_id="OTHER")
 
     response = get_list(operator_client, q="サトウ", per_page=50)
@@ -414,12 +473,17 @@ def test_the_status_tree_partial_refreshes_a_searchs_hits(operator_client, tenan
 def test_one_and_two_character_terms_find_what_a_substring_search_finds(operator_client, tenant, term):
     """On PostgreSQL these go through the grams index instead of LIKE; the hits must be the same."""
     make_order(tenant, external_id="A", orderer_name="佐藤 花子", orderer_kana="サトウ ハナコ")
-    make_order(tenant, external_id="B", orderer_name="加藤 林", orderer_kana="カトウ ハヤシ",
-               dest_name="小林 一郎", dest_kana="コバヤシ")
+    make_order(
+        tenant,
+        external_id="B",
+        orderer_name="加藤 林",
+        orderer_kana="カトウ ハヤシ",
+        dest_name="小林 一郎",
+        dest_kana="コバヤシ",
+    )
     make_order(tenant, external_id="C", orderer_name="林 太郎", orderer_kana="ハヤシ タロウ")
     make_order(tenant, external_id="D", orderer_email="sato@example.jp")
-    expected = sorted(o.external_id for o in Order.objects.for_tenant(tenant)
-                      if normalize(term) in o.search_text)
+    expected = sorted(o.external_id for o in Order.objects.for_tenant(tenant) if normalize(term) in o.search_text)
     assert expected  # every term hits something here
 
     assert sorted(listed(get_list(operator_client, q=term))) == expected

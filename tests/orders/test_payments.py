@@ -22,8 +22,13 @@ PAID_ON = dt.date(2026, 4, 1)
 
 
 def status_of(tenant, stage):
-    return (Status.objects.for_tenant(tenant).filter(group__stage=stage).select_related("group")
-            .order_by("group__position", "group_id", "position", "pk").first())
+    return (
+        Status.objects.for_tenant(tenant)
+        .filter(group__stage=stage)
+        .select_related("group")
+        .order_by("group__position", "group_id", "position", "pk")
+        .first()
+    )
 
 
 def order_in(tenant, stage, **fields):
@@ -71,8 +76,10 @@ def test_confirm_payment_uses_the_first_group_of_the_paid_stage_in_the_tenants_o
     assert paid.status == wanted
 
 
-@pytest.mark.parametrize("stage", [Stage.NEW, Stage.STOCK_CHECKED, Stage.PAID, Stage.READY_TO_SHIP, Stage.SHIPPED,
-                                   Stage.COMPLETED, Stage.CANCELLED])
+@pytest.mark.parametrize(
+    "stage",
+    [Stage.NEW, Stage.STOCK_CHECKED, Stage.PAID, Stage.READY_TO_SHIP, Stage.SHIPPED, Stage.COMPLETED, Stage.CANCELLED],
+)
 def test_confirm_payment_only_from_awaiting_payment(tenant, stage):
     order = order_in(tenant, stage)
     before = snapshot(order)
@@ -117,8 +124,9 @@ def test_confirm_payment_without_a_paid_status_is_refused(tenant):
 # --- order_cancel ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("stage", [Stage.NEW, Stage.STOCK_CHECKED, Stage.SHORTAGE, Stage.AWAITING_PAYMENT, Stage.PAID,
-                                   Stage.READY_TO_SHIP])
+@pytest.mark.parametrize(
+    "stage", [Stage.NEW, Stage.STOCK_CHECKED, Stage.SHORTAGE, Stage.AWAITING_PAYMENT, Stage.PAID, Stage.READY_TO_SHIP]
+)
 def test_cancel_records_the_reason_and_moves_to_the_first_cancelled_status(tenant, stage):
     order = order_in(tenant, stage)
 
@@ -197,14 +205,17 @@ def test_cancel_form_shows_only_while_the_order_can_be_cancelled(operator_client
 def test_payment_view_confirms_and_records_the_user(operator_client, operator, tenant):
     order = order_in(tenant, Stage.AWAITING_PAYMENT)
 
-    response = operator_client.post(reverse("order_confirm_payment", args=[order.pk]),
-                                    {"version": order.version, "amount": "２，７６０", "paid_on": "2026-04-01"})
+    response = operator_client.post(
+        reverse("order_confirm_payment", args=[order.pk]),
+        {"version": order.version, "amount": "２，７６０", "paid_on": "2026-04-01"},
+    )
 
     assert response.status_code == 302
     order.refresh_from_db()
     assert (order.paid_amount, order.paid_on, order.stage) == (2760, PAID_ON, Stage.PAID)
-    assert set(OrderEvent.objects.filter(order=order).exclude(type=EventType.CREATED)
-               .values_list("actor_user_id", flat=True)) == {operator.pk}
+    assert set(
+        OrderEvent.objects.filter(order=order).exclude(type=EventType.CREATED).values_list("actor_user_id", flat=True)
+    ) == {operator.pk}
     assert 'id="payment-form"' not in operator_client.get(response["Location"]).content.decode()
 
 
@@ -212,21 +223,27 @@ def test_payment_view_on_an_order_not_awaiting_payment_says_why(operator_client,
     order = order_in(tenant, Stage.NEW)
     before = snapshot(order)
 
-    response = operator_client.post(reverse("order_confirm_payment", args=[order.pk]),
-                                    {"version": order.version, "amount": "100", "paid_on": "2026-04-01"})
+    response = operator_client.post(
+        reverse("order_confirm_payment", args=[order.pk]),
+        {"version": order.version, "amount": "100", "paid_on": "2026-04-01"},
+    )
 
     assert response.status_code == 200
     assert "入金待ち" in response.content.decode()  # the reason names the stage it must be in
     assert snapshot(order) == before
 
 
-@pytest.mark.parametrize(("amount", "paid_on"), [("-5", "2026-04-01"), ("abc", "2026-04-01"), ("100", ""),
-                                                 ("100", "2026-02-30"), ("1.5", "2026-04-01")])
+@pytest.mark.parametrize(
+    ("amount", "paid_on"),
+    [("-5", "2026-04-01"), ("abc", "2026-04-01"), ("100", ""), ("100", "2026-02-30"), ("1.5", "2026-04-01")],
+)
 def test_payment_view_refuses_bad_input(operator_client, tenant, amount, paid_on):
     order = order_in(tenant, Stage.AWAITING_PAYMENT)
     before = snapshot(order)
-    response = operator_client.post(reverse("order_confirm_payment", args=[order.pk]),
-                                    {"version": order.version, "amount": amount, "paid_on": paid_on})
+    response = operator_client.post(
+        reverse("order_confirm_payment", args=[order.pk]),
+        {"version": order.version, "amount": amount, "paid_on": paid_on},
+    )
     assert response.status_code == 200
     assert "is-invalid" in response.content.decode()
     assert snapshot(order) == before
@@ -238,8 +255,9 @@ def test_payment_view_with_a_stale_version_saves_nothing(operator_client, tenant
     order_update(order=order, changes={"shipping_fee": 1500}, actor=ACTOR)
     before = snapshot(order)
 
-    response = operator_client.post(reverse("order_confirm_payment", args=[order.pk]),
-                                    {"version": loaded, "amount": "100", "paid_on": "2026-04-01"})
+    response = operator_client.post(
+        reverse("order_confirm_payment", args=[order.pk]), {"version": loaded, "amount": "100", "paid_on": "2026-04-01"}
+    )
 
     assert "他の人がこの受注を変更しました" in response.content.decode()
     assert snapshot(order) == before
@@ -248,8 +266,9 @@ def test_payment_view_with_a_stale_version_saves_nothing(operator_client, tenant
 def test_cancel_view_needs_a_reason(operator_client, tenant):
     order = order_in(tenant, Stage.NEW)
     before = snapshot(order)
-    response = operator_client.post(reverse("order_cancel", args=[order.pk]), {"version": order.version,
-                                                                               "reason": "  "})
+    response = operator_client.post(
+        reverse("order_cancel", args=[order.pk]), {"version": order.version, "reason": "  "}
+    )
     assert response.status_code == 200
     assert "このフィールドは必須です" in response.content.decode()
     assert snapshot(order) == before
@@ -257,8 +276,9 @@ def test_cancel_view_needs_a_reason(operator_client, tenant):
 
 def test_cancel_view_cancels_with_the_reason(operator_client, tenant):
     order = order_in(tenant, Stage.PAID)
-    response = operator_client.post(reverse("order_cancel", args=[order.pk]),
-                                    {"version": order.version, "reason": "在庫切れのため"})
+    response = operator_client.post(
+        reverse("order_cancel", args=[order.pk]), {"version": order.version, "reason": "在庫切れのため"}
+    )
     assert response.status_code == 302
     order.refresh_from_db()
     assert order.stage == Stage.CANCELLED
@@ -271,8 +291,9 @@ def test_cancel_view_cancels_with_the_reason(operator_client, tenant):
 def test_cancel_view_on_a_shipped_order_gives_the_lifecycles_reason(operator_client, tenant):
     order = order_in(tenant, Stage.SHIPPED)
     before = snapshot(order)
-    response = operator_client.post(reverse("order_cancel", args=[order.pk]),
-                                    {"version": order.version, "reason": "返品"})
+    response = operator_client.post(
+        reverse("order_cancel", args=[order.pk]), {"version": order.version, "reason": "返品"}
+    )
     assert response.status_code == 200
     assert "出荷済の受注はキャンセルできません" in response.content.decode()
     assert snapshot(order) == before
@@ -280,9 +301,11 @@ def test_cancel_view_on_a_shipped_order_gives_the_lifecycles_reason(operator_cli
 
 def test_payment_view_answers_htmx_with_the_payment_box_and_the_new_header(operator_client, tenant):
     order = order_in(tenant, Stage.AWAITING_PAYMENT)
-    response = operator_client.post(reverse("order_confirm_payment", args=[order.pk]),
-                                    {"version": order.version, "amount": "500", "paid_on": "2026-04-01"},
-                                    headers={"HX-Request": "true"})
+    response = operator_client.post(
+        reverse("order_confirm_payment", args=[order.pk]),
+        {"version": order.version, "amount": "500", "paid_on": "2026-04-01"},
+        headers={"HX-Request": "true"},
+    )
     body = response.content.decode()
     assert response.status_code == 200
     assert "<html" not in body

@@ -47,8 +47,9 @@ def test_normalize_phone(sent, stored):
 
 
 def run_import(shop, batch):
-    return import_orders(shop, batch, run=ImportRun.objects.create(tenant_id=shop.tenant_id, shop=shop,
-                                                                   status=RunStatus.RUNNING))
+    return import_orders(
+        shop, batch, run=ImportRun.objects.create(tenant_id=shop.tenant_id, shop=shop, status=RunStatus.RUNNING)
+    )
 
 
 def test_an_imported_international_number_is_stored_domestic_and_the_malls_text_is_kept(tenant):
@@ -65,21 +66,24 @@ def test_an_imported_international_number_is_stored_domestic_and_the_malls_text_
     outcome = run_import(shop, [imported(1, orderer_phone="+81 90-1234-5678", dest_phone="+81312345678")])
     assert outcome.unchanged_ids == [order.pk]
     # another change from the mall leaves the phones alone: stored and sent forms count as the same
-    outcome = run_import(shop, [imported(1, orderer_phone="+81 90-1234-5678", dest_phone="+81312345678",
-                                         remarks="置き配希望")])
+    outcome = run_import(
+        shop, [imported(1, orderer_phone="+81 90-1234-5678", dest_phone="+81312345678", remarks="置き配希望")]
+    )
     assert outcome.updated_ids == [order.pk]
     changed = {e.data["field"] for e in OrderEvent.objects.filter(order=order, type=EventType.FIELD_CHANGED)}
     assert changed == {"remarks"}
     assert OrderEvent.objects.filter(order=order).count() == events + 1
 
     # the mall's new number comes in its domestic form, with an event from the import
-    run_import(shop, [imported(1, orderer_phone="+81 80-2222-3333", dest_phone="+81312345678",
-                               remarks="置き配希望")])
+    run_import(shop, [imported(1, orderer_phone="+81 80-2222-3333", dest_phone="+81312345678", remarks="置き配希望")])
     order.refresh_from_db()
     assert order.orderer_phone == "080-2222-3333"
     event = OrderEvent.objects.get(order=order, type=EventType.FIELD_CHANGED, data__field="orderer_phone")
-    assert (event.data["old"], event.data["new"], event.actor_kind) == ("090-1234-5678", "080-2222-3333",
-                                                                        ActorKind.IMPORT)
+    assert (event.data["old"], event.data["new"], event.actor_kind) == (
+        "090-1234-5678",
+        "080-2222-3333",
+        ActorKind.IMPORT,
+    )
     assert MallOrder.objects.get(order=order).values["orderer_phone"] == "+81 80-2222-3333"
 
 
@@ -93,26 +97,34 @@ def test_the_merge_compares_the_malls_number_in_its_stored_form(tenant):
     order_update(order=same, changes={"dest_phone": "080-2222-3333"}, actor=operator)
     order_update(order=other, changes={"dest_phone": "03-9999-0000"}, actor=operator)
 
-    outcome = run_import(shop, [imported(1, dest_phone="+81 80-2222-3333"),
-                                imported(2, dest_phone="+81 80-2222-3333")])
+    outcome = run_import(shop, [imported(1, dest_phone="+81 80-2222-3333"), imported(2, dest_phone="+81 80-2222-3333")])
 
     same.refresh_from_db()
     other.refresh_from_db()
     assert (same.dest_phone, other.dest_phone) == ("080-2222-3333", "03-9999-0000")
     assert outcome.kept == 1
     assert not OrderTask.objects.filter(order=same).exists()
-    assert OrderTask.objects.filter(order=other, definition__code=BuiltinTask.MALL_CHANGED_EDITED,
-                                    resolved_at=None).exists()
+    assert OrderTask.objects.filter(
+        order=other, definition__code=BuiltinTask.MALL_CHANGED_EDITED, resolved_at=None
+    ).exists()
 
 
 def test_the_order_page_and_the_services_store_the_domestic_form(operator_client, tenant):
     order = make_order(tenant, orderer_phone="+81 90-1234-5678")
     assert order.orderer_phone == "090-1234-5678"
 
-    data = {"orderer_name": "山田 太郎", "orderer_kana": "ヤマダ タロウ", "orderer_email": "taro@example.jp",
-            "orderer_phone": "+81 3 1234 5678", "orderer_postal_code": "100-0005", "orderer_prefecture": "東京都",
-            "orderer_city": "千代田区", "orderer_address1": "丸の内1-1-1", "orderer_address2": "",
-            "version": order.version}
+    data = {
+        "orderer_name": "山田 太郎",
+        "orderer_kana": "ヤマダ タロウ",
+        "orderer_email": "taro@example.jp",
+        "orderer_phone": "+81 3 1234 5678",
+        "orderer_postal_code": "100-0005",
+        "orderer_prefecture": "東京都",
+        "orderer_city": "千代田区",
+        "orderer_address1": "丸の内1-1-1",
+        "orderer_address2": "",
+        "version": order.version,
+    }
     operator_client.post(reverse("order_edit_orderer", args=[order.pk]), data)
 
     order.refresh_from_db()
@@ -128,8 +140,9 @@ def test_phone_entry_stores_the_domestic_form(operator_client, tenant):
     assert (order.orderer_phone, order.dest_phone) == ("090-1234-5678", "090-1234-5678")
 
 
-@pytest.mark.parametrize("query", ["090-1234-5678", "09012345678", "+81 90-1234-5678", "+819012345678",
-                                   "+81 (0)90 1234 5678", "1234-5678"])
+@pytest.mark.parametrize(
+    "query", ["090-1234-5678", "09012345678", "+81 90-1234-5678", "+819012345678", "+81 (0)90 1234 5678", "1234-5678"]
+)
 def test_the_search_finds_a_number_typed_in_either_form(operator_client, tenant, query):
     sent_international = make_order(tenant, external_id="SHOPIFY-1", orderer_phone="+81 90-1234-5678", dest_phone="")
     typed_domestic = make_order(tenant, external_id="PHONE-1", orderer_phone="090-1234-5678", dest_phone="")

@@ -35,8 +35,9 @@ def test_postal_codes_are_normalised_to_nnn_nnnn(typed, expected):
     assert normalize_postal_code(typed) == expected
 
 
-@pytest.mark.parametrize("typed", ["", "   ", "100-000", "100-00055", "10000051", "abc-defg", "100_0005",
-                                   "१००-०००५", "100-0005a", None])
+@pytest.mark.parametrize(
+    "typed", ["", "   ", "100-000", "100-00055", "10000051", "abc-defg", "100_0005", "१००-०००५", "100-0005a", None]
+)
 def test_malformed_postal_codes_are_refused(typed):
     assert normalize_postal_code(typed) is None
 
@@ -122,8 +123,14 @@ def test_endpoint_returns_the_address_as_json(operator_client):
     response = operator_client.get(URL, {"code": "〒１００－０００５"})
     assert response.status_code == 200
     assert response.json() == {
-        "found": True, "code": "100-0005", "prefecture": "東京都", "city": "千代田区", "town": "丸の内",
-        "towns": [], "street": "", "office": "",
+        "found": True,
+        "code": "100-0005",
+        "prefecture": "東京都",
+        "city": "千代田区",
+        "town": "丸の内",
+        "towns": [],
+        "street": "",
+        "office": "",
     }
 
 
@@ -177,15 +184,23 @@ def test_htmx_partial_fills_prefecture_city_and_town_of_that_party(operator_clie
 
 
 def test_htmx_partial_keeps_the_street_number_typed_before(operator_client):
-    body = _htmx(operator_client, {"party": "orderer", "orderer_postal_code": "1000005",
-                                   "orderer_address1": "1-9-1"}).content.decode()
+    body = _htmx(
+        operator_client, {"party": "orderer", "orderer_postal_code": "1000005", "orderer_address1": "1-9-1"}
+    ).content.decode()
     assert 'value="丸の内1-9-1"' in _tag(body, "id_orderer_address1")
     assert 'value="丸の内"' in _tag(body, "orderer-town-filled")
 
 
 def test_htmx_partial_replaces_the_town_an_earlier_lookup_filled(operator_client):
-    body = _htmx(operator_client, {"party": "orderer", "orderer_postal_code": "100-0004",
-                                   "orderer_address1": "丸の内1-9-1", "orderer_town_filled": "丸の内"}).content.decode()
+    body = _htmx(
+        operator_client,
+        {
+            "party": "orderer",
+            "orderer_postal_code": "100-0004",
+            "orderer_address1": "丸の内1-9-1",
+            "orderer_town_filled": "丸の内",
+        },
+    ).content.decode()
     assert 'value="大手町1-9-1"' in _tag(body, "id_orderer_address1")
 
 

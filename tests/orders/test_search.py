@@ -30,7 +30,7 @@ def python_grams(text: str) -> set[str]:
     grams: set[str] = set()
     for run in re.findall(f"[{CJK_CLASS}]+", text):
         grams.update(run)
-        grams.update(run[i:i + 2] for i in range(len(run) - 1))
+        grams.update(run[i : i + 2] for i in range(len(run) - 1))
     return grams
 
 
@@ -45,8 +45,9 @@ def test_the_databases_grams_are_the_ones_the_python_side_expects(db, text):
 
 
 def test_the_trigger_keeps_the_grams_with_the_search_text(tenant):
-    order = make_order(tenant, orderer_name="佐藤 花子", orderer_kana="サトウ ハナコ", dest_name="佐藤 花子",
-                       dest_kana="サトウ ハナコ")
+    order = make_order(
+        tenant, orderer_name="佐藤 花子", orderer_kana="サトウ ハナコ", dest_name="佐藤 花子", dest_kana="サトウ ハナコ"
+    )
 
     def grams() -> set[str]:
         with connection.cursor() as cursor:
@@ -57,8 +58,9 @@ def test_the_trigger_keeps_the_grams_with_the_search_text(tenant):
     from orders.events import Actor
     from orders.services import order_update
 
-    order_update(order=order, changes={"orderer_name": "鈴木 花子", "dest_name": "鈴木 花子"},
-                 actor=Actor.system("test"))
+    order_update(
+        order=order, changes={"orderer_name": "鈴木 花子", "dest_name": "鈴木 花子"}, actor=Actor.system("test")
+    )
     assert "鈴木" in grams()
     assert "佐藤" not in grams()
 
@@ -97,8 +99,11 @@ def _fill(tenant, n: int) -> None:
     select = ", ".join(overrides.get(c, f'"{c}"') for c in columns)
     names = ", ".join(f'"{c}"' for c in columns)
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO orders_order ({names}) SELECT {select} "  # noqa: S608 - our own columns
-                       "FROM orders_order, generate_series(1, %s) AS g WHERE id = %s", [n, template.pk])
+        cursor.execute(
+            f"INSERT INTO orders_order ({names}) SELECT {select} "  # noqa: S608 - our own columns
+            "FROM orders_order, generate_series(1, %s) AS g WHERE id = %s",
+            [n, template.pk],
+        )
         cursor.execute("ANALYZE orders_order")
         cursor.execute(DROP_TEXT_STATISTICS)
 

@@ -22,8 +22,20 @@ from shops.constants import MallKind
 from shops.models import Shop
 
 COUNTED = (
-    Tenant, get_user_model(), Membership, Shop, StatusGroup, Status, PaymentMethod, DeliveryMethod,
-    ShippingStore, Label, Order, OrderLine, OrderEvent, OrderLabel,
+    Tenant,
+    get_user_model(),
+    Membership,
+    Shop,
+    StatusGroup,
+    Status,
+    PaymentMethod,
+    DeliveryMethod,
+    ShippingStore,
+    Label,
+    Order,
+    OrderLine,
+    OrderEvent,
+    OrderLabel,
 )
 ORDER_NUMBER = {
     MallKind.RAKUTEN: r"\d{6}-\d{8}-\d{10}",
@@ -160,8 +172,9 @@ def test_the_demo_store_is_connected_to_the_demo_mall_and_polled(db: Any, monkey
         outcome = poll_shop(shop_id=shop.pk, trigger="manual")
 
         assert outcome.run.status in ("ok", "partial"), outcome.run.error
-        numbers = set(Order.objects.filter(shop=shop, external_id__startswith="#5000").values_list(
-            "external_id", flat=True))
+        numbers = set(
+            Order.objects.filter(shop=shop, external_id__startswith="#5000").values_list("external_id", flat=True)
+        )
         assert numbers == {"#50001", "#50002", "#50003"}
     finally:
         fake.stop()
@@ -232,8 +245,11 @@ def test_the_demo_sample_csv_imports_with_its_payment_method(db: Any) -> None:
     assert run.new == 3  # the fourth row is the sample's broken one
     assert not [note for note in run.notes if "未登録" in note], run.notes
     methods = dict(Order.objects.filter(shop=shop).values_list("external_id", "payment_method__name"))
-    assert methods == {"x1156789012": "Yahoo!かんたん決済", "c1098765432": "銀行振込",
-                       "m1199887766": "Yahoo!かんたん決済"}
+    assert methods == {
+        "x1156789012": "Yahoo!かんたん決済",
+        "c1098765432": "銀行振込",
+        "m1199887766": "Yahoo!かんたん決済",
+    }
 
 
 def test_the_demo_mappings_are_made_once_and_an_admins_change_stays(db: Any) -> None:
@@ -261,8 +277,10 @@ def test_the_shops_page_says_why_the_demos_rakuten_and_yahoo_shops_are_not_polle
 
     html = client.get(reverse("shop_list")).content.decode()
 
-    cards = {match.group(1): match.group(2) for match in re.finditer(
-        r'id="shop-\d+".*?<a class="fw-bold"[^>]*>([^<]+)</a>(.*?)</div>', html, re.S)}
+    cards = {
+        match.group(1): match.group(2)
+        for match in re.finditer(r'id="shop-\d+".*?<a class="fw-bold"[^>]*>([^<]+)</a>(.*?)</div>', html, re.S)
+    }
     reason = "認証情報が未入力のため、自動取得していません。"
     assert reason in cards["楽天市場店"]
     assert reason in cards["Yahoo!ショッピング店"]

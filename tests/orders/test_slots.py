@@ -38,16 +38,28 @@ pytestmark = pytest.mark.django_db
         ("12時～14時", DeliverySlot.H12_14),
         ("16時～18時", DeliverySlot.H16_18),
         # the many ways of writing them
-        ("午前", DeliverySlot.MORNING), ("AM", DeliverySlot.MORNING), ("8-12", DeliverySlot.MORNING),
-        ("08:00-12:00", DeliverySlot.MORNING), ("0812", DeliverySlot.MORNING), ("午前中希望", DeliverySlot.MORNING),
-        ("１４時～１６時", DeliverySlot.H14_16), ("14～16時", DeliverySlot.H14_16), ("14-16", DeliverySlot.H14_16),
-        ("1416", DeliverySlot.H14_16), ("14:00 ～ 16:00", DeliverySlot.H14_16),
+        ("午前", DeliverySlot.MORNING),
+        ("AM", DeliverySlot.MORNING),
+        ("8-12", DeliverySlot.MORNING),
+        ("08:00-12:00", DeliverySlot.MORNING),
+        ("0812", DeliverySlot.MORNING),
+        ("午前中希望", DeliverySlot.MORNING),
+        ("１４時～１６時", DeliverySlot.H14_16),
+        ("14～16時", DeliverySlot.H14_16),
+        ("14-16", DeliverySlot.H14_16),
+        ("1416", DeliverySlot.H14_16),
+        ("14:00 ～ 16:00", DeliverySlot.H14_16),
         ("１８：００－２０：００", DeliverySlot.H18_20),
         ("配達希望時間帯: 19時-21時頃", DeliverySlot.H19_21),
         # no slot
-        ("", DeliverySlot.NONE), ("指定なし", DeliverySlot.NONE), ("時間指定なし", DeliverySlot.NONE),
+        ("", DeliverySlot.NONE),
+        ("指定なし", DeliverySlot.NONE),
+        ("時間指定なし", DeliverySlot.NONE),
         # a time no carrier offers
-        ("午後", UNMAPPABLE), ("10時～12時", UNMAPPABLE), ("20時～21時", UNMAPPABLE), ("夜間", UNMAPPABLE),
+        ("午後", UNMAPPABLE),
+        ("10時～12時", UNMAPPABLE),
+        ("20時～21時", UNMAPPABLE),
+        ("夜間", UNMAPPABLE),
         ("14時～16時または18時～20時", UNMAPPABLE),
     ],
 )
@@ -60,8 +72,9 @@ def slot_tasks(order, open_only: bool = True):
     return qs.filter(resolved_at=None) if open_only else qs
 
 
-@pytest.mark.parametrize(("text", "slot"), [("14時～16時", "14-16"), ("18:00-20:00", "18-20"),
-                                            ("午前中", "am"), ("19時〜21時", "19-21")])
+@pytest.mark.parametrize(
+    ("text", "slot"), [("14時～16時", "14-16"), ("18:00-20:00", "18-20"), ("午前中", "am"), ("19時〜21時", "19-21")]
+)
 def test_an_imported_slot_is_stored_canonical_with_the_malls_text_kept(tenant, text, slot):
     shop = ShopFactory(tenant=tenant, mall=MallKind.YAHOO)
     run = import_run_start(shop=shop, trigger="poll")
@@ -79,8 +92,7 @@ def test_a_slot_no_carrier_offers_raises_a_task_instead_of_vanishing(tenant):
     shop = ShopFactory(tenant=tenant, mall=MallKind.RAKUTEN)
     run = import_run_start(shop=shop, trigger="poll")
 
-    import_page(shop=shop, batch=[imported(1, delivery_time_slot="午後"), imported(2, delivery_time_slot="")],
-                run=run)
+    import_page(shop=shop, batch=[imported(1, delivery_time_slot="午後"), imported(2, delivery_time_slot="")], run=run)
 
     unreadable, empty = shop.orders.get(external_id="M-00001"), shop.orders.get(external_id="M-00002")
     assert (unreadable.delivery_slot, unreadable.delivery_time_slot) == ("", "午後")  # the text is kept
@@ -96,8 +108,10 @@ def test_choosing_a_slot_on_the_order_page_resolves_the_task_at_once(operator_cl
     page = operator_client.get(reverse("order_detail", args=[order.pk])).content.decode()
     assert "午後" in page  # what the mall wrote, beside the slot
 
-    operator_client.post(reverse("order_edit_delivery", args=[order.pk]),
-                         {**delivery_data(order), "delivery_slot": "14-16", "version": order.version})
+    operator_client.post(
+        reverse("order_edit_delivery", args=[order.pk]),
+        {**delivery_data(order), "delivery_slot": "14-16", "version": order.version},
+    )
 
     order.refresh_from_db()
     assert (order.delivery_slot, order.delivery_time_slot) == ("14-16", "午後")

@@ -29,8 +29,12 @@ def test_counts_follow_every_kind_of_write(tenant, other_tenant):
     assert kept(tenant) == order_status_counts_recount(tenant=tenant) == {orders[0].status_id: 6}
 
     order_move_to_status(order=orders[0], status=status_of(tenant, Stage.PAID), actor=ACTOR)
-    orders_bulk_update(tenant=tenant, order_ids=[o.pk for o in orders[1:4]], actor=ACTOR,
-                       changes=BulkChanges(status=status_of(tenant, Stage.AWAITING_PAYMENT), memo="x"))
+    orders_bulk_update(
+        tenant=tenant,
+        order_ids=[o.pk for o in orders[1:4]],
+        actor=ACTOR,
+        changes=BulkChanges(status=status_of(tenant, Stage.AWAITING_PAYMENT), memo="x"),
+    )
     assert kept(tenant) == order_status_counts_recount(tenant=tenant)
     orders_confirm_payment(tenant=tenant, order_ids=[orders[1].pk], actor=ACTOR, paid_on=dt.date(2026, 11, 1))
     orders_cancel(tenant=tenant, order_ids=[orders[2].pk, orders[4].pk], actor=ACTOR, reason="都合")

@@ -51,16 +51,20 @@ class FakeConnector(Connector):
 
     def _get(self, position: str) -> Any:
         for attempt in range(2):
-            response = self.request("GET", f"{self.base_url}/orders", params={"cursor": position,
-                                                                             "limit": self.PAGE_SIZE},
-                                    headers={"Authorization": f"Bearer {self.credentials.get('api_key', '')}"})
+            response = self.request(
+                "GET",
+                f"{self.base_url}/orders",
+                params={"cursor": position, "limit": self.PAGE_SIZE},
+                headers={"Authorization": f"Bearer {self.credentials.get('api_key', '')}"},
+            )
             if response.status_code != 401:
                 response.raise_for_status()
                 return response
             if attempt or not self.credentials.get("refresh_token"):
                 raise AuthFailed(f"401: {response.text}")
-            renewed = self.request("POST", f"{self.base_url}/token",
-                                   json={"refresh_token": self.credentials["refresh_token"]})
+            renewed = self.request(
+                "POST", f"{self.base_url}/token", json={"refresh_token": self.credentials["refresh_token"]}
+            )
             if renewed.status_code != 200:
                 raise AuthFailed(f"token renewal refused: {renewed.status_code}")
             self.credentials["api_key"] = renewed.json()["api_key"]
@@ -93,14 +97,22 @@ def parse(raw: dict[str, Any]) -> ImportedOrder | FailedOrder:
             remarks=raw.get("remarks", ""),
             total=raw.get("total"),
             lines=tuple(
-                ImportedLine(sku=line["sku"], name=line["name"], unit_price=int(line["price"]),
-                             quantity=int(line["qty"]), tax_rate=int(line.get("tax", 10)))
+                ImportedLine(
+                    sku=line["sku"],
+                    name=line["name"],
+                    unit_price=int(line["price"]),
+                    quantity=int(line["qty"]),
+                    tax_rate=int(line.get("tax", 10)),
+                )
                 for line in raw["lines"]
             ),
         )
     except (KeyError, TypeError, ValueError) as error:
-        return FailedOrder(external_id=str(raw.get("id", "")) if isinstance(raw, dict) else "",
-                           reason=f"cannot read the order: {error!r}", payload=json.dumps(raw, ensure_ascii=False))
+        return FailedOrder(
+            external_id=str(raw.get("id", "")) if isinstance(raw, dict) else "",
+            reason=f"cannot read the order: {error!r}",
+            payload=json.dumps(raw, ensure_ascii=False),
+        )
 
 
 def sample_order(number: int, **changes: Any) -> dict[str, Any]:
@@ -111,14 +123,26 @@ def sample_order(number: int, **changes: Any) -> dict[str, Any]:
         "status": "paid",
         "payment": "card",
         "delivery": "",
-        "buyer": {"name": "山田 太郎", "kana": "ヤマダ タロウ", "email": f"buyer{number}@example.jp",
-                  "phone": "03-1234-5678"},
-        "ship_to": {"name": "山田 太郎", "phone": "03-1234-5678", "zip": "100-0005", "prefecture": "東京都",
-                    "city": "千代田区", "address1": "丸の内1-1-1"},
+        "buyer": {
+            "name": "山田 太郎",
+            "kana": "ヤマダ タロウ",
+            "email": f"buyer{number}@example.jp",
+            "phone": "03-1234-5678",
+        },
+        "ship_to": {
+            "name": "山田 太郎",
+            "phone": "03-1234-5678",
+            "zip": "100-0005",
+            "prefecture": "東京都",
+            "city": "千代田区",
+            "address1": "丸の内1-1-1",
+        },
         "shipping_fee": 600,
         "remarks": "",
-        "lines": [{"sku": "TEA-001", "name": "有機緑茶 100g", "price": 1080, "qty": 2, "tax": 8},
-                  {"sku": "CUP-010", "name": "有田焼 湯呑み", "price": 2750, "qty": 1, "tax": 10}],
+        "lines": [
+            {"sku": "TEA-001", "name": "有機緑茶 100g", "price": 1080, "qty": 2, "tax": 8},
+            {"sku": "CUP-010", "name": "有田焼 湯呑み", "price": 2750, "qty": 1, "tax": 10},
+        ],
     }
     order.update(changes)
     return order
@@ -214,8 +238,9 @@ class FakeMall:
         self.gate.set()
 
     # --- answering
-    def answer(self, method: str, path: str, query: dict[str, list[str]], headers: Any,
-               body: bytes) -> tuple[int, dict[str, str], Any]:
+    def answer(
+        self, method: str, path: str, query: dict[str, list[str]], headers: Any, body: bytes
+    ) -> tuple[int, dict[str, str], Any]:
         self.requests.append(f"{method} {path}")
         if method == "POST" and path == "/token":
             sent = json.loads(body or b"{}")
@@ -238,8 +263,7 @@ class FakeMall:
             newer = [(seq, order) for seq, order in self.orders if seq > after]
         page = newer[:limit]
         cursor = page[-1][0] if page else after
-        return 200, {}, {"orders": [order for _seq, order in page], "cursor": str(cursor),
-                         "more": len(newer) > limit}
+        return 200, {}, {"orders": [order for _seq, order in page], "cursor": str(cursor), "more": len(newer) > limit}
 
 
 def _handler(mall: FakeMall) -> type[BaseHTTPRequestHandler]:

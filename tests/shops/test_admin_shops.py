@@ -36,8 +36,16 @@ def raw_column(shop: Shop) -> str:
 
 
 def add_rakuten(client, **extra: str):
-    data = {"name": "楽天本店", "mall": MallKind.RAKUTEN, "code": "rakuten-main", "active": "on",
-            "poll_interval": "10", "credential_service_secret": SECRET, "credential_license_key": LICENSE, **extra}
+    data = {
+        "name": "楽天本店",
+        "mall": MallKind.RAKUTEN,
+        "code": "rakuten-main",
+        "active": "on",
+        "poll_interval": "10",
+        "credential_service_secret": SECRET,
+        "credential_license_key": LICENSE,
+        **extra,
+    }
     return client.post(add_url(), data)
 
 
@@ -66,8 +74,11 @@ def test_a_new_shop_gets_its_malls_default_payment_mappings(admin_client_tenant,
 
     add_rakuten(admin_client_tenant)
 
-    mapped = dict(MallCodeMapping.objects.for_tenant(tenant).filter(mall=MallKind.RAKUTEN, kind=MappingKind.PAYMENT)
-                  .values_list("mall_code", "payment_method__code"))
+    mapped = dict(
+        MallCodeMapping.objects.for_tenant(tenant)
+        .filter(mall=MallKind.RAKUTEN, kind=MappingKind.PAYMENT)
+        .values_list("mall_code", "payment_method__code")
+    )
     have = set(PaymentMethod.objects.for_tenant(tenant).values_list("code", flat=True))
     assert mapped == {code: target for code, target in PAYMENT_CODES.items() if target in have}
     assert mapped
@@ -90,24 +101,41 @@ def test_a_blank_secret_keeps_the_stored_one_and_a_new_one_replaces_it(admin_cli
     add_rakuten(admin_client_tenant)
     shop = Shop.objects.get(tenant=tenant, code="rakuten-main")
     url = reverse("admin:shops_shop_change", args=[shop.pk])
-    data = {"name": "楽天本店", "mall": MallKind.RAKUTEN, "code": "rakuten-main", "active": "on",
-            "poll_interval": "5", "credential_service_secret": "", "credential_license_key": ""}
+    data = {
+        "name": "楽天本店",
+        "mall": MallKind.RAKUTEN,
+        "code": "rakuten-main",
+        "active": "on",
+        "poll_interval": "5",
+        "credential_service_secret": "",
+        "credential_license_key": "",
+    }
 
     assert admin_client_tenant.post(url, data).status_code == 302
-    assert decrypt_credentials(Shop.objects.get(pk=shop.pk).credentials) == {"service_secret": SECRET,
-                                                                            "license_key": LICENSE}
+    assert decrypt_credentials(Shop.objects.get(pk=shop.pk).credentials) == {
+        "service_secret": SECRET,
+        "license_key": LICENSE,
+    }
 
     assert admin_client_tenant.post(url, {**data, "credential_license_key": "SL-new-licence-0042"}).status_code == 302
-    assert decrypt_credentials(Shop.objects.get(pk=shop.pk).credentials) == {"service_secret": SECRET,
-                                                                            "license_key": "SL-new-licence-0042"}
+    assert decrypt_credentials(Shop.objects.get(pk=shop.pk).credentials) == {
+        "service_secret": SECRET,
+        "license_key": "SL-new-licence-0042",
+    }
 
 
 def test_new_credentials_clear_an_auth_error_and_make_the_shop_due(admin_client_tenant, tenant):
     add_rakuten(admin_client_tenant)
     shop = Shop.objects.get(tenant=tenant, code="rakuten-main")
     ShopSync.objects.filter(shop=shop).update(last_error="401", last_error_kind="auth", failures=3)
-    data = {"name": "楽天本店", "mall": MallKind.RAKUTEN, "code": "rakuten-main", "active": "on",
-            "credential_service_secret": "another-secret-1234", "credential_license_key": ""}
+    data = {
+        "name": "楽天本店",
+        "mall": MallKind.RAKUTEN,
+        "code": "rakuten-main",
+        "active": "on",
+        "credential_service_secret": "another-secret-1234",
+        "credential_license_key": "",
+    }
 
     admin_client_tenant.post(reverse("admin:shops_shop_change", args=[shop.pk]), data)
 
@@ -116,9 +144,17 @@ def test_new_credentials_clear_an_auth_error_and_make_the_shop_due(admin_client_
 
 
 def test_a_non_secret_field_is_shown_and_a_shop_without_connector_has_none(admin_client_tenant, tenant):
-    admin_client_tenant.post(add_url(), {"name": "Shopify店", "mall": MallKind.SHOPIFY, "code": "shopify",
-                                         "active": "on", "credential_shop_domain": "example.myshopify.com",
-                                         "credential_access_token": "shpat_0123456789abcdef"})
+    admin_client_tenant.post(
+        add_url(),
+        {
+            "name": "Shopify店",
+            "mall": MallKind.SHOPIFY,
+            "code": "shopify",
+            "active": "on",
+            "credential_shop_domain": "example.myshopify.com",
+            "credential_access_token": "shpat_0123456789abcdef",
+        },
+    )
     shopify = Shop.objects.get(tenant=tenant, code="shopify")
     html = admin_client_tenant.get(reverse("admin:shops_shop_change", args=[shopify.pk])).content.decode()
     assert 'value="example.myshopify.com"' in html
@@ -134,8 +170,9 @@ def test_the_admin_action_queues_a_poll(admin_client_tenant, tenant):
     add_rakuten(admin_client_tenant)
     shop = Shop.objects.get(tenant=tenant, code="rakuten-main")
 
-    response = admin_client_tenant.post(reverse("admin:shops_shop_changelist"),
-                                        {"action": "fetch_now", "_selected_action": [shop.pk]})
+    response = admin_client_tenant.post(
+        reverse("admin:shops_shop_changelist"), {"action": "fetch_now", "_selected_action": [shop.pk]}
+    )
 
     assert response.status_code == 302
     run = ImportRun.objects.get(shop=shop)
@@ -161,8 +198,13 @@ def test_a_payment_mapping_needs_its_payment_method(admin_client_tenant, tenant)
 def test_the_configured_key_is_used_and_rotation_keeps_old_tokens_readable(db, tenant, settings):
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     settings.BACKYARD_CREDENTIALS_KEY = old
-    shop = Shop.objects.create(tenant=tenant, name="鍵", mall=MallKind.RAKUTEN, code="key",
-                               credentials=encrypt_credentials({"license_key": LICENSE}))
+    shop = Shop.objects.create(
+        tenant=tenant,
+        name="鍵",
+        mall=MallKind.RAKUTEN,
+        code="key",
+        credentials=encrypt_credentials({"license_key": LICENSE}),
+    )
     assert Fernet(old.encode()).decrypt(shop.credentials.encode())  # made with the configured key
 
     settings.BACKYARD_CREDENTIALS_KEY = f"{new},{old}"

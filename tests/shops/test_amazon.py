@@ -42,8 +42,9 @@ def connect(fake: FakeAmazon) -> Iterator[Callable[..., AmazonConnector]]:
     def make(credentials: dict[str, str] | None = None, **kwargs: Any) -> AmazonConnector:
         slept: list[float] = []
         kwargs.setdefault("base_url", fake.url)
-        connector = AmazonConnector(fake.credentials if credentials is None else credentials, sleep=slept.append,
-                                    **kwargs)
+        connector = AmazonConnector(
+            fake.credentials if credentials is None else credentials, sleep=slept.append, **kwargs
+        )
         connector.slept = slept  # type: ignore[attr-defined]
         made.append(connector)
         return connector
@@ -116,8 +117,9 @@ def test_a_poll_that_dies_mid_way_resumes_on_the_next_page(fake: FakeAmazon, con
     assert [o.external_id for o in first.orders + orders_of(rest)] == ids
 
 
-def test_resume_from_the_cursor_brings_only_changed_and_new_orders(fake: FakeAmazon,
-                                                                   connect: Callable[..., Any]) -> None:
+def test_resume_from_the_cursor_brings_only_changed_and_new_orders(
+    fake: FakeAmazon, connect: Callable[..., Any]
+) -> None:
     old = fake.add_orders(120)
     cursor = list(connect().pages(""))[-1].cursor
     fake.cancel(old[5])
@@ -157,8 +159,9 @@ def test_expired_page_token_restarts_the_page_set(fake: FakeAmazon, connect: Cal
     assert [len(p.orders) for p in rest] == [100, 50]  # the page set again from its start
 
 
-def test_cursor_of_another_api_version_keeps_its_time_and_drops_its_token(fake: FakeAmazon,
-                                                                          connect: Callable[..., Any]) -> None:
+def test_cursor_of_another_api_version_keeps_its_time_and_drops_its_token(
+    fake: FakeAmazon, connect: Callable[..., Any]
+) -> None:
     ids = fake.add_orders(3)
     since = fake.order(ids[1])["lastUpdatedTime"]
     cursor = json.dumps({"api": "v0", "since": since, "next": "a-v0-NextToken"})
@@ -257,8 +260,9 @@ def test_server_errors_beyond_the_retries_are_mall_unavailable(fake: FakeAmazon,
 # --- access tokens ----------------------------------------------------------------------------------------------
 
 
-def test_expired_access_token_is_renewed_once_and_the_poll_goes_on(fake: FakeAmazon,
-                                                                   connect: Callable[..., Any]) -> None:
+def test_expired_access_token_is_renewed_once_and_the_poll_goes_on(
+    fake: FakeAmazon, connect: Callable[..., Any]
+) -> None:
     fake.add_orders(3)
     connector = connect()
     cursor = list(connector.pages(""))[-1].cursor
@@ -286,10 +290,10 @@ def test_access_refused_even_with_a_new_token_is_auth_failed(fake: FakeAmazon, c
     assert len(fake.api_requests()) == 2
 
 
-@pytest.mark.parametrize(("field", "error"), [("client_secret", "invalid_client"),
-                                              ("refresh_token", "invalid_grant")])
-def test_refused_login_with_amazon_is_auth_failed(fake: FakeAmazon, connect: Callable[..., Any], field: str,
-                                                  error: str) -> None:
+@pytest.mark.parametrize(("field", "error"), [("client_secret", "invalid_client"), ("refresh_token", "invalid_grant")])
+def test_refused_login_with_amazon_is_auth_failed(
+    fake: FakeAmazon, connect: Callable[..., Any], field: str, error: str
+) -> None:
     credentials = {**fake.credentials, field: "wrong"}
 
     with pytest.raises(AuthFailed, match=error):
@@ -323,8 +327,9 @@ def test_access_token_is_kept_until_it_expires(fake: FakeAmazon, connect: Callab
 
 
 @pytest.mark.parametrize("defect", ["quantity", "created", "currency"])
-def test_malformed_order_is_recorded_while_the_rest_come_through(fake: FakeAmazon, connect: Callable[..., Any],
-                                                                 defect: str) -> None:
+def test_malformed_order_is_recorded_while_the_rest_come_through(
+    fake: FakeAmazon, connect: Callable[..., Any], defect: str
+) -> None:
     good = fake.add_orders(3)
     bad = fake.add_malformed_order(defect)
     more = fake.add_orders(2)
@@ -339,8 +344,14 @@ def test_malformed_order_is_recorded_while_the_rest_come_through(fake: FakeAmazo
 
 
 def test_merchant_order_maps_every_field(fake: FakeAmazon, connect: Callable[..., Any]) -> None:
-    order_id = fake.add_order(cod=True, scheduled=True, discount=300, gift_message="お誕生日おめでとう",
-                              items=[("TEA-SEN-100", 2), ("HCR-YZU-50", 1)], place=ISHIGAKI)
+    order_id = fake.add_order(
+        cod=True,
+        scheduled=True,
+        discount=300,
+        gift_message="お誕生日おめでとう",
+        items=[("TEA-SEN-100", 2), ("HCR-YZU-50", 1)],
+        place=ISHIGAKI,
+    )
     raw = fake.order(order_id)
     address = raw["recipient"]["deliveryAddress"]
 
@@ -366,8 +377,10 @@ def test_merchant_order_maps_every_field(fake: FakeAmazon, connect: Callable[...
     assert order.dest_phone == address["phone"]
     assert order.delivery_name == "SCHEDULED"
     ordered_day = order.ordered_at.astimezone(JST).date()
-    assert (order.requested_delivery_date, order.delivery_time_slot) == (ordered_day + dt.timedelta(days=3),
-                                                                         "14時～16時")
+    assert (order.requested_delivery_date, order.delivery_time_slot) == (
+        ordered_day + dt.timedelta(days=3),
+        "14時～16時",
+    )
     assert "ギフトメッセージ: お誕生日おめでとう" in order.remarks
 
 
@@ -383,8 +396,7 @@ def test_pending_order_is_imported_without_buyer_data(fake: FakeAmazon, connect:
     assert order.total
 
 
-def test_paid_pending_order_brings_its_address_on_the_next_poll(fake: FakeAmazon,
-                                                                connect: Callable[..., Any]) -> None:
+def test_paid_pending_order_brings_its_address_on_the_next_poll(fake: FakeAmazon, connect: Callable[..., Any]) -> None:
     order_id = fake.add_order(status="PENDING")
     cursor = list(connect().pages(""))[-1].cursor
     fake.set_status(order_id, "UNSHIPPED")
@@ -409,17 +421,33 @@ def test_fba_order_is_imported_and_marked(fake: FakeAmazon, connect: Callable[..
 
 def test_morning_window_is_gozenchu_in_japan_time() -> None:
     raw = {
-        "orderId": "503-0000000-0000001", "createdTime": "2026-12-01T03:00:00Z",
+        "orderId": "503-0000000-0000001",
+        "createdTime": "2026-12-01T03:00:00Z",
         "lastUpdatedTime": "2026-12-01T03:10:00Z",
-        "fulfillment": {"fulfillmentStatus": "UNSHIPPED", "fulfilledBy": "MERCHANT",
-                        "fulfillmentServiceLevel": "SCHEDULED"},
-        "orderItems": [{
-            "orderItemId": "1", "quantityOrdered": 1,
-            "product": {"sellerSku": "S", "title": "T",
-                        "price": {"unitPrice": {"amount": "500", "currencyCode": "JPY"}}},
-            "fulfillment": {"shipping": {"scheduledDeliveryWindow": {
-                "earliestDateTime": "2026-12-04T23:00:00Z", "latestDateTime": "2026-12-05T03:00:00Z"}}},
-        }],
+        "fulfillment": {
+            "fulfillmentStatus": "UNSHIPPED",
+            "fulfilledBy": "MERCHANT",
+            "fulfillmentServiceLevel": "SCHEDULED",
+        },
+        "orderItems": [
+            {
+                "orderItemId": "1",
+                "quantityOrdered": 1,
+                "product": {
+                    "sellerSku": "S",
+                    "title": "T",
+                    "price": {"unitPrice": {"amount": "500", "currencyCode": "JPY"}},
+                },
+                "fulfillment": {
+                    "shipping": {
+                        "scheduledDeliveryWindow": {
+                            "earliestDateTime": "2026-12-04T23:00:00Z",
+                            "latestDateTime": "2026-12-05T03:00:00Z",
+                        }
+                    }
+                },
+            }
+        ],
     }
 
     order = Orders20260101().to_imported(raw)

@@ -14,13 +14,23 @@ from shops.constants import MallKind
 MALLS = (MallKind.RAKUTEN, MallKind.YAHOO, MallKind.SHOPIFY, MallKind.AMAZON)
 JAPANESE = {
     MallKind.RAKUTEN: {"service_secret": "サービスシークレット", "license_key": "ライセンスキー"},
-    MallKind.YAHOO: {"seller_id": "セラーID（ストアアカウント）", "access_token": "アクセストークン",
-                     "refresh_token": "リフレッシュトークン", "client_id": "Client ID（アプリケーションID）",
-                     "client_secret": "シークレット"},
-    MallKind.SHOPIFY: {"shop_domain": "ショップのドメイン（○○.myshopify.com）",
-                       "access_token": "Admin API のアクセストークン"},
-    MallKind.AMAZON: {"client_id": "LWA クライアントID", "client_secret": "LWA クライアントシークレット",
-                      "refresh_token": "リフレッシュトークン", "marketplace_id": "マーケットプレイスID"},
+    MallKind.YAHOO: {
+        "seller_id": "セラーID（ストアアカウント）",
+        "access_token": "アクセストークン",
+        "refresh_token": "リフレッシュトークン",
+        "client_id": "Client ID（アプリケーションID）",
+        "client_secret": "シークレット",
+    },
+    MallKind.SHOPIFY: {
+        "shop_domain": "ショップのドメイン（○○.myshopify.com）",
+        "access_token": "Admin API のアクセストークン",
+    },
+    MallKind.AMAZON: {
+        "client_id": "LWA クライアントID",
+        "client_secret": "LWA クライアントシークレット",
+        "refresh_token": "リフレッシュトークン",
+        "marketplace_id": "マーケットプレイスID",
+    },
 }
 ENGLISH = {
     MallKind.RAKUTEN: {"service_secret": "Service secret", "license_key": "License key"},
@@ -30,8 +40,10 @@ ENGLISH = {
 
 def labels(html: str) -> dict[str, str]:
     """Each credential field's label text on the admin's shop form."""
-    return {name: text.strip().rstrip(":")
-            for name, text in re.findall(r'<label[^>]*for="id_credential_(\w+)"[^>]*>([^<]*)</label>', html)}
+    return {
+        name: text.strip().rstrip(":")
+        for name, text in re.findall(r'<label[^>]*for="id_credential_(\w+)"[^>]*>([^<]*)</label>', html)
+    }
 
 
 @pytest.mark.parametrize("mall", MALLS)

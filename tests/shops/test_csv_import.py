@@ -34,9 +34,9 @@ HEADER = "受注番号,受注日時,注文者名,注文者カナ,注文者電話
 ROWS = [
     "1001,2026/11/20 10:15,山田 太郎,ヤマダ タロウ,090-1234-5678,100-0005,東京都千代田区丸の内1-1-1 丸の内ビル5F,クレジットカード,600,3580,A-1,有機緑茶 100g,1490,2,8%",
     "1002,2026/11/21 09:00,佐藤 花子,サトウ ハナコ,03-1111-2222,〒530-0001,大阪府大阪市北区梅田1-1-3,銀行振込,0,1980,B-2,湯呑み,1980,1,10",
-    "1003,2026/11/21 11:30,鈴木 一郎,スズキ イチロウ,045-000-1111,220-0012,神奈川県横浜市西区みなとみらい2-2-1,代金引換,600,\"￥2,580\",C-3,急須,千九百八十,1,10",
+    '1003,2026/11/21 11:30,鈴木 一郎,スズキ イチロウ,045-000-1111,220-0012,神奈川県横浜市西区みなとみらい2-2-1,代金引換,600,"￥2,580",C-3,急須,千九百八十,1,10',
     "1002,2026/11/21 09:00,佐藤 花子,サトウ ハナコ,03-1111-2222,〒530-0001,大阪府大阪市北区梅田1-1-3,銀行振込,0,1980,B-3,茶托,0,1,10",
-    "1004,２０２６年１１月２２日 8時05分,高橋 次郎,タカハシ ジロウ,011-222-3333,060-0001,北海道札幌市中央区北一条西2丁目,代金引換,0,\"1,200\",D-4,ほうじ茶,\"1,200\",1,8",
+    '1004,２０２６年１１月２２日 8時05分,高橋 次郎,タカハシ ジロウ,011-222-3333,060-0001,北海道札幌市中央区北一条西2丁目,代金引換,0,"1,200",D-4,ほうじ茶,"1,200",1,8',
     "",
 ]
 TEXT = "\r\n".join([HEADER, *ROWS])
@@ -73,8 +73,9 @@ def mapping_post(columns: dict[str, str], **extra: str) -> dict[str, str]:
 # --- the file ------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("encoding", "detected"), [("utf-8-sig", "utf-8-sig"), ("utf-8", "utf-8"),
-                                                    ("cp932", "cp932"), ("utf-16", "utf-16")])
+@pytest.mark.parametrize(
+    ("encoding", "detected"), [("utf-8-sig", "utf-8-sig"), ("utf-8", "utf-8"), ("cp932", "cp932"), ("utf-16", "utf-16")]
+)
 def test_encodings_are_detected_and_read_alike(encoding, detected):
     file = csvfiles.decode(as_bytes(TEXT, encoding))
 
@@ -108,18 +109,38 @@ def test_tab_separated_and_repeated_names():
 
 def test_values_are_read_the_ways_people_write_them():
     jst = dt.datetime(2026, 11, 23, 10, 15, tzinfo=TOKYO)
-    for text in ("2026/11/23 10:15", "2026-11-23 10:15:00", "2026年11月23日 10時15分", "２０２６/１１/２３ １０:１５",
-                 "2026/11/23(月) 10:15", "2026-11-23T01:15:00Z", "2026-11-23T10:15:00+09:00"):
+    for text in (
+        "2026/11/23 10:15",
+        "2026-11-23 10:15:00",
+        "2026年11月23日 10時15分",
+        "２０２６/１１/２３ １０:１５",
+        "2026/11/23(月) 10:15",
+        "2026-11-23T01:15:00Z",
+        "2026-11-23T10:15:00+09:00",
+    ):
         assert csvfiles.parse_datetime(text) == jst, text
     assert csvfiles.parse_datetime("2026/11/23") == dt.datetime(2026, 11, 23, tzinfo=TOKYO)
     assert csvfiles.parse_date("2026年12月5日(土)") == dt.date(2026, 12, 5)
     assert [csvfiles.parse_money(v) for v in ("1,980", "¥1,980", "1980円", "１９８０", "-500", "1980.0")] == [
-        1980, 1980, 1980, 1980, -500, 1980]
+        1980,
+        1980,
+        1980,
+        1980,
+        -500,
+        1980,
+    ]
     assert [csvfiles.parse_rate(v) for v in ("10", "8%", "８％", "0.08", "0")] == [10, 8, 8, 8, 0]
     assert csvfiles.parse_postal("1000005") == "100-0005"
-    for parse, bad in ((csvfiles.parse_datetime, "2026/13/01 10:00"), (csvfiles.parse_datetime, "昨日"),
-                       (csvfiles.parse_money, "19.5"), (csvfiles.parse_money, "千円"), (csvfiles.parse_count, "0"),
-                       (csvfiles.parse_count, "1.5"), (csvfiles.parse_rate, "110"), (csvfiles.parse_date, "12/5")):
+    for parse, bad in (
+        (csvfiles.parse_datetime, "2026/13/01 10:00"),
+        (csvfiles.parse_datetime, "昨日"),
+        (csvfiles.parse_money, "19.5"),
+        (csvfiles.parse_money, "千円"),
+        (csvfiles.parse_count, "0"),
+        (csvfiles.parse_count, "1.5"),
+        (csvfiles.parse_rate, "110"),
+        (csvfiles.parse_date, "12/5"),
+    ):
         with pytest.raises(csvfiles.BadValue):
             parse(bad)
 
@@ -129,16 +150,24 @@ def test_rows_make_orders_and_a_bad_row_fails_only_its_order():
     reading = csvfiles.read_orders(file, csvfiles.guess_mapping(file.header))
 
     assert (reading.rows, reading.lines) == (5, 4)
-    assert [type(item).__name__ for item in reading.items] == ["ImportedOrder", "ImportedOrder", "FailedOrder",
-                                                               "ImportedOrder"]
+    assert [type(item).__name__ for item in reading.items] == [
+        "ImportedOrder",
+        "ImportedOrder",
+        "FailedOrder",
+        "ImportedOrder",
+    ]
     first, second, fourth = reading.orders
-    assert (first.dest_prefecture, first.dest_city, first.dest_address1) == ("東京都", "千代田区",
-                                                                            "丸の内1-1-1 丸の内ビル5F")
+    assert (first.dest_prefecture, first.dest_city, first.dest_address1) == (
+        "東京都",
+        "千代田区",
+        "丸の内1-1-1 丸の内ビル5F",
+    )
     assert first.dest_name == "山田 太郎"  # one person per order: the orderer is who it goes to
     assert first.orderer_postal_code == "100-0005"
     assert (first.payment_name, first.shipping_fee, first.total) == ("クレジットカード", 600, 3580)
-    assert first.lines[0] == csvfiles.ImportedLine(sku="A-1", name="有機緑茶 100g", unit_price=1490, quantity=2,
-                                                   tax_rate=8)
+    assert first.lines[0] == csvfiles.ImportedLine(
+        sku="A-1", name="有機緑茶 100g", unit_price=1490, quantity=2, tax_rate=8
+    )
     assert [line.sku for line in second.lines] == ["B-2", "B-3"]  # rows 3 and 5, one order
     assert second.dest_postal_code == "530-0001"
     assert second.dest_city == "大阪市北区"
@@ -154,8 +183,14 @@ def test_rows_make_orders_and_a_bad_row_fails_only_its_order():
 
 
 def test_rows_of_one_order_must_agree_and_rows_need_a_number():
-    text = "\n".join([HEADER, ROWS[0], ROWS[0].replace("2026/11/20 10:15", "2026/11/20 11:00"),
-                      ",2026/11/20 10:15,名無し,,,,,,0,0,X,品,1,1,10"])
+    text = "\n".join(
+        [
+            HEADER,
+            ROWS[0],
+            ROWS[0].replace("2026/11/20 10:15", "2026/11/20 11:00"),
+            ",2026/11/20 10:15,名無し,,,,,,0,0,X,品,1,1,10",
+        ]
+    )
     file = csvfiles.decode(text.encode())
     reading = csvfiles.read_orders(file, csvfiles.guess_mapping(file.header))
 
@@ -165,17 +200,41 @@ def test_rows_of_one_order_must_agree_and_rows_need_a_number():
 
 
 def test_yahoo_auctions_mapping_is_built_from_the_header():
-    header = ["オークションID", "商品名", "落札者ID", "落札者氏名", "落札者メールアドレス", "落札価格", "落札数量",
-              "落札日時", "送付先氏名", "送付先郵便番号", "送付先住所", "送付先電話番号", "支払い方法", "送料",
-              "取引メッセージ"]
+    header = [
+        "オークションID",
+        "商品名",
+        "落札者ID",
+        "落札者氏名",
+        "落札者メールアドレス",
+        "落札価格",
+        "落札数量",
+        "落札日時",
+        "送付先氏名",
+        "送付先郵便番号",
+        "送付先住所",
+        "送付先電話番号",
+        "支払い方法",
+        "送料",
+        "取引メッセージ",
+    ]
 
     mapping = csvfiles.guess_mapping(header, csvfiles.YAHOO_AUCTION)
 
     assert mapping == {
-        "external_id": "オークションID", "ordered_at": "落札日時", "payment": "支払い方法", "orderer_name": "落札者氏名",
-        "orderer_email": "落札者メールアドレス", "dest_name": "送付先氏名", "dest_phone": "送付先電話番号",
-        "dest_postal_code": "送付先郵便番号", "dest_address": "送付先住所", "shipping_fee": "送料",
-        "order_comment": "取引メッセージ", "sku": "オークションID", "item_name": "商品名", "unit_price": "落札価格",
+        "external_id": "オークションID",
+        "ordered_at": "落札日時",
+        "payment": "支払い方法",
+        "orderer_name": "落札者氏名",
+        "orderer_email": "落札者メールアドレス",
+        "dest_name": "送付先氏名",
+        "dest_phone": "送付先電話番号",
+        "dest_postal_code": "送付先郵便番号",
+        "dest_address": "送付先住所",
+        "shipping_fee": "送料",
+        "order_comment": "取引メッセージ",
+        "sku": "オークションID",
+        "item_name": "商品名",
+        "unit_price": "落札価格",
         "quantity": "落札数量",
     }
     assert csvfiles.mapping_problems(mapping, header) == []
@@ -206,16 +265,17 @@ def test_upload_previews_with_row_errors_and_writes_nothing(operator_client, ten
     assert (Order.objects.count(), ImportRun.objects.count(), CsvMapping.objects.count()) == (0, 0, 0)
 
 
-def test_import_goes_through_the_pipeline_and_reupload_changes_nothing(operator_client, tenant, csv_shop,
-                                                                      eager_worker,
-                                                                      django_capture_on_commit_callbacks):
+def test_import_goes_through_the_pipeline_and_reupload_changes_nothing(
+    operator_client, tenant, csv_shop, eager_worker, django_capture_on_commit_callbacks
+):
     upload(operator_client, csv_shop, as_bytes(TEXT, "utf-8-sig"))
     first = CsvUpload.objects.get()
     columns = csvfiles.guess_mapping(first.header)
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = operator_client.post(reverse("csv_upload_detail", args=[first.pk]),
-                                        mapping_post(columns, preset="generic", **{"import": "1"}))
+        response = operator_client.post(
+            reverse("csv_upload_detail", args=[first.pk]), mapping_post(columns, preset="generic", **{"import": "1"})
+        )
 
     run = ImportRun.objects.get()
     assert response["Location"] == reverse("import_run_detail", args=[run.pk])
@@ -225,7 +285,11 @@ def test_import_goes_through_the_pipeline_and_reupload_changes_nothing(operator_
     assert sorted(orders) == ["1001", "1002", "1004"]
     tea = orders["1001"]
     assert (tea.payment_method.name, tea.dest_city, tea.item_subtotal, tea.shipping_fee) == (
-        "クレジットカード", "千代田区", 2980, 600)
+        "クレジットカード",
+        "千代田区",
+        2980,
+        600,
+    )
     assert [(line.sku, line.quantity, line.tax_rate) for line in tea.lines.all()] == [("A-1", 2, 8)]
     assert orders["1002"].payment_method.name == "銀行振込"
     assert OrderEvent.objects.filter(order=tea, type="created").count() == 1
@@ -258,8 +322,9 @@ def test_import_goes_through_the_pipeline_and_reupload_changes_nothing(operator_
     assert sorted(Order.objects.values_list("external_id", "version")) == versions
 
 
-def test_a_changed_row_updates_its_order_with_an_event(tenant, csv_shop, eager_worker,
-                                                       django_capture_on_commit_callbacks):
+def test_a_changed_row_updates_its_order_with_an_event(
+    tenant, csv_shop, eager_worker, django_capture_on_commit_callbacks
+):
     first = csv_upload_create(tenant=tenant, shop=csv_shop, filename="a.csv", data=TEXT.encode())
     with django_capture_on_commit_callbacks(execute=True):
         csv_import_start(upload=first, columns=csvfiles.guess_mapping(first.header))
@@ -275,14 +340,16 @@ def test_a_changed_row_updates_its_order_with_an_event(tenant, csv_shop, eager_w
     assert order.lines.get().quantity == 3
     # the old line's removal and the new line's addition, each with its values, by the import
     events = list(OrderEvent.objects.filter(order=order, type__in=["line_removed", "line_added"]).order_by("pk"))
-    assert [(event.type, event.actor_kind) for event in events][-2:] == [("line_removed", "import"),
-                                                                          ("line_added", "import")]
+    assert [(event.type, event.actor_kind) for event in events][-2:] == [
+        ("line_removed", "import"),
+        ("line_added", "import"),
+    ]
     assert (events[-2].data["line"]["quantity"], events[-1].data["line"]["quantity"]) == (2, 3)
 
 
-def test_a_poison_order_is_named_by_the_preview_and_only_it_fails_the_import(operator_client, tenant, csv_shop,
-                                                                           eager_worker,
-                                                                           django_capture_on_commit_callbacks):
+def test_a_poison_order_is_named_by_the_preview_and_only_it_fails_the_import(
+    operator_client, tenant, csv_shop, eager_worker, django_capture_on_commit_callbacks
+):
     """Issue 11.1: one order of 1,200 with a 23-digit price (in the second batch of 500) and one with a
     shipping fee of 1e13: the preview lists both as orders that cannot be imported, with the bound, and
     the import brings in the other 1,198 and records the two, instead of stopping at the batch."""
@@ -299,8 +366,10 @@ def test_a_poison_order_is_named_by_the_preview_and_only_it_fails_the_import(ope
     assert "<td>701</td><td>5699</td>" in html
 
     with django_capture_on_commit_callbacks(execute=True):
-        operator_client.post(reverse("csv_upload_detail", args=[row.pk]),
-                             mapping_post(csvfiles.guess_mapping(row.header), **{"import": "1"}))
+        operator_client.post(
+            reverse("csv_upload_detail", args=[row.pk]),
+            mapping_post(csvfiles.guess_mapping(row.header), **{"import": "1"}),
+        )
 
     run = ImportRun.objects.get()
     assert (run.status, run.new, run.failed) == (RunStatus.PARTIAL, 1198, 2)
@@ -326,16 +395,18 @@ def test_a_missing_required_column_is_named_and_nothing_is_written(operator_clie
     assert 'id="csv-problems"' in html
     assert "「受注番号」に使う列が選ばれていません" in html
     assert 'id="csv-import" disabled' in html
-    response = operator_client.post(reverse("csv_upload_detail", args=[row.pk]),
-                                    mapping_post(csvfiles.guess_mapping(row.header), **{"import": "1"}), follow=True)
+    response = operator_client.post(
+        reverse("csv_upload_detail", args=[row.pk]),
+        mapping_post(csvfiles.guess_mapping(row.header), **{"import": "1"}),
+        follow=True,
+    )
     assert "「受注番号」に使う列が選ばれていません" in response.content.decode()
     assert (Order.objects.count(), ImportRun.objects.count(), CsvMapping.objects.count()) == (0, 0, 0)
     CsvUpload.objects.filter(pk=row.pk, run__isnull=True).get()
 
     # Chosen by hand, the same file imports.
     columns = {**csvfiles.guess_mapping(row.header), "external_id": "伝票"}
-    response = operator_client.post(reverse("csv_upload_detail", args=[row.pk]),
-                                    mapping_post(columns, preview="1"))
+    response = operator_client.post(reverse("csv_upload_detail", args=[row.pk]), mapping_post(columns, preview="1"))
     assert 'data-new="3"' in response.content.decode()
 
 
@@ -350,7 +421,8 @@ def test_a_saved_mapping_whose_column_is_gone_is_not_offered(tenant, csv_shop):
     assert not suggested.saved
     assert suggested.columns["external_id"] == "受注番号"
     assert csvfiles.mapping_problems({"external_id": "伝票番号"}, row.header)[0] == (
-        "列「伝票番号」（「受注番号」用）はこのファイルにありません。")
+        "列「伝票番号」（「受注番号」用）はこのファイルにありません。"
+    )
 
 
 def test_an_auction_shop_is_offered_the_auction_mapping(operator_client, tenant):
@@ -403,9 +475,13 @@ def test_a_run_whose_worker_died_is_taken_over_and_counted_afresh(tenant, csv_sh
     run = csv_import_start(upload=row, columns=csvfiles.guess_mapping(row.header))
     # the first worker took it, imported part of it: its message comes again (delivered twice)
     now = timezone.now()
-    ImportRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, new=2, failed=1,
-                                               started_at=now - dt.timedelta(minutes=20),
-                                               heartbeat_at=now - dt.timedelta(seconds=30))
+    ImportRun.objects.filter(pk=run.pk).update(
+        status=RunStatus.RUNNING,
+        new=2,
+        failed=1,
+        started_at=now - dt.timedelta(minutes=20),
+        heartbeat_at=now - dt.timedelta(seconds=30),
+    )
     assert csv_import_run(upload_id=row.pk, run_id=run.pk) is None  # its worker still signs: still someone's
 
     # ... and was killed: silent for longer than SHOPS_DEAD_AFTER
@@ -424,8 +500,9 @@ def test_a_poll_of_the_shop_leaves_a_running_csv_import_alone(tenant, csv_shop):
     row = csv_upload_create(tenant=tenant, shop=csv_shop, filename="a.csv", data=TEXT.encode())
     csv_run = csv_import_start(upload=row, columns=csvfiles.guess_mapping(row.header))
     ImportRun.objects.filter(pk=csv_run.pk).update(status=RunStatus.RUNNING, started_at=timezone.now())
-    dead_poll = ImportRun.objects.create(tenant=tenant, shop=csv_shop, trigger=Trigger.BEAT,
-                                         status=RunStatus.RUNNING, started_at=timezone.now())
+    dead_poll = ImportRun.objects.create(
+        tenant=tenant, shop=csv_shop, trigger=Trigger.BEAT, status=RunStatus.RUNNING, started_at=timezone.now()
+    )
 
     poll_shop(shop_id=csv_shop.pk)
 
@@ -433,8 +510,9 @@ def test_a_poll_of_the_shop_leaves_a_running_csv_import_alone(tenant, csv_shop):
     assert ImportRun.objects.get(pk=csv_run.pk).status == RunStatus.RUNNING
 
 
-def test_beat_restarts_a_csv_import_whose_worker_went_silent_within_minutes(tenant, csv_shop, eager_worker,
-                                                                          django_capture_on_commit_callbacks):
+def test_beat_restarts_a_csv_import_whose_worker_went_silent_within_minutes(
+    tenant, csv_shop, eager_worker, django_capture_on_commit_callbacks
+):
     """A worker killed mid-file: two minutes later (SHOPS_DEAD_AFTER 90 s, beat every minute) beat queues the
     run again and a worker takes it over; every order is in once, counted afresh. It used to wait for the
     task's time limit (30 min) and for Redis to give the message back (1 h)."""
@@ -442,8 +520,9 @@ def test_beat_restarts_a_csv_import_whose_worker_went_silent_within_minutes(tena
 
     row = csv_upload_create(tenant=tenant, shop=csv_shop, filename="a.csv", data=TEXT.encode())
     run = csv_import_start(upload=row, columns=csvfiles.guess_mapping(row.header))
-    ImportRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, new=2,
-                                               started_at=timezone.now() - dt.timedelta(minutes=2))
+    ImportRun.objects.filter(pk=run.pk).update(
+        status=RunStatus.RUNNING, new=2, started_at=timezone.now() - dt.timedelta(minutes=2)
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         poll_due_shops()
@@ -455,8 +534,9 @@ def test_beat_restarts_a_csv_import_whose_worker_went_silent_within_minutes(tena
     assert CsvUpload.objects.get(pk=row.pk).text == ""
 
 
-def test_a_file_left_unimported_is_emptied_after_a_day(tenant, csv_shop, eager_worker,
-                                                       django_capture_on_commit_callbacks):
+def test_a_file_left_unimported_is_emptied_after_a_day(
+    tenant, csv_shop, eager_worker, django_capture_on_commit_callbacks
+):
     from shops.tasks import prune_import_runs
 
     left = csv_upload_create(tenant=tenant, shop=csv_shop, filename="left.csv", data=TEXT.encode())
@@ -464,8 +544,7 @@ def test_a_file_left_unimported_is_emptied_after_a_day(tenant, csv_shop, eager_w
     imported = csv_upload_create(tenant=tenant, shop=csv_shop, filename="done.csv", data=TEXT.encode())
     with django_capture_on_commit_callbacks(execute=True):
         csv_import_start(upload=imported, columns=csvfiles.guess_mapping(imported.header))
-    CsvUpload.objects.filter(pk__in=[left.pk, imported.pk]).update(
-        uploaded_at=timezone.now() - dt.timedelta(days=2))
+    CsvUpload.objects.filter(pk__in=[left.pk, imported.pk]).update(uploaded_at=timezone.now() - dt.timedelta(days=2))
 
     assert prune_import_runs()["uploads"] == 1
 
@@ -529,9 +608,9 @@ def test_at_the_column_limit_the_mapping_page_stays_small(operator_client, csv_s
     assert len(html.encode()) < 800_000
 
 
-def test_a_long_file_is_previewed_by_a_worker_with_progress_and_kept(operator_client, tenant, csv_shop,
-                                                                     eager_worker,
-                                                                     django_capture_on_commit_callbacks):
+def test_a_long_file_is_previewed_by_a_worker_with_progress_and_kept(
+    operator_client, tenant, csv_shop, eager_worker, django_capture_on_commit_callbacks
+):
     """Past INLINE_LINES the file is read by a worker: the page answers at once with progress, the import
     waits for the preview, and once read the preview is kept: viewing it again reads nothing."""
     from shops.services.csvpreview import INLINE_LINES
@@ -563,12 +642,14 @@ def test_a_long_file_is_previewed_by_a_worker_with_progress_and_kept(operator_cl
     assert CsvUpload.objects.get().preview["state"] == "ready"
 
 
-def test_other_columns_while_a_worker_reads_replace_its_preview(tenant, csv_shop, eager_worker,
-                                                                django_capture_on_commit_callbacks):
+def test_other_columns_while_a_worker_reads_replace_its_preview(
+    tenant, csv_shop, eager_worker, django_capture_on_commit_callbacks
+):
     from shops.services.csvpreview import INLINE_LINES, csv_preview_request, csv_preview_run
 
-    row = csv_upload_create(tenant=tenant, shop=csv_shop, filename="a.csv",
-                            data=_orders_text(INLINE_LINES + 10).encode())
+    row = csv_upload_create(
+        tenant=tenant, shop=csv_shop, filename="a.csv", data=_orders_text(INLINE_LINES + 10).encode()
+    )
     columns = csvfiles.guess_mapping(row.header)
     with django_capture_on_commit_callbacks():
         first = csv_preview_request(upload=row, columns=columns)
@@ -581,12 +662,12 @@ def test_other_columns_while_a_worker_reads_replace_its_preview(tenant, csv_shop
     assert row.preview["result"]["new"] == INLINE_LINES + 10
 
 
-def test_a_preview_whose_worker_went_silent_is_asked_for_again(tenant, csv_shop,
-                                                               django_capture_on_commit_callbacks):
+def test_a_preview_whose_worker_went_silent_is_asked_for_again(tenant, csv_shop, django_capture_on_commit_callbacks):
     from shops.services.csvpreview import INLINE_LINES, STALE, csv_preview_request
 
-    row = csv_upload_create(tenant=tenant, shop=csv_shop, filename="a.csv",
-                            data=_orders_text(INLINE_LINES + 10).encode())
+    row = csv_upload_create(
+        tenant=tenant, shop=csv_shop, filename="a.csv", data=_orders_text(INLINE_LINES + 10).encode()
+    )
     columns = csvfiles.guess_mapping(row.header)
     with django_capture_on_commit_callbacks() as callbacks:
         first = csv_preview_request(upload=row, columns=columns)
@@ -603,14 +684,17 @@ def test_a_preview_whose_worker_went_silent_is_asked_for_again(tenant, csv_shop,
 
 
 def _orders_text(count: int) -> str:
-    rows = [f"{5000 + n},2026/11/20 10:15,山田 太郎,ヤマダ タロウ,090-1234-5678,100-0005,"
-            f"東京都千代田区丸の内1-1-{n},クレジットカード,600,2090,A-1,有機緑茶 100g,1490,1,8" for n in range(count)]
+    rows = [
+        f"{5000 + n},2026/11/20 10:15,山田 太郎,ヤマダ タロウ,090-1234-5678,100-0005,"
+        f"東京都千代田区丸の内1-1-{n},クレジットカード,600,2090,A-1,有機緑茶 100g,1490,1,8"
+        for n in range(count)
+    ]
     return "\n".join([HEADER, *rows]) + "\n"
 
 
-def test_the_upload_page_lists_uploads_in_fixed_queries(operator_client, tenant, csv_shop,
-                                                        django_assert_max_num_queries,
-                                                        django_capture_on_commit_callbacks):
+def test_the_upload_page_lists_uploads_in_fixed_queries(
+    operator_client, tenant, csv_shop, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -630,8 +714,9 @@ def test_the_upload_page_lists_uploads_in_fixed_queries(operator_client, tenant,
     assert html.count('href="/shops/csv/') == 14
 
 
-def test_the_preview_reads_a_large_file_in_as_many_queries_as_a_small_one(operator_client, tenant, csv_shop,
-                                                                          django_assert_max_num_queries):
+def test_the_preview_reads_a_large_file_in_as_many_queries_as_a_small_one(
+    operator_client, tenant, csv_shop, django_assert_max_num_queries
+):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 

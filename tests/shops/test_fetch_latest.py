@@ -39,8 +39,9 @@ def status_url(runs: list[ImportRun]) -> str:
     return f"{reverse('fetch_status')}?runs={','.join(str(run.pk) for run in runs)}"
 
 
-def test_f6_queues_a_poll_of_each_active_shop_with_a_connector(operator_client, tenant, mall,
-                                                                django_capture_on_commit_callbacks):
+def test_f6_queues_a_poll_of_each_active_shop_with_a_connector(
+    operator_client, tenant, mall, django_capture_on_commit_callbacks
+):
     shop = fake_shop(tenant, mall)
     fake_shop(tenant, mall, code="off", active=False)
 
@@ -48,8 +49,7 @@ def test_f6_queues_a_poll_of_each_active_shop_with_a_connector(operator_client, 
         response = operator_client.post(reverse("fetch_latest"), **HTMX)
 
     runs = list(ImportRun.objects.for_tenant(tenant))
-    assert [(run.shop_id, run.status, run.trigger) for run in runs] == [(shop.pk, RunStatus.QUEUED,
-                                                                          Trigger.MANUAL)]
+    assert [(run.shop_id, run.status, run.trigger) for run in runs] == [(shop.pk, RunStatus.QUEUED, Trigger.MANUAL)]
     assert runs[0].started_by.username == "operator"
     assert len(callbacks) == 1  # the Celery tasks are sent once the runs are committed
     html = response.content.decode()
@@ -59,8 +59,9 @@ def test_f6_queues_a_poll_of_each_active_shop_with_a_connector(operator_client, 
     assert "HX-Trigger" not in response.headers
 
 
-def test_f6_fetches_and_the_status_reports_the_counts(operator_client, tenant, mall, eager_worker,
-                                                       django_capture_on_commit_callbacks):
+def test_f6_fetches_and_the_status_reports_the_counts(
+    operator_client, tenant, mall, eager_worker, django_capture_on_commit_callbacks
+):
     shop = fake_shop(tenant, mall)
     mall.add_orders(4)
 
@@ -82,8 +83,9 @@ def test_the_status_of_a_queued_run_keeps_polling_and_hints_at_a_missing_worker(
     shop = fake_shop(tenant, mall)
     from django.utils import timezone
 
-    run = ImportRun.objects.create(tenant=tenant, shop=shop, trigger=Trigger.MANUAL,
-                                   created_at=timezone.now() - timezone.timedelta(minutes=1))
+    run = ImportRun.objects.create(
+        tenant=tenant, shop=shop, trigger=Trigger.MANUAL, created_at=timezone.now() - timezone.timedelta(minutes=1)
+    )
 
     html = operator_client.get(status_url([run]), **HTMX).content.decode()
 
@@ -95,8 +97,7 @@ def test_the_status_shows_only_the_tenants_runs(operator_client, tenant, other_t
     theirs = fake_shop(other_tenant, mall, name="他社の店")
     foreign = ImportRun.objects.create(tenant=other_tenant, shop=theirs, status=RunStatus.OK, new=7)
 
-    response = operator_client.get(f"{reverse('fetch_status')}?runs={foreign.pk},abc,99999999999999999999",
-                                   **HTMX)
+    response = operator_client.get(f"{reverse('fetch_status')}?runs={foreign.pk},abc,99999999999999999999", **HTMX)
 
     assert response.status_code == 200
     assert "他社の店" not in response.content.decode()
@@ -122,8 +123,9 @@ def test_fetch_goes_back_only_to_a_local_page(operator_client, tenant, mall):
 
 def test_the_order_list_has_the_button_and_shows_failing_shops(operator_client, tenant, mall):
     shop = fake_shop(tenant, mall, name="失敗する店")
-    ShopSync.objects.filter(shop=shop).update(last_error="The mall did not answer: 503", last_error_kind="unavailable",
-                                              failures=2)
+    ShopSync.objects.filter(shop=shop).update(
+        last_error="The mall did not answer: 503", last_error_kind="unavailable", failures=2
+    )
     fake_shop(tenant, mall, code="fine", name="元気な店")
 
     html = operator_client.get(reverse("home"), follow=True).content.decode()
@@ -158,8 +160,9 @@ def test_the_banner_costs_one_query_whatever_the_number_of_failing_shops(operato
 # --- the shops pages ---------------------------------------------------------------------------------------------
 
 
-def test_the_shops_page_lists_sync_state_and_last_runs_in_fixed_queries(operator_client, tenant, mall,
-                                                                         django_assert_max_num_queries):
+def test_the_shops_page_lists_sync_state_and_last_runs_in_fixed_queries(
+    operator_client, tenant, mall, django_assert_max_num_queries
+):
     first = fake_shop(tenant, mall, name="一号店")
     for n in range(7):
         ImportRun.objects.create(tenant=tenant, shop=first, status=RunStatus.OK, new=n)
@@ -183,10 +186,12 @@ def test_the_shops_page_lists_sync_state_and_last_runs_in_fixed_queries(operator
 
 def test_a_run_page_shows_its_failures_with_reasons(operator_client, tenant, mall):
     shop = fake_shop(tenant, mall)
-    run = ImportRun.objects.create(tenant=tenant, shop=shop, status=RunStatus.PARTIAL, new=2, failed=1,
-                                   notes=["未登録の支払方法コード"])
-    ImportFailure.objects.create(tenant=tenant, run=run, shop=shop, external_id="F-BAD", reason="数量が読めません",
-                                 payload='{"qty": "two"}')
+    run = ImportRun.objects.create(
+        tenant=tenant, shop=shop, status=RunStatus.PARTIAL, new=2, failed=1, notes=["未登録の支払方法コード"]
+    )
+    ImportFailure.objects.create(
+        tenant=tenant, run=run, shop=shop, external_id="F-BAD", reason="数量が読めません", payload='{"qty": "two"}'
+    )
 
     html = operator_client.get(reverse("import_run_detail", args=[run.pk])).content.decode()
 

@@ -68,8 +68,9 @@ def mall(request: Any) -> Any:
 
 
 def connect(tenant: Any, kind: str, fake: Any, **fields: Any) -> Shop:
-    return shop_create(tenant=tenant, name=f"{kind}店", mall=kind, code=kind, base_url=fake.url,
-                       credentials=fake.credentials, **fields)
+    return shop_create(
+        tenant=tenant, name=f"{kind}店", mall=kind, code=kind, base_url=fake.url, credentials=fake.credentials, **fields
+    )
 
 
 def test_the_first_poll_asks_the_mall_from_the_day_the_admin_set(tenant, mall):
@@ -110,8 +111,7 @@ def test_an_order_older_than_the_default_comes_in_when_the_day_reaches_it(tenant
 
 
 def admin_data(**extra: str) -> dict[str, str]:
-    return {"name": "Yahoo!店", "mall": MallKind.YAHOO, "code": "yahoo", "active": "on", "poll_interval": "5",
-            **extra}
+    return {"name": "Yahoo!店", "mall": MallKind.YAHOO, "code": "yahoo", "active": "on", "poll_interval": "5", **extra}
 
 
 def test_the_admin_sets_the_first_fetch_day_and_a_day_in_the_future_is_refused(admin_client_tenant, tenant):
@@ -160,8 +160,13 @@ def test_the_shops_pages_say_where_the_first_fetch_starts_until_it_has_run(opera
     with yahoo.FakeYahoo() as fake:
         fake.add_order()
         set_day = connect(tenant, MallKind.YAHOO, fake, first_poll_from=dt.date(2026, 11, 1))
-        default = shop_create(tenant=tenant, name="楽天店", mall=MallKind.RAKUTEN, code="rakuten",
-                              credentials={"service_secret": "s", "license_key": "k"})
+        default = shop_create(
+            tenant=tenant,
+            name="楽天店",
+            mall=MallKind.RAKUTEN,
+            code="rakuten",
+            credentials={"service_secret": "s", "license_key": "k"},
+        )
 
         page = operator_client.get(reverse("shop_list")).content.decode()
         detail = operator_client.get(reverse("shop_detail", args=[set_day.pk])).content.decode()
@@ -180,10 +185,21 @@ def test_the_shops_pages_say_where_the_first_fetch_starts_until_it_has_run(opera
 
 def test_the_shops_page_says_why_a_shop_is_not_polled(operator_client, tenant):
     unconnected = shop_create(tenant=tenant, name="楽天店", mall=MallKind.RAKUTEN, code="rakuten")
-    inactive = shop_create(tenant=tenant, name="休止中のYahoo!店", mall=MallKind.YAHOO, code="yahoo", active=False,
-                           credentials={"seller_id": "s", "access_token": "t"})
-    connected = shop_create(tenant=tenant, name="Shopify店", mall=MallKind.SHOPIFY, code="shopify",
-                            credentials={"shop_domain": "demo.myshopify.com", "access_token": "t"})
+    inactive = shop_create(
+        tenant=tenant,
+        name="休止中のYahoo!店",
+        mall=MallKind.YAHOO,
+        code="yahoo",
+        active=False,
+        credentials={"seller_id": "s", "access_token": "t"},
+    )
+    connected = shop_create(
+        tenant=tenant,
+        name="Shopify店",
+        mall=MallKind.SHOPIFY,
+        code="shopify",
+        credentials={"shop_domain": "demo.myshopify.com", "access_token": "t"},
+    )
 
     page = operator_client.get(reverse("shop_list")).content.decode()
 

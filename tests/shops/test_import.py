@@ -45,14 +45,29 @@ LINES = (
 def imported(number: int, **changes: Any) -> ImportedOrder:
     """A mall order as a connector yields it: a Tokyo customer paying by card."""
     order = ImportedOrder(
-        external_id=f"M-{number:05d}", ordered_at=ORDERED + dt.timedelta(minutes=number), mall_status="paid",
-        payment_code="card", payment_name="クレジットカード",
-        orderer_name="山田 太郎", orderer_kana="ヤマダ タロウ", orderer_email=f"taro{number}@example.jp",
-        orderer_phone="03-1234-5678", orderer_postal_code="100-0005", orderer_prefecture="東京都",
-        orderer_city="千代田区", orderer_address1="丸の内1-1-1",
-        dest_name="山田 太郎", dest_kana="ヤマダ タロウ", dest_phone="03-1234-5678", dest_postal_code="100-0005",
-        dest_prefecture="東京都", dest_city="千代田区", dest_address1="丸の内1-1-1",
-        shipping_fee=600, remarks="", lines=LINES,
+        external_id=f"M-{number:05d}",
+        ordered_at=ORDERED + dt.timedelta(minutes=number),
+        mall_status="paid",
+        payment_code="card",
+        payment_name="クレジットカード",
+        orderer_name="山田 太郎",
+        orderer_kana="ヤマダ タロウ",
+        orderer_email=f"taro{number}@example.jp",
+        orderer_phone="03-1234-5678",
+        orderer_postal_code="100-0005",
+        orderer_prefecture="東京都",
+        orderer_city="千代田区",
+        orderer_address1="丸の内1-1-1",
+        dest_name="山田 太郎",
+        dest_kana="ヤマダ タロウ",
+        dest_phone="03-1234-5678",
+        dest_postal_code="100-0005",
+        dest_prefecture="東京都",
+        dest_city="千代田区",
+        dest_address1="丸の内1-1-1",
+        shipping_fee=600,
+        remarks="",
+        lines=LINES,
     )
     return dataclasses.replace(order, **changes)
 
@@ -61,8 +76,9 @@ def imported(number: int, **changes: Any) -> ImportedOrder:
 def shop(tenant):
     shop = ShopFactory(tenant=tenant, mall=MallKind.SHOPIFY, name="テスト本店", code="main-store")
     card = PaymentMethod.objects.for_tenant(tenant).get(code="credit_card")
-    MallCodeMapping.objects.create(tenant=tenant, mall=MallKind.SHOPIFY, kind=MappingKind.PAYMENT, mall_code="card",
-                                   payment_method=card)
+    MallCodeMapping.objects.create(
+        tenant=tenant, mall=MallKind.SHOPIFY, kind=MappingKind.PAYMENT, mall_code="card", payment_method=card
+    )
     return shop
 
 
@@ -75,8 +91,7 @@ def run_import(shop: Shop, batch: list[Any]) -> Any:
 
 
 def order_of(shop: Shop, number: int) -> Order:
-    return Order.objects.select_related("status__group", "payment_method").get(shop=shop,
-                                                                               external_id=f"M-{number:05d}")
+    return Order.objects.select_related("status__group", "payment_method").get(shop=shop, external_id=f"M-{number:05d}")
 
 
 def state(tenant) -> dict[str, Any]:
@@ -106,13 +121,34 @@ def test_new_orders_are_written_as_order_create_writes_them(tenant, shop):
     other_shop = ShopFactory(tenant=tenant, mall=MallKind.SHOPIFY)
     source = imported(1)
     reference = order_create(
-        tenant=tenant, shop=other_shop, external_id=source.external_id, actor=Actor.importer(shop.name),
+        tenant=tenant,
+        shop=other_shop,
+        external_id=source.external_id,
+        actor=Actor.importer(shop.name),
         source="import",
-        fields={name: getattr(order, name) for name in (
-            "ordered_at", "orderer_name", "orderer_kana", "orderer_email", "orderer_phone", "orderer_postal_code",
-            "orderer_prefecture", "orderer_city", "orderer_address1", "dest_name", "dest_kana", "dest_phone",
-            "dest_postal_code", "dest_prefecture", "dest_city", "dest_address1", "shipping_fee",
-            "payment_method")},
+        fields={
+            name: getattr(order, name)
+            for name in (
+                "ordered_at",
+                "orderer_name",
+                "orderer_kana",
+                "orderer_email",
+                "orderer_phone",
+                "orderer_postal_code",
+                "orderer_prefecture",
+                "orderer_city",
+                "orderer_address1",
+                "dest_name",
+                "dest_kana",
+                "dest_phone",
+                "dest_postal_code",
+                "dest_prefecture",
+                "dest_city",
+                "dest_address1",
+                "shipping_fee",
+                "payment_method",
+            )
+        },
         lines=[dataclasses.asdict(line) for line in LINES],
     )
     ignore = {"id", "shop_id", "created_at", "updated_at"}
@@ -128,7 +164,11 @@ def test_new_orders_are_written_as_order_create_writes_them(tenant, shop):
     event = OrderEvent.objects.get(order=order)
     model = OrderEvent.objects.get(order=reference)
     assert (event.type, event.actor_kind, event.actor_name, event.data) == (
-        EventType.CREATED, ActorKind.IMPORT, "テスト本店", model.data)
+        EventType.CREATED,
+        ActorKind.IMPORT,
+        "テスト本店",
+        model.data,
+    )
     assert order.status == status_of(tenant, Stage.NEW)
 
 
@@ -188,12 +228,14 @@ def test_a_mall_side_change_updates_the_order_with_old_and_new(tenant, shop):
 
     changed = order_of(shop, 1)
     assert outcome.updated_ids == [order.pk]
-    assert (changed.dest_address1, changed.dest_phone, changed.version) == ("丸の内2-2-2", "03-9999-0000",
-                                                                            order.version + 1)
+    assert (changed.dest_address1, changed.dest_phone, changed.version) == (
+        "丸の内2-2-2",
+        "03-9999-0000",
+        order.version + 1,
+    )
     events = {e.data["field"]: e for e in OrderEvent.objects.filter(order=order, type=EventType.FIELD_CHANGED)}
     assert set(events) == {"dest_address1", "dest_phone"}
-    assert (events["dest_address1"].data["old"], events["dest_address1"].data["new"]) == ("丸の内1-1-1",
-                                                                                          "丸の内2-2-2")
+    assert (events["dest_address1"].data["old"], events["dest_address1"].data["new"]) == ("丸の内1-1-1", "丸の内2-2-2")
     assert {(e.actor_kind, e.actor_name) for e in events.values()} == {(ActorKind.IMPORT, "テスト本店")}
     assert "0399990000" not in order.search_text  # the phone is searchable: the column follows
     assert "0399990000" in changed.search_text
@@ -260,8 +302,11 @@ def test_a_rule_set_value_gives_way_to_the_mall_and_never_churns(tenant, shop):
 def test_changed_lines_are_replaced_with_events_and_a_rules_freebie_stays(tenant, shop):
     run_import(shop, [imported(1)])
     order = order_of(shop, 1)
-    order_line_add(order=order, values={"sku": "NOVELTY", "name": "ノベルティ", "unit_price": 0, "quantity": 1},
-                   actor=Actor.rule("ノベルティ"))
+    order_line_add(
+        order=order,
+        values={"sku": "NOVELTY", "name": "ノベルティ", "unit_price": 0, "quantity": 1},
+        actor=Actor.rule("ノベルティ"),
+    )
     more_tea = ImportedLine(sku="TEA-001", name="有機緑茶 100g", unit_price=1080, quantity=5, tax_rate=8)
 
     outcome = run_import(shop, [imported(1, lines=(more_tea, LINES[1]))])
@@ -270,10 +315,13 @@ def test_changed_lines_are_replaced_with_events_and_a_rules_freebie_stays(tenant
     assert outcome.updated_ids == [order.pk]
     assert sorted(changed.lines.values_list("sku", "quantity")) == [("CUP-010", 1), ("NOVELTY", 1), ("TEA-001", 5)]
     assert (changed.item_subtotal, changed.total) == (5 * 1080 + 2750, 5 * 1080 + 2750 + 600)
-    line_events = OrderEvent.objects.filter(order=order, actor_kind=ActorKind.IMPORT,
-                                            type__in=[EventType.LINE_REMOVED, EventType.LINE_ADDED])
+    line_events = OrderEvent.objects.filter(
+        order=order, actor_kind=ActorKind.IMPORT, type__in=[EventType.LINE_REMOVED, EventType.LINE_ADDED]
+    )
     assert sorted((e.type, e.data["line"]["quantity"]) for e in line_events) == [
-        (EventType.LINE_ADDED, 5), (EventType.LINE_REMOVED, 2)]
+        (EventType.LINE_ADDED, 5),
+        (EventType.LINE_REMOVED, 2),
+    ]
 
 
 def test_lines_an_operator_edited_are_kept_when_the_mall_changes_them(tenant, shop):
@@ -287,16 +335,22 @@ def test_lines_an_operator_edited_are_kept_when_the_mall_changes_them(tenant, sh
     run_import(shop, [imported(1, lines=(fewer, LINES[1]))])
 
     assert order_of(shop, 1).lines.get(sku="TEA-001").quantity == 3
-    assert OrderTask.objects.filter(order=order, resolved_at=None,
-                                    definition__code=BuiltinTask.MALL_CHANGED_EDITED).exists()
+    assert OrderTask.objects.filter(
+        order=order, resolved_at=None, definition__code=BuiltinTask.MALL_CHANGED_EDITED
+    ).exists()
 
 
 def test_an_order_entered_before_the_import_knew_it_follows_the_operator_rule(tenant, shop):
     """No MallOrder yet (typed in by hand for this shop): differences apply unless an operator made them."""
     actor = user_actor(tenant)
-    typed = order_create(tenant=tenant, shop=shop, external_id="M-00001", actor=actor,
-                         fields={"dest_name": "山田 太郎", "dest_city": "千代田区", "ordered_at": ORDERED},
-                         lines=[dataclasses.asdict(line) for line in LINES])
+    typed = order_create(
+        tenant=tenant,
+        shop=shop,
+        external_id="M-00001",
+        actor=actor,
+        fields={"dest_name": "山田 太郎", "dest_city": "千代田区", "ordered_at": ORDERED},
+        lines=[dataclasses.asdict(line) for line in LINES],
+    )
     order_update(order=typed, changes={"dest_city": "千代田区 (確認済)"}, actor=actor)
 
     outcome = run_import(shop, [imported(1)])
@@ -317,9 +371,13 @@ def test_a_mapping_added_later_fills_the_payment_method_on_the_next_change(tenan
     assert any("konbini" in note for note in run.notes)
     assert run.failed == 0
 
-    MallCodeMapping.objects.create(tenant=tenant, mall=MallKind.SHOPIFY, kind=MappingKind.PAYMENT,
-                                   mall_code="konbini",
-                                   payment_method=PaymentMethod.objects.for_tenant(tenant).get(code="convenience_store"))
+    MallCodeMapping.objects.create(
+        tenant=tenant,
+        mall=MallKind.SHOPIFY,
+        kind=MappingKind.PAYMENT,
+        mall_code="konbini",
+        payment_method=PaymentMethod.objects.for_tenant(tenant).get(code="convenience_store"),
+    )
     run_import(shop, [imported(1, payment_code="konbini", payment_name="コンビニ決済")])
 
     assert order_of(shop, 1).payment_method.code == "convenience_store"
@@ -370,8 +428,9 @@ def test_a_shipped_order_cancelled_at_the_mall_is_refused_and_raises_the_task(te
 
 
 def test_a_mapped_mall_status_means_cancelled(tenant, shop):
-    MallCodeMapping.objects.create(tenant=tenant, mall=MallKind.SHOPIFY, kind=MappingKind.STATUS,
-                                   mall_code="refunded", cancels=True)
+    MallCodeMapping.objects.create(
+        tenant=tenant, mall=MallKind.SHOPIFY, kind=MappingKind.STATUS, mall_code="refunded", cancels=True
+    )
     run_import(shop, [imported(1)])
 
     run_import(shop, [imported(1, mall_status="refunded")])
@@ -411,15 +470,22 @@ def test_amounts_quantities_and_totals_beyond_the_bounds_fail_only_their_order(t
     huge_quantity = imported(4, lines=(ImportedLine(sku="X", name="X", unit_price=1, quantity=10**12),))
     huge_line = imported(5, lines=(ImportedLine(sku="X", name="X", unit_price=999_999_999, quantity=999_999),))
     huge_total = imported(6, shipping_fee=999_999_999_999, cod_fee=999_999_999_999)
-    at_the_bound = imported(7, lines=(ImportedLine(sku="X", name="X", unit_price=999_999_999_999, quantity=1),),
-                            shipping_fee=0)
+    at_the_bound = imported(
+        7, lines=(ImportedLine(sku="X", name="X", unit_price=999_999_999_999, quantity=1),), shipping_fee=0
+    )
 
     with translation.override("ja"):
-        outcome = import_orders(shop, [imported(1), huge_fee, huge_price, huge_quantity, huge_line, huge_total,
-                                       at_the_bound, imported(8)], run=run)
+        outcome = import_orders(
+            shop,
+            [imported(1), huge_fee, huge_price, huge_quantity, huge_line, huge_total, at_the_bound, imported(8)],
+            run=run,
+        )
 
     assert sorted(Order.objects.filter(shop=shop).values_list("external_id", flat=True)) == [
-        "M-00001", "M-00007", "M-00008"]
+        "M-00001",
+        "M-00007",
+        "M-00008",
+    ]
     assert order_of(shop, 7).total == 999_999_999_999
     reasons = dict(ImportFailure.objects.filter(run=run).values_list("external_id", "reason"))
     assert reasons == {
@@ -452,11 +518,12 @@ def test_a_batch_the_database_refuses_is_imported_order_by_order(tenant, shop):
     test adds): the batch is written again order by order, the refused order is a failure and the others
     import, on PostgreSQL (COPY) and on SQLite alike."""
     if connection.vendor == "postgresql":
-        statement = ("ALTER TABLE orders_order ADD CONSTRAINT refuse_poison CHECK (external_id <> 'M-00002') "
-                     "NOT VALID")
+        statement = "ALTER TABLE orders_order ADD CONSTRAINT refuse_poison CHECK (external_id <> 'M-00002') NOT VALID"
     else:
-        statement = ("CREATE TRIGGER refuse_poison BEFORE INSERT ON orders_order WHEN NEW.external_id = 'M-00002' "
-                     "BEGIN SELECT RAISE(ABORT, 'refuse_poison'); END")
+        statement = (
+            "CREATE TRIGGER refuse_poison BEFORE INSERT ON orders_order WHEN NEW.external_id = 'M-00002' "
+            "BEGIN SELECT RAISE(ABORT, 'refuse_poison'); END"
+        )
     with connection.cursor() as cursor:
         cursor.execute(statement)
     run = new_run(shop)
@@ -497,8 +564,14 @@ def test_the_run_must_be_the_shops(tenant, shop):
 
 
 def test_auto_processing_sorts_what_the_import_hands_over(tenant, shop):
-    outcome = run_import(shop, [imported(1), imported(2, payment_code="unknown", payment_name="謎の決済"),
-                                imported(3, payment_code="unknown")])
+    outcome = run_import(
+        shop,
+        [
+            imported(1),
+            imported(2, payment_code="unknown", payment_name="謎の決済"),
+            imported(3, payment_code="unknown"),
+        ],
+    )
 
     process(tenant=tenant, order_ids=outcome.changed_ids)
 
@@ -521,15 +594,20 @@ def test_an_upload_imports_its_pages_like_a_poll_and_records_the_run(tenant, sho
     user = make_member(tenant)
     run = import_run_start(shop=shop, trigger="csv", user=user)
 
-    outcome, problem = import_page(shop=shop, batch=[imported(1), FailedOrder("M-9", "列が足りません", "a,b")],
-                                   run=run)
+    outcome, problem = import_page(shop=shop, batch=[imported(1), FailedOrder("M-9", "列が足りません", "a,b")], run=run)
     finished = import_run_finish(run=run)
 
     assert problem == ""
     assert order_of(shop, 1).stage == Stage.PAID  # auto-processed within the page
     assert OrderEvent.objects.get(order_id=outcome.new_ids[0], type=EventType.CREATED).data["source"] == "csv"
     assert (finished.status, finished.trigger, finished.new, finished.failed, finished.pages, finished.processed) == (
-        RunStatus.PARTIAL, "csv", 1, 1, 1, 1)
+        RunStatus.PARTIAL,
+        "csv",
+        1,
+        1,
+        1,
+        1,
+    )
     assert finished.started_by == user
     assert finished.finished_at is not None
     assert import_run_finish(run=run, error="文字コードを判定できません").status == RunStatus.FAILED
@@ -540,8 +618,14 @@ def test_an_erased_buyer_is_not_brought_back_by_the_mall(tenant, shop):
     the personal data does not come back, and MallOrder keeps none of it."""
     run_import(shop, [imported(1)])
     order = order_of(shop, 1)
-    Order.objects.filter(pk=order.pk).update(orderer_name="（削除済み）", dest_name="（削除済み）", dest_address1="",
-                                             orderer_phone="", dest_phone="", personal_data_erased_at=ORDERED)
+    Order.objects.filter(pk=order.pk).update(
+        orderer_name="（削除済み）",
+        dest_name="（削除済み）",
+        dest_address1="",
+        orderer_phone="",
+        dest_phone="",
+        personal_data_erased_at=ORDERED,
+    )
     assert mall_state_erase(tenant_id=tenant.pk, order_ids=[order.pk]) == 1
     assert "山田" not in str(MallOrder.objects.get(order=order).values)
 

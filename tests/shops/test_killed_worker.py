@@ -40,8 +40,24 @@ BEAT_EVERY = 0.5  # seconds between the calls of beat's task here (60 in product
 
 def worker_argv(queue: str, name: str) -> list[str]:
     """A real worker, as the Procfile's, that also knows the test mall's connector."""
-    return [sys.executable, "-m", "celery", "-A", "backyard", "worker", "--loglevel", "INFO", "--concurrency", "1",
-            "--hostname", f"{name}-{queue}@%h", "--queues", queue, "--include", "tests.shops.fakeconnector"]
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "backyard",
+        "worker",
+        "--loglevel",
+        "INFO",
+        "--concurrency",
+        "1",
+        "--hostname",
+        f"{name}-{queue}@%h",
+        "--queues",
+        queue,
+        "--include",
+        "tests.shops.fakeconnector",
+    ]
 
 
 def redis_forget(client: Any, queue: str) -> None:
@@ -62,8 +78,9 @@ def redis_forget(client: Any, queue: str) -> None:
 
 @pytest.mark.service
 @pytest.mark.django_db(transaction=True)
-def test_a_killed_worker_is_shown_interrupted_and_its_shop_polled_again(tenant, tmp_path, settings,
-                                                                       require_postgres, require_redis):
+def test_a_killed_worker_is_shown_interrupted_and_its_shop_polled_again(
+    tenant, tmp_path, settings, require_postgres, require_redis
+):
     import redis
 
     client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=3)
@@ -94,8 +111,13 @@ def test_a_killed_worker_is_shown_interrupted_and_its_shop_polled_again(tenant, 
         shop = fake_shop(tenant, mall)
         database = connection.settings_dict
         url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
-        env = clean_env(tmp_path / "var", REDIS_URL=settings.REDIS_URL, DATABASE_URL=url,
-                        SHOPS_HEARTBEAT_EVERY=str(HEARTBEAT_EVERY), SHOPS_DEAD_AFTER=str(DEAD_AFTER))
+        env = clean_env(
+            tmp_path / "var",
+            REDIS_URL=settings.REDIS_URL,
+            DATABASE_URL=url,
+            SHOPS_HEARTBEAT_EVERY=str(HEARTBEAT_EVERY),
+            SHOPS_DEAD_AFTER=str(DEAD_AFTER),
+        )
 
         with process(worker_argv(queue, "first"), env, tmp_path / "first.log") as first:
             wait_for_log(tmp_path / "first.log", "ready.", first, timeout=60)
@@ -132,13 +154,16 @@ def test_a_killed_worker_is_shown_interrupted_and_its_shop_polled_again(tenant, 
                     break
                 time.sleep(0.2)
             else:
-                pytest.fail(f"no second poll within 2 minutes:\n"
-                            f"{(tmp_path / 'second.log').read_text(errors='replace')[-4000:]}")
+                pytest.fail(
+                    f"no second poll within 2 minutes:\n{(tmp_path / 'second.log').read_text(errors='replace')[-4000:]}"
+                )
 
         assert interrupted_after is not None
-        print(f"\nkilled worker: run shown interrupted {interrupted_after:.1f} s after the kill, shop polled again "  # noqa: T201
-              f"(run finished) {polled_after:.1f} s after it (SHOPS_DEAD_AFTER {DEAD_AFTER:g} s, heartbeat every "
-              f"{HEARTBEAT_EVERY:g} s, beat every {BEAT_EVERY:g} s, second worker started after the kill)")
+        print(  # noqa: T201
+            f"\nkilled worker: run shown interrupted {interrupted_after:.1f} s after the kill, shop polled again "
+            f"(run finished) {polled_after:.1f} s after it (SHOPS_DEAD_AFTER {DEAD_AFTER:g} s, heartbeat every "
+            f"{HEARTBEAT_EVERY:g} s, beat every {BEAT_EVERY:g} s, second worker started after the kill)"
+        )
         assert interrupted_after < DEAD_AFTER + 2 * BEAT_EVERY + 2
         assert (run.status, run.error_kind) == (RunStatus.FAILED, SyncErrorKind.INTERRUPTED)
         assert run.error.startswith("中断")

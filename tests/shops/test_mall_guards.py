@@ -84,24 +84,44 @@ def closed_port() -> int:
 # --- item 2: only the mall's own hosts -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("typed", "host"), [
-    ("backyard-demo", "backyard-demo.myshopify.com"),
-    ("Backyard-Demo.myshopify.com", "backyard-demo.myshopify.com"),
-    ("https://backyard-demo.myshopify.com/admin/orders", "backyard-demo.myshopify.com"),
-    (" shop1 ", "shop1.myshopify.com"),
-])
+@pytest.mark.parametrize(
+    ("typed", "host"),
+    [
+        ("backyard-demo", "backyard-demo.myshopify.com"),
+        ("Backyard-Demo.myshopify.com", "backyard-demo.myshopify.com"),
+        ("https://backyard-demo.myshopify.com/admin/orders", "backyard-demo.myshopify.com"),
+        (" shop1 ", "shop1.myshopify.com"),
+    ],
+)
 def test_a_shopify_domain_is_a_myshopify_shop(typed: str, host: str) -> None:
     assert shop_host(typed) == host
     assert ShopifyConnector({"shop_domain": typed, "access_token": "shpat_x"}).base_url == f"https://{host}"
 
 
-@pytest.mark.parametrize("typed", [
-    "127.0.0.1:5432", "127.0.0.1", "localhost:6379", "[::1]", "10.0.0.5", "evil.example.com",
-    "shop.myshopify.com:8443", "user@shop.myshopify.com", "shop.myshopify.com@127.0.0.1",
-    "shop.myshopify.com.evil.example", "a.b.myshopify.com", "shop.myshopify.com.", "-shop.myshopify.com",
-    "http://127.0.0.1:5432/", "shop.myshopify.com?x=1", "shop\\.myshopify.com", "myshopify.com",
-    "ｓｈｏｐ.myshopify.com", "shop .myshopify.com",
-])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "127.0.0.1:5432",
+        "127.0.0.1",
+        "localhost:6379",
+        "[::1]",
+        "10.0.0.5",
+        "evil.example.com",
+        "shop.myshopify.com:8443",
+        "user@shop.myshopify.com",
+        "shop.myshopify.com@127.0.0.1",
+        "shop.myshopify.com.evil.example",
+        "a.b.myshopify.com",
+        "shop.myshopify.com.",
+        "-shop.myshopify.com",
+        "http://127.0.0.1:5432/",
+        "shop.myshopify.com?x=1",
+        "shop\\.myshopify.com",
+        "myshopify.com",
+        "ｓｈｏｐ.myshopify.com",
+        "shop .myshopify.com",
+    ],
+)
 def test_anything_else_is_refused_before_any_request(typed: str) -> None:
     assert shop_host(typed) is None
     with pytest.raises(CredentialsInvalid) as refused:
@@ -110,8 +130,14 @@ def test_anything_else_is_refused_before_any_request(typed: str) -> None:
 
 
 def test_the_admin_refuses_another_host_in_japanese_and_stores_nothing(admin_client_tenant, tenant):
-    data = {"name": "Shopify店", "mall": MallKind.SHOPIFY, "code": "shopify", "active": "on",
-            "credential_shop_domain": "127.0.0.1:5432", "credential_access_token": "shpat_0123456789abcdef"}
+    data = {
+        "name": "Shopify店",
+        "mall": MallKind.SHOPIFY,
+        "code": "shopify",
+        "active": "on",
+        "credential_shop_domain": "127.0.0.1:5432",
+        "credential_access_token": "shpat_0123456789abcdef",
+    }
 
     refused = admin_client_tenant.post(reverse("admin:shops_shop_add"), data)
 
@@ -121,8 +147,9 @@ def test_the_admin_refuses_another_host_in_japanese_and_stores_nothing(admin_cli
     assert "myshopify.com の形で入力してください" in refused.content.decode()
     assert not Shop.objects.filter(tenant=tenant, code="shopify").exists()
 
-    accepted = admin_client_tenant.post(reverse("admin:shops_shop_add"),
-                                        {**data, "credential_shop_domain": "https://My-Shop.myshopify.com/admin"})
+    accepted = admin_client_tenant.post(
+        reverse("admin:shops_shop_add"), {**data, "credential_shop_domain": "https://My-Shop.myshopify.com/admin"}
+    )
 
     assert accepted.status_code == 302
     shop = Shop.objects.get(tenant=tenant, code="shopify")
@@ -132,9 +159,15 @@ def test_the_admin_refuses_another_host_in_japanese_and_stores_nothing(admin_cli
 def test_a_stored_foreign_host_is_never_connected_to(tenant, listener):
     """Credentials written around the form (stored before the rule, or by any other path): the worker's task
     refuses them before a single connection, says why in Japanese, and pauses the shop."""
-    shop = Shop.objects.create(tenant=tenant, name="Shopify店", mall=MallKind.SHOPIFY, code="shopify",
-                               credentials=encrypt_credentials({"shop_domain": f"127.0.0.1:{listener.port}",
-                                                                "access_token": "shpat_0123456789abcdef"}))
+    shop = Shop.objects.create(
+        tenant=tenant,
+        name="Shopify店",
+        mall=MallKind.SHOPIFY,
+        code="shopify",
+        credentials=encrypt_credentials(
+            {"shop_domain": f"127.0.0.1:{listener.port}", "access_token": "shpat_0123456789abcdef"}
+        ),
+    )
     shop_sync(shop)
 
     result = poll_shop_task.apply(args=[shop.pk]).get()
@@ -156,8 +189,14 @@ def test_the_platforms_base_url_still_reaches_a_local_fake_mall(tenant):
     fake = FakeShopify().start()
     try:
         fake.add_orders(2)
-        shop = Shop.objects.create(tenant=tenant, name="Shopify店", mall=MallKind.SHOPIFY, code="shopify",
-                                   base_url=fake.url, credentials=encrypt_credentials(fake.credentials))
+        shop = Shop.objects.create(
+            tenant=tenant,
+            name="Shopify店",
+            mall=MallKind.SHOPIFY,
+            code="shopify",
+            base_url=fake.url,
+            credentials=encrypt_credentials(fake.credentials),
+        )
         shop_sync(shop)
 
         run = poll_shop(shop_id=shop.pk).run
@@ -189,12 +228,24 @@ def test_a_mall_that_cannot_be_reached_reads_as_words_not_socket_text(tenant, ma
 # --- item 7: Retry-After, and the retry of a failed fetch ---------------------------------------------------------
 
 
-@pytest.mark.parametrize(("header", "expected"), [
-    ("120", 120.0), ("2.0", 2.0), ("-5", 0.0), ("", RETRY_AFTER_DEFAULT), ("soon", RETRY_AFTER_DEFAULT),
-    ("nan", RETRY_AFTER_DEFAULT), ("NaN", RETRY_AFTER_DEFAULT), ("inf", RETRY_AFTER_MAX),
-    ("-inf", 0.0), ("1e400", RETRY_AFTER_MAX), ("99999999999999999999", RETRY_AFTER_MAX),
-    ("Wed, 02 Dec 2026 09:02:00 GMT", 120.0), ("Wed, 02 Dec 2026 08:00:00 GMT", 0.0),
-])
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("120", 120.0),
+        ("2.0", 2.0),
+        ("-5", 0.0),
+        ("", RETRY_AFTER_DEFAULT),
+        ("soon", RETRY_AFTER_DEFAULT),
+        ("nan", RETRY_AFTER_DEFAULT),
+        ("NaN", RETRY_AFTER_DEFAULT),
+        ("inf", RETRY_AFTER_MAX),
+        ("-inf", 0.0),
+        ("1e400", RETRY_AFTER_MAX),
+        ("99999999999999999999", RETRY_AFTER_MAX),
+        ("Wed, 02 Dec 2026 09:02:00 GMT", 120.0),
+        ("Wed, 02 Dec 2026 08:00:00 GMT", 0.0),
+    ],
+)
 def test_retry_after_is_read_and_bounded(header: str, expected: float) -> None:
     now = dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.UTC)
 

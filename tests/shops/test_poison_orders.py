@@ -45,8 +45,14 @@ def poisoned_page(fake: FakeShopify) -> tuple[list[int], dict[int, str]]:
 
 
 def shopify_shop(tenant, fake: FakeShopify) -> Shop:
-    return shop_create(tenant=tenant, name="Shopify店", mall=MallKind.SHOPIFY, code="shopify",
-                       credentials=fake.credentials, base_url=fake.url)
+    return shop_create(
+        tenant=tenant,
+        name="Shopify店",
+        mall=MallKind.SHOPIFY,
+        code="shopify",
+        credentials=fake.credentials,
+        base_url=fake.url,
+    )
 
 
 def name_of(fake: FakeShopify, order_id: int) -> str:
@@ -56,7 +62,8 @@ def name_of(fake: FakeShopify, order_id: int) -> str:
 def assert_first_poll(fake: FakeShopify, shop: Shop, run: ImportRun, good: list[int], bad: dict[int, str]) -> None:
     assert (run.status, run.new, run.failed) == (RunStatus.PARTIAL, 3, 2), run.error
     assert sorted(Order.objects.filter(shop=shop).values_list("external_id", flat=True)) == sorted(
-        name_of(fake, order_id) for order_id in good)
+        name_of(fake, order_id) for order_id in good
+    )
     reasons = dict(ImportFailure.objects.filter(run=run).values_list("external_id", "reason"))
     assert reasons == {name_of(fake, order_id): reason for order_id, reason in bad.items()}
     sync = ShopSync.objects.get(shop=shop)
@@ -105,8 +112,9 @@ def test_amounts_no_number_can_hold_are_refused_at_once():
 
 @pytest.mark.service
 @pytest.mark.django_db(transaction=True)
-def test_a_real_worker_imports_around_a_poison_order_and_moves_on(tenant, fake, tmp_path, require_postgres,
-                                                                  require_redis, settings):
+def test_a_real_worker_imports_around_a_poison_order_and_moves_on(
+    tenant, fake, tmp_path, require_postgres, require_redis, settings
+):
     """beat's task sends the poll to a real worker: the page with the poison orders imports all but them,
     they are named failures, the cursor moves on, and the shop's next poll brings a later order."""
     import redis

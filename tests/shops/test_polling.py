@@ -43,12 +43,19 @@ def mall() -> Iterator[FakeMall]:
 
 def fake_shop(tenant: Any, mall: FakeMall, **fields: Any) -> Shop:
     """A shop of the test-only kind: made directly, since the admin offers only the real malls."""
-    shop = Shop.objects.create(tenant=tenant, name=fields.pop("name", "フェイク店"), mall=KIND,
-                               code=fields.pop("code", f"fake-{Shop.objects.count()}"), base_url=mall.url,
-                               credentials=encrypt_credentials(fields.pop("credentials", mall.credentials)), **fields)
+    shop = Shop.objects.create(
+        tenant=tenant,
+        name=fields.pop("name", "フェイク店"),
+        mall=KIND,
+        code=fields.pop("code", f"fake-{Shop.objects.count()}"),
+        base_url=mall.url,
+        credentials=encrypt_credentials(fields.pop("credentials", mall.credentials)),
+        **fields,
+    )
     card = PaymentMethod.objects.for_tenant(tenant).get(code="credit_card")
-    MallCodeMapping.objects.get_or_create(tenant=tenant, mall=KIND, kind=MappingKind.PAYMENT, mall_code="card",
-                                          defaults={"payment_method": card})
+    MallCodeMapping.objects.get_or_create(
+        tenant=tenant, mall=KIND, kind=MappingKind.PAYMENT, mall_code="card", defaults={"payment_method": card}
+    )
     shop_sync(shop)
     return shop
 
@@ -80,7 +87,13 @@ def test_a_poll_imports_every_page_and_sorts_the_orders(tenant, shop, mall):
 
     run = outcome.run
     assert (run.status, run.trigger, run.new, run.updated, run.failed, run.pages) == (
-        RunStatus.OK, Trigger.BEAT, 7, 0, 0, 3)  # pages of 3
+        RunStatus.OK,
+        Trigger.BEAT,
+        7,
+        0,
+        0,
+        3,
+    )  # pages of 3
     assert run.started_at
     assert run.finished_at
     assert len(numbers(shop)) == 7
@@ -97,8 +110,16 @@ def test_the_next_poll_starts_from_the_cursor_and_finds_the_changes(tenant, shop
     mall.add_orders(4)
     poll_shop(shop_id=shop.pk)
     mall.requests.clear()
-    mall.change("F-00002", ship_to={"name": "山田 花子", "zip": "530-0001", "prefecture": "大阪府",
-                                    "city": "大阪市北区", "address1": "梅田1-1-1"})
+    mall.change(
+        "F-00002",
+        ship_to={
+            "name": "山田 花子",
+            "zip": "530-0001",
+            "prefecture": "大阪府",
+            "city": "大阪市北区",
+            "address1": "梅田1-1-1",
+        },
+    )
     mall.add_orders(1)
 
     run = poll_shop(shop_id=shop.pk).run
@@ -149,14 +170,18 @@ def test_a_page_imported_twice_changes_nothing(tenant, shop, mall):
     mall.add_orders(3)
     poll_shop(shop_id=shop.pk)
     ShopSync.objects.filter(shop=shop).update(cursor="")
-    before = (list(Order.objects.filter(shop=shop).values("pk", "version", "updated_at")),
-              OrderEvent.objects.filter(order__shop=shop).count())
+    before = (
+        list(Order.objects.filter(shop=shop).values("pk", "version", "updated_at")),
+        OrderEvent.objects.filter(order__shop=shop).count(),
+    )
 
     run = poll_shop(shop_id=shop.pk).run
 
     assert (run.new, run.updated, run.unchanged) == (0, 0, 3)
-    assert (list(Order.objects.filter(shop=shop).values("pk", "version", "updated_at")),
-            OrderEvent.objects.filter(order__shop=shop).count()) == before
+    assert (
+        list(Order.objects.filter(shop=shop).values("pk", "version", "updated_at")),
+        OrderEvent.objects.filter(order__shop=shop).count(),
+    ) == before
 
 
 def test_a_malformed_order_is_recorded_and_the_others_import(tenant, shop, mall):
@@ -285,8 +310,9 @@ def test_a_poll_silent_for_longer_than_dead_after_has_lost_its_lock(tenant, shop
 def test_a_poll_that_still_signs_keeps_its_lock(tenant, shop, mall, settings):
     settings.SHOPS_DEAD_AFTER = 90
     now = timezone.now()
-    ShopSync.objects.filter(shop=shop).update(running_since=now - dt.timedelta(minutes=20),
-                                              heartbeat_at=now - dt.timedelta(seconds=30))
+    ShopSync.objects.filter(shop=shop).update(
+        running_since=now - dt.timedelta(minutes=20), heartbeat_at=now - dt.timedelta(seconds=30)
+    )
 
     assert poll_shop(shop_id=shop.pk).busy
     assert shops_due_for_poll(now=now) == []
@@ -304,11 +330,14 @@ def test_beat_shows_a_dead_poll_interrupted_and_polls_the_shop_again(tenant, sho
     mall.add_orders(5)
     poll_shop(shop_id=shop.pk)  # 5 orders in, cursor saved
     mall.add_orders(2)
-    dead = ImportRun.objects.create(tenant=tenant, shop=shop, status=RunStatus.RUNNING,
-                                    started_at=timezone.now() - dt.timedelta(minutes=3))
-    ShopSync.objects.filter(shop=shop).update(running_since=dead.started_at,
-                                              heartbeat_at=timezone.now() - dt.timedelta(seconds=100),
-                                              next_due_at=timezone.now() + dt.timedelta(minutes=4))
+    dead = ImportRun.objects.create(
+        tenant=tenant, shop=shop, status=RunStatus.RUNNING, started_at=timezone.now() - dt.timedelta(minutes=3)
+    )
+    ShopSync.objects.filter(shop=shop).update(
+        running_since=dead.started_at,
+        heartbeat_at=timezone.now() - dt.timedelta(seconds=100),
+        next_due_at=timezone.now() + dt.timedelta(minutes=4),
+    )
     eager = current_app.conf.task_always_eager
     current_app.conf.task_always_eager = True
     try:
@@ -322,7 +351,7 @@ def test_beat_shows_a_dead_poll_interrupted_and_polls_the_shop_again(tenant, sho
     assert (again.status, again.new, again.unchanged) == (RunStatus.OK, 2, 0)
     assert created_events(shop) == 7
     page = operator_client.get(reverse("shop_detail", args=[shop.pk])).content.decode()
-    assert 'by-run-interrupted' in page
+    assert "by-run-interrupted" in page
     assert ">中断<" in page
 
 
@@ -440,7 +469,9 @@ def test_the_task_retries_an_unavailable_mall(tenant, shop, mall, settings):
 
     assert (result["status"], result["new"]) == (RunStatus.OK, 2)
     assert list(ImportRun.objects.filter(shop=shop).order_by("pk").values_list("status", flat=True)) == [
-        RunStatus.FAILED, RunStatus.OK]
+        RunStatus.FAILED,
+        RunStatus.OK,
+    ]
 
 
 def test_the_task_does_not_retry_refused_credentials(tenant, mall):
@@ -466,6 +497,7 @@ def test_a_queued_run_delivered_twice_polls_once(tenant, shop, mall):
 
 # --- a real worker ----------------------------------------------------------------------------------------------
 
+
 @pytest.mark.service
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_polls_shopifys_fake_mall(tenant, tmp_path, require_postgres, require_redis, settings):
@@ -489,8 +521,14 @@ def test_a_real_worker_polls_shopifys_fake_mall(tenant, tmp_path, require_postgr
     try:
         for _i in range(3):
             fake.add_order(gateways=["shopify_payments"])  # a credit card: the default rule says "paid"
-        shop = shop_create(tenant=tenant, name="Shopify店", mall=MallKind.SHOPIFY, code="shopify",
-                           credentials=fake.credentials, base_url=fake.url)
+        shop = shop_create(
+            tenant=tenant,
+            name="Shopify店",
+            mall=MallKind.SHOPIFY,
+            code="shopify",
+            credentials=fake.credentials,
+            base_url=fake.url,
+        )
         database = connection.settings_dict
         url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
         env = clean_env(tmp_path / "var", REDIS_URL=settings.REDIS_URL, DATABASE_URL=url)
@@ -532,7 +570,6 @@ def test_a_real_worker_polls_shopifys_fake_mall(tenant, tmp_path, require_postgr
                     if queue.encode() in member:
                         client.srem(key, member)
         client.close()
-
 
 
 def test_a_shop_never_connected_is_not_polled(tenant):

@@ -45,11 +45,13 @@ def connect(fake: FakeRakuten) -> Iterator[Callable[..., RakutenConnector]]:
     """Connectors to the fake with a recorder instead of time.sleep (its list is `connector.slept`)."""
     made: list[RakutenConnector] = []
 
-    def make(cls: type[RakutenConnector] = RakutenConnector, credentials: dict[str, str] | None = None,
-             **kwargs: Any) -> RakutenConnector:
+    def make(
+        cls: type[RakutenConnector] = RakutenConnector, credentials: dict[str, str] | None = None, **kwargs: Any
+    ) -> RakutenConnector:
         slept: list[float] = []
-        connector = cls(fake.credentials if credentials is None else credentials, base_url=fake.url,
-                        sleep=slept.append, **kwargs)
+        connector = cls(
+            fake.credentials if credentials is None else credentials, base_url=fake.url, sleep=slept.append, **kwargs
+        )
         connector.slept = slept  # type: ignore[attr-defined]
         made.append(connector)
         return connector
@@ -99,8 +101,10 @@ def test_pages_through_search_pages_and_get_order_chunks(fake: FakeRakuten, conn
     assert [o.external_id for o in orders_of(pages)] == numbers  # every order once, oldest first
     assert all(isinstance(o, ImportedOrder) for o in orders_of(pages))
     # searchOrder pages of 120 (120, 120, 10), each cut into getOrder chunks of at most 100
-    assert [(s["PaginationRequestModel"]["requestPage"], s["PaginationRequestModel"]["requestRecordsAmount"])
-            for s in searches(fake)] == [(1, 120), (2, 120), (3, 120)]
+    assert [
+        (s["PaginationRequestModel"]["requestPage"], s["PaginationRequestModel"]["requestRecordsAmount"])
+        for s in searches(fake)
+    ] == [(1, 120), (2, 120), (3, 120)]
     assert [len(g["orderNumberList"]) for g in gets(fake)] == [100, 20, 100, 20, 10]
     assert [len(p.orders) for p in pages] == [100, 20, 100, 20, 10]
     assert all(g["version"] == 7 for g in gets(fake))
@@ -111,8 +115,9 @@ def test_pages_through_search_pages_and_get_order_chunks(fake: FakeRakuten, conn
     assert abs(end - now()) < dt.timedelta(seconds=5)
 
 
-def test_search_asks_by_order_date_oldest_first_in_rakuten_time_format(fake: FakeRakuten,
-                                                                       connect: Callable[..., Any]) -> None:
+def test_search_asks_by_order_date_oldest_first_in_rakuten_time_format(
+    fake: FakeRakuten, connect: Callable[..., Any]
+) -> None:
     fake.add_orders(3, since=now() - dt.timedelta(days=1))
 
     list(connect().pages(""))
@@ -144,7 +149,8 @@ def test_resume_from_saved_cursor_gets_only_newer_orders(fake: FakeRakuten, conn
 
 
 def test_first_poll_stops_at_initial_lookback_and_a_long_gap_is_read_in_windows(
-        fake: FakeRakuten, connect: Callable[..., Any]) -> None:
+    fake: FakeRakuten, connect: Callable[..., Any]
+) -> None:
     t = now()
     ninety, forty, ten = (fake.add_order(ordered_at=t - dt.timedelta(days=d)) for d in (90, 40, 10))
 
@@ -209,8 +215,9 @@ def test_server_errors_are_retried_with_backoff(fake: FakeRakuten, connect: Call
     assert connector.slept == [1.0, 2.0]
 
 
-def test_server_errors_beyond_the_retries_make_the_mall_unavailable(fake: FakeRakuten,
-                                                                     connect: Callable[..., Any]) -> None:
+def test_server_errors_beyond_the_retries_make_the_mall_unavailable(
+    fake: FakeRakuten, connect: Callable[..., Any]
+) -> None:
     fake.queue_server_error(times=RakutenConnector.RETRIES + 1)
     connector = connect()
 
@@ -252,11 +259,17 @@ def test_an_error_message_from_search_is_a_mall_error(fake: FakeRakuten, connect
 # --- broken and missing orders -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("defect", "reason"), [
-    ("price", "price"), ("date", "orderDatetime"), ("number", "orderNumber"),
-])
+@pytest.mark.parametrize(
+    ("defect", "reason"),
+    [
+        ("price", "price"),
+        ("date", "orderDatetime"),
+        ("number", "orderNumber"),
+    ],
+)
 def test_a_malformed_order_is_recorded_and_the_rest_come_through(
-        fake: FakeRakuten, connect: Callable[..., Any], defect: str, reason: str) -> None:
+    fake: FakeRakuten, connect: Callable[..., Any], defect: str, reason: str
+) -> None:
     t = now() - dt.timedelta(hours=2)
     before = fake.add_orders(3, since=t - dt.timedelta(hours=3), until=t - dt.timedelta(hours=2))
     broken = fake.add_malformed_order(defect, ordered_at=t - dt.timedelta(hours=1))
@@ -303,8 +316,9 @@ def test_get_order_is_never_asked_more_than_100(connect: Callable[..., Any]) -> 
 # --- mapping -------------------------------------------------------------------------------------------------
 
 
-def test_unset_amounts_become_zero_and_an_unset_total_is_unknown(fake: FakeRakuten,
-                                                                 connect: Callable[..., Any]) -> None:
+def test_unset_amounts_become_zero_and_an_unset_total_is_unknown(
+    fake: FakeRakuten, connect: Callable[..., Any]
+) -> None:
     number = fake.add_order(remote_island=True, settlement_code=2, couponAllTotalPrice=UNSET)
     raw = fake.order(number)
     assert (raw["postagePrice"], raw["deliveryPrice"], raw["requestPrice"]) == (UNSET, UNSET, UNSET)
@@ -318,9 +332,15 @@ def test_unset_amounts_become_zero_and_an_unset_total_is_unknown(fake: FakeRakut
 
 
 def test_fees_discount_points_and_total(fake: FakeRakuten, connect: Callable[..., Any]) -> None:
-    number = fake.add_order(remote_island=False, settlement_code=2, items=[("HCR-YZU-50", 1)],
-                            couponAllTotalPrice=300, couponShopPrice=300, PointModel={"usedPoint": 100},
-                            requestPrice=1320 + 770 + 330 - 300 - 100)
+    number = fake.add_order(
+        remote_island=False,
+        settlement_code=2,
+        items=[("HCR-YZU-50", 1)],
+        couponAllTotalPrice=300,
+        couponShopPrice=300,
+        PointModel={"usedPoint": 100},
+        requestPrice=1320 + 770 + 330 - 300 - 100,
+    )
 
     (order,) = imported(list(connect().pages("")))
 
@@ -366,24 +386,40 @@ def test_an_order_maps_field_by_field(fake: FakeRakuten, connect: Callable[..., 
     assert order.orderer_phone == "-".join(orderer[f"phoneNumber{i}"] for i in (1, 2, 3))
     assert order.orderer_postal_code == f"{orderer['zipCode1']}-{orderer['zipCode2']}"
     assert (order.orderer_prefecture, order.orderer_city, order.orderer_address1) == (
-        orderer["prefecture"], orderer["city"], orderer["subAddress"])
+        orderer["prefecture"],
+        orderer["city"],
+        orderer["subAddress"],
+    )
     assert order.dest_name == f"{recipient['familyName']} {recipient['firstName']}"
     assert order.dest_postal_code == f"{recipient['zipCode1']}-{recipient['zipCode2']}"
     assert (order.dest_prefecture, order.dest_city, order.dest_address1) == (
-        recipient["prefecture"], recipient["city"], recipient["subAddress"])
+        recipient["prefecture"],
+        recipient["city"],
+        recipient["subAddress"],
+    )
     assert order.order_comment == "ギフト包装済み"
     assert order.remarks == raw["remarks"]
     # Items of both packages are lines; fees are the order's totals over the packages.
     items = [i for p in raw["PackageModelList"] for i in p["ItemModelList"]]
     assert [(line.mall_line_id, line.name, line.unit_price, line.quantity) for line in order.lines] == [
-        (str(i["itemDetailId"]), i["itemName"], i["price"], i["units"]) for i in items]
+        (str(i["itemDetailId"]), i["itemName"], i["price"], i["units"]) for i in items
+    ]
     assert [line.options for line in order.lines] == [i["selectedChoice"] or "" for i in items]
     assert order.shipping_fee == sum(p["postagePrice"] for p in raw["PackageModelList"])
 
 
-@pytest.mark.parametrize(("term", "slot"), [
-    (0, ""), (1, "午前中"), (2, "午後"), (9, ""), (812, "午前中"), (1416, "14時～16時"), (1921, "19時～21時"),
-])
+@pytest.mark.parametrize(
+    ("term", "slot"),
+    [
+        (0, ""),
+        (1, "午前中"),
+        (2, "午後"),
+        (9, ""),
+        (812, "午前中"),
+        (1416, "14時～16時"),
+        (1921, "19時～21時"),
+    ],
+)
 def test_shipping_term_becomes_the_time_slot(fake: FakeRakuten, term: int, slot: str) -> None:
     number = fake.add_order(deliveryDate="2030-01-15", shippingTerm=term, remarks="")
     order = map_order(fake.order(number))
@@ -400,13 +436,16 @@ def test_delivery_date_written_only_in_the_remarks_is_read(fake: FakeRakuten, co
     assert order.remarks == remarks  # kept whole for the operator
 
 
-@pytest.mark.parametrize(("remarks", "expected"), [
-    ("[配送日時指定:]\n2030/02/03(日)\n午前中\n", (dt.date(2030, 2, 3), "午前中")),
-    ("[配送日時指定：]\n2030-02-03\n", (dt.date(2030, 2, 3), "")),
-    ("[備考:]\n2030-02-03に届けて", (None, "")),  # a date outside the delivery part is the customer's prose
-    ("[配送日時指定:]\n2030-02-30(?)\n", (None, "")),
-    ("", (None, "")),
-])
+@pytest.mark.parametrize(
+    ("remarks", "expected"),
+    [
+        ("[配送日時指定:]\n2030/02/03(日)\n午前中\n", (dt.date(2030, 2, 3), "午前中")),
+        ("[配送日時指定：]\n2030-02-03\n", (dt.date(2030, 2, 3), "")),
+        ("[備考:]\n2030-02-03に届けて", (None, "")),  # a date outside the delivery part is the customer's prose
+        ("[配送日時指定:]\n2030-02-30(?)\n", (None, "")),
+        ("", (None, "")),
+    ],
+)
 def test_delivery_from_remarks(remarks: str, expected: tuple[dt.date | None, str]) -> None:
     assert delivery_from_remarks(remarks) == expected
 
@@ -422,13 +461,17 @@ def test_sku_prefers_the_system_sku_then_item_number_then_manage_number(fake: Fa
     fake.update_order(number, strip)
     assert [line.sku for line in map_order(fake.order(number)).lines] == [
         fake.order(number)["PackageModelList"][0]["ItemModelList"][0]["SkuModelList"][0]["merchantDefinedSkuId"],
-        "HCR-YZU-50", "ktl-nbt-065"]
+        "HCR-YZU-50",
+        "ktl-nbt-065",
+    ]
 
 
 def test_a_tax_excluded_item_is_imported_with_its_tax_included_price(fake: FakeRakuten) -> None:
     number = fake.add_order(items=[("HCR-YZU-50", 1)])
-    fake.update_order(number, lambda o: o["PackageModelList"][0]["ItemModelList"][0].update(
-        price=1200, includeTaxFlag=0, priceTaxIncl=1320))
+    fake.update_order(
+        number,
+        lambda o: o["PackageModelList"][0]["ItemModelList"][0].update(price=1200, includeTaxFlag=0, priceTaxIncl=1320),
+    )
     assert map_order(fake.order(number)).lines[0].unit_price == 1320
 
 
@@ -480,17 +523,24 @@ def test_the_esa_header_sent_is_the_one_the_fake_checks(fake: FakeRakuten, conne
 
 
 def test_fake_refuses_more_than_100_numbers_and_over_long_windows(fake: FakeRakuten) -> None:
-    headers = {"Authorization": "ESA " + base64.b64encode(
-        f"{fake.service_secret}:{fake.license_key}".encode()).decode()}
-    too_many = httpx.post(fake.url + GET_PATH, headers=headers,
-                          json={"orderNumberList": [f"382915-20260101-{i:010d}" for i in range(101)], "version": 7})
+    headers = {
+        "Authorization": "ESA " + base64.b64encode(f"{fake.service_secret}:{fake.license_key}".encode()).decode()
+    }
+    too_many = httpx.post(
+        fake.url + GET_PATH,
+        headers=headers,
+        json={"orderNumberList": [f"382915-20260101-{i:010d}" for i in range(101)], "version": 7},
+    )
     assert too_many.status_code == 400
     assert too_many.json()["MessageModelList"][0]["messageType"] == "ERROR"
 
     t = now()
-    search = {"dateType": 1, "startDatetime": (t - dt.timedelta(days=64)).strftime("%Y-%m-%dT%H:%M:%S%z"),
-              "endDatetime": t.strftime("%Y-%m-%dT%H:%M:%S%z"),
-              "PaginationRequestModel": {"requestRecordsAmount": 1000, "requestPage": 1}}
+    search = {
+        "dateType": 1,
+        "startDatetime": (t - dt.timedelta(days=64)).strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "endDatetime": t.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "PaginationRequestModel": {"requestRecordsAmount": 1000, "requestPage": 1},
+    }
     assert httpx.post(fake.url + SEARCH_PATH, headers=headers, json=search).status_code == 400
     search["startDatetime"] = (t - dt.timedelta(days=63)).strftime("%Y-%m-%dT%H:%M:%S%z")
     assert httpx.post(fake.url + SEARCH_PATH, headers=headers, json=search).status_code == 200
@@ -503,13 +553,18 @@ def test_fake_pages_and_filters_by_window_and_progress(fake: FakeRakuten) -> Non
     inside = fake.add_orders(5, since=t - dt.timedelta(days=2), until=t - dt.timedelta(days=1))
     fake.add_order(ordered_at=t - dt.timedelta(days=5))  # outside the window
     fake.cancel(inside[2])
-    headers = {"Authorization": "ESA " + base64.b64encode(
-        f"{fake.service_secret}:{fake.license_key}".encode()).decode()}
+    headers = {
+        "Authorization": "ESA " + base64.b64encode(f"{fake.service_secret}:{fake.license_key}".encode()).decode()
+    }
 
     def search(page: int, amount: int, **extra: Any) -> dict[str, Any]:
-        body = {"dateType": 1, "startDatetime": (t - dt.timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "endDatetime": t.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "PaginationRequestModel": {"requestRecordsAmount": amount, "requestPage": page}, **extra}
+        body = {
+            "dateType": 1,
+            "startDatetime": (t - dt.timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "endDatetime": t.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "PaginationRequestModel": {"requestRecordsAmount": amount, "requestPage": page},
+            **extra,
+        }
         return httpx.post(fake.url + SEARCH_PATH, headers=headers, json=body).json()
 
     first, last = search(1, 2), search(3, 2)
@@ -529,7 +584,12 @@ def test_payment_codes_point_at_the_tenant_default_payment_methods() -> None:
     assert set(PAYMENT_CODES.values()) <= tenant_codes
     assert set(PAYMENT_CODES) == set(SETTLEMENT_METHODS)
     assert {c: PAYMENT_CODES[c] for c in ("1", "2", "9", "13", "21")} == {
-        "1": "credit_card", "2": "cod", "9": "bank_transfer", "13": "convenience_store", "21": "deferred"}
+        "1": "credit_card",
+        "2": "cod",
+        "9": "bank_transfer",
+        "13": "convenience_store",
+        "21": "deferred",
+    }
     assert {str(code) for code, _name, _w in SETTLEMENTS} <= set(PAYMENT_CODES)  # what the demo mall sends
 
 

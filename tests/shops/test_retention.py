@@ -51,9 +51,17 @@ def shipped(tenant, shop: Shop, days_ago: int, *, today: dt.date = TODAY, **fiel
 
 def test_an_amazon_order_shipped_30_days_ago_loses_the_buyers_data_and_keeps_the_rest(tenant):
     amazon = shop_of(tenant, MallKind.AMAZON)
-    order = shipped(tenant, amazon, 30, external_id="249-1234567-7654321", orderer_name="山田 太郎",
-                    orderer_phone="03-1234-5678", orderer_email="taro@example.jp", dest_name="山田 花子",
-                    dest_address1="丸の内1-9-1")
+    order = shipped(
+        tenant,
+        amazon,
+        30,
+        external_id="249-1234567-7654321",
+        orderer_name="山田 太郎",
+        orderer_phone="03-1234-5678",
+        orderer_email="taro@example.jp",
+        dest_name="山田 花子",
+        dest_address1="丸の内1-9-1",
+    )
     lines_before = list(order.lines.values("sku", "name", "unit_price", "quantity"))
     total_before = order.total
 
@@ -90,10 +98,8 @@ def test_an_order_not_shipped_keeps_its_buyer_whatever_its_planned_ship_date(ten
     """Issue 10 #7: the planned ship date is a plan. An order still new, or ready to ship, whose planned date
     is 59 days back has not shipped: its buyer's name and address stay."""
     amazon = shop_of(tenant, MallKind.AMAZON)
-    new = make_order(tenant, shop=amazon, orderer_name="新規 花子",
-                     ship_date=TODAY - dt.timedelta(days=59))
-    waiting = make_order(tenant, shop=amazon, orderer_name="待機 次郎",
-                         ship_date=TODAY - dt.timedelta(days=59))
+    new = make_order(tenant, shop=amazon, orderer_name="新規 花子", ship_date=TODAY - dt.timedelta(days=59))
+    waiting = make_order(tenant, shop=amazon, orderer_name="待機 次郎", ship_date=TODAY - dt.timedelta(days=59))
     move(waiting, Stage.READY_TO_SHIP, days_before(TODAY, 60))
 
     assert amazon_personal_data_erase(today=TODAY) == 0
@@ -110,8 +116,11 @@ def test_the_30_days_count_from_the_day_the_order_entered_the_shipped_stage(tena
     due = shipped(tenant, amazon, 30, ship_date=TODAY - dt.timedelta(days=10))
     late_night = make_order(tenant, shop=amazon)
     move(late_night, Stage.READY_TO_SHIP, days_before(TODAY, 40))
-    move(late_night, Stage.SHIPPED, timezone.make_aware(dt.datetime.combine(
-        TODAY - dt.timedelta(days=30), dt.time(23, 59))))
+    move(
+        late_night,
+        Stage.SHIPPED,
+        timezone.make_aware(dt.datetime.combine(TODAY - dt.timedelta(days=30), dt.time(23, 59))),
+    )
     kept = shipped(tenant, amazon, 29, ship_date=TODAY - dt.timedelta(days=59))
 
     assert amazon_personal_data_erase(today=TODAY) == 2
@@ -154,8 +163,9 @@ def test_an_order_that_left_the_shipped_stage_and_came_back_counts_from_its_late
     assert amazon_personal_data_erase(today=TODAY + dt.timedelta(days=20)) == 1
 
 
-def test_what_is_due_is_found_in_one_query_whatever_the_number_of_orders(tenant, other_tenant,
-                                                                        django_assert_num_queries):
+def test_what_is_due_is_found_in_one_query_whatever_the_number_of_orders(
+    tenant, other_tenant, django_assert_num_queries
+):
     mine, theirs = shop_of(tenant, MallKind.AMAZON), shop_of(other_tenant, MallKind.AMAZON)
     for days in (31, 40, 5):
         shipped(tenant, mine, days)
@@ -173,8 +183,12 @@ def test_the_task_erases_too_and_the_copy_of_what_the_mall_sent_goes_with_it(ten
 
     amazon = shop_of(tenant, MallKind.AMAZON)
     order = shipped(tenant, amazon, 40, today=timezone.localdate(), orderer_name="鈴木 一郎")
-    MallOrder.objects.create(tenant=tenant, order=order, digest="x",
-                             values={"orderer_name": "鈴木 一郎", "dest_name": "鈴木 一郎", "total": 1000})
+    MallOrder.objects.create(
+        tenant=tenant,
+        order=order,
+        digest="x",
+        values={"orderer_name": "鈴木 一郎", "dest_name": "鈴木 一郎", "total": 1000},
+    )
 
     assert erase_amazon_personal_data() == 1  # today: shipped 40 days before the real date too
     kept = MallOrder.objects.get(order=order).values

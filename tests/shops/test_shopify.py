@@ -49,8 +49,9 @@ def connect(fake: FakeShopify) -> Iterator[Callable[..., ShopifyConnector]]:
     def make(credentials: dict[str, str] | None = None, **kwargs: Any) -> ShopifyConnector:
         slept: list[float] = []
         kwargs.setdefault("base_url", fake.url)
-        connector = ShopifyConnector(fake.credentials if credentials is None else credentials,
-                                     sleep=slept.append, **kwargs)
+        connector = ShopifyConnector(
+            fake.credentials if credentials is None else credentials, sleep=slept.append, **kwargs
+        )
         connector.slept = slept  # type: ignore[attr-defined]
         made.append(connector)
         return connector
@@ -103,8 +104,11 @@ def test_full_paging_follows_the_link_header(fake: FakeShopify, connect: Callabl
     assert "updated_at_min" in first
     assert set(second) == {"limit", "page_info"}  # Shopify refuses filters next to page_info
     assert all(r.headers["x-shopify-access-token"] == fake.access_token for r in fake.requests)
-    assert json.loads(pages[0].cursor) == {"since": fake.order(ids[249])["updated_at"],
-                                           "page_info": second["page_info"], "from": first["updated_at_min"]}
+    assert json.loads(pages[0].cursor) == {
+        "since": fake.order(ids[249])["updated_at"],
+        "page_info": second["page_info"],
+        "from": first["updated_at_min"],
+    }
     assert json.loads(pages[-1].cursor) == {"since": fake.order(ids[-1])["updated_at"]}
     assert connector.slept == []
 
@@ -123,8 +127,9 @@ def test_a_poll_that_dies_mid_way_resumes_on_the_next_page(fake: FakeShopify, co
     assert set(listings(fake)[-1]) == {"limit", "page_info"}
 
 
-def test_resume_from_the_cursor_brings_only_changed_and_new_orders(fake: FakeShopify,
-                                                                   connect: Callable[..., Any]) -> None:
+def test_resume_from_the_cursor_brings_only_changed_and_new_orders(
+    fake: FakeShopify, connect: Callable[..., Any]
+) -> None:
     old = fake.add_orders(30)
     cursor = list(connect().pages(""))[-1].cursor
     fake.cancel(old[3])
@@ -233,8 +238,7 @@ def test_server_error_is_retried(fake: FakeShopify, connect: Callable[..., Any])
     assert connector.slept == [1.0]
 
 
-def test_server_errors_beyond_the_retries_are_mall_unavailable(fake: FakeShopify,
-                                                                connect: Callable[..., Any]) -> None:
+def test_server_errors_beyond_the_retries_are_mall_unavailable(fake: FakeShopify, connect: Callable[..., Any]) -> None:
     fake.add_orders(3)
     fake.queue_server_error(times=4)
     connector = connect()
@@ -249,8 +253,9 @@ def test_server_errors_beyond_the_retries_are_mall_unavailable(fake: FakeShopify
 
 
 @pytest.mark.parametrize("defect", ["quantity", "created", "price"])
-def test_malformed_order_is_recorded_while_the_rest_come_through(fake: FakeShopify, connect: Callable[..., Any],
-                                                                 defect: str) -> None:
+def test_malformed_order_is_recorded_while_the_rest_come_through(
+    fake: FakeShopify, connect: Callable[..., Any], defect: str
+) -> None:
     good = fake.add_orders(3)
     bad = fake.add_malformed_order(defect)
     more = fake.add_orders(2)
@@ -266,11 +271,14 @@ def test_malformed_order_is_recorded_while_the_rest_come_through(fake: FakeShopi
 
 def test_order_maps_every_field(fake: FakeShopify, connect: Callable[..., Any]) -> None:
     order_id = fake.add_order(
-        items=[("TEA-SEN-100", 2), ("MUG-HSM-AI", 1)], gateways=["Cash on Delivery (COD)"],
-        financial_status="pending", place=TOKYO, discount=500, company="株式会社テスト商事",
-        note="不在の場合は宅配ボックスへ", note_attributes=[("配達希望日", "2026/12/10"),
-                                                         ("配達希望時間帯", "14時～16時"),
-                                                         ("ギフト包装", "希望する")],
+        items=[("TEA-SEN-100", 2), ("MUG-HSM-AI", 1)],
+        gateways=["Cash on Delivery (COD)"],
+        financial_status="pending",
+        place=TOKYO,
+        discount=500,
+        company="株式会社テスト商事",
+        note="不在の場合は宅配ボックスへ",
+        note_attributes=[("配達希望日", "2026/12/10"), ("配達希望時間帯", "14時～16時"), ("ギフト包装", "希望する")],
     )
     raw = fake.order(order_id)
     shipping, billing = raw["shipping_address"], raw["billing_address"]
@@ -304,8 +312,7 @@ def test_order_maps_every_field(fake: FakeShopify, connect: Callable[..., Any]) 
     assert order.remarks == "不在の場合は宅配ボックスへ\nギフト包装: 希望する"
 
 
-def test_japanese_locale_province_maps_to_the_same_prefecture(fake: FakeShopify,
-                                                              connect: Callable[..., Any]) -> None:
+def test_japanese_locale_province_maps_to_the_same_prefecture(fake: FakeShopify, connect: Callable[..., Any]) -> None:
     order_id = fake.add_order(place=ISHIGAKI, japanese_province=True)
     raw = fake.order(order_id)
 
@@ -324,14 +331,18 @@ def test_gift_card_gives_way_to_the_other_gateway(fake: FakeShopify, connect: Ca
     assert PAYMENT_CODES[order.payment_code] == "credit_card"
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("2026-12-10", dt.date(2026, 12, 10)),
-    ("2026年12月10日(木)", dt.date(2026, 12, 10)),
-    ("２０２６／１２／１０", dt.date(2026, 12, 10)),
-    ("なるべく早く", None),
-])
-def test_delivery_date_attribute_formats(fake: FakeShopify, connect: Callable[..., Any], value: str,
-                                         expected: dt.date | None) -> None:
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-12-10", dt.date(2026, 12, 10)),
+        ("2026年12月10日(木)", dt.date(2026, 12, 10)),
+        ("２０２６／１２／１０", dt.date(2026, 12, 10)),
+        ("なるべく早く", None),
+    ],
+)
+def test_delivery_date_attribute_formats(
+    fake: FakeShopify, connect: Callable[..., Any], value: str, expected: dt.date | None
+) -> None:
     raw = fake.order(fake.add_order(note_attributes=[("お届け希望日", value)]))
 
     order = connect().to_imported(raw)
@@ -351,18 +362,21 @@ def test_cancelled_order(fake: FakeShopify, connect: Callable[..., Any]) -> None
     assert order.mall_status == "refunded/unfulfilled"
 
 
-@pytest.mark.parametrize(("code", "province", "expected"), [
-    ("JP-13", "Tokyo", "東京都"),
-    ("JP-01", "Hokkaidō", "北海道"),
-    ("jp-47", "", "沖縄県"),
-    (None, "Tōkyō", "東京都"),
-    ("", "Kyoto", "京都府"),
-    ("", "Osaka-fu", "大阪府"),
-    ("", "Aichi Prefecture", "愛知県"),
-    ("", "Hokkaido", "北海道"),
-    ("", "兵庫県", "兵庫県"),
-    ("", "Atlantis", "Atlantis"),
-])
+@pytest.mark.parametrize(
+    ("code", "province", "expected"),
+    [
+        ("JP-13", "Tokyo", "東京都"),
+        ("JP-01", "Hokkaidō", "北海道"),
+        ("jp-47", "", "沖縄県"),
+        (None, "Tōkyō", "東京都"),
+        ("", "Kyoto", "京都府"),
+        ("", "Osaka-fu", "大阪府"),
+        ("", "Aichi Prefecture", "愛知県"),
+        ("", "Hokkaido", "北海道"),
+        ("", "兵庫県", "兵庫県"),
+        ("", "Atlantis", "Atlantis"),
+    ],
+)
 def test_prefecture_name(code: str | None, province: str, expected: str) -> None:
     assert prefecture_name(code, province) == expected
 
@@ -373,15 +387,19 @@ def test_prefecture_table_has_the_47_iso_codes() -> None:
     assert all(kanji[-1] in "都道府県" for _code, kanji, _romaji in JP_PREFECTURES)
 
 
-@pytest.mark.parametrize(("typed", "url"), [
-    ("backyard-demo", "https://backyard-demo.myshopify.com"),
-    ("backyard-demo.myshopify.com", "https://backyard-demo.myshopify.com"),
-    ("https://backyard-demo.myshopify.com/admin", "https://backyard-demo.myshopify.com"),
-])
+@pytest.mark.parametrize(
+    ("typed", "url"),
+    [
+        ("backyard-demo", "https://backyard-demo.myshopify.com"),
+        ("backyard-demo.myshopify.com", "https://backyard-demo.myshopify.com"),
+        ("https://backyard-demo.myshopify.com/admin", "https://backyard-demo.myshopify.com"),
+    ],
+)
 def test_shop_domain_as_typed_becomes_the_api_host(typed: str, url: str) -> None:
     assert shop_base_url(typed) == url
     assert ShopifyConnector({"shop_domain": typed, "access_token": "x"}).orders_url == (
-        f"{url}/admin/api/{API_VERSION}/orders.json")
+        f"{url}/admin/api/{API_VERSION}/orders.json"
+    )
 
 
 def test_payment_codes_map_onto_the_tenant_default_methods() -> None:

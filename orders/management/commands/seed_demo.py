@@ -47,6 +47,7 @@ ACTOR = Actor.system("seed_demo")
 
 # --- what the demo merchant sells, and where --------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class ShopSpec:
     code: str
@@ -59,17 +60,37 @@ class ShopSpec:
 
 
 SHOP_SPECS: tuple[ShopSpec, ...] = (
-    ShopSpec("rakuten", "楽天市場店", MallKind.RAKUTEN, 1, 50,
-             {"rakuten_pay": 50, "credit_card": 10, "bank_transfer": 8, "cod": 12, "convenience_store": 8,
-              "deferred": 12}, 3980),
-    ShopSpec("yahoo", "Yahoo!ショッピング店", MallKind.YAHOO, 2, 27,
-             {"credit_card": 52, "bank_transfer": 8, "cod": 12, "convenience_store": 13, "deferred": 15},
-             5000),
-    ShopSpec("shopify", "公式オンラインストア", MallKind.SHOPIFY, 3, 18,
-             {"credit_card": 75, "bank_transfer": 8, "cod": 9, "deferred": 8}, 5000),
+    ShopSpec(
+        "rakuten",
+        "楽天市場店",
+        MallKind.RAKUTEN,
+        1,
+        50,
+        {"rakuten_pay": 50, "credit_card": 10, "bank_transfer": 8, "cod": 12, "convenience_store": 8, "deferred": 12},
+        3980,
+    ),
+    ShopSpec(
+        "yahoo",
+        "Yahoo!ショッピング店",
+        MallKind.YAHOO,
+        2,
+        27,
+        {"credit_card": 52, "bank_transfer": 8, "cod": 12, "convenience_store": 13, "deferred": 15},
+        5000,
+    ),
+    ShopSpec(
+        "shopify",
+        "公式オンラインストア",
+        MallKind.SHOPIFY,
+        3,
+        18,
+        {"credit_card": 75, "bank_transfer": 8, "cod": 9, "deferred": 8},
+        5000,
+    ),
     # The phone/FAX desk every tenant gets from tenant_defaults_create.
-    ShopSpec("phone-fax", "電話・FAX注文", MallKind.MANUAL, 99, 5,
-             {"bank_transfer": 35, "cod": 55, "deferred": 10}, 5000),
+    ShopSpec(
+        "phone-fax", "電話・FAX注文", MallKind.MANUAL, 99, 5, {"bank_transfer": 35, "cod": 55, "deferred": 10}, 5000
+    ),
 )
 AUCTION_SHOP = ("auction", "ヤフオク!出品")
 # How the demo's malls name what the tenant calls otherwise, mapped as an admin would (shops.MallCodeMapping):
@@ -108,30 +129,49 @@ CATALOGUE: tuple[Product, ...] = (
     # sku, name, price, tax rate, options, fits a mail slot, popularity
     Product("TEA-SEN-100", "静岡県産 深蒸し煎茶 100g", 1080, 8, (), True, 16),
     Product("TEA-MAT-030", "宇治抹茶 薄茶用 30g缶", 1620, 8, (), True, 8),
-    Product("COF-DRP-20", "ドリップコーヒー アソート 20袋", 2160, 8,
-            _variants(焙煎=("中煎り", "深煎り")), True, 12),
-    Product("RIC-KOS-5K", "新潟県産コシヒカリ 5kg", 3580, 8,
-            _variants(精米=("白米", "無洗米", "玄米")), False, 10),
-    Product("SWT-DOR-10", "北海道産小豆のどら焼き 10個入", 2400, 8,
-            _variants(のし=("なし", "御中元", "内祝")), False, 7),
+    Product("COF-DRP-20", "ドリップコーヒー アソート 20袋", 2160, 8, _variants(焙煎=("中煎り", "深煎り")), True, 12),
+    Product("RIC-KOS-5K", "新潟県産コシヒカリ 5kg", 3580, 8, _variants(精米=("白米", "無洗米", "玄米")), False, 10),
+    Product(
+        "SWT-DOR-10", "北海道産小豆のどら焼き 10個入", 2400, 8, _variants(のし=("なし", "御中元", "内祝")), False, 7
+    ),
     Product("HNY-ACA-500", "国産アカシアはちみつ 500g", 2980, 8, (), False, 6),
     Product("SOY-KIO-3P", "木桶仕込み醤油 3本セット", 3240, 8, (), False, 5),
-    Product("TWL-IMB-2P", "今治タオル フェイスタオル 2枚組", 2200, 10,
-            _variants(色=("ホワイト", "ネイビー", "グレー")), True, 12),
-    Product("TSH-ORG-01", "オーガニックコットン Tシャツ", 3980, 10,
-            _variants(色=("ブラック", "ホワイト", "ネイビー"), サイズ=("S", "M", "L", "XL")), True, 10),
-    Product("SCK-MRN-3P", "メリノウール ソックス 3足組", 1980, 10,
-            _variants(サイズ=("23-25cm", "25-27cm")), True, 9),
+    Product(
+        "TWL-IMB-2P",
+        "今治タオル フェイスタオル 2枚組",
+        2200,
+        10,
+        _variants(色=("ホワイト", "ネイビー", "グレー")),
+        True,
+        12,
+    ),
+    Product(
+        "TSH-ORG-01",
+        "オーガニックコットン Tシャツ",
+        3980,
+        10,
+        _variants(色=("ブラック", "ホワイト", "ネイビー"), サイズ=("S", "M", "L", "XL")),
+        True,
+        10,
+    ),
+    Product("SCK-MRN-3P", "メリノウール ソックス 3足組", 1980, 10, _variants(サイズ=("23-25cm", "25-27cm")), True, 9),
     Product("MUG-HSM-01", "波佐見焼 マグカップ", 2420, 10, _variants(色=("藍", "白磁", "飴釉")), False, 7),
     Product("CHP-WKS-5P", "若狭塗 箸 5膳セット", 3300, 10, (), False, 4),
     Product("KTL-NBT-065", "南部鉄器 急須 0.65L", 8800, 10, _variants(色=("黒", "茶")), False, 3),
-    Product("BAG-HNP-TT", "倉敷帆布 トートバッグ", 5500, 10,
-            _variants(色=("生成り", "ブラック", "オリーブ")), False, 5),
-    Product("CSE-LTR-IP", "本革 手帳型スマホケース", 4980, 10,
-            _variants(機種=("iPhone 15", "iPhone 16"), 色=("キャメル", "ブラック")), True, 6),
+    Product(
+        "BAG-HNP-TT", "倉敷帆布 トートバッグ", 5500, 10, _variants(色=("生成り", "ブラック", "オリーブ")), False, 5
+    ),
+    Product(
+        "CSE-LTR-IP",
+        "本革 手帳型スマホケース",
+        4980,
+        10,
+        _variants(機種=("iPhone 15", "iPhone 16"), 色=("キャメル", "ブラック")),
+        True,
+        6,
+    ),
     Product("HCR-YZU-50", "柚子の香りのハンドクリーム 50g", 1320, 10, (), True, 8),
-    Product("SHP-AMN-400", "アミノ酸シャンプー 400ml", 1650, 10,
-            _variants(香り=("ゼラニウム", "シトラス")), False, 6),
+    Product("SHP-AMN-400", "アミノ酸シャンプー 400ml", 1650, 10, _variants(香り=("ゼラニウム", "シトラス")), False, 6),
 )
 
 MAIL_SLOT = ("ネコポス", "ゆうパケット")
@@ -144,32 +184,98 @@ PREPAID = frozenset({"bank_transfer", "convenience_store"})  # 入金確認が�
 
 RUSH_REMARK = "できるだけ早く発送をお願いします"
 REMARKS = (
-    "不在がちなので置き配を希望します", "領収書を同梱してください", "明細書は不要です", RUSH_REMARK,
-    "インターホンが故障しているためノックをお願いします", "簡易包装で構いません", "のし希望（表書き：内祝）",
+    "不在がちなので置き配を希望します",
+    "領収書を同梱してください",
+    "明細書は不要です",
+    RUSH_REMARK,
+    "インターホンが故障しているためノックをお願いします",
+    "簡易包装で構いません",
+    "のし希望（表書き：内祝）",
 )
 GIFT_REMARKS = (
-    "ギフト包装お願いします", "のし希望（表書き：御祝）", "のし希望（表書き：御中元）",
-    "のし希望（表書き：御歳暮）", "プレゼント用なので金額のわかるものは同梱しないでください",
+    "ギフト包装お願いします",
+    "のし希望（表書き：御祝）",
+    "のし希望（表書き：御中元）",
+    "のし希望（表書き：御歳暮）",
+    "プレゼント用なので金額のわかるものは同梱しないでください",
     "メッセージカードを付けてください「いつもありがとう」",
 )
 ORDER_COMMENTS = (
-    "[ラッピング:希望する(+330円)]\n[メッセージカード:不要]", "[ラッピング:希望しない]",
-    "[配送日時指定:指定なし]\n[領収書:必要]", "[のし:内祝/名入れ:{last}]",
+    "[ラッピング:希望する(+330円)]\n[メッセージカード:不要]",
+    "[ラッピング:希望しない]",
+    "[配送日時指定:指定なし]\n[領収書:必要]",
+    "[のし:内祝/名入れ:{last}]",
 )
 INQUIRIES = (
-    "お届け先の住所を変更したいです。", "注文内容の変更（サイズをLに）は可能でしょうか。",
-    "発送予定日を教えてください。", "領収書の宛名を「{company}」でお願いします。",
+    "お届け先の住所を変更したいです。",
+    "注文内容の変更（サイズをLに）は可能でしょうか。",
+    "発送予定日を教えてください。",
+    "領収書の宛名を「{company}」でお願いします。",
 )
 
 # Populations (2020 census, 10,000s) in the order of PREFECTURES: orders come from where people live.
 POPULATION = (
-    522, 124, 121, 230, 96, 107, 183, 287, 193, 194, 734, 628, 1405, 924, 220, 103, 113, 77, 81, 205,
-    198, 363, 754, 177, 141, 258, 884, 547, 132, 92, 55, 67, 189, 280, 134, 72, 95, 133, 69, 514,
-    81, 131, 174, 112, 107, 159, 147,
+    522,
+    124,
+    121,
+    230,
+    96,
+    107,
+    183,
+    287,
+    193,
+    194,
+    734,
+    628,
+    1405,
+    924,
+    220,
+    103,
+    113,
+    77,
+    81,
+    205,
+    198,
+    363,
+    754,
+    177,
+    141,
+    258,
+    884,
+    547,
+    132,
+    92,
+    55,
+    67,
+    189,
+    280,
+    134,
+    72,
+    95,
+    133,
+    69,
+    514,
+    81,
+    131,
+    174,
+    112,
+    107,
+    159,
+    147,
 )
 AREA_CODES = {
-    "北海道": "011", "宮城県": "022", "東京都": "03", "神奈川県": "045", "埼玉県": "048", "千葉県": "043",
-    "愛知県": "052", "京都府": "075", "大阪府": "06", "兵庫県": "078", "広島県": "082", "福岡県": "092",
+    "北海道": "011",
+    "宮城県": "022",
+    "東京都": "03",
+    "神奈川県": "045",
+    "埼玉県": "048",
+    "千葉県": "043",
+    "愛知県": "052",
+    "京都府": "075",
+    "大阪府": "06",
+    "兵庫県": "078",
+    "広島県": "082",
+    "福岡県": "092",
 }
 
 
@@ -295,7 +401,7 @@ class Planner:
         number = f"{rng.randint(1000, 9999)}-{rng.randint(0, 9999):04d}"
         if rec.prefecture in AREA_CODES and rng.random() < 0.3:  # a landline in a big city
             area = AREA_CODES[rec.prefecture]
-            number = f"{number[:6 - len(area)]}-{number[-4:]}"
+            number = f"{number[: 6 - len(area)]}-{number[-4:]}"
             phone = f"{area}-{number}"
         else:
             phone = f"{rng.choice(('070', '080', '090'))}-{number}"
@@ -305,9 +411,15 @@ class Planner:
         email = f"{user}{rng.randint(1, 99)}@{domain}"
         code = rec.postal_code
         return Person(
-            name=f"{last} {first}", kana=f"{last_kana} {first_kana}", email=email, phone=phone,
-            postal_code=f"{code[:3]}-{code[3:]}", prefecture=rec.prefecture, city=rec.city,
-            address1=address1, address2=address2,
+            name=f"{last} {first}",
+            kana=f"{last_kana} {first_kana}",
+            email=email,
+            phone=phone,
+            postal_code=f"{code[:3]}-{code[3:]}",
+            prefecture=rec.prefecture,
+            city=rec.city,
+            address1=address1,
+            address2=address2,
         )
 
     def _customer(self) -> int:
@@ -364,28 +476,45 @@ class Planner:
 
         fields: dict[str, Any] = {
             "ordered_at": ordered_at,
-            "orderer_name": orderer.name, "orderer_kana": orderer.kana, "orderer_email": orderer.email,
-            "orderer_phone": orderer.phone, "orderer_postal_code": orderer.postal_code,
-            "orderer_prefecture": orderer.prefecture, "orderer_city": orderer.city,
-            "orderer_address1": orderer.address1, "orderer_address2": orderer.address2,
-            "dest_name": dest.name, "dest_kana": dest.kana, "dest_company": company, "dest_phone": dest.phone,
-            "dest_postal_code": dest.postal_code, "dest_prefecture": dest.prefecture, "dest_city": dest.city,
-            "dest_address1": dest.address1, "dest_address2": dest.address2,
-            "payment_method": payment, "delivery_method": delivery,
+            "orderer_name": orderer.name,
+            "orderer_kana": orderer.kana,
+            "orderer_email": orderer.email,
+            "orderer_phone": orderer.phone,
+            "orderer_postal_code": orderer.postal_code,
+            "orderer_prefecture": orderer.prefecture,
+            "orderer_city": orderer.city,
+            "orderer_address1": orderer.address1,
+            "orderer_address2": orderer.address2,
+            "dest_name": dest.name,
+            "dest_kana": dest.kana,
+            "dest_company": company,
+            "dest_phone": dest.phone,
+            "dest_postal_code": dest.postal_code,
+            "dest_prefecture": dest.prefecture,
+            "dest_city": dest.city,
+            "dest_address1": dest.address1,
+            "dest_address2": dest.address2,
+            "payment_method": payment,
+            "delivery_method": delivery,
             "delivery_time_slot": rng.choice(TIME_SLOTS) if not mail_slot and rng.random() < 0.25 else "",
             "requested_delivery_date": requested,
-            "shipping_fee": shipping_fee, "cod_fee": 330 if payment == "cod" else 0,
-            "discount": discount, "points_used": points,
-            "remarks": remarks, "order_comment": order_comment,
-            "post_order_comment": inquiry, "mail_inquiry": bool(inquiry),
+            "shipping_fee": shipping_fee,
+            "cod_fee": 330 if payment == "cod" else 0,
+            "discount": discount,
+            "points_used": points,
+            "remarks": remarks,
+            "order_comment": order_comment,
+            "post_order_comment": inquiry,
+            "mail_inquiry": bool(inquiry),
         }
         earliest_ship_h = 0.0
         if requested:
             tz = timezone.get_current_timezone()
             ship_day = dt.datetime.combine(requested - dt.timedelta(days=2), dt.time(15), tz)
             earliest_ship_h = (ship_day - ordered_at).total_seconds() / 3600
-        steps = self._timeline(payment=payment, hold=bool(remarks or inquiry) and rng.random() < 0.6,
-                               earliest_ship_h=earliest_ship_h)
+        steps = self._timeline(
+            payment=payment, hold=bool(remarks or inquiry) and rng.random() < 0.6, earliest_ship_h=earliest_ship_h
+        )
         shipped = next((offset for stage, _, offset in steps if stage == Stage.SHIPPED), None)
         steps = [step for step in steps if step[2] <= age_h]
         steps = [step for step in steps[:-1] if step[:2] not in PASSING] + steps[-1:]
@@ -396,8 +525,9 @@ class Planner:
             labels.append("ギフト")
         if remarks == RUSH_REMARK:
             labels.append("至急")
-        return OrderPlan(shop=shop, ordered_at=ordered_at, customer=customer, fields=fields, lines=lines,
-                         steps=steps, labels=labels)
+        return OrderPlan(
+            shop=shop, ordered_at=ordered_at, customer=customer, fields=fields, lines=lines, steps=steps, labels=labels
+        )
 
     def _lines(self) -> tuple[list[dict[str, Any]], list[Product]]:
         rng = self.rng
@@ -408,9 +538,14 @@ class Planner:
             if product not in products:
                 products.append(product)
         lines = [
-            {"sku": p.sku, "name": p.name, "options": rng.choice(p.options) if p.options else "",
-             "unit_price": p.price, "quantity": rng.choices((1, 2, 3), weights=(80, 15, 5))[0],
-             "tax_rate": p.tax_rate}
+            {
+                "sku": p.sku,
+                "name": p.name,
+                "options": rng.choice(p.options) if p.options else "",
+                "unit_price": p.price,
+                "quantity": rng.choices((1, 2, 3), weights=(80, 15, 5))[0],
+                "tax_rate": p.tax_rate,
+            }
             for p in products
         ]
         return lines, products
@@ -506,12 +641,15 @@ class Planner:
 
 # --- writing it through the services ----------------------------------------------------------------------
 
+
 def _statuses(tenant: Tenant) -> dict[Stage, list[Status]]:
     """Children of the first group of each stage, in order."""
     by_stage: dict[Stage, list[Status]] = {}
     first_group: dict[Stage, int] = {}
-    for status in Status.objects.for_tenant(tenant).select_related("group").order_by(
-        "group__position", "group_id", "position", "pk"
+    for status in (
+        Status.objects.for_tenant(tenant)
+        .select_related("group")
+        .order_by("group__position", "group_id", "position", "pk")
     ):
         stage = Stage(status.group.stage)
         if first_group.setdefault(stage, status.group_id) == status.group_id:
@@ -522,9 +660,7 @@ def _statuses(tenant: Tenant) -> dict[Stage, list[Status]]:
     return by_stage
 
 
-def orders_create(
-    *, tenant: Tenant, shops: dict[str, Shop], plans: list[OrderPlan], rng: random.Random
-) -> int:
+def orders_create(*, tenant: Tenant, shops: dict[str, Shop], plans: list[OrderPlan], rng: random.Random) -> int:
     """Create the planned orders, move them along, then date their events along the simulated history."""
     statuses = _statuses(tenant)
     payments = {pm.code: pm for pm in PaymentMethod.objects.for_tenant(tenant)}
@@ -540,8 +676,16 @@ def orders_create(
             "delivery_method": deliveries.get(plan.fields["delivery_method"]),
             "shipping_store": store,
         }
-        order = order_create(tenant=tenant, shop=shops[plan.shop.code], external_id=plan.external_id,
-                             fields=fields, lines=plan.lines, actor=ACTOR, status=initial, source="seed_demo")
+        order = order_create(
+            tenant=tenant,
+            shop=shops[plan.shop.code],
+            external_id=plan.external_id,
+            fields=fields,
+            lines=plan.lines,
+            actor=ACTOR,
+            status=initial,
+            source="seed_demo",
+        )
         created = plan.ordered_at + dt.timedelta(minutes=rng.uniform(1, 10))
         event_times.append(created)
         for n, name in enumerate(plan.labels, start=1):
@@ -576,9 +720,11 @@ def _date_events(*, tenant: Tenant, times: list[dt.datetime]) -> None:
 def orders_auto_process(*, tenant: Tenant) -> ProcessResult:
     """What the import would have done: auto-processing over the orders still open (not shipped, completed
     or cancelled), so the demo shows new orders sorted by the default rules and their tasks raised."""
-    open_orders = Order.objects.for_tenant(tenant).exclude(
-        stage__in=[Stage.SHIPPED, Stage.COMPLETED, Stage.CANCELLED]
-    ).values_list("pk", flat=True)
+    open_orders = (
+        Order.objects.for_tenant(tenant)
+        .exclude(stage__in=[Stage.SHIPPED, Stage.COMPLETED, Stage.CANCELLED])
+        .values_list("pk", flat=True)
+    )
     return process(tenant=tenant, order_ids=list(open_orders), actor_name="seed_demo")
 
 
@@ -600,14 +746,18 @@ class Command(BaseCommand):
                 tenant = tenant_create(name=DEMO_NAME, slug=DEMO_SLUG)
             shops = {
                 spec.code: Shop.objects.get_or_create(
-                    tenant=tenant, code=spec.code,
+                    tenant=tenant,
+                    code=spec.code,
                     defaults={"name": spec.name, "mall": spec.mall, "position": spec.position},
                 )[0]
                 for spec in SHOP_SPECS
             }
             # A shop without an API: its orders come by CSV (docs/samples/yahoo-auction.csv), not by the planner.
-            Shop.objects.get_or_create(tenant=tenant, code=AUCTION_SHOP[0],
-                                       defaults={"name": AUCTION_SHOP[1], "mall": MallKind.AUCTION, "position": 4})
+            Shop.objects.get_or_create(
+                tenant=tenant,
+                code=AUCTION_SHOP[0],
+                defaults={"name": AUCTION_SHOP[1], "mall": MallKind.AUCTION, "position": 4},
+            )
             self._logins(tenant)
             demo_mappings_create(tenant=tenant)
             _connect_demo_mall(shops["shopify"])
@@ -630,7 +780,10 @@ class Command(BaseCommand):
             user = users.filter(username=username).first()
             if user is None:
                 user_create_with_membership(
-                    tenant=tenant, username=username, password=DEMO_PASSWORD, role=role,
+                    tenant=tenant,
+                    username=username,
+                    password=DEMO_PASSWORD,
+                    role=role,
                     email=f"{username}@example.jp",
                 )
             else:
@@ -657,10 +810,14 @@ def demo_mappings_create(*, tenant: Tenant) -> int:
     come in with an unknown delivery or payment method. Idempotent: a mapping that exists, however the admin
     changed it since, is left alone; one whose method the tenant no longer has is left out. Returns how many
     were made."""
-    position = (PaymentMethod.objects.for_tenant(tenant).order_by("-position").values_list("position", flat=True)
-                .first() or 0)
-    PaymentMethod.objects.get_or_create(tenant=tenant, code=KANTAN[1], defaults={
-        "name": KANTAN[0], "needs_payment_confirmation": True, "position": position + 1})
+    position = (
+        PaymentMethod.objects.for_tenant(tenant).order_by("-position").values_list("position", flat=True).first() or 0
+    )
+    PaymentMethod.objects.get_or_create(
+        tenant=tenant,
+        code=KANTAN[1],
+        defaults={"name": KANTAN[0], "needs_payment_confirmation": True, "position": position + 1},
+    )
     payments = dict(PaymentMethod.objects.for_tenant(tenant).values_list("code", "pk"))
     deliveries = dict(DeliveryMethod.objects.for_tenant(tenant).values_list("name", "pk"))
     made = 0
@@ -669,8 +826,9 @@ def demo_mappings_create(*, tenant: Tenant) -> int:
         if target_id is None:
             continue
         field = "payment_method_id" if kind == MappingKind.PAYMENT else "delivery_method_id"
-        made += MallCodeMapping.objects.get_or_create(tenant=tenant, mall=mall, kind=kind, mall_code=code,
-                                                      defaults={field: target_id})[1]
+        made += MallCodeMapping.objects.get_or_create(
+            tenant=tenant, mall=mall, kind=kind, mall_code=code, defaults={field: target_id}
+        )[1]
     return made
 
 
@@ -699,4 +857,3 @@ def _connect_demo_mall(shop: Shop) -> None:
     shop.refresh_from_db()
     shop_setup(shop=shop)
     shop_credentials_set(shop=shop, values={"shop_domain": DEMO_SHOP, "access_token": DEMO_ACCESS_TOKEN})
-
