@@ -477,7 +477,16 @@ def check_deploy(**overrides: str) -> subprocess.CompletedProcess[str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "DEBUG", "ALLOWED_HOSTS"}
+        # DJANGO_ALLOW_ASYNC_UNSAFE: the browser tests' (tests/browser/conftest.py), never a server's.
+        if key
+        not in {
+            "DATABASE_URL",
+            "REDIS_URL",
+            "DJANGO_SETTINGS_MODULE",
+            "DEBUG",
+            "ALLOWED_HOSTS",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
+        }
         and not key.startswith(("BACKYARD_", "SECURE_", "SESSION_"))
     }
     keys = {"SECRET_KEY": secrets.token_urlsafe(50), "BACKYARD_CREDENTIALS_KEY": Fernet.generate_key().decode()}
