@@ -9,12 +9,16 @@ class AutomationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from orders.hooks import on_order_fields_changed
+        from orders import hooks
 
         from .db_triggers import drop_sqlite_triggers, restore_sqlite_triggers
+        from .screens import OrderTasks, process_entered_orders
         from .services import recheck_changed_fields
 
         pre_migrate.connect(drop_sqlite_triggers, dispatch_uid="automation_drop_sqlite_triggers")
-        # An edit to a destination re-checks the address at once (orders does not import automation).
-        on_order_fields_changed(recheck_changed_fields)
+        # orders lies below automation and does not import it: what it shows or triggers of automation goes
+        # through its extension points. An edit to a destination re-checks the address at once.
+        hooks.on_order_fields_changed(recheck_changed_fields)
+        hooks.on_orders_entered_by_hand(process_entered_orders)
+        hooks.provide_tasks(OrderTasks())
         post_migrate.connect(restore_sqlite_triggers, dispatch_uid="automation_restore_sqlite_triggers")

@@ -117,7 +117,7 @@ def default_rules_create(*, tenant: Tenant) -> RuleGroup | None:
 
 @transaction.atomic
 def automation_defaults_create(*, tenant: Tenant) -> None:
-    """Everything above, for a tenant that has just been created (orders.services.tenant_defaults_create)."""
+    """Everything above, for a tenant that has just been created (backyard.provisioning.tenant_defaults_create)."""
     task_definitions_create(tenant=tenant)
     remote_islands_seed(tenant=tenant)
     default_rules_create(tenant=tenant)

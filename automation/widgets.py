@@ -13,9 +13,12 @@ from django import forms
 from django.utils.translation import gettext as _
 
 from backyard.models import Tenant
+from orders.models import Label, Status
+from shipping.models import DeliveryMethod, ShippingStore
 
 from .actions import ACTIONS
 from .conditions import FIELDS, OPERATORS
+from .models import TaskDefinition
 
 # What each action setting is, for the builder: a choice among the tenant's rows, a number, or text.
 SETTING_LABELS = {
@@ -34,11 +37,6 @@ NUMBER_SETTINGS = frozenset({"amount", "quantity"})
 
 
 def _setting_choices(tenant: Tenant, name: str) -> list[list[Any]] | None:
-    from orders.models import Label, Status
-    from shipping.models import DeliveryMethod, ShippingStore
-
-    from .models import TaskDefinition
-
     if name == "status":
         rows = Status.objects.for_tenant(tenant).select_related("group").order_by("group__position", "position")
         return [[s.pk, f"{s.group.name} / {s.name}"] for s in rows]

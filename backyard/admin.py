@@ -22,7 +22,8 @@ from .admin_mixins import (
     is_superuser,
 )
 from .models import Membership, Role, Tenant
-from .services import login_locks_release, membership_set, tenant_create, user_create_with_membership
+from .provisioning import tenant_create
+from .services import login_locks_release, membership_set, user_create_with_membership
 
 
 @admin.register(Tenant)

@@ -11,16 +11,6 @@ from .models import ADMIN_ROLES, Membership, Role, Tenant
 
 
 @transaction.atomic
-def tenant_create(*, name: str, slug: str) -> Tenant:
-    """A new merchant, with the default statuses, payment and delivery methods it can then change."""
-    from orders.services import tenant_defaults_create
-
-    tenant = Tenant.objects.create(name=name, slug=slug)
-    tenant_defaults_create(tenant=tenant)
-    return tenant
-
-
-@transaction.atomic
 def membership_set(*, tenant: Tenant, user: AbstractUser, role: Role | str) -> Membership:
     """Give `user` a role in `tenant`. Owners and admins become staff so they can open the admin."""
     membership, _ = Membership.objects.update_or_create(tenant=tenant, user=user, defaults={"role": role})

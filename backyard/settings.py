@@ -19,6 +19,7 @@ SHOPS_RUNS_KEEP_DAYS, SHOPS_RUNS_KEEP_FAILED_DAYS, SHOPS_RUNS_KEEP_PER_SHOP  how
               (clean ones 14 days, those with failures 90, the newest 20 of each shop always; shops.services.runs)
 """
 
+import importlib.util
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -94,6 +95,10 @@ INSTALLED_APPS = [
     "orders",
     "automation",
 ]
+# Development tools (the demo merchant's seed_demo, the fake malls): where they and their dependencies are
+# installed (make run, tests); a production install carries neither (pyproject's packages, the Dockerfile).
+if importlib.util.find_spec("devtools") is not None and importlib.util.find_spec("faker") is not None:
+    INSTALLED_APPS.append("devtools")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

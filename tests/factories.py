@@ -10,7 +10,8 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from backyard.models import Role, Tenant
-from backyard.services import membership_set, tenant_create
+from backyard.provisioning import tenant_create
+from backyard.services import membership_set
 from orders.events import Actor
 from orders.models import Order, PaymentMethod, Status
 from orders.services import order_create

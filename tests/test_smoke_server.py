@@ -29,7 +29,8 @@ PASSWORD = "smoke-Backyard-2026"
 
 CREATE_TENANT_AND_OPERATOR = f"""
 from backyard.models import Role
-from backyard.services import tenant_create, user_create_with_membership
+from backyard.provisioning import tenant_create
+from backyard.services import user_create_with_membership
 tenant = tenant_create(name={TENANT_NAME!r}, slug="smoke")
 user_create_with_membership(tenant=tenant, username={USERNAME!r}, password={PASSWORD!r}, role=Role.OPERATOR)
 print("created", tenant.pk)

@@ -29,7 +29,7 @@ delivery windows, gift messages, coupons); `cancel` and `set_status` change one 
 Change times only move forward, one second apart at least, so a cursor on lastUpdatedTime is exact.
 `produce` adds orders every so often until `stop`, for the demo.
 
-Run it alone: `python -m shops.fakemalls.amazon --port 8803 --every 60`.
+Run it alone: `python -m devtools.fakemalls.amazon --port 8803 --every 60`.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 - FakeMallServer: the life cycle of the local HTTP server (start on a free port in a daemon thread, stop,
   `url`, `with fake:`), the demo's order producer, the queue of canned answers the switches fill, and the
-  foreground loop of `python -m shops.fakemalls.<mall>`.
+  foreground loop of `python -m devtools.fakemalls.<mall>`.
 - MallRequestHandler: the socket side of one request (read the body, hand it to the fake, write the answer);
   each fake subclasses it with the methods its API has, and `start` binds it to the fake as `mall`.
 - A few readers of what arrives on the wire that two or more fakes read the same way.
@@ -162,7 +162,7 @@ class FakeMallServer(ABC):
 
     def serve_until_interrupted(self, banner: str) -> None:
         """Print `banner` (where the fake is and what to enter to connect a shop) and serve until Ctrl-C:
-        the foreground of `python -m shops.fakemalls.<mall>`."""
+        the foreground of `python -m devtools.fakemalls.<mall>`."""
         sys.stdout.write(f"{banner}\n")
         sys.stdout.flush()
         try:

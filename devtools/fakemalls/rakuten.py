@@ -26,7 +26,7 @@ remote islands with isolatedIslandFlag 1 and postage not fixed yet, -9999; remar
 `cancel` moves an order to 900 (or 800) and records the change with its time. `produce` adds orders every
 so often until `stop`, for the demo.
 
-Run it alone: `python -m shops.fakemalls.rakuten --port 8801 --every 60`.
+Run it alone: `python -m devtools.fakemalls.rakuten --port 8801 --every 60`.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ now on (the app was uninstalled), `invalidate_page_info` refuses the page_info t
 `cancel` and `fulfil` change one and stamp updated_at, which only moves forward, a second at least per
 change. `produce` adds orders every so often until `stop`, for the demo.
 
-Run it alone: `python -m shops.fakemalls.shopify --port 8804 --every 60`.
+Run it alone: `python -m devtools.fakemalls.shopify --port 8804 --every 60`.
 """
 
 from __future__ import annotations

@@ -113,9 +113,9 @@ DEFAULT_LABELS = [("至急", "#dc3545"), ("ギフト", "#e83e8c"), ("要確認",
 
 
 @transaction.atomic
-def tenant_defaults_create(*, tenant: Tenant) -> None:
-    """Give a new tenant the default statuses, payment and delivery methods, labels, a phone/FAX shop, and
-    the automation defaults (built-in tasks, remote islands, the example rules switched on).
+def order_defaults_create(*, tenant: Tenant) -> None:
+    """Give a new tenant the default statuses, payment and delivery methods, labels, a shipping store and a
+    phone/FAX shop (backyard.provisioning calls this, then the defaults of the apps above orders).
 
     Idempotent: a tenant that already has statuses keeps its own (they are the tenant's data).
     """
@@ -140,10 +140,6 @@ def tenant_defaults_create(*, tenant: Tenant) -> None:
     Shop.objects.get_or_create(
         tenant=tenant, code="phone-fax", defaults={"name": "電話・FAX注文", "mall": MallKind.MANUAL, "position": 99}
     )
-    # Built-in tasks, remote islands and the seed's example rules; they point at the rows made above.
-    from automation.defaults import automation_defaults_create
-
-    automation_defaults_create(tenant=tenant)
 
 
 def status_initial(*, tenant: Tenant) -> Status:

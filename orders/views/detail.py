@@ -26,11 +26,10 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from automation.defaults import BuiltinTask
-from automation.selectors import order_rule_history, order_tasks
 from backyard.models import access_tenant_owned
 from backyard.views import tenant_required
 
+from .. import hooks
 from ..constants import SYSTEM_ACTOR_LABELS, ActorKind, EventType, OrderSource, Stage, is_allowed
 from ..events import Actor
 from ..exceptions import StageMoveRefused, StaleOrder
@@ -240,15 +239,14 @@ def _page(
         for key in SECTIONS
     }
     back = back_target(request)
-    tasks = order_tasks(order=order)
+    task_provider = hooks.tasks()
+    panel = task_provider.order_panel(order) if task_provider else {}
     return {
         "order": order,
-        "tasks": tasks,
-        "open_task_count": sum(1 for task in tasks if task.resolved_at is None),
-        "has_address_warning": any(
-            task.resolved_at is None and task.definition.code == BuiltinTask.ADDRESS_WARNING for task in tasks
-        ),
-        "rule_history": order_rule_history(order=order),
+        "tasks": panel.get("tasks", []),
+        "open_task_count": panel.get("open_task_count", 0),
+        "has_address_warning": panel.get("has_address_warning", False),
+        "rule_history": panel.get("rule_history", []),
         "sections": sections,
         "lines": [(line, bound.get(f"line-{line.pk}") or LineForm.for_line(line, order.version)) for line in lines],
         "new_line": bound.get("line-new")

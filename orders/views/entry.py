@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from backyard.views import tenant_required
 
+from .. import hooks
 from ..events import Actor
 from ..exceptions import StageMoveRefused
 from ..forms_entry import PARTIES, OrderEntry, OrderEntryForm, number_taken_error
@@ -47,9 +48,7 @@ def order_entry(request: HttpRequest) -> HttpResponse:
             entry.refuse(None, ValidationError(refused.reason, code="no_initial_status"))
         else:
             # Like an import: the tenant's rules and tasks sort the new order at once (B3, B4).
-            from automation.services import process
-
-            process(tenant=tenant, order_ids=[order.pk], actor_name=request.user.get_username())
+            hooks.orders_entered_by_hand(tenant=tenant, order_ids=[order.pk], actor_name=request.user.get_username())
             messages.success(request, _("Registered order %(number)s.") % {"number": order.external_id})
             return redirect(reverse("order_detail", args=[order.pk]))
     context = {

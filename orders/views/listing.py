@@ -16,7 +16,9 @@ from django.views.decorators.http import require_POST
 
 from backyard.models import access_tenant_owned
 from backyard.views import tenant_required
+from shops.constants import MallKind
 
+from .. import hooks
 from ..constants import Stage
 from ..forms_bulk import BulkEditForm, CancelForm, ConfirmPaymentForm
 from ..models import ListPreference, SavedSearch
@@ -69,9 +71,8 @@ def _status_named(reference: TenantReference, status_id: int | None) -> Any:
 
 def _task_counts(tenant: Any, status_id: int | None) -> list[Any]:
     """B4: the open tasks of the selected status with their counts (one query; none without a status)."""
-    from automation.selectors import task_counts
-
-    return task_counts(tenant=tenant, status_id=status_id) if status_id is not None else []
+    task_provider = hooks.tasks()
+    return task_provider.counts(tenant, status_id) if task_provider and status_id is not None else []
 
 
 @tenant_required
@@ -308,7 +309,6 @@ def saved_search_delete(request: HttpRequest, saved_id: int) -> HttpResponse:
 
 def _csv_import_url(reference: TenantReference) -> str:
     """F1: the CSV import page, with the tenant's (first) Yahoo! Auctions shop chosen when it has one."""
-    from shops.constants import MallKind
 
     auctions = sorted((shop.position, shop.id) for shop in reference.shops if shop.extra == MallKind.AUCTION)
     return f"{reverse('csv_upload')}?shop={auctions[0][1]}" if auctions else reverse("csv_upload")

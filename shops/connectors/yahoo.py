@@ -69,7 +69,7 @@ NAME_SEPARATOR = " "  # family name first, as the other connectors write it (the
 ORDER_STATUSES: dict[str, str] = {"1": "予約中", "2": "処理中", "3": "保留", "4": "キャンセル", "5": "完了"}
 CANCELLED_STATUS = "4"
 
-# Yahoo!'s PayMethod codes → the codes of the tenant's default payment methods (tenant_defaults_create).
+# Yahoo!'s PayMethod codes → the codes of the tenant's default payment methods (orders.services.order_defaults_create).
 # The admin's own mapping overrides this; codes left out (carrier billing, PayPay, モバイルSuica, 現金書留,
 # ポイント全額払い, the store's own payment_e1…e15) have no default method and are mapped by the admin.
 PAYMENT_CODES: dict[str, str] = {

@@ -12,8 +12,8 @@ from automation.defaults import BUILTIN_TASKS, DEFAULT_GROUP, automation_default
 from automation.models import OrderTask, RemoteIsland, Rule, RuleGroup, TaskDefinition
 from automation.services import process
 from backyard.models import Tenant
+from devtools.demo import orders_auto_process
 from orders.constants import EventType, Stage
-from orders.management.commands.seed_demo import orders_auto_process
 from orders.models import Order, OrderEvent
 from tests.automation.engine_helpers import payment, snapshot, status_of
 from tests.factories import make_order

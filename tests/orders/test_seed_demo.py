@@ -156,8 +156,8 @@ def test_orders_look_like_a_merchants(db: Any) -> None:
 def test_the_demo_store_is_connected_to_the_demo_mall_and_polled(db: Any, monkeypatch: Any) -> None:
     """What `make run` shows a newcomer: the Procfile's demo mall (a fake Shopify) and the demo's Shopify store
     pointed at it; one poll brings its orders in, numbered apart from the seeded ones."""
+    from devtools.fakemalls.shopify import FakeShopify
     from orders.models import Order
-    from shops.fakemalls.shopify import FakeShopify
     from shops.models import Shop
     from shops.services import poll_shop
 
@@ -185,8 +185,8 @@ def test_a_demo_store_whose_credentials_no_key_opens_is_connected_again(db: Any)
     the old development SECRET_KEY; seeding again gives the demo's store credentials the key in use opens."""
     from cryptography.fernet import Fernet
 
+    from devtools.fakemalls.shopify import DEMO_ACCESS_TOKEN
     from shops.crypto import decrypt_credentials
-    from shops.fakemalls.shopify import DEMO_ACCESS_TOKEN
 
     call_command("seed_demo", orders=0, verbosity=0)
     shop = Shop.objects.get(tenant__slug="demo", code="shopify")
@@ -204,7 +204,7 @@ def test_a_demo_store_whose_credentials_no_key_opens_is_connected_again(db: Any)
 
 def test_the_demo_malls_orders_arrive_with_their_delivery_and_payment_methods(db: Any, monkeypatch: Any) -> None:
     """The demo mall's Shopify orders name their shipping line 「ヤマト運輸 宅急便」; the demo maps it."""
-    from shops.fakemalls.shopify import FakeShopify
+    from devtools.fakemalls.shopify import FakeShopify
     from shops.services import poll_shop
 
     fake = FakeShopify(first_number=60001, seed=11).start(0)

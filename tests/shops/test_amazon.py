@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from devtools.fakemalls.amazon import COD_FEE, PLACES, POSTAGE, SEARCH_PATH, FakeAmazon
 from orders.services import DEFAULT_PAYMENT_METHODS
 from shops.connectors import REGISTRY
 from shops.connectors.amazon import PAYMENT_CODES, AmazonConnector, Orders20260101
@@ -21,7 +22,6 @@ from shops.connectors.base import (
     Page,
     RateLimited,
 )
-from shops.fakemalls.amazon import COD_FEE, PLACES, POSTAGE, SEARCH_PATH, FakeAmazon
 
 JST = dt.timezone(dt.timedelta(hours=9))
 ISHIGAKI = next(p for p in PLACES if p.postal_code == "907-0004")

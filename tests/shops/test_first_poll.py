@@ -13,11 +13,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from devtools.fakemalls import amazon, rakuten, shopify, yahoo
 from orders.models import Order
 from shops.connectors import connector_for
 from shops.connectors.yahoo import parse_xml
 from shops.constants import MallKind
-from shops.fakemalls import amazon, rakuten, shopify, yahoo
 from shops.models import Shop, ShopSync
 from shops.services import poll_shop, shop_create
 

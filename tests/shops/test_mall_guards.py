@@ -16,12 +16,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from devtools.fakemalls.shopify import FakeShopify
 from orders.models import Order
 from shops.connectors.base import RETRY_AFTER_DEFAULT, RETRY_AFTER_MAX, CredentialsInvalid, parse_retry_after
 from shops.connectors.shopify import ShopifyConnector, shop_host
 from shops.constants import MallKind
 from shops.crypto import decrypt_credentials, encrypt_credentials
-from shops.fakemalls.shopify import FakeShopify
 from shops.models import ImportRun, RunStatus, Shop, ShopSync, SyncErrorKind, Trigger
 from shops.services import poll_shop, shop_sync
 from shops.services.polling import RETRY_MAX

@@ -13,10 +13,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from devtools.fakemalls.shopify import FakeShopify
 from orders.models import Order
 from shops.connectors.parsing import round_yen
 from shops.constants import MallKind
-from shops.fakemalls.shopify import FakeShopify
 from shops.models import ImportFailure, ImportRun, RunStatus, Shop, ShopSync
 from shops.services import poll_shop, shop_create
 from tests.conftest import service_missing

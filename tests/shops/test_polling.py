@@ -506,7 +506,7 @@ def test_a_real_worker_polls_shopifys_fake_mall(tenant, tmp_path, require_postgr
     the run is recorded."""
     import redis
 
-    from shops.fakemalls.shopify import FakeShopify
+    from devtools.fakemalls.shopify import FakeShopify
     from shops.services import shop_create
     from shops.tasks import poll_due_shops
 

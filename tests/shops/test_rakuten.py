@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from devtools.fakemalls.rakuten import GET_PATH, SEARCH_PATH, SETTLEMENTS, UNSET, FakeRakuten
 from shops.connectors import REGISTRY
 from shops.connectors.base import (
     AuthFailed,
@@ -28,7 +29,6 @@ from shops.connectors.rakuten import (
     delivery_from_remarks,
     map_order,
 )
-from shops.fakemalls.rakuten import GET_PATH, SEARCH_PATH, SETTLEMENTS, UNSET, FakeRakuten
 
 JST = dt.timezone(dt.timedelta(hours=9))
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from devtools.fakemalls.shopify import PLACES, POSTAGE, FakeShopify
 from orders.services import DEFAULT_PAYMENT_METHODS
 from shops.connectors import REGISTRY
 from shops.connectors.base import (
@@ -27,7 +28,6 @@ from shops.connectors.shopify import (
     prefecture_name,
     shop_base_url,
 )
-from shops.fakemalls.shopify import PLACES, POSTAGE, FakeShopify
 
 TOKYO = next(p for p in PLACES if p.postal_code == "100-0005")
 ISHIGAKI = next(p for p in PLACES if p.postal_code == "907-0004")

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from devtools.fakemalls.yahoo import PAY_METHODS, YCONNECT_PATH, FakeYahoo
 from shops.connectors import REGISTRY
 from shops.connectors.base import AuthFailed, FailedOrder, ImportedLine, ImportedOrder, MallError, MallUnavailable, Page
 from shops.connectors.yahoo import JST, PAYMENT_CODES, UnsafeXML, YahooConnector, parse_xml
-from shops.fakemalls.yahoo import PAY_METHODS, YCONNECT_PATH, FakeYahoo
 
 STAMP = "%Y%m%d%H%M%S"
 
