@@ -14,7 +14,7 @@
 FROM python:3.11-slim-bookworm AS source
 COPY . /src
 RUN cd /src \
-    && rm -rf .venv venv var .git .ci bench tests test-artifacts node_modules \
+    && rm -rf .venv venv var .git .ci bench tests devtools test-artifacts node_modules \
         .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist ./*.egg-info \
     && find . -name '__pycache__' -type d -prune -exec rm -rf {} + \
     && find . -name '*.py[co]' -delete
