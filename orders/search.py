@@ -40,7 +40,7 @@ def normalize(text: str) -> str:
     text = _DASH_IN_KANA.sub("\u0001", text)
     text = _DROP.sub("", text)
     # A Japanese phone in international form as its domestic digits: "+81 90-1234-5678" finds 090-1234-5678
-    # (orders.phones stores that form; a query may still be typed either way).
+    # (japan.phones stores that form; a query may still be typed either way).
     text = _JAPAN_CODE.sub("0", text)
     return text.replace("\u0001", "\u30fc")
 

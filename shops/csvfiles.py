@@ -39,7 +39,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from automation.address import split_address
-from orders.postal import normalize_postal_code
+from japan.address import normalize_postal_code
 
 from .connectors.base import FailedOrder, ImportedLine, ImportedOrder
 from .connectors.parsing import MAX_AMOUNT, MAX_DIGITS, MAX_QUANTITY

@@ -5,14 +5,14 @@
   built-in task 配達時間帯を確認, migration automation 0004, asks about those orders at the next run).
   `delivery_time_slot` keeps the text as the mall wrote it.
 - Phones stored in international form (+81 …, as Shopify sends them) are rewritten in their domestic form
-  (orders.phones), each with a field_changed event by the system, a new version and the search column
+  (japan.phones), each with a field_changed event by the system, a new version and the search column
   rebuilt, so that a search for 090-… finds them and carrier files print them as carriers expect.
 """
 
 from django.db import migrations, models
 from django.db.models import F, Q
 
-from orders.phones import normalize_phone
+from japan.phones import normalize_phone
 from orders.search import search_text
 from orders.slots import DeliverySlot, slot_value
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backyard.models import Tenant, TenantOwned
+from japan.phones import normalize_phone
 from shipping.models import Carrier, DeliveryMethod, ShippingStore
 from shops.constants import MallKind
 from shops.models import Shop
@@ -19,7 +20,6 @@ from ..constants import Stage
 from ..events import Actor
 from ..exceptions import StageMoveRefused, StaleOrder
 from ..models import Label, Order, OrderLabel, OrderLine, PaymentMethod, Status, StatusGroup
-from ..phones import normalize_phone
 from ..search import search_text
 from ..slots import slot_value
 
@@ -75,7 +75,7 @@ SEARCH_FIELDS = (
     "dest_phone",
 )
 AMOUNT_FIELDS = ("item_subtotal", "shipping_fee", "cod_fee", "discount", "points_used", "tax", "total")
-PHONE_FIELDS = ("orderer_phone", "dest_phone")  # stored through orders.phones.normalize_phone
+PHONE_FIELDS = ("orderer_phone", "dest_phone")  # stored through japan.phones.normalize_phone
 LINE_FIELDS = ("sku", "name", "options", "unit_price", "quantity", "tax_rate")
 
 
@@ -195,7 +195,7 @@ def _check_editable(fields: Iterable[str]) -> None:
 
 
 def _stored_values(values: Mapping[str, Any]) -> dict[str, Any]:
-    """The values as an order stores them: phones in their domestic form (orders.phones)."""
+    """The values as an order stores them: phones in their domestic form (japan.phones)."""
     return {
         name: normalize_phone(value) if name in PHONE_FIELDS and isinstance(value, str) else value
         for name, value in values.items()

@@ -13,12 +13,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from backyard.views import tenant_required
+from japan.address import PostalAddress, merge_town, normalize_postal_code, postal_lookup
 
 from .. import hooks
 from ..events import Actor
 from ..exceptions import StageMoveRefused
 from ..forms_entry import PARTIES, OrderEntry, OrderEntryForm, number_taken_error
-from ..postal import PostalAddress, merge_town, normalize_postal_code, postal_lookup
 from ..services.entry import OrderNumberTaken, manual_order_create
 
 TOWNS_SHOWN = 5

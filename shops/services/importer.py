@@ -39,7 +39,7 @@ far above any real order.
 Without a stored base (an order entered by hand for a mall shop, or imported before MallOrder existed), the
 order's current values stand in for it and the operator rule decides every difference.
 
-Phones are stored in their domestic form (orders.phones: "+81 90-1234-5678" → "090-1234-5678") while
+Phones are stored in their domestic form (japan.phones: "+81 90-1234-5678" → "090-1234-5678") while
 MallOrder keeps what the mall sent; the merge compares the two in the stored form.
 """
 
@@ -65,12 +65,12 @@ from automation.actions import tasks_raise
 from automation.defaults import BUILTIN_TASKS, BuiltinTask
 from automation.models import TaskDefinition
 from backyard.models import Tenant
+from japan.phones import normalize_phone
 from orders import events
 from orders.constants import ActorKind, EventType, Stage
 from orders.events import Actor
 from orders.hooks import order_fields_changed
 from orders.models import Order, OrderEvent, OrderLine, PaymentMethod, Status
-from orders.phones import normalize_phone
 from orders.search import search_text
 from orders.services import EDITABLE_FIELDS, PHONE_FIELDS, SEARCH_FIELDS, compute_amounts, status_initial
 from orders.services.bulk import chunked, ids_in, orders_cancel, save_events

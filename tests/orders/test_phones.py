@@ -9,10 +9,10 @@ from django.urls import reverse
 
 from automation.defaults import BuiltinTask
 from automation.models import OrderTask
+from japan.phones import normalize_phone
 from orders.constants import ActorKind, EventType
 from orders.events import Actor
 from orders.models import Order, OrderEvent
-from orders.phones import normalize_phone
 from orders.services import order_update
 from shops.constants import MallKind
 from shops.models import ImportRun, MallOrder, RunStatus

@@ -9,7 +9,7 @@ import threading
 import pytest
 from django.urls import reverse
 
-from orders.postal import merge_town, normalize_postal_code, postal_lookup
+from japan.address import merge_town, normalize_postal_code, postal_lookup
 from tests.factories import PASSWORD, UserFactory
 
 # --- normalisation -----------------------------------------------------------------------------------------
