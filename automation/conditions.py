@@ -46,8 +46,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from backyard.models import Tenant
-from japan.address import normalize_postal_code
-from orders.constants import PREFECTURES
+from japan.address import PREFECTURES, normalize_postal_code
 from orders.models import Label, OrderLabel, OrderLine, PaymentMethod, Status
 from shipping.models import DeliveryMethod
 from shops.models import Shop

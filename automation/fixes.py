@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import QuerySet
 
-from japan.address import PostalAddress, normalize_postal_code
+from japan.address import AddressCheck, PostalAddress, check_address, normalize_postal_code
 from orders.events import Actor
 from orders.models import Order
 from orders.services import order_update
 
-from .address import AddressCheck, check_address
 from .defaults import BuiltinTask
 from .models import OrderTask
 from .services import order_task_resolve

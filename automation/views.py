@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from backyard.models import access_tenant_owned
 from backyard.views import tenant_required
-from orders.constants import PREFECTURES
+from japan.address import PREFECTURES, AddressCheck
 from orders.events import Actor
 from orders.exceptions import StaleOrder
 from orders.models import Order
@@ -26,7 +26,6 @@ from orders.selectors import access_order
 from orders.views.bulk import next_target, selected_orders
 from orders.views.detail import back_target, detail_url
 
-from .address import AddressCheck
 from .defaults import BuiltinTask
 from .fixes import AddressProposal, address_proposal, order_address_check, order_address_fix
 from .models import OrderTask

@@ -32,7 +32,8 @@ from automation.services import ProcessResult, process
 from backyard.models import Role, Tenant
 from backyard.provisioning import tenant_create
 from backyard.services import membership_set, user_create_with_membership
-from orders.constants import PREFECTURES, Stage, is_allowed
+from japan.address import PREFECTURES
+from orders.constants import Stage, is_allowed
 from orders.events import Actor
 from orders.models import Label, Order, OrderEvent, PaymentMethod, Status
 from orders.services import order_add_label, order_create, order_move_to_status

@@ -16,9 +16,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from backyard.dates import validate_date_in_range
+from japan.address import PREFECTURES
 
 from . import hooks
-from .constants import PREFECTURES
 from .models import Order, OrderLabel
 from .search import normalize, text_match, text_scan
 

@@ -18,10 +18,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from backyard.dates import validate_date_in_range
+from japan.address import PREFECTURES
 from japan.phones import normalize_phone
 from shipping.models import DeliveryMethod, ShippingStore
 
-from .constants import PREFECTURES
 from .models import Order, OrderLine, PaymentMethod
 from .selectors import TenantReference
 from .slots import SLOT_TEXT, DeliverySlot

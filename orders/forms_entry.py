@@ -25,13 +25,12 @@ from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext_lazy as _
 
 from backyard.models import Tenant
-from japan.address import PostalAddress, normalize_postal_code, postal_lookup
+from japan.address import PREFECTURES, PostalAddress, normalize_postal_code, postal_lookup
 from japan.phones import normalize_phone
 from shipping.models import DeliveryMethod
 from shops.constants import MallKind
 from shops.models import Shop
 
-from .constants import PREFECTURES
 from .models import Order, PaymentMethod
 from .slots import SLOT_TEXT, DeliverySlot
 

@@ -38,8 +38,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from automation.address import split_address
-from japan.address import normalize_postal_code
+from japan.address import normalize_postal_code, split_address
 
 from .connectors.base import FailedOrder, ImportedLine, ImportedOrder
 from .connectors.parsing import MAX_AMOUNT, MAX_DIGITS, MAX_QUANTITY

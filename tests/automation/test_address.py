@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from django.utils import translation
 
-from automation.address import address_candidates, check_address, check_orders, normalize_address
+from automation.address import check_orders
+from japan.address import address_candidates, check_address, normalize_address
 from tests.factories import make_order
 
 

