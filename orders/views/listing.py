@@ -6,7 +6,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import EmptyPage, Paginator
-from django.db import IntegrityError
 from django.db.models import BooleanField, Case, Value, When
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
@@ -21,7 +20,7 @@ from shops.constants import MallKind
 from .. import hooks
 from ..constants import Stage
 from ..forms_bulk import BulkEditForm, CancelForm, ConfirmPaymentForm
-from ..models import ListPreference, SavedSearch
+from ..models import SavedSearch
 from ..selection import Selection, TooMany, filters_only
 from ..selectors import (
     TenantReference,
@@ -33,23 +32,17 @@ from ..selectors import (
     status_tree_from,
     tenant_reference,
 )
+from ..services.preferences import PAGE_SIZES, PreferenceRefused, list_page_size_set, saved_search_save
+from ..services.preferences import saved_search_delete as saved_search_delete_service
 from ..tables import DEFAULT_ORDER, OrderTable
-
-PAGE_SIZES = (50, 100, 200, 500)
 
 
 def _page_size(request: HttpRequest, reference: TenantReference) -> int:
-    """The page size asked for in the URL (and remembered), else the remembered one, else 50."""
+    """The page size asked for in the URL (for this page only), else the remembered one, else 50. Choosing
+    one in the list remembers it through `page_size_set` (a POST): a GET never writes."""
     asked = request.GET.get("per_page", "")
     if asked.isdigit() and int(asked) in PAGE_SIZES:
-        size = int(asked)
-        if size != reference.page_size:
-            ListPreference.objects.update_or_create(
-                tenant=request.tenant,
-                user=request.user,
-                defaults={"page_size": size},  # type: ignore[attr-defined]
-            )
-        return size
+        return int(asked)
     return reference.page_size if reference.page_size in PAGE_SIZES else PAGE_SIZES[0]
 
 
@@ -273,23 +266,39 @@ def selection_update(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @tenant_required
+def page_size_set(request: HttpRequest) -> HttpResponse:
+    """Remember the rows per page chosen in the list (the list then reloads with it)."""
+    size = request.POST.get("page_size", "")
+    try:
+        list_page_size_set(
+            tenant=request.tenant,  # type: ignore[attr-defined]
+            user=request.user,
+            page_size=int(size) if size.isdigit() else 0,
+        )
+    except PreferenceRefused:
+        return HttpResponse(_("This page size is not offered."), status=400)
+    return HttpResponse(status=204)
+
+
+@require_POST
+@tenant_required
 def saved_search_create(request: HttpRequest) -> HttpResponse:
-    name = request.POST.get("name", "").strip()[:100]
+    name = request.POST.get("name", "")
     query = filters_only(QueryDict(request.POST.get("query", "")))
-    if not name or not query:
+    if not name.strip() or not query:
         messages.error(request, _("Give the search a name, and search for something first."))
     else:
         try:
-            SavedSearch.objects.update_or_create(
-                tenant=request.tenant,
+            saved = saved_search_save(
+                tenant=request.tenant,  # type: ignore[attr-defined]
                 user=request.user,
-                name=name,  # type: ignore[attr-defined]
-                defaults={"query": query},
+                name=name,
+                query=query,
             )
-        except IntegrityError:
+        except PreferenceRefused:
             messages.error(request, _("This search could not be saved."))
         else:
-            messages.success(request, _("Saved the search “%(name)s”.") % {"name": name})
+            messages.success(request, _("Saved the search “%(name)s”.") % {"name": saved.name})
     return redirect(f"{reverse('home')}?{query}" if query else reverse("home"))
 
 
@@ -298,11 +307,11 @@ def saved_search_create(request: HttpRequest) -> HttpResponse:
 def saved_search_delete(request: HttpRequest, saved_id: int) -> HttpResponse:
     saved = access_tenant_owned(
         SavedSearch,
-        request.tenant,
-        saved_id,  # type: ignore[attr-defined]
+        request.tenant,  # type: ignore[attr-defined]
+        saved_id,
         SavedSearch.objects.filter(user=request.user),
     )
-    saved.delete()
+    saved_search_delete_service(saved=saved)
     messages.success(request, _("Deleted the saved search “%(name)s”.") % {"name": saved.name})
     return redirect(reverse("home"))
 
@@ -319,6 +328,7 @@ urlpatterns = [
     path("tree/", status_tree_partial, name="status_tree"),
     path("filters/", filters_partial, name="order_filters"),
     path("selection/", selection_update, name="order_selection"),
+    path("page-size/", page_size_set, name="order_page_size"),
     path("saved/", saved_search_create, name="saved_search_create"),
     path("saved/<int:saved_id>/delete/", saved_search_delete, name="saved_search_delete"),
 ]

@@ -173,12 +173,22 @@
     }
   });
 
-  // Rows per page: the same list from its first page (the results, and so this select, are swapped by htmx).
+  // Rows per page: remembered for the operator (a POST), then the same list from its first page (the
+  // results, and so this select, are swapped by htmx). If remembering fails, the URL still carries the size.
   document.addEventListener("change", (e) => {
     if (e.target.id !== "per-page") return;
+    const size = e.target.value;
     const params = new URLSearchParams(window.location.search);
-    params.set("per_page", e.target.value);
     params.set("page", "1");
-    window.location.search = params.toString();
+    const go = (remembered) => {
+      if (remembered) params.delete("per_page"); else params.set("per_page", size);
+      window.location.search = params.toString();
+    };
+    fetch(screen.dataset.pageSizeUrl, {
+      method: "POST",
+      headers: { "X-CSRFToken": csrf, "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ page_size: size }),
+      credentials: "same-origin",
+    }).then((r) => go(r.ok)).catch(() => go(false));
   });
 })();

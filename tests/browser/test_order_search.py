@@ -101,3 +101,17 @@ def test_a_name_finds_an_order_in_any_status_and_the_tree_narrows_it(page, live_
     page.uncheck("#search-in-status")  # and one untick widens it again
     page.click("#search-form button[type=submit]")
     page.wait_for_function("document.querySelectorAll('#order-table tbody tr[data-id]').length === 2")
+
+
+def test_choosing_rows_per_page_is_remembered_by_a_post(page, live_server, tenant, operator):
+    """Issue 12: the page size was written by a GET (?per_page=…); now the select posts it, then reloads."""
+    from orders.models import ListPreference
+
+    make_order(tenant)
+    login(page, live_server, operator.username, PASSWORD)
+    with page.expect_navigation():
+        page.select_option("#per-page", "100")
+    assert "per_page" not in page.url
+    assert "page=1" in page.url
+    assert page.locator("#per-page").input_value() == "100"
+    assert ListPreference.objects.get(tenant=tenant, user=operator).page_size == 100

@@ -182,14 +182,17 @@ def test_sorting_and_stable_paging(operator_client, tenant):
     assert listed(response) == ["O0", "O1", "O2", "O3", "O4"]
 
 
-def test_page_size_is_remembered(operator_client, operator, tenant):
+def test_page_size_is_remembered_by_a_post_and_a_get_writes_nothing(operator_client, operator, tenant):
     for _ in range(3):
         make_order(tenant)
-    get_list(operator_client, per_page=200)
+    assert operator_client.post(reverse("order_page_size"), {"page_size": "200"}).status_code == 204
     assert ListPreference.objects.get(tenant=tenant, user=operator).page_size == 200
     response = get_list(operator_client, status=status_of(tenant, Stage.NEW).pk)
     assert response.context["per_page"] == 200
-    get_list(operator_client, per_page=999)  # not offered: ignored
+
+    assert operator_client.post(reverse("order_page_size"), {"page_size": "999"}).status_code == 400  # not offered
+    once = get_list(operator_client, per_page=100)  # for this page only
+    assert once.context["per_page"] == 100
     assert ListPreference.objects.get(tenant=tenant, user=operator).page_size == 200
 
 
