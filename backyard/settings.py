@@ -226,6 +226,9 @@ SHOPS_RUNS_KEEP_PER_SHOP = int(os.environ.get("SHOPS_RUNS_KEEP_PER_SHOP") or 20)
 # The order list counts a search's hits up to this many (per status, for the status tree); past it, it says
 # "1,000+" and pages through the newest first without counting them all.
 ORDER_SEARCH_HIT_CAP = int(os.environ.get("ORDER_SEARCH_HIT_CAP") or 1000)
+# "Run auto-processing" on a selection of up to this many orders runs in the request (about a second); a
+# bigger one goes to a worker (automation.tasks.process_orders).
+AUTOMATION_INLINE_ORDERS = int(os.environ.get("AUTOMATION_INLINE_ORDERS") or 1000)
 
 # --- Auth and sessions -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -82,6 +82,48 @@ def test_run_auto_processing_on_the_selection(operator_client, tenant):
     assert any("1" in m for m in messages)
 
 
+def test_a_big_selection_is_auto_processed_by_a_worker_not_in_the_request(
+    operator_client, tenant, settings, django_capture_on_commit_callbacks
+):
+    """Issue 12: automation.tasks.process_orders was enqueued by nothing, while "all N matching" ran the
+    engine in the request (10,000 orders: ~9 s). Past AUTOMATION_INLINE_ORDERS the request only queues it."""
+    from celery import current_app
+
+    settings.AUTOMATION_INLINE_ORDERS = 2
+    quiet(tenant)
+    new, paid = status_of(tenant, Stage.NEW), status_of(tenant, Stage.PAID)
+    rule(
+        group(tenant, "テスト", 1),
+        "クレカは入金済へ",
+        1,
+        [new],
+        [{"type": "move_status", "status": paid.pk}],
+        items=[{"field": "payment_method", "op": "in", "value": [payment(tenant, "credit_card").pk]}],
+    )
+    chosen = [make_order(tenant) for _ in range(3)]
+    session = operator_client.session
+    selection = Selection(session, tenant)
+    selection.add([order.pk for order in chosen])
+    selection.save()
+    session.save()
+
+    with django_capture_on_commit_callbacks() as queued:
+        response = operator_client.post(reverse("order_selection_process"), {"next": "/orders/"})
+
+    assert response.status_code == 302
+    assert all(Order.objects.get(pk=order.pk).status_id == new.pk for order in chosen)  # nothing ran yet
+    assert len(queued) == 1
+    texts = [str(m) for m in response.wsgi_request._messages]
+    assert any("3 件" in text and "バックグラウンド" in text for text in texts), texts
+    eager = current_app.conf.task_always_eager
+    current_app.conf.task_always_eager = True  # the worker's part, in this process
+    try:
+        queued[0]()
+    finally:
+        current_app.conf.task_always_eager = eager
+    assert all(Order.objects.get(pk=order.pk).status_id == paid.pk for order in chosen)
+
+
 def test_run_auto_processing_with_nothing_selected_says_so(operator_client, tenant):
     response = operator_client.post(reverse("order_selection_process"), {"next": "/orders/"})
     assert response.status_code == 302
