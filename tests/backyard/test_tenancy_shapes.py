@@ -122,6 +122,7 @@ POST_VIEWS: dict[str, dict[str, str] | None] = {
     "order_selection_process": {},
     "order_selection": None,  # changes the selection itself: test_the_selection_endpoint_keeps_only_own_ids
     "saved_search_create": None,
+    "order_page_size": None,  # the operator's own rows per page
     "tenant_switch": None,
     "logout": None,
     "fetch_latest": None,
