@@ -627,9 +627,7 @@ def _missing_ids(tenant: Tenant, wanted: dict[FieldSpec, list[int]]) -> list[str
         assert spec.model is not None
         assert spec.missing_message is not None
         found = set(
-            spec.model.objects.for_tenant(tenant)
-            .filter(pk__in=set(ids))  # type: ignore[attr-defined]
-            .values_list("pk", flat=True)
+            spec.model._default_manager.filter(tenant_id=tenant.pk, pk__in=set(ids)).values_list("pk", flat=True)
         )
         missing = sorted(set(ids) - found)
         if missing:

@@ -62,7 +62,7 @@ class TenantJSONForm(forms.ModelForm):
         tenant_id = getattr(self.instance, "tenant_id", None) or self.data.get("tenant") or self.initial.get("tenant")
         if isinstance(tenant_id, Tenant):
             return tenant_id
-        return Tenant.objects.filter(pk=tenant_id).first() if str(tenant_id or "").isdigit() else None
+        return Tenant.objects.filter(pk=int(str(tenant_id))).first() if str(tenant_id or "").isdigit() else None
 
     def form_tenant(self) -> Tenant | None:
         chosen = (self.cleaned_data or {}).get("tenant")

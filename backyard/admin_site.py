@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
@@ -35,4 +35,4 @@ class BackyardAdminSite(admin.AdminSite):
         return membership is not None and membership.is_admin
 
     def autocomplete_view(self, request: HttpRequest) -> HttpResponse:
-        return ForwardAutocompleteJsonView.as_view(admin_site=self)(request)
+        return cast(HttpResponse, ForwardAutocompleteJsonView.as_view(admin_site=self)(request))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -86,7 +86,12 @@ class TenantOwned(models.Model):
             return
         errors = {}
         for field in self._meta.concrete_fields:
-            if not field.many_to_one or field.name == "tenant" or not issubclass(field.related_model, TenantOwned):
+            related = field.related_model
+            if (
+                not field.many_to_one
+                or field.name == "tenant"
+                or not (isinstance(related, type) and issubclass(related, TenantOwned))
+            ):
                 continue
             if getattr(self, field.attname) is None:
                 continue
@@ -103,7 +108,7 @@ def access_tenant_owned(model: type[M], tenant: Tenant, pk: Any, queryset: model
     """Fetch one row of `tenant` by primary key; a missing row and another tenant's row are the same 404."""
     qs = queryset if queryset is not None else model.objects.all()
     try:
-        return qs.filter(tenant_id=tenant.pk).get(pk=int(pk))
+        return cast(M, qs.filter(tenant_id=tenant.pk).get(pk=int(pk)))
     except (model.DoesNotExist, ValueError, TypeError, OverflowError):
         raise Http404(_("Not found.")) from None
 

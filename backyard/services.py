@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from axes.models import AccessAttempt
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import User
 from django.db import models, transaction
 
 from .models import ADMIN_ROLES, Membership, Role, Tenant
 
 
 @transaction.atomic
-def membership_set(*, tenant: Tenant, user: AbstractUser, role: Role | str) -> Membership:
+def membership_set(*, tenant: Tenant, user: User, role: Role | str) -> Membership:
     """Give `user` a role in `tenant`. Owners and admins become staff so they can open the admin."""
     membership, _ = Membership.objects.update_or_create(tenant=tenant, user=user, defaults={"role": role})
     if role in ADMIN_ROLES and not user.is_staff:
@@ -23,7 +23,7 @@ def membership_set(*, tenant: Tenant, user: AbstractUser, role: Role | str) -> M
 @transaction.atomic
 def user_create_with_membership(
     *, tenant: Tenant, username: str, password: str, role: Role | str, email: str = ""
-) -> AbstractUser:
+) -> User:
     user = get_user_model().objects.create_user(username=username, password=password, email=email)
     membership_set(tenant=tenant, user=user, role=role)
     return user

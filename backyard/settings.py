@@ -146,7 +146,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "backyard.sqlite3",
+            "NAME": str(VAR_DIR / "backyard.sqlite3"),
             "OPTIONS": {
                 # WAL lets the web server, the worker and beat read while one of them writes.
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
@@ -167,7 +167,7 @@ if REDIS_URL:
     # so 35 min. A killed worker's work does not wait for it: its heartbeat stops, and within
     # SHOPS_DEAD_AFTER and a minute beat marks its poll interrupted or restarts its CSV import. The message
     # that comes back later finds its run finished or taken and does nothing.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 35 * 60}
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 35 * 60}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     # The embedded default: kombu's file-system transport. No server runs; the web process, the worker

@@ -112,8 +112,8 @@ PREFECTURES = [
 
 # Hyphens and dashes people (and IMEs) put between the two parts: ASCII, Unicode dashes, minus signs, the
 # long-vowel mark ー and its half-width form, full-width hyphen-minus.
-_HYPHENS = "-‐‑‒–—―−ー－ｰ﹣﹘"
-_NOISE = re.compile(f"[\\s〒{re.escape(_HYPHENS)}]")
+_POSTAL_HYPHENS = "-‐‑‒–—―−ー－ｰ﹣﹘"
+_NOISE = re.compile(f"[\\s〒{re.escape(_POSTAL_HYPHENS)}]")
 _SEVEN_DIGITS = re.compile(r"[0-9]{7}", re.ASCII)
 
 _local = threading.local()
@@ -376,8 +376,6 @@ def _split_prefecture(prefecture: str, rest: str) -> tuple[str, str]:
 
 
 # --- the index of every town, for candidates, buildings and longer-named neighbours ----------------------
-
-_local = threading.local()
 
 
 def _db() -> sqlite3.Connection:

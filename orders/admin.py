@@ -78,16 +78,20 @@ class ReadOnlyInline(TenantInlineMixin, admin.TabularInline):
         return False
 
 
+LINE_COLUMNS = ("sku", "name", "options", "unit_price", "quantity", "tax_rate")
+EVENT_COLUMNS = ("at", "actor_kind", "actor_name", "type", "data")
+
+
 class OrderLineInline(ReadOnlyInline):
     model = OrderLine
-    fields = ["sku", "name", "options", "unit_price", "quantity", "tax_rate"]
-    readonly_fields = fields
+    fields = LINE_COLUMNS
+    readonly_fields = LINE_COLUMNS
 
 
 class OrderEventInline(ReadOnlyInline):
     model = OrderEvent
-    fields = ["at", "actor_kind", "actor_name", "type", "data"]
-    readonly_fields = fields
+    fields = EVENT_COLUMNS
+    readonly_fields = EVENT_COLUMNS
     ordering = ["at", "pk"]
 
 

@@ -104,7 +104,7 @@ def order_status_refused_event(
 def order_field_changed_event(
     *, order: Order, actor: Actor, field: str, old: Any, new: Any, commit: bool = True
 ) -> OrderEvent:
-    label = str(Order._meta.get_field(field).verbose_name)
+    label = str(getattr(Order._meta.get_field(field), "verbose_name", field))
     data = {"field": field, "label": label, "old": jsonable(old), "new": jsonable(new)}
     return _event(order, actor, EventType.FIELD_CHANGED, data, commit)
 

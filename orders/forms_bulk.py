@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils import timezone
@@ -41,14 +41,15 @@ class BulkEditForm(forms.Form):
     def __init__(self, *args: Any, reference: TenantReference, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.reference = reference
-        self.fields["status"].choices = [("", "—")] + [
-            (str(s.pk), f"{s.group.name} / {s.name}") for s in reference.statuses
-        ]
-        self.fields["delivery_method"].choices = _choices(reference.delivery_methods)
-        self.fields["shipping_store"].choices = _choices(reference.shipping_stores)
-        labels = [(str(lb.id), lb.name) for lb in reference.labels]
-        self.fields["add_labels"].choices = labels
-        self.fields["remove_labels"].choices = labels
+        choices: dict[str, list[tuple[str, str]]] = {
+            "status": [("", "—")] + [(str(s.pk), f"{s.group.name} / {s.name}") for s in reference.statuses],
+            "delivery_method": _choices(reference.delivery_methods),
+            "shipping_store": _choices(reference.shipping_stores),
+            "add_labels": [(str(lb.id), lb.name) for lb in reference.labels],
+            "remove_labels": [(str(lb.id), lb.name) for lb in reference.labels],
+        }
+        for name, options in choices.items():
+            cast(forms.ChoiceField, self.fields[name]).choices = options
         for name, field in self.fields.items():
             if isinstance(field.widget, forms.Select):
                 field.widget.attrs.setdefault("class", "form-select form-select-sm")
@@ -57,7 +58,8 @@ class BulkEditForm(forms.Form):
             field.widget.attrs.setdefault("id", f"bulk-{name}")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("ship_date") and data.get("clear_ship_date"):
             raise forms.ValidationError(_("Set a ship date or clear it, not both."))
         both = set(data.get("add_labels") or []) & set(data.get("remove_labels") or [])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,16 +78,38 @@ def order_status_counts_recount(*, tenant: Tenant) -> dict[int, int]:
     return {row["status_id"]: row["n"] for row in rows if row["n"]}
 
 
+# The tenant's own order of its statuses: groups by position, then each group's children by position.
+STATUS_ORDER = ("group__position", "group_id", "position", "pk")
+
+
+def statuses_in_order(*, tenant: Tenant | int) -> list[Status]:
+    """The tenant's statuses with their groups, first group first (a few dozen rows, one query)."""
+    return list(Status.objects.for_tenant(tenant).select_related("group").order_by(*STATUS_ORDER))
+
+
+def first_status(*, tenant: Tenant | int, stage: str, statuses: Iterable[Status] | None = None) -> Status | None:
+    """The first child status of the first group bound to `stage`, in the tenant's own order: where a new
+    order lands (the "new" stage), where payment confirmation and a cancellation take an order, where the
+    default rules send it. None when the tenant has no status in that stage.
+
+    `statuses`: the tenant's statuses as statuses_in_order gives them, when the caller has them already (no
+    query then); otherwise one query."""
+    if statuses is not None:
+        return next((status for status in statuses if status.group.stage == stage), None)
+    return (
+        Status.objects.for_tenant(tenant)
+        .filter(group__stage=stage)
+        .select_related("group")
+        .order_by(*STATUS_ORDER)
+        .first()
+    )
+
+
 def status_tree(*, tenant: Tenant, with_counts: bool = True) -> list[GroupNode]:
     """The tenant's groups and child statuses in their order, each with its order count (two queries)."""
     counts = order_status_counts(tenant=tenant) if with_counts else {}
     groups: dict[int, GroupNode] = {}
-    statuses = (
-        Status.objects.for_tenant(tenant)
-        .select_related("group")
-        .order_by("group__position", "group_id", "position", "pk")
-    )
-    for status in statuses:
+    for status in statuses_in_order(tenant=tenant):
         node = groups.setdefault(status.group_id, GroupNode(group=status.group))
         node.children.append(StatusNode(status=status, count=counts.get(status.pk, 0)))
     return list(groups.values())
@@ -318,7 +340,9 @@ def order_list_search(
 def order_list_rows(queryset: QuerySet[Order]) -> QuerySet[Order]:
     """What a list row shows, without a query per row: related names joined, label and open-task ids
     prefetched (one query each for the whole page)."""
-    prefetches = [Prefetch("order_labels", queryset=OrderLabel.objects.only("id", "order_id", "label_id"))]
+    prefetches: list[Prefetch[Any, Any, Any]] = [
+        Prefetch("order_labels", queryset=OrderLabel.objects.only("id", "order_id", "label_id"))
+    ]
     task_provider = hooks.tasks()
     if task_provider is not None:
         prefetches.append(task_provider.open_tasks_prefetch())

@@ -168,7 +168,7 @@ class Target:
     `auction`: those of Yahoo! Auctions exports, tried first with that preset."""
 
     key: str
-    label: Promise
+    label: str | Promise
     kind: str = TEXT
     required: bool = False
     line: bool = False  # a value of the row's line, not of the order

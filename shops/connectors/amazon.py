@@ -81,7 +81,7 @@ import json
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -363,7 +363,7 @@ class AmazonConnector(Connector):
     default_base_url = SP_API_FAR_EAST
     credential_fields = ("client_id", "client_secret", "refresh_token", "marketplace_id")
     secret_fields = ("client_secret", "refresh_token")
-    credential_labels: dict[str, Any] = {
+    credential_labels: ClassVar[Mapping[str, Any]] = {
         "client_id": gettext_lazy("LWA client ID"),
         "client_secret": gettext_lazy("LWA client secret"),
         "refresh_token": gettext_lazy("Refresh token"),

@@ -55,7 +55,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 from django.utils.translation import gettext_lazy
@@ -233,7 +233,7 @@ class ShopifyConnector(Connector):
     kind = "shopify"
     credential_fields = ("shop_domain", "access_token")
     secret_fields = ("access_token",)
-    credential_labels: dict[str, Any] = {
+    credential_labels: ClassVar[Mapping[str, Any]] = {
         "shop_domain": gettext_lazy("Shop domain"),
         "access_token": gettext_lazy("Admin API access token"),
     }

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 from django.utils import timezone, translation
@@ -143,7 +143,7 @@ def _read(
     first_rows = found.first_rows
     errors = [[error.row, error.order, error.column, error.message] for error in found.errors]
     errors += [[first_rows.get(number, 0), number, "", reason] for number, reason in outcome.failed]
-    errors.sort(key=lambda error: error[0])
+    errors.sort(key=lambda error: int(cast(int, error[0]) or 0))
     return {
         "state": READY,
         "result": {
