@@ -11,12 +11,13 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Exists, OuterRef
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from backyard.http import TenantRequest
 from backyard.models import access_tenant_owned
 from backyard.views import tenant_required
 from japan.address import PREFECTURES, AddressCheck
@@ -39,9 +40,9 @@ REFUSALS_SHOWN = 50
 
 @require_POST
 @tenant_required
-def selection_process(request: HttpRequest) -> HttpResponse:
+def selection_process(request: TenantRequest) -> HttpResponse:
     """自動処理を実行: the enabled rules and the task definitions over the selected orders, now."""
-    tenant = request.tenant  # type: ignore[attr-defined]
+    tenant = request.tenant
     if Selection(request.session, tenant).is_empty():
         messages.warning(request, _("Select the orders to process first."))
         return redirect(next_target(request))
@@ -78,9 +79,9 @@ def selection_process(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @tenant_required
-def task_resolve(request: HttpRequest, order_id: int, task_id: int) -> HttpResponse:
+def task_resolve(request: TenantRequest, order_id: int, task_id: int) -> HttpResponse:
     """Resolve one open task of an order by hand (the operator has dealt with it)."""
-    tenant = request.tenant  # type: ignore[attr-defined]
+    tenant = request.tenant
     order = access_order(tenant, order_id)
     task = access_tenant_owned(
         OrderTask, tenant, task_id, OrderTask.objects.filter(order_id=order.pk).select_related("definition")
@@ -114,10 +115,10 @@ def _warned(tenant: Any) -> Any:
 
 
 @tenant_required
-def address_check(request: HttpRequest) -> HttpResponse:
+def address_check(request: TenantRequest) -> HttpResponse:
     """住所チェック: each warned order with what its postal code says, the postal codes that fit the written
     address, and the two one-click fixes. `?order=<id>` shows one order (from its page)."""
-    tenant = request.tenant  # type: ignore[attr-defined]
+    tenant = request.tenant
     orders = _warned(tenant).select_related("shop")
     only = request.GET.get("order", "")
     if only.isdigit():
@@ -142,9 +143,9 @@ def address_check(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @tenant_required
-def address_fix(request: HttpRequest, order_id: int) -> HttpResponse:
+def address_fix(request: TenantRequest, order_id: int) -> HttpResponse:
     """Apply one side: `use=code` with `postal_code`, or `use=address` with prefecture, city and address1."""
-    tenant = request.tenant  # type: ignore[attr-defined]
+    tenant = request.tenant
     order = access_order(tenant, order_id)
     actor = Actor.for_user(request.user)
     version = request.POST.get("version", "")

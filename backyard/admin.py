@@ -20,6 +20,7 @@ from .admin_mixins import (
     TenantPermissionMixin,
     TenantScopedFieldsMixin,
     is_superuser,
+    request_tenant,
 )
 from .models import Membership, Role, Tenant
 from .provisioning import tenant_create
@@ -130,7 +131,7 @@ class MembershipAdmin(TenantPermissionMixin, TenantScopedFieldsMixin, admin.Mode
             saved = membership_set(tenant=obj.tenant, user=obj.user, role=obj.role)
             obj.pk = saved.pk
             return
-        tenant = request.tenant  # type: ignore[attr-defined]
+        tenant = request_tenant(request)
         if change:
             membership_set(tenant=tenant, user=obj.user, role=obj.role)
             return

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import NotRelationField, get_fields_from_path
@@ -15,6 +15,12 @@ from django.utils.translation import gettext as _
 
 from .dates import in_range
 from .models import Tenant, TenantOwned
+
+if TYPE_CHECKING:  # what the mixins are mixed into, for the type checker; at run time they stand alone
+    _Admin = admin.ModelAdmin[Any]
+    _AnyAdmin = admin.options.BaseModelAdmin[Any]
+else:
+    _Admin = _AnyAdmin = object
 
 
 def is_superuser(request: HttpRequest) -> bool:
@@ -42,6 +48,14 @@ def _is_relation(model: type[models.Model], path: str) -> bool:
         return bool(get_fields_from_path(model, path)[-1].is_relation)
     except (FieldDoesNotExist, NotRelationField):
         return False
+
+
+def request_tenant(request: HttpRequest) -> Tenant:
+    """The tenant admin's own company (the admin asks only for requests that passed its permission checks)."""
+    tenant = getattr(request, "tenant", None)
+    if tenant is None:
+        raise PermissionDenied
+    return tenant
 
 
 class TenantRelatedFieldListFilter(admin.RelatedFieldListFilter):
@@ -74,18 +88,18 @@ def _tenant_form(form_class: type[ModelForm], tenant: Tenant) -> type[ModelForm]
     return TenantBoundForm
 
 
-class RightsBeforeLookupMixin:
+class RightsBeforeLookupMixin(_Admin):
     """Django's history view looks the object up before checking rights, so a staff user without rights
     could tell an existing id (403) from a missing one (redirect). Check the rights first, as the change
     and delete views do."""
 
     def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
-        if not self.has_view_or_change_permission(request):  # type: ignore[attr-defined]
+        if not self.has_view_or_change_permission(request):
             raise PermissionDenied
-        return super().history_view(request, object_id, extra_context)  # type: ignore[misc]
+        return super().history_view(request, object_id, extra_context)
 
 
-class TenantPermissionMixin:
+class TenantPermissionMixin(_AnyAdmin):
     """Role-based rights: superusers, and owners/admins of the current tenant for their own rows."""
 
     def _allowed(self, request: HttpRequest) -> bool:
@@ -107,7 +121,7 @@ class TenantPermissionMixin:
         return self._allowed(request)
 
 
-class TenantScopedFieldsMixin:
+class TenantScopedFieldsMixin(_AnyAdmin):
     """Foreign-key and many-to-many choices limited to the tenant's rows for non-superusers."""
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
@@ -115,14 +129,14 @@ class TenantScopedFieldsMixin:
             related = db_field.related_model
             base = kwargs.get("queryset") or related._default_manager.all()
             kwargs["queryset"] = _scoped_queryset(related, request, base)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if not is_superuser(request):
             related = db_field.related_model
             base = kwargs.get("queryset") or related._default_manager.all()
             kwargs["queryset"] = _scoped_queryset(related, request, base)
-        return super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
 HIERARCHY_PARTS = ("year", "month", "day")
@@ -143,13 +157,13 @@ def _hierarchy_day(values: dict[str, list[str]]) -> dt.date | None:
         return None
 
 
-class DateHierarchyGuardMixin:
+class DateHierarchyGuardMixin(_Admin):
     """The changelist's date hierarchy with an absurd date in the URL (?ordered_at__year=9999): Django would
     work out the year after it (a 500) or answer the bare "?e=1" page. Refuse it with a message instead, and
     show the list without the date (the rest of the URL kept)."""
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
-        field = self.date_hierarchy  # type: ignore[attr-defined]
+        field = self.date_hierarchy
         if field:
             names = {part: f"{field}__{part}" for part in HIERARCHY_PARTS}
             given = {part: request.GET.getlist(name) for part, name in names.items() if name in request.GET}
@@ -161,27 +175,27 @@ class DateHierarchyGuardMixin:
                     for name in names.values():
                         query.pop(name, None)
                     return HttpResponseRedirect(f"{request.path}?{query.urlencode()}" if query else request.path)
-        return super().changelist_view(request, extra_context)  # type: ignore[misc]
+        return super().changelist_view(request, extra_context)
 
 
 class TenantAdminMixin(DateHierarchyGuardMixin, TenantPermissionMixin, TenantScopedFieldsMixin):
     """For ModelAdmins of TenantOwned models: list, change, choices and saves scoped to the tenant."""
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet:
-        qs = super().get_queryset(request)  # type: ignore[misc]
-        return qs if is_superuser(request) else _scoped_queryset(self.model, request, qs)  # type: ignore[attr-defined]
+        qs = super().get_queryset(request)
+        return qs if is_superuser(request) else _scoped_queryset(self.model, request, qs)
 
     def get_exclude(self, request: HttpRequest, obj: Any = None) -> Any:
-        exclude = list(super().get_exclude(request, obj) or [])  # type: ignore[misc]
+        exclude = list(super().get_exclude(request, obj) or [])
         if not is_superuser(request):
             exclude.append("tenant")
         return exclude
 
     def get_list_filter(self, request: HttpRequest) -> Any:
-        filters = list(super().get_list_filter(request))  # type: ignore[misc]
+        filters = list(super().get_list_filter(request))
         if is_superuser(request):
             return filters
-        model = self.model  # type: ignore[attr-defined]
+        model = self.model
         return [
             (f, TenantRelatedFieldListFilter) if isinstance(f, str) and _is_relation(model, f) else f
             for f in filters
@@ -189,13 +203,13 @@ class TenantAdminMixin(DateHierarchyGuardMixin, TenantPermissionMixin, TenantSco
         ]
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
-        form = super().get_form(request, obj, change=change, **kwargs)  # type: ignore[misc]
-        return form if is_superuser(request) else _tenant_form(form, request.tenant)  # type: ignore[attr-defined]
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return form if is_superuser(request) else _tenant_form(form, request_tenant(request))
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         if not is_superuser(request):
-            obj.tenant = request.tenant  # type: ignore[attr-defined]
-        super().save_model(request, obj, form, change)  # type: ignore[misc]
+            obj.tenant = request_tenant(request)
+        super().save_model(request, obj, form, change)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: BaseInlineFormSet, change: bool) -> None:
         # Inline rows belong to the parent's tenant, whoever edits them. Set before the formset saves, so
@@ -209,14 +223,14 @@ class TenantAdminMixin(DateHierarchyGuardMixin, TenantPermissionMixin, TenantSco
     def get_extra_model_filters(self, request: HttpRequest) -> dict[str, Any]:
         if is_superuser(request):
             return {}
-        return {"tenant_id": request.tenant.pk}  # type: ignore[attr-defined]
+        return {"tenant_id": request_tenant(request).pk}
 
     def get_max_order(self, request: HttpRequest, obj: Any = None) -> int:
-        qs = self.model.objects.all()  # type: ignore[attr-defined]
+        qs = self.model.objects.all()
         tenant_id = getattr(obj, "tenant_id", None) or getattr(getattr(request, "tenant", None), "pk", None)
         if tenant_id is not None:
             qs = qs.filter(tenant_id=tenant_id)
-        field = self.default_order_field  # type: ignore[attr-defined]
+        field = getattr(self, "default_order_field")  # noqa: B009 - django-admin-sortable2's, where mixed in
         return qs.aggregate(m=models.Max(field))["m"] or 0
 
 
@@ -224,11 +238,11 @@ class TenantInlineMixin(TenantPermissionMixin, TenantScopedFieldsMixin):
     """For inlines of TenantOwned rows: the tenant column is set from the parent, never chosen."""
 
     def get_exclude(self, request: HttpRequest, obj: Any = None) -> Any:
-        return [*(super().get_exclude(request, obj) or []), "tenant"]  # type: ignore[misc]
+        return [*(super().get_exclude(request, obj) or []), "tenant"]
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet:
-        qs = super().get_queryset(request)  # type: ignore[misc]
-        return qs if is_superuser(request) else _scoped_queryset(self.model, request, qs)  # type: ignore[attr-defined]
+        qs = super().get_queryset(request)
+        return qs if is_superuser(request) else _scoped_queryset(self.model, request, qs)
 
 
 class TenantOwnedAdmin(TenantAdminMixin, admin.ModelAdmin):

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
 
+from .http import BackyardRequest
 from .models import memberships_of
 
 SESSION_KEY = "backyard_tenant_id"
@@ -18,10 +19,10 @@ class TenantMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.tenant = None  # type: ignore[attr-defined]
-        request.membership = None  # type: ignore[attr-defined]
-        request.memberships = []  # type: ignore[attr-defined]
+    def __call__(self, request: BackyardRequest) -> HttpResponse:
+        request.tenant = None
+        request.membership = None
+        request.memberships = []
         if request.user.is_authenticated:
             memberships = list(memberships_of(request.user))
             wanted = request.session.get(SESSION_KEY)
@@ -29,10 +30,10 @@ class TenantMiddleware:
             if chosen is None and memberships:
                 chosen = memberships[0]
                 request.session[SESSION_KEY] = chosen.tenant_id
-            request.memberships = memberships  # type: ignore[attr-defined]
+            request.memberships = memberships
             if chosen is not None:
-                request.tenant = chosen.tenant  # type: ignore[attr-defined]
-                request.membership = chosen  # type: ignore[attr-defined]
+                request.tenant = chosen.tenant
+                request.membership = chosen
         return self.get_response(request)
 
 

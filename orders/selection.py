@@ -195,7 +195,7 @@ def _listed(tenant: Tenant, reference: TenantReference, query: str) -> QuerySet[
     return search.qs if search.is_valid() else None
 
 
-class _AllBut(frozenset):  # type: ignore[type-arg]
+class _AllBut(frozenset[int]):
     """ "Everything is selected except these": membership answers True for ids not in the set."""
 
     def __contains__(self, item: object) -> bool:

@@ -191,7 +191,7 @@ def _t(
         kind=kind,
         required=required,
         line=line,
-        names=names,  # type: ignore[arg-type]
+        names=names,
         auction=auction,
     )
 

@@ -16,7 +16,7 @@ from .models import Shop
 
 
 class ShopChoice(forms.ModelChoiceField):
-    def label_from_instance(self, obj: Shop) -> str:  # type: ignore[override]
+    def label_from_instance(self, obj: Shop) -> str:
         return f"{obj.name} ({obj.get_mall_display()})"
 
 
@@ -34,7 +34,7 @@ class CsvUploadForm(forms.Form):
         field = self.fields["shop"]
         assert isinstance(field, forms.ModelChoiceField)
         field.queryset = Shop.objects.filter(pk__in=[shop.pk for shop in shops])
-        field.choices = [(shop.pk, field.label_from_instance(shop)) for shop in shops]  # type: ignore[assignment]
+        field.choices = [(shop.pk, field.label_from_instance(shop)) for shop in shops]
         self.fields["file"].widget.attrs["accept"] = ".csv,.tsv,.txt,text/csv"
 
     def clean_file(self) -> Any:

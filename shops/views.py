@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
+from backyard.http import TenantRequest
 from backyard.views import tenant_required
 
 from .models import ImportRun
@@ -43,16 +44,16 @@ def _page(request: HttpRequest) -> int:
 
 @require_GET
 @tenant_required
-def shop_list(request: HttpRequest) -> HttpResponse:
+def shop_list(request: TenantRequest) -> HttpResponse:
     """The tenant's shops: credentials set or not, sync state, the last runs with their counts."""
-    rows = shop_overview(tenant=request.tenant)  # type: ignore[attr-defined]
+    rows = shop_overview(tenant=request.tenant)
     return render(request, "shops/shop_list.html", {"rows": rows})
 
 
 @require_GET
 @tenant_required
-def shop_detail(request: HttpRequest, shop_id: int) -> HttpResponse:
-    shop = access_shop(request.tenant, shop_id)  # type: ignore[attr-defined]
+def shop_detail(request: TenantRequest, shop_id: int) -> HttpResponse:
+    shop = access_shop(request.tenant, shop_id)
     page = Paginator(import_runs(shop=shop), RUNS_PAGE).get_page(_page(request))
     return render(
         request,
@@ -68,8 +69,8 @@ def shop_detail(request: HttpRequest, shop_id: int) -> HttpResponse:
 
 @require_GET
 @tenant_required
-def import_run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
-    run = access_import_run(request.tenant, run_id)  # type: ignore[attr-defined]
+def import_run_detail(request: TenantRequest, run_id: int) -> HttpResponse:
+    run = access_import_run(request.tenant, run_id)
     page = Paginator(run_failures(run=run), FAILURES_PAGE).get_page(_page(request))
     return render(request, "shops/run_detail.html", {"run": run, "page": page})
 
@@ -82,9 +83,9 @@ def _next(request: HttpRequest) -> str:
     return reverse("shop_list")
 
 
-def _started(request: HttpRequest, runs: list[ImportRun]) -> HttpResponse:
+def _started(request: TenantRequest, runs: list[ImportRun]) -> HttpResponse:
     """After a fetch was queued: the status partial for htmx, else back with a message."""
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return _status(request, runs)
     if runs:
         messages.info(
@@ -103,17 +104,17 @@ def _started(request: HttpRequest, runs: list[ImportRun]) -> HttpResponse:
 
 @require_POST
 @tenant_required
-def fetch_latest_view(request: HttpRequest) -> HttpResponse:
+def fetch_latest_view(request: TenantRequest) -> HttpResponse:
     """最新受注を取得 (F6): poll every active shop of the tenant now."""
-    return _started(request, fetch_latest(tenant=request.tenant, user=request.user))  # type: ignore[attr-defined]
+    return _started(request, fetch_latest(tenant=request.tenant, user=request.user))
 
 
 @require_POST
 @tenant_required
-def shop_fetch(request: HttpRequest, shop_id: int) -> HttpResponse:
+def shop_fetch(request: TenantRequest, shop_id: int) -> HttpResponse:
     """Poll one shop now (the shops page's button)."""
-    shop = access_shop(request.tenant, shop_id)  # type: ignore[attr-defined]
-    return _started(request, fetch_latest(tenant=request.tenant, user=request.user, shop=shop))  # type: ignore[attr-defined]
+    shop = access_shop(request.tenant, shop_id)
+    return _started(request, fetch_latest(tenant=request.tenant, user=request.user, shop=shop))
 
 
 def _ids(value: str) -> list[int]:
@@ -122,13 +123,13 @@ def _ids(value: str) -> list[int]:
 
 @require_GET
 @tenant_required
-def fetch_status(request: HttpRequest) -> HttpResponse:
+def fetch_status(request: TenantRequest) -> HttpResponse:
     """The progress of a fetch: `?runs=1,2,3` (the tenant's runs; other ids are not found and left out)."""
-    runs = runs_progress(tenant=request.tenant, run_ids=_ids(request.GET.get("runs", "")))  # type: ignore[attr-defined]
+    runs = runs_progress(tenant=request.tenant, run_ids=_ids(request.GET.get("runs", "")))
     return _status(request, runs)
 
 
-def _status(request: HttpRequest, runs: list[ImportRun]) -> HttpResponse:
+def _status(request: TenantRequest, runs: list[ImportRun]) -> HttpResponse:
     done = all(run.finished for run in runs)
     now = timezone.now()
     waiting = [run for run in runs if run.status == "queued"]
@@ -139,7 +140,7 @@ def _status(request: HttpRequest, runs: list[ImportRun]) -> HttpResponse:
         "totals": {name: sum(getattr(run, name) for run in runs) for name in ("new", "updated", "unchanged", "failed")},
         "worker_missing": bool(waiting)
         and all((now - run.created_at).total_seconds() > WAITING_HINT_SECONDS for run in waiting),
-        "failing": failing_shops(tenant=request.tenant) if done else None,  # type: ignore[attr-defined]
+        "failing": failing_shops(tenant=request.tenant) if done else None,
     }
     response = render(request, "shops/_fetch_status.html", context)
     if done and runs:

@@ -5,11 +5,12 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_http_methods
 
+from backyard.http import TenantRequest
 from backyard.views import tenant_required
 
 from . import csvfiles
@@ -22,8 +23,8 @@ from .services.csvpreview import csv_preview_request
 
 @require_http_methods(["GET", "POST"])
 @tenant_required
-def csv_upload(request: HttpRequest) -> HttpResponse:
-    tenant = request.tenant  # type: ignore[attr-defined]
+def csv_upload(request: TenantRequest) -> HttpResponse:
+    tenant = request.tenant
     shops = csv_shops(tenant=tenant)
     initial = {}
     wanted = request.GET.get("shop", "")
@@ -47,11 +48,11 @@ def csv_upload(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @tenant_required
-def csv_upload_detail(request: HttpRequest, upload_id: int) -> HttpResponse:
+def csv_upload_detail(request: TenantRequest, upload_id: int) -> HttpResponse:
     """The mapping and the preview; POST with "preview" reads the file with the chosen columns, with "import"
     saves the mapping for the shop and queues the import. The preview is read once per mapping and kept
     (shops.services.csvpreview): a long file by a worker, whose progress the page polls (?progress=1)."""
-    upload = access_csv_upload(request.tenant, upload_id)  # type: ignore[attr-defined]
+    upload = access_csv_upload(request.tenant, upload_id)
     if upload.run_id is not None:
         return render(request, "shops/csv_preview.html", {"upload": upload, "imported": True})
     if request.method == "GET" and request.GET.get("progress"):

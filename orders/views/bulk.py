@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from backyard.http import TenantRequest
 from backyard.views import tenant_required
 from shipping.models import DeliveryMethod, ShippingStore
 
@@ -42,7 +43,7 @@ def next_target(request: HttpRequest) -> str:
     return reverse("home")
 
 
-def _answer(request: HttpRequest, result: BulkResult | None, context: dict[str, Any] | None = None) -> HttpResponse:
+def _answer(request: TenantRequest, result: BulkResult | None, context: dict[str, Any] | None = None) -> HttpResponse:
     """Messages for the outcome, then back to the list; htmx gets the panel and a refresh of list and tree."""
     if result is not None:
         (messages.success if result.changed else messages.warning)(request, result.summary())
@@ -50,7 +51,7 @@ def _answer(request: HttpRequest, result: BulkResult | None, context: dict[str, 
             messages.error(request, f"{external_id}: {reason}")
         if len(result.refused) > 50:
             messages.error(request, _("… and %(n)d more refused.") % {"n": len(result.refused) - 50})
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         response = render(request, "orders/_bulk_result.html", context or {})
         response["HX-Trigger"] = "ordersChanged"
         return response
@@ -75,7 +76,7 @@ class Selected:
 
 
 def selected_orders(
-    request: HttpRequest,
+    request: TenantRequest,
     action: str,
     reference: TenantReference | None = None,
 ) -> Selected | HttpResponse:
@@ -85,7 +86,7 @@ def selected_orders(
     `query` (the list's filters) comes with every form of the list; `scope` is the operator's answer:
     "all" (every selected order) or "shown" (only those the list shows). Without `query` (a caller that is
     not the list) there is no list to compare with."""
-    tenant = request.tenant  # type: ignore[attr-defined]
+    tenant = request.tenant
     reference = reference or tenant_reference(tenant=tenant, user=request.user)
     selection = Selection(request.session, tenant)
     orders = selection.queryset(tenant=tenant, reference=reference)
@@ -101,7 +102,7 @@ def selected_orders(
     return Selected(tenant, reference, selection, orders)
 
 
-def _ask_scope(request: HttpRequest, action: str, *, selected: int, outside: int) -> HttpResponse:
+def _ask_scope(request: TenantRequest, action: str, *, selected: int, outside: int) -> HttpResponse:
     context = {
         "action": action,
         "question": ngettext(
@@ -116,7 +117,7 @@ def _ask_scope(request: HttpRequest, action: str, *, selected: int, outside: int
         "action_url": request.path,
         "next": next_target(request),
     }
-    template = "orders/_bulk_scope.html" if request.htmx else "orders/bulk_scope.html"  # type: ignore[attr-defined]
+    template = "orders/_bulk_scope.html" if request.htmx else "orders/bulk_scope.html"
     return render(request, template, context)
 
 
@@ -126,9 +127,9 @@ def list_filters(target: str) -> str:
 
 
 @tenant_required
-def bulk_panel(request: HttpRequest) -> HttpResponse:
+def bulk_panel(request: TenantRequest) -> HttpResponse:
     """The bulk panel's forms, loaded when the operator opens the panel."""
-    reference = tenant_reference(tenant=request.tenant, user=request.user)  # type: ignore[attr-defined]
+    reference = tenant_reference(tenant=request.tenant, user=request.user)
     target = request.GET.get("next", "")
     if not (url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}) and target.startswith("/")):
         target = reverse("home")
@@ -147,16 +148,16 @@ def bulk_panel(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @tenant_required
-def bulk_edit(request: HttpRequest) -> HttpResponse:
-    tenant = request.tenant  # type: ignore[attr-defined]
+def bulk_edit(request: TenantRequest) -> HttpResponse:
+    tenant = request.tenant
     reference = tenant_reference(tenant=tenant, user=request.user)
     form = BulkEditForm(request.POST, reference=reference)
     if not form.is_valid():
         for error in form.non_field_errors():
-            messages.error(request, error)
+            messages.error(request, str(error))
         for name, errors in form.errors.items():
             if name != "__all__":
-                messages.error(request, f"{form.fields[name].label}: {' '.join(errors)}")
+                messages.error(request, f"{form.fields[name].label}: {' '.join(str(e) for e in errors)}")
         return _answer(request, None)
     chosen = selected_orders(request, _("Change the selected orders"), reference)
     if isinstance(chosen, HttpResponse):
@@ -189,7 +190,7 @@ def bulk_edit(request: HttpRequest) -> HttpResponse:
     if result.needs_confirmation and not result.applied:
         # Skipping stages (new → ready to ship, say) is allowed, but only when the operator says so.
         context = {"confirm": result, "post": request.POST, "next": next_target(request)}
-        if request.htmx:  # type: ignore[attr-defined]
+        if request.htmx:
             return render(request, "orders/_bulk_confirm.html", context)
         return render(request, "orders/bulk_confirm.html", context)
     chosen.done()
@@ -198,11 +199,12 @@ def bulk_edit(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @tenant_required
-def bulk_confirm_payment(request: HttpRequest) -> HttpResponse:
+def bulk_confirm_payment(request: TenantRequest) -> HttpResponse:
     form = ConfirmPaymentForm(request.POST)
     if not form.is_valid():
         if request.POST.get("paid_on", "").strip():  # a date, but not one that can be (2026-02-30, 9999 …)
-            messages.error(request, f"{form.fields['paid_on'].label}: {' '.join(form.errors['paid_on'])}")
+            reasons = " ".join(str(e) for e in form.errors["paid_on"])
+            messages.error(request, f"{form.fields['paid_on'].label}: {reasons}")
         else:
             messages.error(request, _("Enter the date the payment arrived."))
         return _answer(request, None)
@@ -221,7 +223,7 @@ def bulk_confirm_payment(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @tenant_required
-def bulk_cancel(request: HttpRequest) -> HttpResponse:
+def bulk_cancel(request: TenantRequest) -> HttpResponse:
     form = CancelForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Enter a reason for cancelling."))

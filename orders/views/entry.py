@@ -6,12 +6,13 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from backyard.http import TenantRequest
 from backyard.views import tenant_required
 from japan.address import PostalAddress, merge_town, normalize_postal_code, postal_lookup
 
@@ -26,13 +27,13 @@ TOWNS_SHOWN = 5
 
 @require_http_methods(["GET", "POST"])
 @tenant_required
-def order_entry(request: HttpRequest) -> HttpResponse:
+def order_entry(request: TenantRequest) -> HttpResponse:
     """The phone/FAX order form; a valid submission becomes an order through `order_create`."""
-    tenant = request.tenant  # type: ignore[attr-defined]
+    tenant = request.tenant
     entry = OrderEntry(request.POST if request.method == "POST" else None, tenant=tenant)
     if request.method == "POST" and entry.is_valid():
         form = entry.form
-        actor = Actor.for_user(request.user)  # type: ignore[arg-type]
+        actor = Actor.for_user(request.user)
         try:
             order = manual_order_create(
                 tenant=tenant,
@@ -72,7 +73,7 @@ def _postal_message(raw: str, code: str | None, address: PostalAddress | None) -
 
 @require_GET
 @tenant_required
-def postal_lookup_view(request: HttpRequest) -> HttpResponse:
+def postal_lookup_view(request: TenantRequest) -> HttpResponse:
     """?code=… → the prefecture, city and town. For htmx (`party` = orderer or dest) a partial that shows the
     result next to the field and fills that party's prefecture, city and address line 1 out of band; else
     JSON (404 for an unknown code, 400 for a malformed one)."""
@@ -83,7 +84,7 @@ def postal_lookup_view(request: HttpRequest) -> HttpResponse:
     address = postal_lookup(code) if code else None
     level, message = _postal_message(raw, code, address)
 
-    if not request.htmx:  # type: ignore[attr-defined]
+    if not request.htmx:
         if address is None:
             return JsonResponse({"found": False, "code": code, "error": message}, status=400 if code is None else 404)
         return JsonResponse(
@@ -111,7 +112,7 @@ def postal_lookup_view(request: HttpRequest) -> HttpResponse:
         }
         if party == "dest" and address.office and not request.GET.get("dest_company", "").strip():
             initial["dest_company"] = address.office  # a business code names the company it belongs to
-        form = OrderEntryForm(tenant=request.tenant, initial={**initial, "shop": None})  # type: ignore[attr-defined]
+        form = OrderEntryForm(tenant=request.tenant, initial={**initial, "shop": None})
         for name in initial:
             form.fields[name].widget.attrs["hx-swap-oob"] = "true"
         context.update(

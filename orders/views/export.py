@@ -16,19 +16,20 @@ from urllib.parse import urlsplit
 
 from django.db.models import QuerySet
 from django.http import (
-    HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
     JsonResponse,
     QueryDict,
     StreamingHttpResponse,
 )
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from backyard.http import TenantRequest
 from backyard.views import tenant_required
 
 from .. import exports
@@ -71,12 +72,12 @@ class ExportOptions:
         )
 
 
-def export_orders(request: HttpRequest, options: ExportOptions, reference: TenantReference) -> QuerySet[Order]:
+def export_orders(request: TenantRequest, options: ExportOptions, reference: TenantReference) -> QuerySet[Order]:
     """The tenant's orders to export, in the list's order: the search (as the list runs it), or the
     selection. A search the list cannot apply exports nothing, as it lists nothing, when it names a row the
     tenant does not have (another tenant's status id …); a value typed wrong (a date like 9999-12-31, "abc"
     as an amount) is an OptionError that says which, rather than an empty file."""
-    tenant = request.tenant  # type: ignore[attr-defined]
+    tenant = request.tenant
     if options.scope == SELECTION:
         queryset = Selection(request.session, tenant).queryset(tenant=tenant, reference=reference)
     else:
@@ -103,16 +104,16 @@ def _filename(options: ExportOptions) -> str:
 
 @require_GET
 @tenant_required
-def order_export(request: HttpRequest) -> HttpResponse:
+def order_export(request: TenantRequest) -> HttpResponseBase:
     try:
         options = ExportOptions.from_query(request.GET)
     except OptionError as error:
         return HttpResponseBadRequest(str(error), content_type="text/plain; charset=utf-8")
-    htmx = bool(request.htmx)  # type: ignore[attr-defined]
+    htmx = bool(request.htmx)
     if request.GET.get("check") and htmx and options.encoding == exports.UTF8:
         # Nothing to check: UTF-8 writes every character. Spares the options form a pass over the orders.
         return render(request, "orders/_export_check.html", {"options": options, "report": None})
-    reference = tenant_reference(tenant=request.tenant, user=request.user)  # type: ignore[attr-defined]
+    reference = tenant_reference(tenant=request.tenant, user=request.user)
     try:
         queryset = export_orders(request, options, reference)
     except OptionError as error:
@@ -132,19 +133,19 @@ def order_export(request: HttpRequest) -> HttpResponse:
     )
     response["Content-Disposition"] = f'attachment; filename="{_filename(options)}"'
     response["Cache-Control"] = "no-store"  # customers' names and addresses
-    return response  # type: ignore[return-value]  # tenant_required's View says HttpResponse; streaming is not one
+    return response
 
 
 @require_GET
 @tenant_required
-def order_export_options(request: HttpRequest) -> HttpResponse:
+def order_export_options(request: TenantRequest) -> HttpResponse:
     """The options form. Opened from the list by htmx, it takes the filters from the list's current URL (the
     search may have changed since the page was drawn); opened as a page, from its own query string."""
     params = request.GET
-    current_url = getattr(request.htmx, "current_url", None)  # type: ignore[attr-defined]
+    current_url = getattr(request.htmx, "current_url", None)
     if not params and current_url:
         params = QueryDict(urlsplit(current_url).query)
-    tenant = request.tenant  # type: ignore[attr-defined]
+    tenant = request.tenant
     selection = Selection(request.session, tenant)
     selected = 0
     if not selection.is_empty():
@@ -153,7 +154,7 @@ def order_export_options(request: HttpRequest) -> HttpResponse:
     if params.get("sort"):
         hidden.append(("sort", params["sort"]))
     context = {"hidden": hidden, "selected_count": selected, "scope": params.get("scope") or SEARCH}
-    template = "orders/_export_options.html" if request.htmx else "orders/export_options.html"  # type: ignore[attr-defined]
+    template = "orders/_export_options.html" if request.htmx else "orders/export_options.html"
     return render(request, template, context)
 
 

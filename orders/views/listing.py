@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.paginator import EmptyPage, Paginator
+from django.core.paginator import EmptyPage, Page, Paginator
 from django.db.models import BooleanField, Case, Value, When
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
@@ -13,6 +13,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from backyard.http import TenantRequest
 from backyard.models import access_tenant_owned
 from backyard.views import tenant_required
 from shops.constants import MallKind
@@ -69,8 +70,8 @@ def _task_counts(tenant: Any, status_id: int | None) -> list[Any]:
 
 
 @tenant_required
-def order_list(request: HttpRequest) -> HttpResponse:
-    tenant = request.tenant  # type: ignore[attr-defined]
+def order_list(request: TenantRequest) -> HttpResponse:
+    tenant = request.tenant
     reference = tenant_reference(tenant=tenant, user=request.user)
     if not request.GET:
         # T1: the list opens on the first "new" status; the URL says so, to bookmark and share.
@@ -140,7 +141,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
         "next_url": request.get_full_path(),
         "csv_import_url": _csv_import_url(reference),
     }
-    partial = bool(request.htmx) and request.htmx.target == "order-results"  # type: ignore[attr-defined]
+    partial = bool(request.htmx) and request.htmx.target == "order-results"
     # A search swaps the results alone; the tree beside them follows (its hit counts), out of band.
     context["oob_tree"] = partial
     return render(request, "orders/list_results.html" if partial else "orders/list.html", context)
@@ -162,7 +163,7 @@ class KnownCountPaginator(Paginator):
             return super().page(number)
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
-        return self._get_page(self.object_list[bottom : bottom + self.per_page], number, self)
+        return Page(self.object_list[bottom : bottom + self.per_page], number, self)
 
 
 def _page_number(request: HttpRequest) -> int:
@@ -171,24 +172,24 @@ def _page_number(request: HttpRequest) -> int:
 
 
 @tenant_required
-def filters_partial(request: HttpRequest) -> HttpResponse:
+def filters_partial(request: TenantRequest) -> HttpResponse:
     """The "more filters" fields, loaded into the list's panel when the operator opens it (most page views
     never do). Opened as a page of its own (a reload, a bookmark), it is the list with the panel open."""
-    if not request.htmx:  # type: ignore[attr-defined]
+    if not request.htmx:
         params = request.GET.copy()
         params["more"] = "1"
         return redirect(f"{reverse('home')}?{params.urlencode()}")
-    tenant = request.tenant  # type: ignore[attr-defined]
+    tenant = request.tenant
     reference = tenant_reference(tenant=tenant, user=request.user)
     search = order_search(tenant=tenant, params=request.GET, reference=reference)
     return render(request, "orders/_filters.html", {"search": search})
 
 
 @tenant_required
-def status_tree_partial(request: HttpRequest) -> HttpResponse:
+def status_tree_partial(request: TenantRequest) -> HttpResponse:
     """The status tree alone, refreshed after every action (htmx, on the ordersChanged event); it is sent the
     list's query, so a search's hit counts refresh too."""
-    tenant = request.tenant  # type: ignore[attr-defined]
+    tenant = request.tenant
     reference = tenant_reference(tenant=tenant, user=request.user)
     counts = order_status_counts(tenant=tenant)
     listing = order_list_search(tenant=tenant, params=request.GET, reference=reference, status_counts=counts)
@@ -217,9 +218,9 @@ def _ids(values: list[str]) -> list[int]:
 
 @require_POST
 @tenant_required
-def selection_update(request: HttpRequest) -> HttpResponse:
+def selection_update(request: TenantRequest) -> HttpResponse:
     """Change the selection: add / remove / toggle ids, clear, or select all orders matching a search."""
-    tenant = request.tenant  # type: ignore[attr-defined]
+    tenant = request.tenant
     selection = Selection(request.session, tenant)
     action = request.POST.get("action", "")
     ids = _ids(request.POST.getlist("ids"))
@@ -259,19 +260,19 @@ def selection_update(request: HttpRequest) -> HttpResponse:
         return HttpResponse(_("Unknown selection action."), status=400)
     selection.save()
     count = selection.count(tenant=tenant, reference=reference)
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return render(request, "orders/_selection_bar.html", {"selected_count": count, "selection": selection})
     return redirect(request.POST.get("next") or reverse("home"))
 
 
 @require_POST
 @tenant_required
-def page_size_set(request: HttpRequest) -> HttpResponse:
+def page_size_set(request: TenantRequest) -> HttpResponse:
     """Remember the rows per page chosen in the list (the list then reloads with it)."""
     size = request.POST.get("page_size", "")
     try:
         list_page_size_set(
-            tenant=request.tenant,  # type: ignore[attr-defined]
+            tenant=request.tenant,
             user=request.user,
             page_size=int(size) if size.isdigit() else 0,
         )
@@ -282,7 +283,7 @@ def page_size_set(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @tenant_required
-def saved_search_create(request: HttpRequest) -> HttpResponse:
+def saved_search_create(request: TenantRequest) -> HttpResponse:
     name = request.POST.get("name", "")
     query = filters_only(QueryDict(request.POST.get("query", "")))
     if not name.strip() or not query:
@@ -290,7 +291,7 @@ def saved_search_create(request: HttpRequest) -> HttpResponse:
     else:
         try:
             saved = saved_search_save(
-                tenant=request.tenant,  # type: ignore[attr-defined]
+                tenant=request.tenant,
                 user=request.user,
                 name=name,
                 query=query,
@@ -304,10 +305,10 @@ def saved_search_create(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @tenant_required
-def saved_search_delete(request: HttpRequest, saved_id: int) -> HttpResponse:
+def saved_search_delete(request: TenantRequest, saved_id: int) -> HttpResponse:
     saved = access_tenant_owned(
         SavedSearch,
-        request.tenant,  # type: ignore[attr-defined]
+        request.tenant,
         saved_id,
         SavedSearch.objects.filter(user=request.user),
     )
