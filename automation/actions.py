@@ -30,8 +30,7 @@ from functools import cached_property
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection
-from django.db.models import BigIntegerField, Case, F, Max, Model, OuterRef, Subquery, Sum, TextField, Value, When
+from django.db.models import BigIntegerField, Case, F, Max, OuterRef, Subquery, Sum, TextField, Value, When
 from django.db.models.functions import Cast, Coalesce, Concat, Greatest
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -40,18 +39,12 @@ from django.utils.translation import gettext_lazy
 
 from backyard.models import Tenant
 from orders import events
+from orders.copy import copy_rows, save_events
 from orders.events import Actor
 from orders.models import Label, Order, OrderLine, Status
 from orders.search import normalize
-from orders.services.bulk import (
-    BulkChanges,
-    BulkResult,
-    chunked,
-    ids_in,
-    order_stubs,
-    orders_bulk_update,
-    save_events,
-)
+from orders.services.bulk import BulkChanges, BulkResult, orders_bulk_update
+from orders.sets import chunked, ids_in, order_stubs
 from shipping.models import DeliveryMethod, ShippingStore
 
 from .models import OrderTask, Rule, RuleActionDone, TaskDefinition
@@ -171,33 +164,9 @@ def _not_done(run: ActionRun, order_ids: list[int], key: str) -> list[int]:
     return [order_id for order_id in order_ids if order_id not in done]
 
 
-def insert_rows(model: type[Model], columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
-    """Insert plain rows (no ids wanted back); `columns` are attribute names (tenant_id, order_id …).
-
-    On PostgreSQL through COPY, like the events: tens of thousands of bookkeeping rows go in without a
-    model instance or a bound parameter each; elsewhere bulk_create. The callers hold the orders' locks and
-    have left out the rows that exist already."""
-    if not rows:
-        return
-    if connection.vendor != "postgresql":
-        model._default_manager.bulk_create(
-            [model(**dict(zip(columns, row, strict=True))) for row in rows], batch_size=DONE_BATCH
-        )
-        return
-    quote = connection.ops.quote_name
-    column = {field.attname: str(field.column) for field in model._meta.concrete_fields}
-    names = ", ".join(quote(column[name]) for name in columns)
-    with (
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY {quote(model._meta.db_table)} ({names}) FROM STDIN") as copy,
-    ):
-        for row in rows:
-            copy.write_row(row)
-
-
 def _mark_done(run: ActionRun, order_ids: Iterable[int], key: str) -> None:
     now = timezone.now()
-    insert_rows(
+    copy_rows(
         RuleActionDone,
         ("tenant_id", "order_id", "rule_id", "action", "at"),
         [(run.tenant.pk, order_id, run.rule.pk, key, now) for order_id in order_ids],
@@ -209,10 +178,6 @@ def orders_write(tenant: Tenant, order_ids: Iterable[int], **values: Any) -> Non
     values = {**values, "version": F("version") + 1, "updated_at": timezone.now()}
     for chunk in chunked(sorted(set(order_ids))):
         Order.objects.filter(ids_in("pk", chunk), tenant_id=tenant.pk).update(**values)
-
-
-def _stubs(tenant: Tenant, order_ids: Iterable[int]) -> dict[int, Order]:
-    return order_stubs(tenant, [{"id": order_id} for order_id in order_ids])
 
 
 # --- validating settings ----------------------------------------------------------------------------------
@@ -337,7 +302,7 @@ def apply_move_status(run: ActionRun, params: Params, order_ids: list[int]) -> N
         current.update(
             Order.objects.filter(ids_in("pk", chunk), tenant_id=run.tenant.pk).values_list("pk", "status_id")
         )
-    stubs = _stubs(run.tenant, new)
+    stubs = order_stubs(run.tenant)
     built = []
     for order_id in new:
         stub = stubs[order_id]
@@ -404,7 +369,8 @@ def amounts_with_shipping_fee(fee: int, tax_rates: Iterable[int]) -> dict[str, A
     """The order's amounts after its shipping fee becomes `fee`, as SQL expressions, the way
     orders.services.compute_amounts reckons them: lines summed per tax rate, the included tax rounded down
     once per rate, shipping and COD fees taxed at 10 % and the discount taken off the 10 % part.
-    `tax_rates` are the rates the orders' lines carry (10 is always counted: the fees are at 10 %)."""
+    `tax_rates` are the rates the orders' lines carry (10 is always counted: the fees are at 10 %).
+    tests/orders/test_parity.py holds this and compute_amounts to the same figures."""
     ten = _line_sum(10) + Value(fee) + F("cod_fee") - F("discount")
     tax: Any = _included_tax(ten, 10)
     for rate in sorted(set(tax_rates) - {0, 10}):
@@ -442,7 +408,7 @@ def apply_set_shipping_fee(run: ActionRun, params: Params, order_ids: list[int])
         )
     orders_write(run.tenant, changed, **amounts_with_shipping_fee(fee, rates))
     run.outcome.written.update(changed)
-    stubs = _stubs(run.tenant, changed)
+    stubs = order_stubs(run.tenant)
     save_events(
         [
             events.order_field_changed_event(
@@ -497,7 +463,7 @@ def apply_add_line(run: ActionRun, params: Params, order_ids: list[int]) -> None
         )
     orders_write(run.tenant, todo, **values)
     run.outcome.written.update(todo)
-    stubs = _stubs(run.tenant, todo)
+    stubs = order_stubs(run.tenant)
     save_events(
         [
             events.order_line_added_event(order=stubs[line.order_id], actor=run.actor, line=line, commit=False)
@@ -524,7 +490,7 @@ def apply_add_mail_insert(run: ActionRun, params: Params, order_ids: list[int]) 
     )
     orders_write(run.tenant, todo, mail_insert=appended)
     run.outcome.written.update(todo)
-    stubs = _stubs(run.tenant, todo)
+    stubs = order_stubs(run.tenant)
     save_events(
         [
             events.order_field_changed_event(
@@ -573,7 +539,7 @@ def tasks_raise(
     if not new:
         return []
     now = timezone.now()
-    insert_rows(
+    copy_rows(
         OrderTask,
         (
             "tenant_id",
@@ -590,7 +556,7 @@ def tasks_raise(
     )
     if bump_version:
         orders_write(tenant, new)
-    stubs = _stubs(tenant, new)
+    stubs = order_stubs(tenant)
     save_events(
         [
             events.order_task_raised_event(order=stubs[pk], actor=actor, definition=definition, commit=False)
@@ -630,7 +596,7 @@ def tasks_resolve(
         return []
     if bump_version:
         orders_write(tenant, resolved)
-    stubs = _stubs(tenant, resolved)
+    stubs = order_stubs(tenant)
     save_events(
         [
             events.order_task_resolved_event(

@@ -18,8 +18,8 @@
 Queries grow with the number of rules and task definitions (and chunks of 5,000 orders), never with the
 number of orders; `ProcessResult.queries` counts them. Running it twice changes nothing the second time:
 one-shot actions are remembered (RuleActionDone), the other actions and the task pass only write what
-differs. Every order in scope is locked (SELECT … FOR UPDATE, in id order) first, so an operator's edit
-queues behind the run instead of interleaving with it.
+differs. Every order in scope is locked first (orders.locks: the order rows only, in id order), so an
+operator's edit queues behind the run instead of interleaving with it.
 
 Built-in task definitions (TaskDefinition.code); a built-in's own `conditions`, when it has items, narrow it:
 
@@ -60,15 +60,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from backyard.models import Tenant
 from orders.constants import EventType
 from orders.events import Actor
+from orders.locks import order_lock, orders_lock_ids
 from orders.models import Order, OrderEvent, Status
-from orders.services.bulk import chunked, ids_in
+from orders.sets import chunked, ids_in
 from orders.slots import is_unmappable
 
 from . import address
@@ -76,6 +77,7 @@ from .actions import ActionOutcome, References, Refusal, apply_action, orders_wr
 from .conditions import ConditionError, compile_conditions
 from .defaults import BuiltinTask
 from .models import OrderTask, Rule, RuleGroup, TaskDefinition
+from .selectors import Change, change_from_event
 
 OrderIds = Iterable[int] | QuerySet[Order]
 
@@ -173,19 +175,10 @@ def _counting(result: ProcessResult) -> Iterator[None]:
 
 
 def _lock_scope(tenant: Tenant, order_ids: OrderIds, result: ProcessResult) -> list[int]:
-    """The tenant's orders among `order_ids`, locked in id order; another tenant's id is simply not found."""
-    qs = Order.objects.for_tenant(tenant).select_for_update(of=("self",)).order_by("pk")
-    if isinstance(order_ids, QuerySet):
-        if order_ids.model is not Order:
-            raise TypeError(f"expected orders, got {order_ids.model.__name__}")
-        ids = list(qs.filter(pk__in=Subquery(order_ids.values("pk"))).values_list("pk", flat=True))
-        result.orders = len(ids)
-        return ids
-    wanted = sorted({int(order_id) for order_id in order_ids})
-    ids = []
-    for chunk in chunked(wanted):
-        ids.extend(qs.filter(ids_in("pk", chunk)).values_list("pk", flat=True))
-    result.orders, result.not_found = len(ids), len(wanted) - len(ids)
+    """The tenant's orders among `order_ids`, locked in id order (orders.locks); another tenant's id is simply
+    not found."""
+    ids, not_found = orders_lock_ids(tenant, order_ids)
+    result.orders, result.not_found = len(ids), not_found
     return ids
 
 
@@ -505,16 +498,12 @@ def process_group(*, group: RuleGroup, actor_name: str = "") -> ProcessResult:
 # --- tasks by hand ----------------------------------------------------------------------------------------
 
 
-def _lock_order(order: Order) -> Order:
-    return Order.objects.select_for_update().select_related("tenant").get(pk=order.pk, tenant_id=order.tenant_id)
-
-
 @transaction.atomic
 def order_task_raise(*, order: Order, definition: TaskDefinition, actor: Actor, note: str = "") -> OrderTask:
     """Raise a task on one order by hand; the open task of that definition if the order already has one."""
     if definition.tenant_id != order.tenant_id:
         raise ValueError("task definition belongs to another tenant")
-    locked = _lock_order(order)
+    locked = order_lock(order, "tenant")
     tasks_raise(tenant=locked.tenant, definition=definition, order_ids=[locked.pk], actor=actor, note=note)
     return OrderTask.objects.get(tenant_id=locked.tenant_id, order=locked, definition=definition, resolved_at=None)
 
@@ -523,7 +512,7 @@ def order_task_raise(*, order: Order, definition: TaskDefinition, actor: Actor, 
 def order_task_resolve(*, task: OrderTask, actor: Actor) -> OrderTask:
     """Resolve one task by hand (an operator looked): it stays resolved, the engine does not raise it again
     for this order. Resolving a task already resolved changes nothing."""
-    locked = _lock_order(task.order)
+    locked = order_lock(task.order, "tenant")
     current = OrderTask.objects.select_related("definition").get(pk=task.pk, tenant_id=locked.tenant_id)
     if current.resolved_at is None:
         tasks_resolve(tenant=locked.tenant, definition=current.definition, order_ids=[locked.pk], actor=actor)
@@ -538,7 +527,7 @@ def order_task_resolve(*, task: OrderTask, actor: Actor) -> OrderTask:
 class DryRunOrder:
     order_id: int
     external_id: str
-    changes: list[Any] = field(default_factory=list)  # selectors.Change, in the order they would happen
+    changes: list[Change] = field(default_factory=list)  # in the order they would happen
 
 
 @dataclass
@@ -549,7 +538,7 @@ class DryRunReport:
     orders: list[DryRunOrder] = field(default_factory=list)
 
     @property
-    def changes(self) -> list[Any]:
+    def changes(self) -> list[Change]:
         return [change for order in self.orders for change in order.changes]
 
 
@@ -566,8 +555,6 @@ def dry_run(
     It runs the real engine in a savepoint, reads back the events it wrote (they hold old and new values),
     then rolls the savepoint back: the prediction cannot drift from the real run, because it is the real
     run. Scope: `order_ids` if given, else the tenant's orders in the statuses of the rule or the group."""
-    from .selectors import change_from_event
-
     if rule is not None and group is not None:
         raise ValueError("dry-run a rule or a group, not both")
     for owned in (rule, group):

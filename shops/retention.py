@@ -27,12 +27,12 @@ from django.db import transaction
 from django.db.models import F, OuterRef, Q, Subquery, Value
 from django.utils import timezone
 
-from backyard.models import Tenant
 from orders.constants import EventType, Stage
+from orders.copy import save_events
 from orders.events import Actor, order_personal_data_erased_event
 from orders.models import Order, OrderEvent, OrderLine
 from orders.search import search_text
-from orders.services.bulk import chunked, order_stubs, save_events
+from orders.sets import chunked, order_stubs
 
 from .constants import MallKind
 from .services.importer import mall_state_erase
@@ -132,7 +132,7 @@ def _erase(tenant_id: int, orders: list[tuple[int, str]]) -> int:
                 version=F("version") + 1,
                 updated_at=now,
             )
-        stubs = order_stubs(Tenant(pk=tenant_id), [{"id": pk} for pk in chunk])
+        stubs = order_stubs(tenant_id)
         mall_state_erase(tenant_id=tenant_id, order_ids=chunk)  # the copy of what the mall sent, too
         save_events(
             [

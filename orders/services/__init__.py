@@ -19,8 +19,10 @@ from .. import events, hooks
 from ..constants import Stage
 from ..events import Actor
 from ..exceptions import StageMoveRefused, StaleOrder
+from ..locks import order_lock
 from ..models import Label, Order, OrderLabel, OrderLine, PaymentMethod, Status, StatusGroup
 from ..search import search_text
+from ..selectors import first_status
 from ..slots import slot_value
 
 # Fields an operator or an import may set on an order; everything else is derived or managed by services.
@@ -143,14 +145,8 @@ def order_defaults_create(*, tenant: Tenant) -> None:
 
 
 def status_initial(*, tenant: Tenant) -> Status:
-    """Where a new order lands: the first child of the first group in the "new" stage."""
-    status = (
-        Status.objects.for_tenant(tenant)
-        .filter(group__stage=Stage.NEW)
-        .select_related("group")
-        .order_by("group__position", "position", "pk")
-        .first()
-    )
+    """Where a new order lands: the first status of the "new" stage (orders.selectors.first_status)."""
+    status = first_status(tenant=tenant, stage=Stage.NEW)
     if status is None:
         raise StageMoveRefused(_("This tenant has no status in the “new” stage; add one in the admin."))
     return status
@@ -166,6 +162,10 @@ def compute_amounts(
 
     Shipping and COD fees are taxed at 10 %; a discount reduces the 10 % part (points are a means of
     payment and do not reduce the taxable amount).
+
+    The same reckoning runs in SQL where a rule sets the shipping fee of thousands of orders in one UPDATE
+    (automation.actions.amounts_with_shipping_fee): tests/orders/test_parity.py holds the two to the same
+    figures.
     """
     by_rate: dict[int, int] = {}
     subtotal = 0
@@ -230,7 +230,13 @@ def order_create(
     status: Status | None = None,
     source: str = "",
 ) -> Order:
-    """The one way an order comes into being: imports, CSV, manual entry and the demo all call this."""
+    """Create one order: its lines, amounts (compute_amounts), search column and "created" event, in the first
+    "new" status unless `status` is given. Manual entry, the admin's and the tests' orders come in here.
+
+    The shops' import (malls' polls and CSV files) creates whole batches set-based instead
+    (shops.services.importer, `_create`: COPY of orders, lines and events). It must give the very same order;
+    tests/orders/test_parity.py creates one order both ways and compares every column, line and event.
+    """
     if shop.tenant_id != tenant.pk or (status is not None and status.tenant_id != tenant.pk):
         raise ValueError("shop and status must belong to the tenant")
     _check_editable(fields)
@@ -261,12 +267,7 @@ def order_create(
     return order
 
 
-def _lock(order: Order) -> Order:
-    """Re-read the order under a row lock, so two writers queue instead of overwriting each other."""
-    return Order.objects.select_for_update().select_related("status__group").get(pk=order.pk, tenant_id=order.tenant_id)
-
-
-def _check_version(locked: Order, expected_version: int | None) -> None:
+def check_version(locked: Order, expected_version: int | None) -> None:
     """Optimistic locking: `expected_version` is the version the operator loaded; None skips the check."""
     if expected_version is not None and locked.version != expected_version:
         raise StaleOrder(_("Someone else changed this order while you were editing it. Reload and try again."))
@@ -280,7 +281,7 @@ def order_move_to_status(*, order: Order, status: Status, actor: Actor) -> Order
     """
     if status.tenant_id != order.tenant_id:
         raise ValueError("status belongs to another tenant")
-    locked = _lock(order)
+    locked = order_lock(order, "status__group")
     old = locked.status
     if old.pk == status.pk:
         return locked
@@ -305,8 +306,8 @@ def order_update(
     _check_editable(changes)
     _check_same_tenant(order.tenant_id, changes)
     changes = _stored_values(changes)
-    locked = _lock(order)
-    _check_version(locked, expected_version)
+    locked = order_lock(order, "status__group")
+    check_version(locked, expected_version)
     if changes.get("delivery_time_slot", locked.delivery_time_slot) != locked.delivery_time_slot:
         changes = _with_slot(changes)  # a new slot text: the slot it names (unless the slot is given too)
     changed: list[str] = []
@@ -350,7 +351,7 @@ def order_add_memo(*, order: Order, text: str, actor: Actor) -> Order:
     text = text.strip()
     if not text:
         return order
-    locked = _lock(order)
+    locked = order_lock(order, "status__group")
     stamp = timezone.localtime().strftime("%Y/%m/%d %H:%M")
     entry = f"[{stamp} {actor.name}] {text}"
     locked.work_memo = f"{locked.work_memo}\n{entry}" if locked.work_memo else entry
@@ -390,8 +391,8 @@ def order_line_update(
     unknown = set(changes) - set(LINE_FIELDS)
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
-    order = _lock(line.order)
-    _check_version(order, expected_version)
+    order = order_lock(line.order, "status__group")
+    check_version(order, expected_version)
     line = OrderLine.objects.get(pk=line.pk, order=order)  # the stored values, read under the order's lock
     diff = {name: (getattr(line, name), new) for name, new in changes.items() if getattr(line, name) != new}
     if not diff:
@@ -408,8 +409,8 @@ def order_line_update(
 def order_line_add(
     *, order: Order, values: Mapping[str, Any], actor: Actor, expected_version: int | None = None
 ) -> OrderLine:
-    locked = _lock(order)
-    _check_version(locked, expected_version)
+    locked = order_lock(order, "status__group")
+    check_version(locked, expected_version)
     last = locked.lines.order_by("-position").values_list("position", flat=True).first() or 0
     line = OrderLine.objects.create(
         tenant_id=locked.tenant_id,
@@ -424,8 +425,8 @@ def order_line_add(
 
 @transaction.atomic
 def order_line_remove(*, line: OrderLine, actor: Actor, expected_version: int | None = None) -> None:
-    order = _lock(line.order)
-    _check_version(order, expected_version)
+    order = order_lock(line.order, "status__group")
+    check_version(order, expected_version)
     line = OrderLine.objects.get(pk=line.pk, order=order)  # the stored values, read under the order's lock
     events.order_line_removed_event(order=order, actor=actor, line=line)
     line.delete()

@@ -1,24 +1,24 @@
 """Set-based work on many orders at once: bulk edit (B5, T14), payment confirmation and cancellation (T15).
 
-Each call reads the selected orders once (one values() query per chunk of ids, rows locked in id order),
-decides per order in Python, applies the changes with one UPDATE per outcome and chunk, and writes one
-event per order per change with bulk_create: the number of queries grows with the kinds of change and the
-number of chunks, never with the number of orders.
+Each call reads the selected orders once (one values() query per chunk of ids, rows locked in id order by
+orders.locks), decides per order in Python, applies the changes with one UPDATE per outcome and chunk, and
+writes one event per order per change in one go (orders.copy): the number of queries grows with the kinds of
+change and the number of chunks, never with the number of orders.
+
+The order page's payment confirmation and cancellation of one order are these same services over a set of
+one (orders.services.payments).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, transaction
-from django.db.models import Case, F, Lookup, QuerySet, Subquery, TextField, Value, When
+from django.db import transaction
+from django.db.models import Case, F, TextField, Value, When
 from django.db.models.functions import Concat
-from django.db.models.lookups import In
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -28,15 +28,16 @@ from shipping.models import DeliveryMethod, ShippingStore
 
 from .. import events
 from ..constants import STAGE_RANK, Stage, is_allowed, refusal_reason, skips_stages
+from ..copy import save_events
 from ..events import Actor
+from ..exceptions import StageMoveRefused, StaleOrder
+from ..locks import OrderIds, Row, orders_lock
 from ..models import Label, Order, OrderEvent, OrderLabel, Status
+from ..selectors import first_status, statuses_in_order
+from ..sets import chunked, ids_in, order_stubs
 
-CHUNK = 5_000  # ids per `pk IN (…)` statement
-EVENT_BATCH = 2_000  # rows per INSERT of events and labels
+EVENT_BATCH = 2_000  # rows per INSERT of labels
 SHORTCUT = "paid_without_confirmation"  # event data["shortcut"] of a T14 stock-checked move that went to paid
-
-Row = dict[str, Any]
-OrderIds = Iterable[int] | QuerySet[Order]
 
 
 @dataclass
@@ -98,62 +99,9 @@ class BulkResult:
 # --- reading and writing in chunks ------------------------------------------------------------------------
 
 
-def _chunks(ids: list[int]) -> Iterator[list[int]]:
-    for start in range(0, len(ids), CHUNK):
-        yield ids[start : start + CHUNK]
-
-
-class AnyOf(Lookup):
-    """`column IN (SELECT unnest(%s::bigint[]))` with the ids as ONE array parameter on PostgreSQL, `IN (…)`
-    elsewhere. Used as an expression: `Order.objects.filter(ids_in("pk", chunk))`.
-
-    Why: bound one by one, psycopg's client-side binding spends more time splicing 5,000 parameters into a
-    statement than PostgreSQL spends running it; and `id = ANY(array)` would be checked element by element
-    for every row of a nested loop (a condition with EXISTS over tasks or labels), while the unnested array
-    is a relation the planner joins or hashes."""
-
-    lookup_name = "any_of"
-    prepare_rhs = False
-
-    def get_prep_lookup(self) -> list[int]:
-        return [int(value) for value in self.rhs]
-
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
-        if connection.vendor == "postgresql":
-            lhs, params = self.process_lhs(compiler, connection)
-            return f"{lhs} IN (SELECT unnest(%s::bigint[]))", (*params, self.rhs)
-        if not self.rhs:
-            return "1 = 0", ()
-        sql, params = In(self.lhs, self.rhs).as_sql(compiler, connection)
-        return sql, tuple(params)
-
-
-def ids_in(name: str, ids: Iterable[int]) -> AnyOf:
-    """A filter: the field `name` (an id) is one of `ids` (a chunk of at most CHUNK)."""
-    return AnyOf(F(name), list(ids))
-
-
-def _rows(tenant: Tenant, order_ids: OrderIds, fields: tuple[str, ...]) -> tuple[list[Row], int]:
-    """The selected orders of the tenant, locked in id order, and how many of the ids asked for were not found.
-
-    Whatever comes in (ids, or a queryset such as "all matching this search") is re-scoped to the tenant:
-    another tenant's order is simply not found.
-    """
-    qs = Order.objects.for_tenant(tenant).select_for_update(of=("self",)).order_by("pk")
-    if isinstance(order_ids, QuerySet):
-        if order_ids.model is not Order:
-            raise TypeError(f"expected orders, got {order_ids.model.__name__}")
-        return list(qs.filter(pk__in=Subquery(order_ids.values("pk"))).values(*fields)), 0
-    ids = sorted({int(order_id) for order_id in order_ids})
-    rows: list[Row] = []
-    for chunk in _chunks(ids):
-        rows.extend(qs.filter(ids_in("pk", chunk)).values(*fields))
-    return rows, len(ids) - len(rows)
-
-
 def _update(tenant: Tenant, ids: list[int], **values: Any) -> None:
     """One UPDATE per chunk of ids."""
-    for chunk in _chunks(sorted(ids)):
+    for chunk in chunked(sorted(ids)):
         Order.objects.filter(ids_in("pk", chunk), tenant_id=tenant.pk).update(**values)
 
 
@@ -162,83 +110,10 @@ def _bumped() -> dict[str, Any]:
     return {"version": F("version") + 1, "updated_at": timezone.now()}
 
 
-class _Stubs(dict[int, Order]):
-    """Orders carrying only what the event builders read (pk, tenant), all other fields deferred: nothing more
-    is loaded, and building one costs a fifth of Order(pk=…, tenant_id=…), which fills in ~80 defaults. Built
-    on first use, so a call that changes a few of 10,000 selected orders builds a few."""
-
-    def __init__(self, tenant_id: int) -> None:
-        super().__init__()
-        self.tenant_id = tenant_id
-
-    def __missing__(self, order_id: int) -> Order:
-        stub = self[order_id] = Order.from_db(None, ["id", "tenant_id"], [order_id, self.tenant_id])
-        return stub
-
-
-def _stubs(tenant: Tenant, rows: list[Row]) -> dict[int, Order]:
-    """Event stubs for the orders of `rows` (see _Stubs)."""
-    return _Stubs(tenant.pk)
-
-
-EVENT_COLUMNS = ("tenant_id", "order_id", "at", "actor_kind", "actor_name", "actor_user_id", "type", "data")
-
-
-def _save_events(built: list[OrderEvent]) -> None:
-    """Insert the events. On PostgreSQL through COPY: tens of thousands of small rows go in at the database's
-    own speed, where INSERT … VALUES spends its time binding parameters (a bulk edit of 10,000 orders writes
-    30,000 events or more). Elsewhere (SQLite) through bulk_create."""
-    if not built:
-        return
-    if connection.vendor != "postgresql":
-        OrderEvent.objects.bulk_create(built, batch_size=EVENT_BATCH)
-        return
-    table = connection.ops.quote_name(OrderEvent._meta.db_table)
-    columns = ", ".join(
-        connection.ops.quote_name(OrderEvent._meta.get_field(name.removesuffix("_id")).column) for name in EVENT_COLUMNS
-    )
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-        for event in built:
-            copy.write_row(
-                (
-                    event.tenant_id,
-                    event.order_id,
-                    event.at,
-                    event.actor_kind,
-                    event.actor_name,
-                    event.actor_user_id,
-                    event.type,
-                    dumps(event.data),
-                )
-            )
-
-
 def _check_tenant(tenant: Tenant, *objects: TenantOwned | None) -> None:
     foreign = [str(obj) for obj in objects if obj is not None and obj.tenant_id != tenant.pk]
     if foreign:
         raise ValueError(f"belongs to another tenant: {foreign}")
-
-
-def _statuses(tenant: Tenant) -> list[Status]:
-    """The tenant's statuses with their groups, first group first (a few dozen rows, one query)."""
-    return list(
-        Status.objects.for_tenant(tenant)
-        .select_related("group")
-        .order_by("group__position", "group_id", "position", "pk")
-    )
-
-
-def _first_of(statuses: list[Status], stage: Stage) -> Status | None:
-    """The first status of the first group in `stage`: where payment confirmation or a cancel lands."""
-    return next((status for status in statuses if status.group.stage == stage), None)
-
-
-# The same helpers for other set-based services that write orders and their events this way (automation's
-# rule actions): ids in chunks, order stubs for the event builders, events in bulk (COPY on PostgreSQL).
-chunked = _chunks
-order_stubs = _stubs
-save_events = _save_events
 
 
 # --- status moves -----------------------------------------------------------------------------------------
@@ -292,7 +167,7 @@ def _plan_moves(
 ) -> list[_Move]:
     """Per order: where it goes, or why it cannot; moves that skip stages are listed for confirmation."""
     by_id = {status.pk: status for status in statuses}
-    paid = _first_of(statuses, Stage.PAID) if paid_shortcut else None
+    paid = first_status(tenant=target.tenant_id, stage=Stage.PAID, statuses=statuses) if paid_shortcut else None
     moves = []
     for row in rows:
         goal, shortcut = target, False
@@ -405,7 +280,7 @@ def _labels(
     ids = [row["id"] for row in rows]
     if changes.add_labels:
         have: set[tuple[int, int]] = set()
-        for chunk in _chunks(ids):
+        for chunk in chunked(ids):
             have.update(
                 OrderLabel.objects.filter(
                     ids_in("order_id", chunk), tenant_id=tenant.pk, label__in=changes.add_labels
@@ -424,7 +299,7 @@ def _labels(
             touched.add(order_id)
     if changes.remove_labels:
         labels = {label.pk: label for label in changes.remove_labels}
-        for chunk in _chunks(ids):
+        for chunk in chunked(ids):
             doomed = list(
                 OrderLabel.objects.filter(ids_in("order_id", chunk), tenant_id=tenant.pk, label__in=labels).values_list(
                     "pk", "order_id", "label_id"
@@ -471,11 +346,11 @@ def orders_bulk_update(
     (`changed_ids - written_ids`) once at its end, instead of rewriting each row once more per call.
     """
     _check_changes(tenant, changes)
-    rows, not_found = _rows(tenant, order_ids, EDIT_FIELDS)
+    rows, not_found = orders_lock(tenant, order_ids, EDIT_FIELDS)
     result = BulkResult(selected=len(rows), not_found=not_found)
     moves: list[_Move] = []
     if changes.status is not None:
-        statuses = _statuses(tenant)
+        statuses = statuses_in_order(tenant=tenant)
         target = next((status for status in statuses if status.pk == changes.status.pk), None)
         if target is None:
             raise ValueError(f"no such status: {changes.status.pk}")
@@ -483,7 +358,7 @@ def orders_bulk_update(
         if result.needs_confirmation and not confirm_skips:
             result.applied = False
             return result
-    stubs = _stubs(tenant, rows)
+    stubs = order_stubs(tenant)
     touched = {move.order_id for move in moves}
     built = [_status_event(move, stubs, actor) for move in moves]
     plan = _field_plan(changes)
@@ -508,7 +383,7 @@ def orders_bulk_update(
             continue  # label changes only: the caller raises their version
         _update(tenant, ids, **values, **moved, **_bumped())
         result.written_ids.update(ids)
-    _save_events(built)
+    save_events(built)
     result.moved = len(moves)
     result.changed = len(touched)
     result.changed_ids = touched
@@ -516,34 +391,68 @@ def orders_bulk_update(
 
 
 # --- payment confirmation and cancellation (T15) ----------------------------------------------------------
+# The order page's confirmation and cancellation of one order go through these too (orders.services.payments:
+# one order is a set of one), so both give the same result and the same reasons.
 
-PAYMENT_FIELDS = ("id", "external_id", "stage", "status_id", "total", "paid_amount", "paid_on")
-CANCEL_FIELDS = ("id", "external_id", "stage", "status_id", "cancel_reason")
+PAYMENT_FIELDS = ("id", "external_id", "stage", "status_id", "version", "total", "paid_amount", "paid_on")
+CANCEL_FIELDS = ("id", "external_id", "stage", "status_id", "version", "cancel_reason")
+
+
+def _target(tenant: Tenant, stage: Stage) -> tuple[Status, dict[int, Status]]:
+    """The first status of `stage` (orders.selectors.first_status) and the tenant's statuses by id; refused
+    with a reason for the tenant admin when the tenant has no status in that stage."""
+    statuses = statuses_in_order(tenant=tenant)
+    target = first_status(tenant=tenant, stage=stage, statuses=statuses)
+    if target is None:
+        raise StageMoveRefused(
+            _("This tenant has no status in the “%(stage)s” stage; add one in the admin.") % {"stage": stage.label}
+        )
+    return target, {status.pk: status for status in statuses}
+
+
+def _check_one(rows: list[Row], expected_version: int | None) -> None:
+    """`expected_version` (the version the operator loaded) is for one order: StaleOrder if it changed since."""
+    if expected_version is None:
+        return
+    if len(rows) != 1:
+        raise ValueError("an expected version can only be given for one order")
+    if rows[0]["version"] != expected_version:
+        raise StaleOrder(_("Someone else changed this order while you were editing it. Reload and try again."))
 
 
 @transaction.atomic
 def orders_confirm_payment(
-    *, tenant: Tenant, order_ids: OrderIds, actor: Actor, paid_on: dt.date, amount: int | None = None
+    *,
+    tenant: Tenant,
+    order_ids: OrderIds,
+    actor: Actor,
+    paid_on: dt.date,
+    amount: int | None = None,
+    expected_version: int | None = None,
 ) -> BulkResult:
     """入金確認: orders awaiting payment get the amount paid (their total, or `amount` when confirming a
-    single order) and the date, and move to the first "paid" status. Any other order is refused."""
+    single order) and the date, and move to the first "paid" status. Any other order is refused with the
+    stage it is in.
+
+    `expected_version` (one order only) is the version the operator loaded: StaleOrder if someone saved in
+    between. StageMoveRefused when the tenant has no "paid" status. Nothing changes on any refusal."""
     if amount is not None and amount < 0:
-        raise ValueError("the amount paid cannot be negative")
-    statuses = _statuses(tenant)
-    target = _first_of(statuses, Stage.PAID)
-    if target is None:
-        raise ValueError(_("This tenant has no status in the “paid” stage; add one in the admin."))
-    rows, not_found = _rows(tenant, order_ids, PAYMENT_FIELDS)
+        raise ValueError(_("The amount paid cannot be negative."))
+    target, by_id = _target(tenant, Stage.PAID)
+    rows, not_found = orders_lock(tenant, order_ids, PAYMENT_FIELDS)
     if amount is not None and len(rows) != 1:
         raise ValueError("an amount can only be given when confirming one order")
+    _check_one(rows, expected_version)
     result = BulkResult(selected=len(rows), not_found=not_found)
-    by_id = {status.pk: status for status in statuses}
-    stubs = _stubs(tenant, rows)
+    stubs = order_stubs(tenant)
     moves: list[_Move] = []
     built: list[OrderEvent] = []
     for row in rows:
         if row["stage"] != Stage.AWAITING_PAYMENT:
-            result.refused.append((row["id"], row["external_id"], _("Only orders awaiting payment can be confirmed.")))
+            reason = _("Only orders awaiting payment can be confirmed; this one is “%(stage)s”.") % {
+                "stage": Stage(row["stage"]).label
+            }
+            result.refused.append((row["id"], row["external_id"], reason))
             continue
         moves.append(_Move(row["id"], by_id[row["status_id"]], target))
         stub, paid = stubs[row["id"]], row["total"] if amount is None else amount
@@ -556,31 +465,36 @@ def orders_confirm_payment(
                 )
     paid_amount = F("total") if amount is None else amount
     built += _apply_moves(tenant, moves, stubs, actor, paid_amount=paid_amount, paid_on=paid_on, **_bumped())
-    _save_events(built)
+    save_events(built)
     result.moved = result.changed = len(moves)
+    result.changed_ids = {move.order_id for move in moves}
+    result.written_ids = set(result.changed_ids)
     return result
 
 
 @transaction.atomic
-def orders_cancel(*, tenant: Tenant, order_ids: OrderIds, actor: Actor, reason: str) -> BulkResult:
+def orders_cancel(
+    *, tenant: Tenant, order_ids: OrderIds, actor: Actor, reason: str, expected_version: int | None = None
+) -> BulkResult:
     """キャンセル with a reason: every order the lifecycle lets go to cancelled moves to the first cancelled
-    status and keeps the reason; shipped and completed orders are refused with the lifecycle's reason.
-    Orders already cancelled stay as they are."""
+    status and keeps the reason. Shipped and completed orders are refused with the lifecycle's reason, orders
+    already cancelled with "already cancelled" (they keep their status and reason).
+
+    A blank reason is a ValueError; `expected_version` and a tenant without a "cancelled" status as for
+    orders_confirm_payment."""
     reason = reason.strip()
     if not reason:
         raise ValueError(_("Enter a reason for cancelling."))
-    statuses = _statuses(tenant)
-    target = _first_of(statuses, Stage.CANCELLED)
-    if target is None:
-        raise ValueError(_("This tenant has no status in the “cancelled” stage; add one in the admin."))
-    rows, not_found = _rows(tenant, order_ids, CANCEL_FIELDS)
+    target, by_id = _target(tenant, Stage.CANCELLED)
+    rows, not_found = orders_lock(tenant, order_ids, CANCEL_FIELDS)
+    _check_one(rows, expected_version)
     result = BulkResult(selected=len(rows), not_found=not_found)
-    by_id = {status.pk: status for status in statuses}
-    stubs = _stubs(tenant, rows)
+    stubs = order_stubs(tenant)
     moves: list[_Move] = []
     built: list[OrderEvent] = []
     for row in rows:
         if row["stage"] == Stage.CANCELLED:
+            result.refused.append((row["id"], row["external_id"], _("This order is already cancelled.")))
             continue
         if not is_allowed(row["stage"], Stage.CANCELLED):
             result.refused.append((row["id"], row["external_id"], refusal_reason(row["stage"], Stage.CANCELLED)))
@@ -598,6 +512,8 @@ def orders_cancel(*, tenant: Tenant, order_ids: OrderIds, actor: Actor, reason: 
                 )
             )
     built += _apply_moves(tenant, moves, stubs, actor, cancel_reason=reason, **_bumped())
-    _save_events(built)
+    save_events(built)
     result.moved = result.changed = len(moves)
+    result.changed_ids = {move.order_id for move in moves}
+    result.written_ids = set(result.changed_ids)
     return result

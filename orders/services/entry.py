@@ -13,6 +13,7 @@ from backyard.models import Tenant
 from shops.models import Shop
 
 from ..events import Actor
+from ..locks import shop_lock
 from ..models import Order
 from . import order_create
 
@@ -60,7 +61,7 @@ def manual_order_create(
         number = external_id
         try:
             with transaction.atomic():
-                list(Shop.objects.select_for_update(no_key=True).filter(pk=shop.pk, tenant=tenant).values("pk"))
+                shop_lock(shop, tenant=tenant)
                 number = external_id or order_number_next(tenant=tenant, shop=shop, day=day)
                 return order_create(
                     tenant=tenant,

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backyard.models import Tenant
+from orders.locks import locked
 
 from .. import csvfiles
 from ..connectors.base import FailedOrder, ImportedOrder
@@ -80,7 +81,7 @@ def csv_import_start(*, upload: CsvUpload, columns: Mapping[str, str], preset: s
     """Save the mapping for the shop and queue the import of the upload with it. CsvRefused, with every
     problem in one message and nothing written, when the mapping cannot read the file; an upload already
     imported (or being imported) gives its run back instead of a second one."""
-    upload = CsvUpload.objects.select_for_update().get(pk=upload.pk)
+    upload = locked(CsvUpload.objects.filter(pk=upload.pk)).get()
     if upload.run_id is not None:
         return ImportRun.objects.get(pk=upload.run_id)
     chosen = csvfiles.clean_mapping(columns)
@@ -139,7 +140,7 @@ def csv_import_run(*, upload_id: int, run_id: int) -> ImportRun | None:
     in; a worker that finds its run taken over stops without writing more."""
     now = timezone.now()
     with transaction.atomic():
-        run = ImportRun.objects.select_for_update().filter(Q(status=RunStatus.QUEUED) | _dead(now), pk=run_id).first()
+        run = locked(ImportRun.objects.filter(Q(status=RunStatus.QUEUED) | _dead(now), pk=run_id)).first()
         if run is None:
             return None
         fields = ["status", "started_at", "heartbeat_at"]
@@ -167,7 +168,7 @@ def csv_import_run(*, upload_id: int, run_id: int) -> ImportRun | None:
         with Heartbeat(beat, name=f"csv-{run_id}-heartbeat"):
             for batch in _batches(reading.items):
                 with transaction.atomic():
-                    if not mine.select_for_update().exists():  # locked till the batch commits: no takeover meanwhile
+                    if not locked(mine).exists():  # locked till the batch commits: no takeover meanwhile
                         raise _Taken
                     import_page(shop=upload.shop, batch=batch, run=run)
                     beat()
@@ -180,7 +181,7 @@ def csv_import_run(*, upload_id: int, run_id: int) -> ImportRun | None:
         logger.exception("CSV import %s of upload %s failed", run_id, upload_id)
         error = _("The import stopped: %(error)s") % {"error": failure}
     with transaction.atomic():
-        if not mine.select_for_update().exists():
+        if not locked(mine).exists():
             return None
         CsvUpload.objects.filter(pk=upload_id).update(text="")
         return import_run_finish(run=run, error=error)
@@ -192,9 +193,9 @@ def dead_csv_imports_restart(*, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     with transaction.atomic():
         dead = list(
-            ImportRun.objects.select_for_update(skip_locked=True)
-            .filter(_dead(now), trigger=Trigger.CSV)
-            .values_list("pk", flat=True)
+            locked(ImportRun.objects.filter(_dead(now), trigger=Trigger.CSV), skip_locked=True).values_list(
+                "pk", flat=True
+            )
         )
         if not dead:
             return 0

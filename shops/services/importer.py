@@ -1,9 +1,11 @@
 """The import pipeline: `import_orders(shop, batch, run=…)` upserts one batch of a mall's orders by (shop,
 order number), in one transaction.
 
-- new orders are written set-based (COPY on PostgreSQL, bulk_create elsewhere): the same rows and events as
-  `orders.services.order_create` (first "new" status, amounts from compute_amounts, search column, lines,
-  a "created" event), plus the mall's values for the next comparison (MallOrder);
+- new orders are written set-based (`_create`: COPY on PostgreSQL through orders.copy, bulk_create
+  elsewhere), not one by one through `orders.services.order_create`, but to the same rows and events (first
+  "new" status, amounts from compute_amounts, search column, lines, a "created" event):
+  tests/orders/test_parity.py creates one order both ways and compares them. Plus the mall's values for the
+  next comparison (MallOrder);
 - an order whose mall values hash to what was stored last time is left alone: no write, no event, no new
   version; importing the same batch twice changes nothing;
 - an order the mall changed is merged three ways, field by field and line by line, against what the mall
@@ -68,12 +70,17 @@ from backyard.models import Tenant
 from japan.phones import normalize_phone
 from orders import events
 from orders.constants import ActorKind, EventType, Stage
+from orders.copy import JsonText, copy_rows, save_events
 from orders.events import Actor
+from orders.exceptions import StageMoveRefused
 from orders.hooks import order_fields_changed
+from orders.locks import orders_lock_objects, shop_lock
 from orders.models import Order, OrderEvent, OrderLine, PaymentMethod, Status
 from orders.search import search_text
+from orders.selectors import first_status
 from orders.services import EDITABLE_FIELDS, PHONE_FIELDS, SEARCH_FIELDS, compute_amounts, status_initial
-from orders.services.bulk import chunked, ids_in, orders_cancel, save_events
+from orders.services.bulk import orders_cancel
+from orders.sets import chunked, ids_in, order_stub
 from orders.slots import slot_value
 from shipping.models import DeliveryMethod
 
@@ -214,7 +221,7 @@ class Prepared:
     external_id: str
     fields: dict[str, Any]  # attname → value, as the Order model takes them
     values: dict[str, Any]  # field name → JSON value, with "lines", "cancelled" and "mall_status"
-    encoded: Encoded  # the same, with its JSON text
+    encoded: JsonText  # the same, with its JSON text
     lines: list[Line]
     cancelled: bool
     mall_status: str
@@ -335,17 +342,10 @@ def as_json(value: Any) -> Any:
     return value
 
 
-class Encoded(NamedTuple):
-    """A JSON value with its text, encoded once: hashed for the digest and written as it is by COPY."""
-
-    value: Any
-    text: str
-
-
-def _encoded(values: dict[str, Any]) -> tuple[Encoded, str]:
+def _encoded(values: dict[str, Any]) -> tuple[JsonText, str]:
     """The values with their canonical JSON text, and that text's digest."""
     text = json.dumps(values, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return Encoded(values, text), hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return JsonText(values, text), hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _attname(name: str) -> str:
@@ -482,39 +482,9 @@ ROW_BATCH = 1_000
 
 
 def _insert(model: type[models.Model], columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
-    """Insert plain rows (attribute names in `columns`); no ids come back. COPY on PostgreSQL (no parameter
-    binding per value, see orders.services.bulk.save_events), bulk_create elsewhere."""
-    if not rows:
-        return
-    by_attname = {f.attname: f for f in model._meta.concrete_fields}
-    if connection.vendor != "postgresql":
-        model._default_manager.bulk_create(
-            [
-                model(**{name: v.value if isinstance(v, Encoded) else v for name, v in zip(columns, row, strict=True)})
-                for row in rows
-            ],
-            batch_size=ROW_BATCH,
-        )
-        return
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    json_columns = [i for i, name in enumerate(columns) if isinstance(by_attname[name], models.JSONField)]
-    quote = connection.ops.quote_name
-    names = ", ".join(quote(str(by_attname[name].column)) for name in columns)
-    # psycopg's own errors as Django's (DataError, IntegrityError), which import_orders retries order by order
-    with (
-        connection.wrap_database_errors,
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY {quote(model._meta.db_table)} ({names}) FROM STDIN") as copy,
-    ):
-        for row in rows:
-            copy.write_row(
-                tuple(
-                    (v.text if isinstance(v, Encoded) else dumps(v)) if i in json_columns else v
-                    for i, v in enumerate(row)
-                )
-                if json_columns
-                else row
-            )
+    """Insert plain rows (attribute names in `columns`); no ids come back (orders.copy). The database's
+    refusals come as Django's errors, which import_orders retries order by order."""
+    copy_rows(model, columns, rows, batch_size=ROW_BATCH)
 
 
 class _OrderRows:
@@ -531,23 +501,21 @@ class _OrderRows:
             objs = [Order(**{**self.defaults, **row}) for row in rows]
             Order.objects.bulk_create(objs, batch_size=ROW_BATCH)
             return [int(obj.pk) for obj in objs]
-        table = Order._meta.db_table
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, len(rows)]
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [Order._meta.db_table, len(rows)],
             )
             ids = [int(row[0]) for row in cursor.fetchall()]
-        quote = connection.ops.quote_name
-        names = ", ".join(quote(str(f.column)) for f in [Order._meta.pk, *self.fields])
         attnames = [f.attname for f in self.fields]
-        with (
-            connection.wrap_database_errors,
-            connection.cursor() as cursor,
-            cursor.cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy,
-        ):
-            for pk, row in zip(ids, rows, strict=True):
-                full = {**self.defaults, **row}
-                copy.write_row((pk, *(full[name] for name in attnames)))
+
+        def full(pk: int, row: dict[str, Any]) -> tuple[Any, ...]:
+            values = {**self.defaults, **row}
+            return (pk, *(values[name] for name in attnames))
+
+        copy_rows(
+            Order, ["id", *attnames], [full(pk, row) for pk, row in zip(ids, rows, strict=True)], batch_size=ROW_BATCH
+        )
         return ids
 
 
@@ -557,11 +525,10 @@ def _order_rows() -> _OrderRows:
     return _OrderRows()
 
 
-def _stub(order_id: int, tenant_id: int, status: Status | None = None) -> Order:
-    """An order carrying only what the event builders read (see orders.services.bulk.order_stubs)."""
-    stub = Order.from_db(None, ["id", "tenant_id"], [order_id, tenant_id])
-    if status is not None:
-        stub.status = status
+def _stub(order_id: int, tenant_id: int, status: Status) -> Order:
+    """An order carrying only what the event builders read (orders.sets.order_stub), and its status."""
+    stub = order_stub(order_id, tenant_id)
+    stub.status = status
     return stub
 
 
@@ -610,7 +577,7 @@ def import_orders(shop: Shop, batch: Iterable[ImportedOrder | FailedOrder], *, r
     outcome = BatchOutcome()
     state = _Batch(shop=shop, run=run, actor=Actor.importer(shop.name), now=timezone.now(), outcome=outcome)
     with transaction.atomic():
-        list(Shop.objects.select_for_update().filter(pk=shop.pk).order_by().values_list("pk", flat=True))
+        shop_lock(shop)
         mappings = Mappings.load(shop)
         prepared: dict[str, Prepared] = {}
         received: dict[str, ImportedOrder] = {}
@@ -885,17 +852,10 @@ def _merge(state: _Batch, changed: list[tuple[int, Prepared]]) -> None:
     """The three-way merge of orders the mall changed (see the module's docstring)."""
     ids = sorted(order_id for order_id, _p in changed)
     incoming = dict(changed)
-    orders: dict[int, Order] = {}
     lines: dict[int, list[OrderLine]] = defaultdict(list)
     states: dict[int, MallOrder] = {}
+    orders = orders_lock_objects(state.tenant_id, ids, "status__group", "payment_method", "delivery_method")
     for chunk in chunked(ids):
-        orders.update(
-            (o.pk, o)
-            for o in Order.objects.filter(ids_in("pk", chunk), tenant_id=state.tenant_id)
-            .select_related("status__group", "payment_method", "delivery_method")
-            .select_for_update(of=("self",))
-            .order_by("pk")
-        )
         for line in OrderLine.objects.filter(ids_in("order_id", chunk), tenant_id=state.tenant_id).order_by(
             "order_id", "position", "pk"
         ):
@@ -1094,19 +1054,13 @@ def _cancel(state: _Batch) -> None:
     reason = _("Cancelled at the mall (%(shop)s).") % {"shop": state.shop.name}
     try:
         result = orders_cancel(tenant=state.shop.tenant, order_ids=state.to_cancel, actor=state.actor, reason=reason)
-    except ValueError as error:  # the tenant has no cancelled status
+    except StageMoveRefused as refused:  # the tenant has no cancelled status
         for order_id in state.to_cancel:
-            state.conflicts[order_id].append(str(error))
+            state.conflicts[order_id].append(refused.reason)
         return
     if not result.refused:
         return
-    target = (
-        Status.objects.for_tenant(state.tenant_id)
-        .filter(group__stage=Stage.CANCELLED)
-        .select_related("group")
-        .order_by("group__position", "group_id", "position", "pk")
-        .first()
-    )
+    target = first_status(tenant=state.tenant_id, stage=Stage.CANCELLED)
     refused = {order_id: why for order_id, _number, why in result.refused}
     orders = Order.objects.filter(tenant_id=state.tenant_id, pk__in=refused).select_related("status__group")
     built = []

@@ -56,6 +56,7 @@ from django.utils.translation import gettext as _
 
 from automation.services import process
 from backyard.models import Tenant
+from orders.locks import locked
 
 from ..connectors.base import (
     AuthFailed,
@@ -162,7 +163,7 @@ def _claim(shop_id: int, trigger: str, run_id: int | None, now: dt.datetime) -> 
             return None
         queued = ImportRun.objects.filter(pk=run_id, shop=shop).first() if run_id is not None else None
         shop_sync(shop)
-        sync = ShopSync.objects.select_for_update(skip_locked=True).filter(shop_id=shop_id).first()
+        sync = locked(ShopSync.objects.filter(shop_id=shop_id), skip_locked=True).first()
         if sync is None or _held(sync, now):
             return queued
         # a poll's runs only: a CSV import (shops.services.csvimport) of the same shop is not this lock's
@@ -436,9 +437,7 @@ def dead_polls_release(*, now: dt.datetime | None = None) -> int:
     beat) goes on from the last page they saved. Returns how many shops were freed."""
     now = now or timezone.now()
     with transaction.atomic():
-        dead = list(
-            ShopSync.objects.select_for_update(skip_locked=True).filter(lock_dead(now=now)).values_list("pk", "shop_id")
-        )
+        dead = list(locked(ShopSync.objects.filter(lock_dead(now=now)), skip_locked=True).values_list("pk", "shop_id"))
         if not dead:
             return 0
         shop_ids = [shop_id for _pk, shop_id in dead]

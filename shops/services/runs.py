@@ -32,7 +32,7 @@ from django.db.models.fields.related import ForeignObject, ForeignObjectRel
 from django.db.models.signals import post_delete, pre_delete
 from django.utils import timezone
 
-from orders.services.bulk import ids_in
+from orders.sets import ids_in
 
 from ..models import FINISHED, ImportFailure, ImportRun, RunStatus, Shop
 

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from backyard.models import Tenant
+from orders.locks import locked
 from orders.models import PaymentMethod
 
 from ..crypto import CredentialsUnreadable, decrypt_credentials, encrypt_credentials, rotate_token
@@ -152,7 +153,7 @@ def shop_credentials_renewed(*, shop_id: int, values: Mapping[str, Any]) -> None
     """A connector renewed a token mid-poll: keep it at once, in its own transaction, since the mall may
     already have invalidated the old one (a refresh token that rotates)."""
     with transaction.atomic():
-        shop = Shop.objects.select_for_update().get(pk=shop_id)
+        shop = locked(Shop.objects.filter(pk=shop_id), no_key=True).get()
         merged = {**_stored(shop), **{str(k): str(v) for k, v in values.items() if v not in (None, "")}}
         shop.credentials = encrypt_credentials(merged)
         shop.save(update_fields=["credentials"])
@@ -165,7 +166,7 @@ def shop_credentials_rotate() -> int:
     done = 0
     for pk in Shop.objects.exclude(credentials="").values_list("pk", flat=True).order_by("pk"):
         with transaction.atomic():
-            shop = Shop.objects.select_for_update().get(pk=pk)
+            shop = locked(Shop.objects.filter(pk=pk), no_key=True).get()
             try:
                 token = rotate_token(shop.credentials)
             except CredentialsUnreadable:

@@ -554,8 +554,11 @@ def test_confirm_payment_records_the_total_and_date_and_moves_to_the_first_paid_
     )
 
     assert (result.selected, result.changed, result.moved) == (4, 2, 2)
-    reason = "Only orders awaiting payment can be confirmed."
-    assert result.refused == [(new.pk, new.external_id, reason), (shipped.pk, shipped.external_id, reason)]
+    reason = "Only orders awaiting payment can be confirmed; this one is “%s”."  # as the order page says it
+    assert result.refused == [
+        (new.pk, new.external_id, reason % "New"),
+        (shipped.pk, shipped.external_id, reason % "Shipped"),
+    ]
     for before in waiting:
         after = fresh(before)
         assert (after.status_id, after.stage) == (paid.pk, Stage.PAID)
@@ -608,7 +611,7 @@ def test_cancel_needs_a_reason(tenant: Tenant, reason: str) -> None:
     assert fresh(order).stage == Stage.NEW
 
 
-def test_cancel_moves_what_may_be_cancelled_and_refuses_shipped_and_completed(tenant: Tenant) -> None:
+def test_cancel_moves_what_may_be_cancelled_and_refuses_shipped_completed_and_cancelled(tenant: Tenant) -> None:
     new = make_order(tenant)
     ready = make_order(tenant, status=status_of(tenant, Stage.READY_TO_SHIP, 2))
     shipped = make_order(tenant, status=status_of(tenant, Stage.SHIPPED))
@@ -623,6 +626,7 @@ def test_cancel_moves_what_may_be_cancelled_and_refuses_shipped_and_completed(te
     assert result.refused == [
         (shipped.pk, shipped.external_id, refusal_reason(Stage.SHIPPED, Stage.CANCELLED)),
         (completed.pk, completed.external_id, refusal_reason(Stage.COMPLETED, Stage.CANCELLED)),
+        (cancelled.pk, cancelled.external_id, "This order is already cancelled."),  # as the order page says it
     ]
     assert result.refused[0][2] == (
         "A shipped order cannot be cancelled; it can only move on to Completed (sale). "

@@ -313,3 +313,40 @@ def test_payment_view_answers_htmx_with_the_payment_box_and_the_new_header(opera
     assert 'id="order-header" class="card mb-2 by-detail-header" hx-swap-oob="true"' in body
     assert f'value="{order.version + 1}" class="by-version" hx-swap-oob="outerHTML:.by-version"' in body
     assert "¥500" in body
+
+
+# --- one order and many say the same (orders.services.payments is bulk's set of one) ------------------------
+
+
+def _bulk_post(client, name, order, data):
+    client.post(reverse("order_selection"), {"action": "add", "ids": [order.pk]})
+    return client.post(reverse(name), data, follow=True).content.decode()
+
+
+def test_an_order_already_cancelled_gets_the_same_answer_on_its_page_and_in_bulk(operator_client, tenant):
+    order = order_in(tenant, Stage.CANCELLED)
+    before = snapshot(order)
+    page = operator_client.post(
+        reverse("order_cancel", args=[order.pk]), {"version": order.version, "reason": "二重"}
+    ).content.decode()
+    listed = _bulk_post(operator_client, "order_bulk_cancel", order, {"reason": "二重"})
+
+    said = "この受注はすでにキャンセルされています。"
+    assert said in page
+    assert f"{order.external_id}: {said}" in listed  # the list used to pass over it in silence
+    assert snapshot(order) == before
+
+
+def test_an_order_not_awaiting_payment_gets_the_same_reason_on_its_page_and_in_bulk(operator_client, tenant):
+    order = order_in(tenant, Stage.NEW)
+    before = snapshot(order)
+    page = operator_client.post(
+        reverse("order_confirm_payment", args=[order.pk]),
+        {"version": order.version, "amount": "100", "paid_on": "2026-04-01"},
+    ).content.decode()
+    listed = _bulk_post(operator_client, "order_bulk_confirm_payment", order, {"paid_on": "2026-04-01"})
+
+    said = "入金確認できるのは入金待ちの受注だけです。この受注は「新規」です。"
+    assert said in page
+    assert f"{order.external_id}: {said}" in listed
+    assert snapshot(order) == before
