@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Count, F
-from django.utils.translation import gettext as _
 
 from backyard.models import Tenant
 from orders.constants import ActorKind, EventType
+from orders.history import describe_event
 from orders.models import Order, OrderEvent
 
 from .models import OrderTask, Rule, TaskDefinition
@@ -23,8 +23,9 @@ from .models import OrderTask, Rule, TaskDefinition
 class Change:
     """One change to one order in words: what, old → new, by whom (`note` carries a refusal's reason).
 
-    Built from an OrderEvent, so a dry run's prediction and the real run's history read the same; ids of
-    rows the change itself created (a new line's id) are left out, as they differ between the two."""
+    Built from an OrderEvent by orders.history (the presenter the order page's history uses too), so a dry
+    run's prediction, the real run's history and the order page read the same; ids of rows the change itself
+    created (a new line's id) are left out, as they differ between the two."""
 
     order_id: int
     type: str
@@ -41,56 +42,10 @@ class Change:
         return str(EventType(self.type).label) if self.type in EventType.values else self.type
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return _("Yes") if value else _("No")
-    if isinstance(value, dict):
-        return str(value.get("name", ""))
-    return str(value)
-
-
-def _status(data: Any) -> str:
-    return f"{data.get('group', '')} / {data.get('name', '')}" if isinstance(data, dict) else ""
-
-
-def _line(data: Any) -> str:
-    if not isinstance(data, dict):
-        return ""
-    return f"{data.get('sku') or ''} {data.get('name') or ''} × {data.get('quantity')}".strip()
-
-
-def describe_event(event_type: str, data: dict[str, Any]) -> tuple[str, str, str, str]:
-    """(what, old, new, note) of an event, in the reader's language."""
-    if event_type == EventType.STATUS_CHANGED:
-        return _("status"), _status(data.get("old")), _status(data.get("new")), ""
-    if event_type == EventType.STATUS_REFUSED:
-        return _("status"), _status(data.get("current")), _status(data.get("target")), str(data.get("reason", ""))
-    if event_type == EventType.FIELD_CHANGED:
-        return str(data.get("label") or data.get("field", "")), _text(data.get("old")), _text(data.get("new")), ""
-    if event_type == EventType.MEMO_ADDED:
-        return _("work memo"), "", str(data.get("text", "")), ""
-    if event_type == EventType.LABEL_ADDED:
-        return _("label"), "", _text(data.get("label")), ""
-    if event_type == EventType.LABEL_REMOVED:
-        return _("label"), _text(data.get("label")), "", ""
-    if event_type == EventType.LINE_ADDED:
-        return _("line"), "", _line(data.get("line")), ""
-    if event_type == EventType.LINE_REMOVED:
-        return _("line"), _line(data.get("line")), "", ""
-    if event_type == EventType.TASK_RAISED:
-        return _("task"), "", _text(data.get("task")), ""
-    if event_type == EventType.TASK_RESOLVED:
-        note = _("automatically: the condition no longer holds") if data.get("automatic") else ""
-        return _("task"), _text(data.get("task")), "", note
-    label = EventType(event_type).label if event_type in EventType.values else event_type
-    return str(label), "", "", ""
-
-
 def change_from_event(event: OrderEvent) -> Change:
+    """The event in words (orders.history, the order page's own presenter), with who and which rule."""
+    text = describe_event(event.type, event.data)
     data = event.data if isinstance(event.data, dict) else {}
-    what, old, new, note = describe_event(event.type, data)
     rule_id = data.get("rule")
     return Change(
         order_id=event.order_id,
@@ -98,10 +53,10 @@ def change_from_event(event: OrderEvent) -> Change:
         actor_kind=event.actor_kind,
         actor_name=event.actor_name,
         rule_id=rule_id if isinstance(rule_id, int) else None,
-        what=what,
-        old=old,
-        new=new,
-        note=note,
+        what=text.what,
+        old=text.old,
+        new=text.new,
+        note=text.note,
     )
 
 

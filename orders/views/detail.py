@@ -9,20 +9,15 @@ history, payment box) and, after a save, the new version for every form still op
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import FieldDoesNotExist
-from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
-from django.utils.formats import number_format
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -30,7 +25,7 @@ from backyard.models import access_tenant_owned
 from backyard.views import tenant_required
 
 from .. import hooks
-from ..constants import SYSTEM_ACTOR_LABELS, ActorKind, EventType, OrderSource, Stage, is_allowed
+from ..constants import Stage, is_allowed
 from ..events import Actor
 from ..exceptions import StageMoveRefused, StaleOrder
 from ..forms import (
@@ -44,6 +39,7 @@ from ..forms import (
     SectionForm,
     VersionForm,
 )
+from ..history import actor_text, describe_event
 from ..models import Label, Order, OrderEvent, OrderLine
 from ..selectors import TenantReference, access_order, access_status, order_events, status_tree_from, tenant_reference
 from ..services import (
@@ -57,7 +53,6 @@ from ..services import (
     order_update,
 )
 from ..services.payments import order_cancel, order_confirm_payment
-from ..slots import slot_label
 
 # --- where "back" goes ------------------------------------------------------------------------------------
 
@@ -77,106 +72,25 @@ def detail_url(order: Order, back: str) -> str:
     return f"{url}?{urlencode({'back': back})}" if back else url
 
 
-# --- the history, told for people --------------------------------------------------------------------------
-
-AMOUNT_FIELDS = frozenset(
-    {"item_subtotal", "shipping_fee", "cod_fee", "discount", "points_used", "tax", "total", "paid_amount", "unit_price"}
-)
+# --- the history, told for people (orders.history) --------------------------------------------------------
 
 
 @dataclass
 class EventRow:
+    """One history entry: who, a one-line summary and, for changes, each field's old → new value."""
+
     event: OrderEvent
     summary: str = ""
     changes: list[tuple[str, str, str]] = field(default_factory=list)  # (label, old, new)
 
     @property
     def actor(self) -> str:
-        """Who, in words: an operator's login, a rule's or shop's name, or the system's job by its label."""
-        event = self.event
-        if event.actor_kind == ActorKind.USER:
-            return event.actor_name
-        name = (
-            str(SYSTEM_ACTOR_LABELS.get(event.actor_name, event.actor_name))
-            if (event.actor_kind == ActorKind.SYSTEM)
-            else event.actor_name
-        )
-        return f"{event.get_actor_kind_display()}: {name}" if name else str(event.get_actor_kind_display())
-
-
-def _label(model: type[Model], name: str, fallback: str = "") -> str:
-    try:
-        return capfirst(str(getattr(model._meta.get_field(name), "verbose_name", name)))
-    except FieldDoesNotExist:  # a field removed since the event was written
-        return fallback or name
-
-
-def _value(name: str, value: Any) -> str:
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, bool):
-        return _("Yes") if value else _("No")
-    if isinstance(value, dict):
-        return str(value.get("name", "—"))
-    if name in AMOUNT_FIELDS and isinstance(value, int):
-        return f"¥{number_format(value, force_grouping=True)}"
-    if name == "tax_rate":
-        return f"{value}%"
-    if name == "delivery_slot" and isinstance(value, str):
-        return slot_label(value) or value
-    if isinstance(value, str) and len(value) == 10 and value[4:5] == "-" and value[7:8] == "-":
-        try:
-            return dt.date.fromisoformat(value).strftime("%Y/%m/%d")
-        except ValueError:
-            return value
-    return str(value)
-
-
-def _status(data: dict[str, Any] | None) -> str:
-    return f"{data['group']} / {data['name']}" if data else "—"
-
-
-def _line(data: dict[str, Any]) -> str:
-    price = _value("unit_price", data.get("unit_price"))
-    return f"{data.get('sku') or ''} {data.get('name') or ''} × {data.get('quantity')} @ {price}".strip()
+        return actor_text(self.event)
 
 
 def describe(event: OrderEvent) -> EventRow:
-    """One history entry: a one-line summary and, for changes, each field's old → new value."""
-    d = event.data or {}
-    row = EventRow(event)
-    if event.type == EventType.CREATED:
-        source = d.get("source", "")
-        label = OrderSource(source).label if source in OrderSource.values else source
-        row.summary = " ".join(filter(None, [str(label), _status(d.get("status"))]))
-    elif event.type == EventType.STATUS_CHANGED:
-        row.changes.append((_("Status"), _status(d.get("old")), _status(d.get("new"))))
-    elif event.type == EventType.STATUS_REFUSED:
-        row.summary = f"→ {_status(d.get('target'))}: {d.get('reason', '')}"
-    elif event.type == EventType.FIELD_CHANGED:
-        name = d.get("field", "")
-        row.changes.append(
-            (_label(Order, name, d.get("label", "")), _value(name, d.get("old")), _value(name, d.get("new")))
-        )
-    elif event.type == EventType.MEMO_ADDED:
-        row.summary = d.get("text", "")
-    elif event.type in (EventType.LABEL_ADDED, EventType.LABEL_REMOVED):
-        row.summary = (d.get("label") or {}).get("name", "")
-    elif event.type in (EventType.LINE_ADDED, EventType.LINE_REMOVED):
-        row.summary = _line(d.get("line") or {})
-    elif event.type == EventType.TASK_RAISED:
-        row.summary = (d.get("task") or {}).get("name", "")
-    elif event.type == EventType.TASK_RESOLVED:
-        name = (d.get("task") or {}).get("name", "")
-        row.summary = f"{name} ({_('automatically: the condition no longer holds')})" if d.get("automatic") else name
-    elif event.type == EventType.LINE_CHANGED:
-        line = d.get("line") or {}
-        row.summary = f"{line.get('sku') or ''} {line.get('name') or ''}".strip()
-        row.changes = [
-            (_label(OrderLine, c["field"]), _value(c["field"], c.get("old")), _value(c["field"], c.get("new")))
-            for c in d.get("changes", [])
-        ]
-    return row
+    text = describe_event(event.type, event.data)
+    return EventRow(event, text.summary, list(text.changes))
 
 
 # --- the page and its regions ------------------------------------------------------------------------------

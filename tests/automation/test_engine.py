@@ -502,7 +502,7 @@ def test_the_why_of_an_order(tenant, django_assert_num_queries):
     assert [c.what for c in history[0].changes] == ["status"]
     assert {c.what for c in history[1].changes} == {"delivery method", "shipping fee", "mail insert text"}
     fee = next(c for c in history[1].changes if c.what == "shipping fee")
-    assert (fee.old, fee.new) == ("600", "1980")
+    assert (fee.old, fee.new) == ("¥600", "¥1,980")  # in yen, as the order page's history shows it
 
 
 # --- the dry run ------------------------------------------------------------------------------------------
