@@ -12,16 +12,16 @@ import unicodedata
 from typing import Any, ClassVar, cast
 
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from backyard.dates import validate_date_in_range
 from japan.address import PREFECTURES
-from japan.phones import normalize_phone
 from shipping.models import DeliveryMethod, ShippingStore
 
+from .fields import PhoneField, PostalCodeField
 from .models import Order, OrderLine, PaymentMethod
 from .selectors import TenantReference
 from .slots import SLOT_TEXT, DeliverySlot
@@ -59,40 +59,6 @@ class YenField(WholeNumberField):
         kwargs.setdefault("min_value", 0)
         kwargs.setdefault("max_value", MAX_YEN)
         super().__init__(**kwargs)
-
-
-class PostalCodeField(forms.CharField):
-    """〒NNN-NNNN or NNNNNNN, full-width digits allowed; stored as NNN-NNNN."""
-
-    default_error_messages: ClassVar[dict[str, Any]] = {
-        "invalid": _("Enter a postal code as 123-4567 or 1234567."),
-    }
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("max_length", 10)
-        kwargs.setdefault("required", False)
-        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "numeric", "placeholder": "123-4567"}))
-        super().__init__(**kwargs)
-
-    def to_python(self, value: Any) -> str:
-        text = normalise(super().to_python(value) or "")
-        text = re.sub(r"[‐‑–—―−ー－]", "-", text)
-        if not text:
-            return ""
-        match = re.fullmatch(r"〒?\s*(\d{3})-?(\d{4})", text)
-        if match is None:
-            raise ValidationError(self.error_messages["invalid"], code="invalid")
-        return f"{match.group(1)}-{match.group(2)}"
-
-    def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
-        attrs = super().widget_attrs(widget)
-        attrs.pop("maxlength", None)  # "〒１２３－４５６７" is longer than what is stored
-        return attrs
-
-
-class PhoneField(forms.CharField):
-    def to_python(self, value: Any) -> str:
-        return normalize_phone(normalise(super().to_python(value) or ""))  # "+81 90-…" as "090-…"
 
 
 class DateInput(forms.DateInput):
@@ -217,7 +183,7 @@ class OrdererForm(_AddressMixin, SectionForm):
     orderer_city = _model_field("orderer_city", _("City"))
     orderer_address1 = _model_field("orderer_address1", _("Address line 1"))
     orderer_address2 = _model_field("orderer_address2", _("Address line 2"))
-    orderer_phone = PhoneField(label=_("Phone"), max_length=30, required=False)
+    orderer_phone = PhoneField(label=_("Phone"), required=False)
     orderer_email = _model_field("orderer_email", _("Email"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -252,7 +218,7 @@ class DestinationForm(_AddressMixin, SectionForm):
     dest_name = _model_field("dest_name", _("Name"))
     dest_kana = _model_field("dest_kana", _("Kana"))
     dest_company = _model_field("dest_company", _("Company"))
-    dest_phone = PhoneField(label=_("Phone"), max_length=30, required=False)
+    dest_phone = PhoneField(label=_("Phone"), required=False)
     dest_postal_code = PostalCodeField(label=_("Postal code"))
     dest_prefecture = _prefecture_field()
     dest_city = _model_field("dest_city", _("City"))

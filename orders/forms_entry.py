@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,12 +24,12 @@ from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext_lazy as _
 
 from backyard.models import Tenant
-from japan.address import PREFECTURES, PostalAddress, normalize_postal_code, postal_lookup
-from japan.phones import normalize_phone
+from japan.address import PREFECTURES, PostalAddress, postal_lookup
 from shipping.models import DeliveryMethod
 from shops.constants import MallKind
 from shops.models import Shop
 
+from .fields import PhoneField, PostalCodeField
 from .models import Order, PaymentMethod
 from .slots import SLOT_TEXT, DeliverySlot
 
@@ -52,9 +51,6 @@ REQUIRED = {
     "dest": ("name", "postal_code", "prefecture", "city", "address1"),
 }
 
-_HYPHENS = re.compile("[‐‑‒–—―−ー－ｰ﹣]")
-_PHONE = re.compile(r"\+?[0-9()\- ]+", re.ASCII)
-
 
 # --- fields ------------------------------------------------------------------------------------------------
 
@@ -68,40 +64,6 @@ class DateTimeInput(forms.DateTimeInput):
 
     def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         super().__init__(attrs, format="%Y-%m-%dT%H:%M")
-
-
-class PostalCodeField(forms.CharField):
-    """Any notation in (〒, full-width digits, hyphen variants, spaces), NNN-NNNN out."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("max_length", 20)
-        super().__init__(**kwargs)
-
-    def clean(self, value: Any) -> str:
-        value = super().clean(value)
-        if not value:
-            return ""
-        code = normalize_postal_code(value)
-        if code is None:
-            raise ValidationError(_("Enter the postal code as seven digits, e.g. 100-0005."), code="postal_malformed")
-        return code
-
-
-class PhoneField(forms.CharField):
-    """Full-width digits and hyphen variants normalised; 10 to 15 digits."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("max_length", 30)
-        super().__init__(**kwargs)
-
-    def to_python(self, value: Any) -> str:
-        text = unicodedata.normalize("NFKC", super().to_python(value) or "")
-        return normalize_phone(_HYPHENS.sub("-", text))  # "+81 90-…" as "090-…", as the order stores it
-
-    def validate(self, value: str) -> None:
-        super().validate(value)
-        if value and (not _PHONE.fullmatch(value) or not 10 <= sum(c.isdigit() for c in value) <= 15):
-            raise ValidationError(_("Enter a phone number such as 03-1234-5678."), code="phone")
 
 
 class KanaField(forms.CharField):

@@ -577,10 +577,13 @@ def test_line_services_check_the_version_only_when_given(tenant):
         ("order_edit_amounts", {**AMOUNTS, "discount": "12.5"}, "discount", "整数"),
         ("order_edit_amounts", {**AMOUNTS, "cod_fee": "abc"}, "cod_fee", "整数"),
         ("order_edit_amounts", {**AMOUNTS, "points_used": "9" * 30}, "points_used", "以下"),
-        ("order_edit_orderer", {**ORDERER, "orderer_postal_code": "12-34567"}, "orderer_postal_code", "123-4567"),
-        ("order_edit_orderer", {**ORDERER, "orderer_postal_code": "1234"}, "orderer_postal_code", "123-4567"),
+        # the postal code and phone fields are phone entry's too (orders.fields): the same checks and words
+        ("order_edit_orderer", {**ORDERER, "orderer_postal_code": "123-456"}, "orderer_postal_code", "7 桁"),
+        ("order_edit_orderer", {**ORDERER, "orderer_postal_code": "1234"}, "orderer_postal_code", "7 桁"),
+        ("order_edit_orderer", {**ORDERER, "orderer_phone": "03-1234"}, "orderer_phone", "のように入力"),
         ("order_edit_orderer", {**ORDERER, "orderer_email": "taro@"}, "orderer_email", "メールアドレス"),
-        ("order_edit_destination", {**DESTINATION, "dest_postal_code": "abc-defg"}, "dest_postal_code", "123-4567"),
+        ("order_edit_destination", {**DESTINATION, "dest_postal_code": "abc-defg"}, "dest_postal_code", "7 桁"),
+        ("order_edit_destination", {**DESTINATION, "dest_phone": "電話 0312345678"}, "dest_phone", "のように入力"),
         ("order_edit_destination", {**DESTINATION, "dest_prefecture": "火星"}, "dest_prefecture", "正しく選択"),
     ],
 )
