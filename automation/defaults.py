@@ -20,7 +20,8 @@ from django.db import transaction
 
 from backyard.models import Tenant
 from orders.constants import Stage
-from orders.models import PaymentMethod, Status
+from orders.models import PaymentMethod
+from orders.selectors import first_status, statuses_in_order
 
 from .islands import remote_islands_seed
 from .models import Rule, RuleGroup, TaskDefinition
@@ -62,10 +63,6 @@ DEFAULT_RULES: list[tuple[str, str, bool, Stage]] = [
 ]
 
 
-def _first_status(statuses: list[Status], stage: Stage) -> Status | None:
-    return next((status for status in statuses if status.group.stage == stage), None)
-
-
 def task_definitions_create(*, tenant: Tenant) -> None:
     """The built-in task definitions, switched on and resolving themselves."""
     for position, (code, name, colour) in enumerate(BUILTIN_TASKS, start=1):
@@ -82,12 +79,8 @@ def default_rules_create(*, tenant: Tenant) -> RuleGroup | None:
     A rule whose payment method or target stage the tenant lacks is left out."""
     if RuleGroup.objects.for_tenant(tenant).filter(name=DEFAULT_GROUP).exists():
         return None
-    statuses = list(
-        Status.objects.for_tenant(tenant)
-        .select_related("group")
-        .order_by("group__position", "group_id", "position", "pk")
-    )
-    arrived = _first_status(statuses, Stage.NEW)
+    statuses = statuses_in_order(tenant=tenant)
+    arrived = first_status(tenant=tenant, stage=Stage.NEW, statuses=statuses)
     payments = dict(PaymentMethod.objects.for_tenant(tenant).values_list("code", "pk"))
     position = (
         RuleGroup.objects.for_tenant(tenant).order_by("-position").values_list("position", flat=True).first() or 0
@@ -96,7 +89,7 @@ def default_rules_create(*, tenant: Tenant) -> RuleGroup | None:
     if arrived is None:
         return group
     for rule_position, (name, payment_code, no_remarks, stage) in enumerate(DEFAULT_RULES, start=1):
-        target = _first_status(statuses, stage)
+        target = first_status(tenant=tenant, stage=stage, statuses=statuses)
         if target is None or payment_code not in payments:
             continue
         items: list[dict[str, Any]] = [{"field": "payment_method", "op": "in", "value": [payments[payment_code]]}]
