@@ -200,10 +200,12 @@ CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+SHOPS_POLL_TICK = 60.0  # seconds between beat's looks for due shops: the finest poll interval (1 minute)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "heartbeat": {"task": "backyard.tasks.heartbeat", "schedule": 60.0},
-    # Every minute: one shops.tasks.poll_shop per active shop whose poll is due (each shop's own interval).
-    "poll-due-shops": {"task": "shops.tasks.poll_due_shops", "schedule": 60.0},
+    # Every SHOPS_POLL_TICK: one shops.tasks.poll_shop per active shop whose poll is due at this tick (each
+    # shop's own interval, from one poll's start to the next; shops.services.polling.poll_tick).
+    "poll-due-shops": {"task": "shops.tasks.poll_due_shops", "schedule": SHOPS_POLL_TICK},
     # Daily: Amazon buyers' personal data 30 days after shipment (T2, shops.retention).
     "erase-amazon-personal-data": {"task": "shops.tasks.erase_amazon_personal_data", "schedule": 86_400.0},
     # Daily at 03:30 (CELERY_TIMEZONE, Tokyo), when nobody works the orders: old import runs (shops.services.runs).

@@ -387,7 +387,7 @@ def _finish_done(claim: _Claim, problems: bool) -> PollOutcome:
             last_error="",
             last_error_kind="",
             failures=0,
-            next_due_at=now + dt.timedelta(minutes=claim.shop.poll_interval),
+            next_due_at=claim.stamp + dt.timedelta(minutes=claim.shop.poll_interval),  # from its start: see poll_tick
         )
     return PollOutcome(run=run)
 
@@ -458,22 +458,34 @@ def dead_polls_release(*, now: dt.datetime | None = None) -> int:
 # --- what beat and "fetch latest" start --------------------------------------------------------------------
 
 
+def poll_tick() -> dt.timedelta:
+    """How often beat looks for due shops (settings.SHOPS_POLL_TICK, the beat schedule's poll-due-shops).
+
+    A shop's poll interval runs from one poll's start to the next (_finish_done), and beat sends a shop at the
+    tick nearest its due time, up to half a tick early: a poll starts a few seconds after the tick that sent
+    it, so a 1-minute shop is due a few seconds after the next tick, and waiting for the tick after that would
+    poll it every 2 minutes (a 2-minute shop every 3). A shop waiting out a failure's delay (a mall's
+    Retry-After, the backoff) is not sent early: it waits all of it."""
+    return dt.timedelta(seconds=float(getattr(settings, "SHOPS_POLL_TICK", 60)))
+
+
 def _pollable(kinds: Iterable[str]) -> set[str]:
     return {kind for kind in set(kinds) if has_connector(kind)}
 
 
 @transaction.atomic
 def shops_due_for_poll(*, now: dt.datetime | None = None) -> list[int]:
-    """The active shops, of every tenant, whose next poll is due and that no poll holds; each is marked as
-    scheduled (next due one interval later), so that beat does not send it again while it waits in the
-    queue. The poll sets the real next time when it finishes."""
+    """The active shops, of every tenant, whose next poll is due at this tick (see poll_tick) and that no poll
+    holds; each is marked as scheduled (next due one interval later), so that beat does not send it again
+    while it waits in the queue. The poll sets the real next time when it finishes."""
     now = now or timezone.now()
     shop_syncs_ensure()
+    nearest = now + poll_tick() / 2  # due before the next tick's half: this tick is the nearest
     rows = list(
         ShopSync.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(shop__active=True)
         .exclude(shop__credentials="")  # never connected (a mall shop kept for CSV or by hand): nothing to poll
-        .filter(Q(next_due_at__isnull=True) | Q(next_due_at__lte=now))
+        .filter(Q(next_due_at__isnull=True) | Q(next_due_at__lte=now) | Q(failures=0, next_due_at__lte=nearest))
         .filter(Q(running_since__isnull=True) | lock_dead(now=now))
         .order_by("pk")
         .values_list("pk", "shop_id", "shop__mall", "shop__poll_interval")
