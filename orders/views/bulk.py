@@ -29,6 +29,7 @@ from backyard.views import tenant_required
 from shipping.models import DeliveryMethod, ShippingStore
 
 from ..events import Actor
+from ..exceptions import StageMoveRefused
 from ..forms_bulk import BulkEditForm, CancelForm, ConfirmPaymentForm
 from ..models import Label, Order, Status
 from ..selection import Selection, filters_only
@@ -211,12 +212,16 @@ def bulk_confirm_payment(request: TenantRequest) -> HttpResponse:
     chosen = selected_orders(request, _("Confirm payment"))
     if isinstance(chosen, HttpResponse):
         return chosen
-    result = orders_confirm_payment(
-        tenant=chosen.tenant,
-        order_ids=chosen.orders,
-        actor=Actor.for_user(request.user),
-        paid_on=form.cleaned_data["paid_on"],
-    )
+    try:
+        result = orders_confirm_payment(
+            tenant=chosen.tenant,
+            order_ids=chosen.orders,
+            actor=Actor.for_user(request.user),
+            paid_on=form.cleaned_data["paid_on"],
+        )
+    except StageMoveRefused as refused:  # the tenant has no "paid" status: nothing changed, the selection stays
+        messages.error(request, refused.reason)
+        return _answer(request, None)
     chosen.done()
     return _answer(request, result)
 
@@ -231,12 +236,16 @@ def bulk_cancel(request: TenantRequest) -> HttpResponse:
     chosen = selected_orders(request, _("Cancel orders"))
     if isinstance(chosen, HttpResponse):
         return chosen
-    result = orders_cancel(
-        tenant=chosen.tenant,
-        order_ids=chosen.orders,
-        actor=Actor.for_user(request.user),
-        reason=form.cleaned_data["reason"],
-    )
+    try:
+        result = orders_cancel(
+            tenant=chosen.tenant,
+            order_ids=chosen.orders,
+            actor=Actor.for_user(request.user),
+            reason=form.cleaned_data["reason"],
+        )
+    except StageMoveRefused as refused:  # the tenant has no "cancelled" status
+        messages.error(request, refused.reason)
+        return _answer(request, None)
     chosen.done()
     return _answer(request, result)
 

@@ -350,3 +350,21 @@ def test_an_order_not_awaiting_payment_gets_the_same_reason_on_its_page_and_in_b
     assert said in page
     assert f"{order.external_id}: {said}" in listed
     assert snapshot(order) == before
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "stage", "said"),
+    [
+        ("order_bulk_confirm_payment", {"paid_on": "2026-04-01"}, Stage.PAID, "入金済"),
+        ("order_bulk_cancel", {"reason": "在庫切れ"}, Stage.CANCELLED, "キャンセル"),
+    ],
+)
+def test_a_tenant_without_the_target_status_is_told_so_in_bulk_too(operator_client, tenant, name, data, stage, said):
+    order = order_in(tenant, Stage.AWAITING_PAYMENT)
+    Status.objects.for_tenant(tenant).filter(group__stage=stage).delete()
+    before = snapshot(order)
+
+    listed = _bulk_post(operator_client, name, order, data)
+
+    assert f"「{said}」段階のステータスがありません。設定画面で追加してください。" in listed
+    assert snapshot(order) == before
