@@ -44,6 +44,7 @@ def ticks_polled(shop_id: int, *, ticks: int, start: dt.datetime, late: dt.timed
             # The poll ran now; shift what it wrote onto the simulated clock: it started `late` after the tick.
             shift = (tick + late) - began
             sync = ShopSync.objects.get(shop_id=shop_id)
+            assert sync.next_due_at is not None
             ShopSync.objects.filter(pk=sync.pk).update(next_due_at=sync.next_due_at + shift)
             polled.append(n)
     return polled
