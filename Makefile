@@ -14,10 +14,24 @@ KEYS := $(KEYS_DIR)/secret_key $(KEYS_DIR)/credentials_key
 
 .PHONY: install keys run test lint typecheck bench messages clean
 
+# The virtualenv, from the lock file. uv installs it in seconds: uv itself (pinned here) comes into the venv
+# through the pip beside $(PYTHON), so from wherever pip fetches on this machine, and devtools/uv_pip.py tells
+# it pip's settings (index, extra indexes, find-links, constraints, certificate …), since uv reads none of them.
+# Where that cannot work (no pip 22.3+ beside $(PYTHON), uv not installable, uv failing), pip installs the same,
+# slower. Either way `pip check` must find every requirement met.
+UV_VERSION := 0.13.9
+UV := $(VENV)/bin/uv
+
 $(VENV)/.installed: pyproject.toml requirements.lock
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c requirements.lock -e '.[dev]'
+	test -x $(PY) || $(PYTHON) -m venv --without-pip $(VENV)
+	@echo "  installing requirements.lock into $(VENV) with uv"
+	@if $(PYTHON) -m pip --python $(PY) install -qq uv==$(UV_VERSION) && \
+		$(PYTHON) devtools/uv_pip.py $(UV) install --python $(PY) -q -c requirements.lock -e '.[dev]' pip; then :; \
+	else \
+		echo "  uv could not install the lock file: pip installs it instead (slower)"; \
+		$(PY) -m ensurepip --upgrade > /dev/null && $(PY) -m pip install -q -c requirements.lock -e '.[dev]'; \
+	fi
+	$(PY) -m pip check -q
 	touch $@
 
 install: $(VENV)/.installed
@@ -43,13 +57,16 @@ run: install keys
 	@echo "  operator: demo_operator / backyard-demo    admin (settings): demo_admin / backyard-demo"
 	@echo "  database: $${DATABASE_URL:-SQLite in var/}    broker: $${REDIS_URL:-embedded (var/broker)}"
 	@echo "  demo mall: a fake Shopify on 127.0.0.1:$${BACKYARD_DEMO_MALL_PORT:-8801}, a new order every minute,"
-	@echo "             polled into the demo's 公式オンラインストア (F6 on the order list fetches at once)"
+	@echo "             polled every minute into the demo's 公式オンラインストア (F6 on the order list fetches at once)"
 	@echo "  CSV import: 店舗 → CSV を取り込む, e.g. docs/samples/yahoo-auction.csv into ヤフオク!出品"
 	@echo ""
 	@echo "  keys: $(KEYS_DIR)/secret_key, $(KEYS_DIR)/credentials_key (development only; keep them: the shops'"
 	@echo "        credentials are encrypted with the second)"
 	@echo ""
-	$(VENV)/bin/honcho start -f Procfile
+	@echo "  Ctrl-C stops them all."
+	@echo ""
+	@# On Ctrl-C honcho stops every process and exits with 130: the end that was asked for, not a failure.
+	@$(VENV)/bin/honcho start -f Procfile || [ $$? -eq 130 ]
 
 lint: install
 	$(VENV)/bin/ruff check .
