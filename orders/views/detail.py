@@ -21,6 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from backyard.http import TenantRequest
 from backyard.models import access_tenant_owned
 from backyard.views import tenant_required
 
@@ -182,7 +183,7 @@ def _page(
 
 
 def _respond(
-    request: HttpRequest,
+    request: TenantRequest,
     order: Order,
     *,
     target: str,
@@ -192,13 +193,13 @@ def _respond(
 ) -> HttpResponse:
     """After a post: a redirect (saved) or the whole page again (errors); htmx gets the target region and
     out-of-band copies of the derived regions, and `new_version` for the other forms on the page."""
-    if saved and not request.htmx:  # type: ignore[attr-defined]
+    if saved and not request.htmx:
         return redirect(detail_url(order, back_target(request)))
-    tenant = request.tenant  # type: ignore[attr-defined]
+    tenant = request.tenant
     order = access_order(tenant, order.pk)  # as stored now, with the names it shows
     reference = tenant_reference(tenant=tenant, user=request.user)
     context = _page(request, order, reference, bound)
-    if not request.htmx:  # type: ignore[attr-defined]
+    if not request.htmx:
         return render(request, "orders/order_detail.html", context)
     skip = {target, *NESTED.get(target, ())}
     context.update(
@@ -219,8 +220,8 @@ def _actor(request: HttpRequest) -> Actor:
 
 @require_GET
 @tenant_required
-def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
-    tenant = request.tenant  # type: ignore[attr-defined]
+def order_detail(request: TenantRequest, order_id: int) -> HttpResponse:
+    tenant = request.tenant
     order = access_order(tenant, order_id)
     context = _page(request, order, tenant_reference(tenant=tenant, user=request.user))
     return render(request, "orders/order_detail.html", context)
@@ -228,9 +229,9 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
 
 @require_POST
 @tenant_required
-def order_move(request: HttpRequest, order_id: int) -> HttpResponse:
+def order_move(request: TenantRequest, order_id: int) -> HttpResponse:
     """Move one order to a child status; a forbidden stage move comes back as a message with the reason."""
-    tenant = request.tenant  # type: ignore[attr-defined]
+    tenant = request.tenant
     order = access_order(tenant, order_id)
     status = access_status(tenant, request.POST.get("status"))
     try:
@@ -245,8 +246,8 @@ def order_move(request: HttpRequest, order_id: int) -> HttpResponse:
 # --- edit sections -----------------------------------------------------------------------------------------
 
 
-def _edit_section(request: HttpRequest, order_id: int, key: str) -> HttpResponse:
-    tenant = request.tenant  # type: ignore[attr-defined]
+def _edit_section(request: TenantRequest, order_id: int, key: str) -> HttpResponse:
+    tenant = request.tenant
     order = access_order(tenant, order_id)
     reference = tenant_reference(tenant=tenant, user=request.user)
     if key == "destination" and request.POST.get("copy_from_orderer"):
@@ -273,7 +274,7 @@ def _edit_section(request: HttpRequest, order_id: int, key: str) -> HttpResponse
 def _section_view(key: str) -> Any:
     @require_POST
     @tenant_required
-    def view(request: HttpRequest, order_id: int) -> HttpResponse:
+    def view(request: TenantRequest, order_id: int) -> HttpResponse:
         return _edit_section(request, order_id, key)
 
     view.__name__ = view.__qualname__ = f"order_edit_{key}"
@@ -286,8 +287,8 @@ def _section_view(key: str) -> Any:
 
 @require_POST
 @tenant_required
-def order_memo_add(request: HttpRequest, order_id: int) -> HttpResponse:
-    order = access_order(request.tenant, order_id)  # type: ignore[attr-defined]
+def order_memo_add(request: TenantRequest, order_id: int) -> HttpResponse:
+    order = access_order(request.tenant, order_id)
     form = MemoForm(request.POST)
     if not form.is_valid():
         return _respond(request, order, target="memo", bound={"memo": form})
@@ -299,8 +300,8 @@ def order_memo_add(request: HttpRequest, order_id: int) -> HttpResponse:
     return _respond(request, updated, target="memo", saved=True, new_version=updated.version if fresh else None)
 
 
-def _label_view(request: HttpRequest, order_id: int, add: bool) -> HttpResponse:
-    tenant = request.tenant  # type: ignore[attr-defined]
+def _label_view(request: TenantRequest, order_id: int, add: bool) -> HttpResponse:
+    tenant = request.tenant
     order = access_order(tenant, order_id)
     label = access_tenant_owned(Label, tenant, request.POST.get("label"))
     if add:
@@ -315,13 +316,13 @@ def _label_view(request: HttpRequest, order_id: int, add: bool) -> HttpResponse:
 
 @require_POST
 @tenant_required
-def order_label_add(request: HttpRequest, order_id: int) -> HttpResponse:
+def order_label_add(request: TenantRequest, order_id: int) -> HttpResponse:
     return _label_view(request, order_id, add=True)
 
 
 @require_POST
 @tenant_required
-def order_label_remove(request: HttpRequest, order_id: int) -> HttpResponse:
+def order_label_remove(request: TenantRequest, order_id: int) -> HttpResponse:
     return _label_view(request, order_id, add=False)
 
 
@@ -336,8 +337,8 @@ def _access_line(order: Order, line_id: object) -> OrderLine:
 
 @require_POST
 @tenant_required
-def order_line_edit(request: HttpRequest, order_id: int, line_id: int) -> HttpResponse:
-    order = access_order(request.tenant, order_id)  # type: ignore[attr-defined]
+def order_line_edit(request: TenantRequest, order_id: int, line_id: int) -> HttpResponse:
+    order = access_order(request.tenant, order_id)
     line = _access_line(order, line_id)
     key = f"line-{line.pk}"
     form = LineForm(request.POST, line=line)
@@ -349,7 +350,7 @@ def order_line_edit(request: HttpRequest, order_id: int, line_id: int) -> HttpRe
     except StaleOrder as stale:
         form.add_error(None, str(stale))
         return _respond(request, order, target="lines", bound={key: form})
-    order = access_order(request.tenant, order.pk)  # type: ignore[attr-defined]
+    order = access_order(request.tenant, order.pk)
     if order.version == expected:
         messages.info(request, _("Nothing changed."))
         return _respond(request, order, target="lines", saved=True)
@@ -359,8 +360,8 @@ def order_line_edit(request: HttpRequest, order_id: int, line_id: int) -> HttpRe
 
 @require_POST
 @tenant_required
-def order_line_create(request: HttpRequest, order_id: int) -> HttpResponse:
-    order = access_order(request.tenant, order_id)  # type: ignore[attr-defined]
+def order_line_create(request: TenantRequest, order_id: int) -> HttpResponse:
+    order = access_order(request.tenant, order_id)
     form = LineForm(request.POST)
     if not form.is_valid():
         return _respond(request, order, target="lines", bound={"line-new": form})
@@ -372,14 +373,14 @@ def order_line_create(request: HttpRequest, order_id: int) -> HttpResponse:
         form.add_error(None, str(stale))
         return _respond(request, order, target="lines", bound={"line-new": form})
     messages.success(request, _("Line %(line)s added.") % {"line": line.sku or line.name})
-    order = access_order(request.tenant, order.pk)  # type: ignore[attr-defined]
+    order = access_order(request.tenant, order.pk)
     return _respond(request, order, target="lines", saved=True, new_version=order.version)
 
 
 @require_POST
 @tenant_required
-def order_line_delete(request: HttpRequest, order_id: int, line_id: int) -> HttpResponse:
-    order = access_order(request.tenant, order_id)  # type: ignore[attr-defined]
+def order_line_delete(request: TenantRequest, order_id: int, line_id: int) -> HttpResponse:
+    order = access_order(request.tenant, order_id)
     line = _access_line(order, line_id)
     form = VersionForm(request.POST)
     if not form.is_valid():
@@ -389,7 +390,7 @@ def order_line_delete(request: HttpRequest, order_id: int, line_id: int) -> Http
     except StaleOrder as stale:
         return _respond(request, order, target="lines", bound={"lines_errors": [str(stale)]})
     messages.success(request, _("Line %(line)s removed.") % {"line": line.sku or line.name})
-    order = access_order(request.tenant, order.pk)  # type: ignore[attr-defined]
+    order = access_order(request.tenant, order.pk)
     return _respond(request, order, target="lines", saved=True, new_version=order.version)
 
 
@@ -398,8 +399,8 @@ def order_line_delete(request: HttpRequest, order_id: int, line_id: int) -> Http
 
 @require_POST
 @tenant_required
-def order_payment_confirm(request: HttpRequest, order_id: int) -> HttpResponse:
-    order = access_order(request.tenant, order_id)  # type: ignore[attr-defined]
+def order_payment_confirm(request: TenantRequest, order_id: int) -> HttpResponse:
+    order = access_order(request.tenant, order_id)
     form = PaymentConfirmForm(request.POST)
     if not form.is_valid():
         return _respond(request, order, target="actions", bound={"pay": form})
@@ -428,8 +429,8 @@ def order_payment_confirm(request: HttpRequest, order_id: int) -> HttpResponse:
 
 @require_POST
 @tenant_required
-def order_cancel_view(request: HttpRequest, order_id: int) -> HttpResponse:
-    order = access_order(request.tenant, order_id)  # type: ignore[attr-defined]
+def order_cancel_view(request: TenantRequest, order_id: int) -> HttpResponse:
+    order = access_order(request.tenant, order_id)
     form = OrderCancelForm(request.POST)
     if not form.is_valid():
         return _respond(request, order, target="actions", bound={"cancel": form})
