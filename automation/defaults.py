@@ -64,30 +64,33 @@ DEFAULT_RULES: list[tuple[str, str, bool, Stage]] = [
 
 
 def task_definitions_create(*, tenant: Tenant) -> None:
-    """The built-in task definitions, switched on and resolving themselves."""
-    for position, (code, name, colour) in enumerate(BUILTIN_TASKS, start=1):
-        TaskDefinition.objects.get_or_create(
-            tenant=tenant,
-            code=code,
-            defaults={"name": name, "colour": colour, "position": position},
-        )
+    """The built-in task definitions, switched on and resolving themselves; one INSERT, and a code the tenant
+    already has keeps its row as it is (ON CONFLICT DO NOTHING on the unique code)."""
+    TaskDefinition.objects.bulk_create(
+        [
+            TaskDefinition(tenant=tenant, code=code, name=name, colour=colour, position=position)
+            for position, (code, name, colour) in enumerate(BUILTIN_TASKS, start=1)
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def default_rules_create(*, tenant: Tenant) -> RuleGroup | None:
     """The group 基本の自動処理 with the seed's three rules; None when the tenant already has that group.
 
-    A rule whose payment method or target stage the tenant lacks is left out."""
-    if RuleGroup.objects.for_tenant(tenant).filter(name=DEFAULT_GROUP).exists():
+    A rule whose payment method or target stage the tenant lacks is left out. Set-based: the rules and their
+    statuses are one INSERT each."""
+    groups = dict(RuleGroup.objects.for_tenant(tenant).values_list("name", "position"))
+    if DEFAULT_GROUP in groups:
         return None
     statuses = statuses_in_order(tenant=tenant)
     arrived = first_status(tenant=tenant, stage=Stage.NEW, statuses=statuses)
     payments = dict(PaymentMethod.objects.for_tenant(tenant).values_list("code", "pk"))
-    position = (
-        RuleGroup.objects.for_tenant(tenant).order_by("-position").values_list("position", flat=True).first() or 0
-    ) + 1
+    position = max(groups.values(), default=0) + 1
     group = RuleGroup.objects.create(tenant=tenant, name=DEFAULT_GROUP, enabled=True, position=position)
     if arrived is None:
         return group
+    rules: list[Rule] = []
     for rule_position, (name, payment_code, no_remarks, stage) in enumerate(DEFAULT_RULES, start=1):
         target = first_status(tenant=tenant, stage=stage, statuses=statuses)
         if target is None or payment_code not in payments:
@@ -95,16 +98,21 @@ def default_rules_create(*, tenant: Tenant) -> RuleGroup | None:
         items: list[dict[str, Any]] = [{"field": "payment_method", "op": "in", "value": [payments[payment_code]]}]
         if no_remarks:
             items.append({"field": "remarks", "op": "empty", "value": None})
-        rule = Rule.objects.create(
-            tenant=tenant,
-            group=group,
-            name=name,
-            enabled=True,
-            position=rule_position,
-            conditions={"match": "all", "items": items},
-            actions=[{"type": "move_status", "status": target.pk}],
+        rules.append(
+            Rule(
+                tenant=tenant,
+                group=group,
+                name=name,
+                enabled=True,
+                position=rule_position,
+                conditions={"match": "all", "items": items},
+                actions=[{"type": "move_status", "status": target.pk}],
+            )
         )
-        rule.statuses.set([arrived])
+    Rule.objects.bulk_create(rules)
+    Rule.statuses.through.objects.bulk_create(
+        [Rule.statuses.through(rule_id=rule.pk, status_id=arrived.pk) for rule in rules]
+    )
     return group
 
 

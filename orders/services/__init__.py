@@ -119,28 +119,55 @@ def order_defaults_create(*, tenant: Tenant) -> None:
     """Give a new tenant the default statuses, payment and delivery methods, labels, a shipping store and a
     phone/FAX shop (backyard.provisioning calls this, then the defaults of the apps above orders).
 
-    Idempotent: a tenant that already has statuses keeps its own (they are the tenant's data).
+    Set-based: one INSERT per table, a fixed number of queries whatever the tables hold
+    (tests/backyard/test_provisioning.py counts them). Idempotent: a tenant that already has statuses keeps
+    its own (they are the tenant's data); a method, label, store or shop the tenant already has under the same
+    code or name is left as it is (ON CONFLICT DO NOTHING on the table's unique key), a missing one is added.
     """
     if not StatusGroup.objects.for_tenant(tenant).exists():
-        for g_pos, (group_name, stage, children) in enumerate(DEFAULT_STATUS_TREE, start=1):
-            group = StatusGroup.objects.create(tenant=tenant, name=group_name, stage=stage, position=g_pos)
-            Status.objects.bulk_create(
-                Status(tenant=tenant, group=group, name=name, colour=colour, position=pos)
-                for pos, (name, colour) in enumerate(children, start=1)
-            )
-    for pos, (name, code, confirm, cod) in enumerate(DEFAULT_PAYMENT_METHODS, start=1):
-        PaymentMethod.objects.get_or_create(
-            tenant=tenant,
-            code=code,
-            defaults={"name": name, "needs_payment_confirmation": confirm, "is_cash_on_delivery": cod, "position": pos},
+        groups = StatusGroup.objects.bulk_create(
+            StatusGroup(tenant=tenant, name=group_name, stage=stage, position=g_pos)
+            for g_pos, (group_name, stage, _children) in enumerate(DEFAULT_STATUS_TREE, start=1)
         )
-    for pos, (name, carrier) in enumerate(DEFAULT_DELIVERY_METHODS, start=1):
-        DeliveryMethod.objects.get_or_create(tenant=tenant, name=name, defaults={"carrier": carrier, "position": pos})
-    for pos, (name, colour) in enumerate(DEFAULT_LABELS, start=1):
-        Label.objects.get_or_create(tenant=tenant, name=name, defaults={"colour": colour, "position": pos})
-    ShippingStore.objects.get_or_create(tenant=tenant, code="main", defaults={"name": "本社倉庫", "position": 1})
-    Shop.objects.get_or_create(
-        tenant=tenant, code="phone-fax", defaults={"name": "電話・FAX注文", "mall": MallKind.MANUAL, "position": 99}
+        Status.objects.bulk_create(
+            Status(tenant=tenant, group=group, name=name, colour=colour, position=pos)
+            for group, (_name, _stage, children) in zip(groups, DEFAULT_STATUS_TREE, strict=True)
+            for pos, (name, colour) in enumerate(children, start=1)
+        )
+    PaymentMethod.objects.bulk_create(
+        [
+            PaymentMethod(
+                tenant=tenant,
+                code=code,
+                name=name,
+                needs_payment_confirmation=confirm,
+                is_cash_on_delivery=cod,
+                position=pos,
+            )
+            for pos, (name, code, confirm, cod) in enumerate(DEFAULT_PAYMENT_METHODS, start=1)
+        ],
+        ignore_conflicts=True,
+    )
+    DeliveryMethod.objects.bulk_create(
+        [
+            DeliveryMethod(tenant=tenant, name=name, carrier=carrier, position=pos)
+            for pos, (name, carrier) in enumerate(DEFAULT_DELIVERY_METHODS, start=1)
+        ],
+        ignore_conflicts=True,
+    )
+    Label.objects.bulk_create(
+        [
+            Label(tenant=tenant, name=name, colour=colour, position=pos)
+            for pos, (name, colour) in enumerate(DEFAULT_LABELS, start=1)
+        ],
+        ignore_conflicts=True,
+    )
+    ShippingStore.objects.bulk_create(
+        [ShippingStore(tenant=tenant, code="main", name="本社倉庫", position=1)], ignore_conflicts=True
+    )
+    Shop.objects.bulk_create(
+        [Shop(tenant=tenant, code="phone-fax", name="電話・FAX注文", mall=MallKind.MANUAL, position=99)],
+        ignore_conflicts=True,
     )
 
 
