@@ -517,7 +517,12 @@ def test_a_row_cannot_point_at_another_tenants_row(tenant, other_tenant):
 
 
 def test_a_row_pointing_at_its_own_tenant_is_valid(tenant):
-    Status(tenant=tenant, group=StatusGroup.objects.for_tenant(tenant).first(), name="自社").full_clean()
+    group = StatusGroup.objects.for_tenant(tenant).first()
+    status = Status(tenant=tenant, group=group, name="自社")
+    status.full_clean()  # raises ValidationError, as above, if the own group were refused
+    status.save()
+    assert list(group.statuses.filter(name="自社")) == [status]
+    assert Status.objects.for_tenant(tenant).get(pk=status.pk).group == group
 
 
 def test_every_tenant_gets_its_own_defaults(db):

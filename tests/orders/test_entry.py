@@ -280,8 +280,15 @@ def test_a_typed_order_number_that_exists_is_refused(operator_client, tenant):
 
 
 def test_the_same_number_in_another_shop_is_fine(operator_client, tenant):
-    make_order(tenant, external_id="FAX-0042")  # a mall shop
-    assert operator_client.post(URL, _payload(tenant, external_id="FAX-0042")).status_code == 302
+    mall_order = make_order(tenant, external_id="FAX-0042")  # a mall shop
+    response = operator_client.post(URL, _payload(tenant, external_id="FAX-0042"))
+    entered = Order.objects.get(tenant=tenant, shop=_manual_shop(tenant))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("order_detail", args=[entered.pk])
+    assert entered.external_id == "FAX-0042"
+    assert entered.orderer_name == "山田 花子"
+    assert Order.objects.for_tenant(tenant).filter(external_id="FAX-0042").count() == 2
+    assert Order.objects.get(pk=mall_order.pk).shop_id != entered.shop_id
 
 
 def test_removed_and_blank_lines_are_ignored(operator_client, tenant):
@@ -307,7 +314,13 @@ def test_lines_added_in_the_browser_count(operator_client, tenant):
 
 
 def test_email_alone_is_enough_contact(operator_client, tenant):
-    assert operator_client.post(URL, _payload(tenant, orderer_phone="")).status_code == 302
+    response = operator_client.post(URL, _payload(tenant, orderer_phone=""))
+    order = Order.objects.get(tenant=tenant)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("order_detail", args=[order.pk])
+    assert (order.orderer_phone, order.orderer_email) == ("", "hanako@example.jp")
+    assert order.dest_phone == ""  # the destination copies the orderer, phone and all
+    assert order.lines.count() == 2
 
 
 # --- refused submissions: every error shown, nothing saved -------------------------------------------------
