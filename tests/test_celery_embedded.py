@@ -67,11 +67,23 @@ scheduler.close()
 """
 
 
+def under_this_interpreter(argv: list[str]) -> list[str]:
+    """A Procfile command line (`.venv/bin/celery …`) run by the interpreter these tests run under
+    (`sys.executable -m celery …`): the same program and arguments, from whichever environment the suite was
+    started in, never a .venv the checkout may not have. tests/test_deploy.py checks the Procfile's own paths."""
+    program = Path(argv[0])
+    assert program.parent == Path(".venv/bin"), f"the Procfile starts {argv[0]!r}, not a program of .venv/bin"
+    if program.name == "python":
+        return [sys.executable, *argv[1:]]
+    return [sys.executable, "-m", program.name, *argv[1:]]
+
+
 def procfile_command(name: str) -> list[str]:
+    """The Procfile's process `name`, as `make run` starts it, under this interpreter."""
     for line in (ROOT / "Procfile").read_text(encoding="utf-8").splitlines():
         key, _, command = line.partition(":")
         if key.strip() == name:
-            return shlex.split(command)
+            return under_this_interpreter(shlex.split(command))
     raise AssertionError(f"Procfile has no {name!r} process")
 
 

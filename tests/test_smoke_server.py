@@ -7,6 +7,7 @@ import contextlib
 import http.cookiejar
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import free_port
+from tests.test_celery_embedded import under_this_interpreter
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.service
@@ -115,6 +117,9 @@ def test_operator_logs_in_to_the_real_server_and_sees_the_status_tree(tmp_path: 
 
     command = procfile_web()
     assert "${BACKYARD_PORT" in command, "the Procfile's web port must come from BACKYARD_PORT"
+    # The Procfile's program (.venv/bin/gunicorn), run by the interpreter these tests run under.
+    program, _, arguments = command.partition(" ")
+    command = shlex.join(under_this_interpreter([program])) + " " + arguments
     log = tmp_path / "web.log"
     with log.open("wb") as out:
         # Through a shell, as honcho runs it, so ${BACKYARD_PORT:-8000} is expanded the same way.
