@@ -136,7 +136,7 @@ def describe_event(event_type: str, data: Mapping[str, Any] | None) -> EventText
         line = _line(d.get("line"))
         return EventText(_("line"), old=line, summary=line)
     if event_type == EventType.LINE_CHANGED:
-        line = d.get("line") if isinstance(d.get("line"), dict) else {}
+        changed: Mapping[str, Any] = d["line"] if isinstance(d.get("line"), dict) else {}
         rows = tuple(
             _row(
                 _field_label(OrderLine, str(c.get("field", ""))),
@@ -150,7 +150,7 @@ def describe_event(event_type: str, data: Mapping[str, Any] | None) -> EventText
             _("line"),
             old="; ".join(f"{name}: {old}" for name, old, _new in rows),
             new="; ".join(f"{name}: {new}" for name, _old, new in rows),
-            summary=f"{line.get('sku') or ''} {line.get('name') or ''}".strip(),
+            summary=f"{changed.get('sku') or ''} {changed.get('name') or ''}".strip(),
             changes=rows,
         )
     if event_type == EventType.TASK_RAISED:

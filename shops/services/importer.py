@@ -1054,9 +1054,9 @@ def _cancel(state: _Batch) -> None:
     reason = _("Cancelled at the mall (%(shop)s).") % {"shop": state.shop.name}
     try:
         result = orders_cancel(tenant=state.shop.tenant, order_ids=state.to_cancel, actor=state.actor, reason=reason)
-    except StageMoveRefused as refused:  # the tenant has no cancelled status
+    except StageMoveRefused as no_status:  # the tenant has no cancelled status
         for order_id in state.to_cancel:
-            state.conflicts[order_id].append(refused.reason)
+            state.conflicts[order_id].append(no_status.reason)
         return
     if not result.refused:
         return

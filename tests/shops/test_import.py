@@ -18,7 +18,7 @@ from automation.models import OrderTask, TaskDefinition
 from automation.services import process
 from orders.constants import ActorKind, EventType, Stage
 from orders.events import Actor
-from orders.models import Order, OrderEvent, OrderLine, PaymentMethod
+from orders.models import Order, OrderEvent, OrderLine, PaymentMethod, Status
 from orders.services import order_create, order_line_add, order_move_to_status, order_update
 from shops.connectors.base import FailedOrder, ImportedLine, ImportedOrder
 from shops.constants import MallKind
@@ -409,6 +409,18 @@ def test_a_new_order_cancelled_already_arrives_cancelled(tenant, shop):
 
     assert order_of(shop, 1).stage == Stage.CANCELLED
     assert outcome.new_ids == [order_of(shop, 1).pk]
+
+
+def test_a_cancellation_for_a_tenant_without_a_cancelled_status_imports_and_raises_the_task(tenant, shop):
+    Status.objects.for_tenant(tenant).filter(group__stage=Stage.CANCELLED).delete()
+
+    with translation.override("ja"):
+        outcome = run_import(shop, [imported(1, cancelled=True)])
+
+    order = order_of(shop, 1)
+    assert (outcome.new_ids, order.stage) == ([order.pk], Stage.NEW)
+    task = OrderTask.objects.get(order=order, definition__code=BuiltinTask.MALL_CHANGED_EDITED)
+    assert "「キャンセル」段階のステータスがありません" in task.note
 
 
 def test_a_shipped_order_cancelled_at_the_mall_is_refused_and_raises_the_task(tenant, shop):
