@@ -78,10 +78,11 @@ typecheck: install keys
 # The suite runs in parallel: one pytest-xdist worker per core (at most 8), each with a test database and a Redis
 # database of its own (tests/workers.py), long tests stolen by idle workers. PYTEST_WORKERS=0: one process.
 PYTEST_WORKERS ?= auto
-test: install
+test: install keys
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy .
 	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --maxprocesses 8 --dist worksteal $(PYTEST_ARGS)
 
 bench: install keys
