@@ -3,6 +3,29 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+# The orderer's (注文者) and the recipient's (送付先) fields of an order: who a person is and where they live.
+# The editable fields, the import's text fields and the personal data the retention erases all start here.
+PARTY_FIELDS: tuple[str, ...] = (
+    "orderer_name",
+    "orderer_kana",
+    "orderer_email",
+    "orderer_phone",
+    "orderer_postal_code",
+    "orderer_prefecture",
+    "orderer_city",
+    "orderer_address1",
+    "orderer_address2",
+    "dest_name",
+    "dest_kana",
+    "dest_company",
+    "dest_phone",
+    "dest_postal_code",
+    "dest_prefecture",
+    "dest_city",
+    "dest_address1",
+    "dest_address2",
+)
+
 
 class Stage(models.TextChoices):
     NEW = "new", _("New")

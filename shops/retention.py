@@ -27,7 +27,7 @@ from django.db import transaction
 from django.db.models import F, OuterRef, Q, Subquery, Value
 from django.utils import timezone
 
-from orders.constants import EventType, Stage
+from orders.constants import PARTY_FIELDS, EventType, Stage
 from orders.copy import save_events
 from orders.events import Actor, order_personal_data_erased_event
 from orders.models import Order, OrderEvent, OrderLine
@@ -40,26 +40,7 @@ from .services.importer import mall_state_erase
 RETENTION_DAYS = 30
 ERASED_NAME = "（削除済み）"  # what the list shows in place of a name that was erased
 # Blanked; the names become ERASED_NAME so a row still reads as an order of someone.
-PERSONAL_FIELDS = (
-    "orderer_name",
-    "orderer_kana",
-    "orderer_email",
-    "orderer_phone",
-    "orderer_postal_code",
-    "orderer_prefecture",
-    "orderer_city",
-    "orderer_address1",
-    "orderer_address2",
-    "dest_name",
-    "dest_kana",
-    "dest_company",
-    "dest_phone",
-    "dest_postal_code",
-    "dest_prefecture",
-    "dest_city",
-    "dest_address1",
-    "dest_address2",
-)
+PERSONAL_FIELDS = PARTY_FIELDS
 NAME_FIELDS = frozenset({"orderer_name", "dest_name"})
 REASON = "Amazon: 30 days after shipment"
 

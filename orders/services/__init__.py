@@ -16,7 +16,7 @@ from shops.constants import MallKind
 from shops.models import Shop
 
 from .. import events, hooks
-from ..constants import Stage
+from ..constants import PARTY_FIELDS, Stage
 from ..events import Actor
 from ..exceptions import StageMoveRefused, StaleOrder
 from ..locks import order_lock
@@ -29,24 +29,7 @@ from ..slots import slot_value
 EDITABLE_FIELDS: frozenset[str] = frozenset(
     {
         "ordered_at",
-        "orderer_name",
-        "orderer_kana",
-        "orderer_email",
-        "orderer_phone",
-        "orderer_postal_code",
-        "orderer_prefecture",
-        "orderer_city",
-        "orderer_address1",
-        "orderer_address2",
-        "dest_name",
-        "dest_kana",
-        "dest_company",
-        "dest_phone",
-        "dest_postal_code",
-        "dest_prefecture",
-        "dest_city",
-        "dest_address1",
-        "dest_address2",
+        *PARTY_FIELDS,
         "payment_method",
         "delivery_method",
         "delivery_time_slot",

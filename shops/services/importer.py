@@ -69,7 +69,7 @@ from automation.models import TaskDefinition
 from backyard.models import Tenant
 from japan.phones import normalize_phone
 from orders import events
-from orders.constants import ActorKind, EventType, Stage
+from orders.constants import PARTY_FIELDS, ActorKind, EventType, Stage
 from orders.copy import JsonText, copy_rows, save_events
 from orders.events import Actor
 from orders.exceptions import StageMoveRefused
@@ -91,24 +91,7 @@ from ..models import ImportFailure, ImportRun, MallCodeMapping, MallOrder, Mappi
 logger = logging.getLogger(__name__)
 
 TEXT_FIELDS = (
-    "orderer_name",
-    "orderer_kana",
-    "orderer_email",
-    "orderer_phone",
-    "orderer_postal_code",
-    "orderer_prefecture",
-    "orderer_city",
-    "orderer_address1",
-    "orderer_address2",
-    "dest_name",
-    "dest_kana",
-    "dest_company",
-    "dest_phone",
-    "dest_postal_code",
-    "dest_prefecture",
-    "dest_city",
-    "dest_address1",
-    "dest_address2",
+    *PARTY_FIELDS,
     "delivery_time_slot",
     "remarks",
     "order_comment",
