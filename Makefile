@@ -49,6 +49,13 @@ $(KEYS_DIR)/credentials_key: | $(VENV)/.installed
 
 keys: $(KEYS)
 
+# `make run`'s mail goes to the development SMTP catcher (the Procfile's `mail:`, devtools/smtpcatcher.py), so
+# none leaves the machine: web and worker get it as the project's route, unless the environment sets EMAIL_URL
+# (set empty: no project route).
+SMTP_PORT := $(or $(BACKYARD_SMTP_PORT),8025)
+MAILBOX_PORT := $(or $(BACKYARD_MAILBOX_PORT),8026)
+run: export EMAIL_URL ?= smtp://127.0.0.1:$(SMTP_PORT)
+
 run: install keys
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
@@ -59,6 +66,8 @@ run: install keys
 	@echo "  demo mall: a fake Shopify on 127.0.0.1:$${BACKYARD_DEMO_MALL_PORT:-8801}, a new order every minute,"
 	@echo "             polled every minute into the demo's 公式オンラインストア (F6 on the order list fetches at once)"
 	@echo "  CSV import: 店舗 → CSV を取り込む, e.g. docs/samples/yahoo-auction.csv into ヤフオク!出品"
+	@echo "  送信メールの確認: http://127.0.0.1:$(MAILBOX_PORT)/ (an SMTP catcher on 127.0.0.1:$(SMTP_PORT) keeps"
+	@echo "             what is sent, unless EMAIL_URL was set before make run; mail in $(KEYS_DIR)/mail/)"
 	@echo ""
 	@echo "  keys: $(KEYS_DIR)/secret_key, $(KEYS_DIR)/credentials_key (development only; keep them: the shops'"
 	@echo "        credentials are encrypted with the second)"

@@ -3,7 +3,8 @@
 The tenancy core (backyard.models, backyard.services) sits below every app and cannot know what an app gives
 a new company; each app offers its own defaults (`orders.services.order_defaults_create`: statuses, payment
 and delivery methods, labels, a phone/FAX shop; `automation.defaults.automation_defaults_create`: built-in
-tasks, remote islands, the example rules), and this module calls them in the order they point at each other.
+tasks, remote islands, the example rules; `mailer.services.setup.mailer_defaults_create`: mail kinds, templates,
+status mails, reminder rules), and this module calls them in the order they point at each other.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from automation.defaults import automation_defaults_create
+from mailer.services.setup import mailer_defaults_create
 from orders.services import order_defaults_create
 
 from .models import Tenant
@@ -21,6 +23,7 @@ def tenant_defaults_create(*, tenant: Tenant) -> None:
     """Every app's defaults for `tenant`. Idempotent: what the tenant already has (its own statuses) stays."""
     order_defaults_create(tenant=tenant)
     automation_defaults_create(tenant=tenant)  # its rules point at the statuses and methods made above
+    mailer_defaults_create(tenant=tenant)  # status mails and reminders point at the statuses
 
 
 @transaction.atomic

@@ -3,6 +3,8 @@
 DATABASE_URL  PostgreSQL (psycopg 3), e.g. postgres://root@127.0.0.1:5432/backyard; unset: SQLite (WAL) in var/
 REDIS_URL     Celery broker, result backend and cache, e.g. redis://127.0.0.1:6379/0; unset: an embedded
               file-system broker (no server) that a real worker and beat still use, and a file cache
+EMAIL_URL     the project's SMTP route for mail when neither the shop nor the tenant has one:
+              smtp://user:pass@host:port (STARTTLS with ?tls=1), smtps://… for SSL; unset: no project route
 SECRET_KEY    required; unset: the development key `make run` made once into var/secret_key, else the settings
               refuse to load. There is no key in the source (the tests make their own: tests/keys.py)
 DEBUG, ALLOWED_HOSTS (comma separated), CSRF_TRUSTED_ORIGINS, BACKYARD_VAR_DIR
@@ -94,6 +96,7 @@ INSTALLED_APPS = [
     "shipping",
     "orders",
     "automation",
+    "mailer",
 ]
 # Development tools (the demo merchant's seed_demo, the fake malls): where they and their dependencies are
 # installed (make run, tests); a production install carries neither (pyproject's packages, the Dockerfile).
@@ -210,7 +213,22 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "erase-amazon-personal-data": {"task": "shops.tasks.erase_amazon_personal_data", "schedule": 86_400.0},
     # Daily at 03:30 (CELERY_TIMEZONE, Tokyo), when nobody works the orders: old import runs (shops.services.runs).
     "prune-import-runs": {"task": "shops.tasks.prune_import_runs", "schedule": crontab(hour=3, minute=30)},
+    # Every 2 minutes: mails a dead worker left "sending" become "unknown", lost queued ones go again (mailer).
+    "sweep-mail": {"task": "mailer.tasks.sweep_mail", "schedule": 120.0},
+    # Daily at 03:45: bodies of old mails erased (personal data; each tenant's body_keep_days).
+    "erase-old-mail-bodies": {"task": "mailer.tasks.erase_old_mail_bodies", "schedule": crontab(hour=3, minute=45)},
 }
+# Mail goes through a queue of its own (a slow SMTP server must not hold up polls and auto-processing); the
+# worker of `make run` and the Procfile consume it beside the default queue.
+MAILER_QUEUE = os.environ.get("MAILER_QUEUE", "mail").strip() or "mail"
+CELERY_TASK_ROUTES = {"mailer.tasks.deliver_mails": {"queue": MAILER_QUEUE}}
+# Tenants' own SMTP routes may not lead to private or local addresses (mailer.routes); development and the
+# tests, whose SMTP servers listen on 127.0.0.1, allow it.
+MAILER_ALLOW_PRIVATE_SMTP = env_bool("MAILER_ALLOW_PRIVATE_SMTP", default=DEBUG)
+# Seconds after which a mail left "sending" by a worker that died is marked "outcome unknown" (never re-sent
+# by itself), and after which a queued mail no task took is handed to the queue again (mailer.tasks.sweep_mail).
+MAILER_STALE_AFTER = float(os.environ.get("MAILER_STALE_AFTER") or 600)
+MAILER_REQUEUE_AFTER = float(os.environ.get("MAILER_REQUEUE_AFTER") or 300)
 # A running poll or CSV import shows it is alive every SHOPS_HEARTBEAT_EVERY seconds (each page, and from a
 # timer while one page takes long); one silent for SHOPS_DEAD_AFTER seconds belongs to a worker that died:
 # its shop can be polled again, and beat (every minute) marks the poll interrupted or restarts the import.
@@ -231,6 +249,10 @@ ORDER_SEARCH_HIT_CAP = int(os.environ.get("ORDER_SEARCH_HIT_CAP") or 1000)
 # "Run auto-processing" on a selection of up to this many orders runs in the request (about a second); a
 # bigger one goes to a worker (automation.tasks.process_orders).
 AUTOMATION_INLINE_ORDERS = int(os.environ.get("AUTOMATION_INLINE_ORDERS") or 1000)
+
+# The project's SMTP route (mailer.routes), for mail whose shop and tenant have none; `make run` points it at
+# the development SMTP catcher (devtools/smtpcatcher.py). Empty: no project route.
+EMAIL_URL = os.environ.get("EMAIL_URL", "").strip()
 
 # --- Auth and sessions -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -14,5 +14,6 @@ urlpatterns = [
     path("orders/", include("orders.urls")),
     path("orders/", include("automation.urls")),
     path("shops/", include("shops.urls")),
+    path("mail/", include("mailer.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -127,6 +127,9 @@ SYSTEM_ACTOR_LABELS = {
     "system": _("System"),
     "seed_demo": _("Demo data"),
     "retention": _("Personal data retention"),
+    "reminder": _("Reminder"),
+    "status_mail": _("Mail on entering a status"),
+    "mailer": _("Mail"),
 }
 
 
@@ -144,3 +147,6 @@ class EventType(models.TextChoices):
     TASK_RAISED = "task_raised", _("Task raised")
     TASK_RESOLVED = "task_resolved", _("Task resolved")
     PERSONAL_DATA_ERASED = "personal_data_erased", _("Personal data erased")
+    MAIL_SENT = "mail_sent", _("Mail sent")
+    MAIL_FAILED = "mail_failed", _("Mail failed")
+    MAIL_MARKED = "mail_marked", _("Marked as mailed")

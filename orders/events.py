@@ -179,3 +179,14 @@ def order_personal_data_erased_event(
     """The buyer's personal data was erased (T2: Amazon's 30 days after shipment); which fields, and why.
     The old values are not kept: keeping them in the history would defeat the erasure."""
     return _event(order, actor, EventType.PERSONAL_DATA_ERASED, {"fields": fields, "reason": reason}, commit)
+
+
+def order_mail_event(
+    *, order: Order, actor: Actor, type_: EventType, mail: dict[str, Any], commit: bool = True
+) -> OrderEvent:
+    """A mail to the customer (mailer): sent, failed, or marked as sent without sending. `mail` holds what the
+    history shows: {"id", "kind", "to", "subject"} and, for a failure, "error"; for a reminder, "reminder" (its
+    number)."""
+    if type_ not in (EventType.MAIL_SENT, EventType.MAIL_FAILED, EventType.MAIL_MARKED):
+        raise ValueError(f"not a mail event: {type_}")
+    return _event(order, actor, type_, {"mail": mail}, commit)

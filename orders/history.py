@@ -160,6 +160,16 @@ def describe_event(event_type: str, data: Mapping[str, Any] | None) -> EventText
         name = _name(d.get("task"))
         note = _("automatically: the condition no longer holds") if d.get("automatic") else ""
         return EventText(_("task"), old=name, note=note, summary=f"{name} ({note})" if note else name)
+    if event_type in (EventType.MAIL_SENT, EventType.MAIL_FAILED, EventType.MAIL_MARKED):
+        mail: Mapping[str, Any] = d["mail"] if isinstance(d.get("mail"), dict) else {}
+        kind, to, subject = str(mail.get("kind", "")), str(mail.get("to", "")), str(mail.get("subject", ""))
+        if mail.get("reminder"):
+            kind = _("%(kind)s (reminder %(n)s)") % {"kind": kind, "n": mail["reminder"]}
+        note = str(mail.get("error", ""))
+        label = str(EventType(event_type).label)
+        return EventText(
+            label, new=f"{kind} → {to}" if to else kind, note=note or subject, summary=f"{kind} {subject}".strip()
+        )
     label = str(EventType(event_type).label) if event_type in EventType.values else event_type
     return EventText(label)
 

@@ -15,6 +15,11 @@ auto-processing run. A hook must not raise the orders' version again.
 `orders_entered_by_hand`: after an operator registered orders by hand (phone/FAX entry), outside the entry's
 transaction; automation sorts them with the tenant's rules at once, as an import does.
 
+`orders_entered_status`: called by every writer that puts orders into a status (the set-based moves of
+orders.services.bulk, the single move, a new order's first status from an import or the phone desk), inside its
+transaction after the rows are written, with the tenant's id, {status id: order ids} and the actor. The mailer
+registers its "mail on entering a status" (T1, T4): it queues, and sends after the commit.
+
 `provide_tasks` / `tasks()`: the one provider of "tasks" (B4) for the order screens: the tenant's task
 definitions for the list's reference data, the filter "has an open task of this definition", the open tasks
 of a page of rows, the counts under a status, and the order page's task panel.
@@ -30,13 +35,16 @@ if TYPE_CHECKING:
 
     from backyard.models import Tenant
 
+    from .events import Actor
     from .models import Order
 
 FieldsChangedHook = Callable[[int, list[int], frozenset[str]], None]
+EnteredStatusHook = Callable[[int, dict[int, list[int]], "Actor"], None]
 EnteredHook = Callable[["Tenant", list[int], str], None]
 
 _fields_changed: list[FieldsChangedHook] = []
 _entered: list[EnteredHook] = []
+_entered_status: list[EnteredStatusHook] = []
 
 
 def on_order_fields_changed(hook: FieldsChangedHook) -> None:
@@ -66,6 +74,20 @@ def orders_entered_by_hand(*, tenant: Tenant, order_ids: Iterable[int], actor_na
     if ids:
         for hook in list(_entered):
             hook(tenant, ids, actor_name)
+
+
+def on_orders_entered_status(hook: EnteredStatusHook) -> None:
+    """Register `hook(tenant_id, {status_id: order_ids}, actor)`; registering the same function twice keeps one."""
+    if hook not in _entered_status:
+        _entered_status.append(hook)
+
+
+def orders_entered_status(*, tenant_id: int, entered: dict[int, list[int]], actor: Actor) -> None:
+    """Tell the registered hooks that these orders now stand in these statuses (nothing when none did)."""
+    moved = {status_id: sorted(set(ids)) for status_id, ids in entered.items() if ids}
+    if moved:
+        for hook in list(_entered_status):
+            hook(tenant_id, moved, actor)
 
 
 class TaskProvider(Protocol):

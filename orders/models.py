@@ -194,6 +194,14 @@ class Order(TenantOwned):
         help_text=_("Text the auto-processing rules add for the mails to this order."),
     )
     mall_remote_island = models.BooleanField(_("remote island (mall's flag)"), null=True, blank=True)
+    form_pending = models.BooleanField(
+        _("order form not filled"),
+        default=False,
+        help_text=_(
+            "The buyer has not completed the order form yet (auction orders): the order-form reminder goes to "
+            "such orders. Imports set it; clear it once the buyer has filled in the form."
+        ),
+    )
 
     # 入金確認 and キャンセル (T15)
     paid_amount = models.BigIntegerField(_("amount paid"), null=True, blank=True)

@@ -177,16 +177,26 @@ def compute_amounts(
     (automation.actions.amounts_with_shipping_fee): tests/orders/test_parity.py holds the two to the same
     figures.
     """
-    by_rate: dict[int, int] = {}
-    subtotal = 0
-    for line in lines:
-        amount = line.unit_price * line.quantity
-        subtotal += amount
-        by_rate[line.tax_rate] = by_rate.get(line.tax_rate, 0) + amount
-    by_rate[10] = by_rate.get(10, 0) + shipping_fee + cod_fee - discount
-    tax = sum(max(amount, 0) * rate // (100 + rate) for rate, amount in by_rate.items() if rate)
+    lines = list(lines)
+    subtotal = sum(line.unit_price * line.quantity for line in lines)
+    by_rate = tax_by_rate(lines=lines, shipping_fee=shipping_fee, cod_fee=cod_fee, discount=discount)
+    tax = sum(included for _amount, included in by_rate.values())
     total = subtotal + shipping_fee + cod_fee - discount - points_used
     return {"item_subtotal": subtotal, "tax": tax, "total": total}
+
+
+def tax_by_rate(
+    *, lines: Iterable[OrderLine], shipping_fee: int, cod_fee: int, discount: int
+) -> dict[int, tuple[int, int]]:
+    """{rate: (tax-included amount, tax included in it)} of an order, rates ascending: what compute_amounts
+    sums, and what a mail or a form shows per rate (8 % / 10 %)."""
+    by_rate: dict[int, int] = {}
+    for line in lines:
+        by_rate[line.tax_rate] = by_rate.get(line.tax_rate, 0) + line.unit_price * line.quantity
+    by_rate[10] = by_rate.get(10, 0) + shipping_fee + cod_fee - discount
+    return {
+        rate: (amount, max(amount, 0) * rate // (100 + rate) if rate else 0) for rate, amount in sorted(by_rate.items())
+    }
 
 
 def order_search_text(order: Order, skus: Iterable[str]) -> str:
@@ -274,6 +284,7 @@ def order_create(
         line.order = order
     OrderLine.objects.bulk_create(line_objs)
     events.order_created_event(order=order, actor=actor, source=source)
+    hooks.orders_entered_status(tenant_id=tenant.pk, entered={status.pk: [order.pk]}, actor=actor)
     return order
 
 
@@ -300,6 +311,7 @@ def order_move_to_status(*, order: Order, status: Status, actor: Actor) -> Order
     locked.version += 1
     locked.save(update_fields=["status", "stage", "version", "updated_at"])
     events.order_status_changed_event(order=locked, actor=actor, old=old, new=status)
+    hooks.orders_entered_status(tenant_id=locked.tenant_id, entered={status.pk: [locked.pk]}, actor=actor)
     return locked
 
 

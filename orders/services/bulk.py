@@ -26,7 +26,7 @@ from django.utils.translation import ngettext
 from backyard.models import Tenant, TenantOwned
 from shipping.models import DeliveryMethod, ShippingStore
 
-from .. import events
+from .. import events, hooks
 from ..constants import STAGE_RANK, Stage, is_allowed, refusal_reason, skips_stages
 from ..copy import save_events
 from ..events import Actor
@@ -145,7 +145,11 @@ def _apply_moves(
         by_target[move.new].append(move.order_id)
     for target, ids in by_target.items():
         _update(tenant, ids, status_id=target.pk, stage=target.group.stage, **extra)
-    return [_status_event(move, stubs, actor) for move in moves]
+    built = [_status_event(move, stubs, actor) for move in moves]
+    hooks.orders_entered_status(
+        tenant_id=tenant.pk, entered={target.pk: ids for target, ids in by_target.items()}, actor=actor
+    )
+    return built
 
 
 def _takes_shortcut(row: Row, target: Status) -> bool:

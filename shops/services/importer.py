@@ -73,7 +73,7 @@ from orders.constants import PARTY_FIELDS, ActorKind, EventType, Stage
 from orders.copy import JsonText, copy_rows, save_events
 from orders.events import Actor
 from orders.exceptions import StageMoveRefused
-from orders.hooks import order_fields_changed
+from orders.hooks import order_fields_changed, orders_entered_status
 from orders.locks import orders_lock_objects, shop_lock
 from orders.models import Order, OrderEvent, OrderLine, PaymentMethod, Status
 from orders.search import search_text
@@ -86,6 +86,7 @@ from shipping.models import DeliveryMethod
 
 from ..connectors.base import FailedOrder, ImportedOrder
 from ..connectors.parsing import MAX_AMOUNT, MAX_QUANTITY
+from ..constants import MallKind
 from ..models import ImportFailure, ImportRun, MallCodeMapping, MallOrder, MappingKind, Shop, Trigger
 
 logger = logging.getLogger(__name__)
@@ -757,6 +758,9 @@ def _create(state: _Batch, new: list[Prepared]) -> list[int]:
             "external_id": p.external_id,
             "status_id": status.pk,
             "stage": status.group.stage,
+            # An auction buyer gives the address through the order form after winning: until then the
+            # order-form reminder (mailer) goes to the order; an operator clears the flag by hand too.
+            "form_pending": state.shop.mall == MallKind.AUCTION and not p.fields.get("dest_address1"),
             "version": 1,
             "created_at": now,
             "updated_at": now,
@@ -791,6 +795,7 @@ def _create(state: _Batch, new: list[Prepared]) -> list[int]:
         state.numbers[order_id] = p.external_id
         if p.cancelled:
             state.to_cancel.append(order_id)
+    orders_entered_status(tenant_id=tenant_id, entered={status.pk: ids}, actor=state.actor)
     return ids
 
 

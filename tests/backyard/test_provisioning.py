@@ -10,6 +10,9 @@ from automation.islands import ISLANDS
 from automation.models import RemoteIsland, Rule, RuleGroup, TaskDefinition
 from backyard.models import Tenant
 from backyard.provisioning import tenant_create, tenant_defaults_create
+from mailer.defaults import KINDS, MOBILE_DOMAINS, TEMPLATES
+from mailer.models import MailKind, MailTemplate, MobileDomain, ReminderRule, StatusMail
+from mailer.services.setup import STATUS_KINDS
 from orders.constants import Stage
 from orders.models import Label, PaymentMethod, Status, StatusGroup
 from orders.services import DEFAULT_DELIVERY_METHODS, DEFAULT_LABELS, DEFAULT_PAYMENT_METHODS, DEFAULT_STATUS_TREE
@@ -17,8 +20,9 @@ from shipping.models import DeliveryMethod, ShippingStore
 from shops.constants import MallKind
 from shops.models import Shop
 
-# One INSERT per table, a few reads for the rules, and the transaction's savepoints: 29 on PostgreSQL.
-TENANT_CREATE_QUERIES = 30
+# One INSERT per table, a few reads for the rules and the mail setup, and the transaction's savepoints: 39 on
+# PostgreSQL (29 before the mailer's kinds, templates, domains, settings, status mails and reminder rules).
+TENANT_CREATE_QUERIES = 40
 
 
 def defaults_of(tenant: Tenant) -> dict[str, Any]:
@@ -48,6 +52,15 @@ def defaults_of(tenant: Tenant) -> dict[str, Any]:
             for rule in Rule.objects.for_tenant(tenant).order_by("position", "pk")
         ],
         "islands": RemoteIsland.objects.for_tenant(tenant).count(),
+        "mail_kinds": list(MailKind.objects.for_tenant(tenant).values_list("code", "name", "position")),
+        "mail_templates": sorted(MailTemplate.objects.for_tenant(tenant).values_list("kind__code", "device")),
+        "mobile_domains": sorted(MobileDomain.objects.for_tenant(tenant).values_list("domain", flat=True)),
+        "status_mails": sorted(
+            StatusMail.objects.for_tenant(tenant).values_list("status__name", "kind__code", "auto_send")
+        ),
+        "reminders": list(
+            ReminderRule.objects.for_tenant(tenant).values_list("name", "target", "kind__code", "move_to__name")
+        ),
     }
 
 
@@ -64,6 +77,14 @@ def expected_defaults() -> dict[str, Any]:
         "rule_groups": [(DEFAULT_GROUP, True)],
         "rules": [(name, True, [first_new]) for name, _code, _no_remarks, _stage in DEFAULT_RULES],
         "islands": len(ISLANDS),
+        "mail_kinds": list(KINDS),
+        "mail_templates": sorted((t.kind, t.device) for t in TEMPLATES),
+        "mobile_domains": sorted(MOBILE_DOMAINS),
+        "status_mails": sorted((name, str(code), False) for name, code in STATUS_KINDS.items()),
+        "reminders": [
+            ("入金催促", "unpaid", "payment_reminder", "催促済"),
+            ("注文フォーム未記入催促", "form", "form_reminder", None),
+        ],
     }
 
 

@@ -1,0 +1,5 @@
+"""Views of the mailer (log)."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,5 @@
+"""Views of the mailer (reminders)."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
