@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # Backyard's image. One image, three processes (see docker-compose.yml):
 #   web     the default CMD below (gunicorn, port 8000)
-#   worker  celery -A backyard worker --loglevel INFO
+#   worker  celery -A backyard worker --loglevel INFO -Q celery,mail
 #   beat    celery -A backyard beat --loglevel INFO --schedule /tmp/celerybeat-schedule
 # Configuration comes from the environment only (backyard/settings.py): DATABASE_URL, REDIS_URL, SECRET_KEY and
 # BACKYARD_CREDENTIALS_KEY (both required: the container refuses to start without them), ALLOWED_HOSTS,

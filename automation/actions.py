@@ -38,6 +38,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from backyard.models import Tenant
+from mailer.models import MailKind
+from mailer.selectors import MailBook, mail_book
+from mailer.services.queueing import mail_queue
 from orders import events
 from orders.copy import copy_rows, save_events
 from orders.events import Actor
@@ -108,6 +111,11 @@ class References:
     @cached_property
     def task_definitions(self) -> dict[int, TaskDefinition]:
         return {d.pk: d for d in TaskDefinition.objects.for_tenant(self.tenant)}
+
+    @cached_property
+    def mail_book(self) -> MailBook:
+        """The tenant's mail setup (kinds, templates, senders) for the "send mail" actions of a run."""
+        return mail_book(self.tenant)
 
 
 @dataclass
@@ -508,6 +516,14 @@ def apply_add_mail_insert(run: ActionRun, params: Params, order_ids: list[int]) 
     run.outcome.changed.update(todo)
 
 
+def apply_send_mail(run: ActionRun, params: Params, order_ids: list[int]) -> None:
+    """Queue the mail of a kind (sent after the commit, on the mail queue). Once per order and kind: the
+    mailer's ledger skips the orders that have had it (from this rule, another, or an operator), so running
+    again sends nothing twice; orders that cannot get it (no address, no template) are left alone."""
+    kind = _one(run.refs.mail_book.kinds, params["kind"], _("mail kind"))
+    mail_queue(tenant=run.tenant, order_ids=order_ids, kind=kind, actor=run.actor, book=run.refs.mail_book)
+
+
 # --- tasks: shared by the rule actions, the engine's task pass and the manual services -------------------
 
 
@@ -715,6 +731,13 @@ ACTIONS: dict[str, ActionType] = {
             _cleaner(text=_text),
             apply_add_mail_insert,
             once=True,
+        ),
+        ActionType(
+            "send_mail",
+            gettext_lazy("Send a mail"),
+            ("kind",),
+            _cleaner(kind=_row_id(MailKind, gettext_lazy("mail kind"))),
+            apply_send_mail,
         ),
     ]
 }

@@ -13,6 +13,7 @@ from django import forms
 from django.utils.translation import gettext as _
 
 from backyard.models import Tenant
+from mailer.models import MailKind
 from orders.models import Label, Status
 from shipping.models import DeliveryMethod, ShippingStore
 
@@ -32,6 +33,7 @@ SETTING_LABELS = {
     "sku": "SKU",
     "name": "Item name",
     "quantity": "Quantity",
+    "kind": "Mail kind",
 }
 NUMBER_SETTINGS = frozenset({"amount", "quantity"})
 
@@ -45,6 +47,7 @@ def _setting_choices(tenant: Tenant, name: str) -> list[list[Any]] | None:
         "label": Label,
         "delivery_method": DeliveryMethod,
         "shipping_store": ShippingStore,
+        "kind": MailKind,
     }
     model = models.get(name)
     if model is None:
@@ -64,6 +67,7 @@ def _text(key: str) -> str:
         "SKU": _("SKU"),
         "Item name": _("Item name"),
         "Quantity": _("Quantity"),
+        "Mail kind": _("Mail kind"),
     }[key]
 
 

@@ -135,6 +135,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "backyard.context_processors.tenancy",
+                "mailer.context_processors.mail_problems",
             ],
         },
     },
@@ -217,6 +218,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "sweep-mail": {"task": "mailer.tasks.sweep_mail", "schedule": 120.0},
     # Daily at 03:45: bodies of old mails erased (personal data; each tenant's body_keep_days).
     "erase-old-mail-bodies": {"task": "mailer.tasks.erase_old_mail_bodies", "schedule": crontab(hour=3, minute=45)},
+    # Daily at 09:00, as the shops open: the automatic reminder rules of every tenant (mailer, T5).
+    "send-reminders": {"task": "mailer.tasks.send_reminders", "schedule": crontab(hour=9, minute=0)},
 }
 # Mail goes through a queue of its own (a slow SMTP server must not hold up polls and auto-processing); the
 # worker of `make run` and the Procfile consume it beside the default queue.

@@ -36,6 +36,8 @@ from backyard.models import Role, Tenant
 from backyard.provisioning import tenant_create
 from backyard.services import membership_set, user_create_with_membership
 from japan.address import PREFECTURES
+from mailer.models import BuiltinKind, MailKind, ShopMailSettings, StatusMail
+from mailer.services.queueing import mail_queue
 from orders.constants import Stage, is_allowed
 from orders.events import Actor
 from orders.models import Label, Order, OrderEvent, PaymentMethod, Status
@@ -906,11 +908,58 @@ def demo_seed(*, count: int = 1000, seed: int = DEFAULT_SEED, now: dt.datetime |
         created = 0
         processed = None
         if not existing:
+            # The seed's own history is not mailed: status mails go out for what happens from now on.
+            StatusMail.objects.for_tenant(tenant).update(auto_send=False)
             planner = Planner(seed=seed, now=now or timezone.now())
             plans = planner.plans(count)
             created = orders_create(tenant=tenant, shops=shops, plans=plans, rng=planner.rng)
             processed = orders_auto_process(tenant=tenant)
+        demo_mail_create(tenant=tenant, first_seed=bool(created))
     return DemoSeeded(tenant, created, existing, processed, time.monotonic() - started)
+
+
+DEMO_SIGNATURE = """━━━━━━━━━━━━━━━━━━━━━━━━━━━━
+デモ商店 {shop}
+〒100-0005 東京都千代田区丸の内1-1-1
+TEL 03-0000-0000（平日10:00～17:00）
+MAIL {address}
+━━━━━━━━━━━━━━━━━━━━━━━━━━━━"""
+# The statuses whose mail the demo sends on entry (T1): what a newcomer sees go out when they move an order.
+DEMO_AUTO_MAIL = ("新規受付", "入金済", "出荷済")
+
+
+def demo_mail_create(*, tenant: Tenant, first_seed: bool) -> None:
+    """Every demo shop's sender and signature; mail on entering 新規受付, 入金済 and 出荷済 (switched on after the
+    seed's own orders, so only what happens from now on is mailed); and, on the first seed, one shipped mail
+    for the newest shipped order, which make run's worker sends to the local SMTP catcher at once."""
+    for shop in Shop.objects.for_tenant(tenant):
+        address = f"{shop.code}@demo-shop.example"
+        ShopMailSettings.objects.get_or_create(
+            tenant=tenant,
+            shop=shop,
+            defaults={
+                "from_address": address,
+                "from_name": f"デモ商店 {shop.name}",
+                "reply_to": "support@demo-shop.example",
+                "signature": DEMO_SIGNATURE.format(shop=shop.name, address=address),
+                "shop_url": "https://demo-shop.example/",
+                "shop_phone": "03-0000-0000",
+            },
+        )
+    StatusMail.objects.for_tenant(tenant).filter(status__name__in=DEMO_AUTO_MAIL).update(auto_send=True)
+    if not first_seed:
+        return
+    shipped = (
+        Order.objects.for_tenant(tenant)
+        .filter(stage=Stage.SHIPPED)
+        .exclude(orderer_email="")
+        .order_by("-ordered_at")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    kind = MailKind.objects.for_tenant(tenant).filter(code=BuiltinKind.SHIPPED).first()
+    if shipped is not None and kind is not None:
+        mail_queue(tenant=tenant, order_ids=[shipped], kind=kind, actor=Actor.system("seed_demo"))
 
 
 def demo_logins_create(*, tenant: Tenant) -> None:

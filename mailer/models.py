@@ -30,7 +30,7 @@ class BuiltinKind(models.TextChoices):
     PAYMENT_REQUEST = "payment_request", _("Payment details")
     PAYMENT_RECEIVED = "payment_received", _("Payment received")
     SHIPPING_PREPARATION = "shipping_preparation", _("Shipping preparation")
-    SHIPPED = "shipped", _("Shipped")
+    SHIPPED = "shipped", _("Shipped mail")
     PAYMENT_REMINDER = "payment_reminder", _("Unpaid reminder")
     FORM_REMINDER = "form_reminder", _("Order-form reminder")
     CANCELLATION = "cancellation", _("Cancellation")

@@ -7,8 +7,9 @@ import logging
 from typing import Any
 
 from celery import shared_task
+from django.utils import timezone
 
-from .services import delivery, retention
+from .services import delivery, reminders, retention
 
 logger = logging.getLogger(__name__)
 
@@ -26,13 +27,15 @@ def deliver_mails(self: Any, message_ids: list[int]) -> dict[str, int]:
 
 
 @shared_task
-def sweep_mail() -> dict[str, int]:
-    """Beat, every few minutes: rows a dead worker left "sending" become "unknown" (never re-sent by
-    themselves); queued rows whose task was lost are handed to the queue again."""
+def sweep_mail(queue: str | None = None) -> dict[str, int]:
+    """Beat, every two minutes: rows a dead worker left "sending" become "unknown" (never re-sent by
+    themselves); queued rows no task took (a lost task, a killed worker's batch) are handed to the mail queue
+    again (`queue`: another one, for the tests' workers)."""
     stale = delivery.mark_stale()
     due = delivery.due_queued()
+    options = {"queue": queue} if queue else {}
     for start in range(0, len(due), 100):
-        deliver_mails.delay(due[start : start + 100])
+        deliver_mails.apply_async(args=[due[start : start + 100]], **options)
     return {"unknown": stale, "requeued": len(due)}
 
 
@@ -40,3 +43,10 @@ def sweep_mail() -> dict[str, int]:
 def erase_old_mail_bodies() -> int:
     """Beat, daily: bodies of mails older than each tenant's setting are erased (personal data)."""
     return retention.erase_old_bodies()
+
+
+@shared_task
+def send_reminders() -> dict[str, int]:
+    """Beat, daily at 09:00 (Tokyo): every active automatic reminder rule of every tenant (T5); a rule that
+    fails is logged and the others still send. Safe to run twice a day: the second finds nobody due."""
+    return reminders.reminders_run_daily(now=timezone.now()).as_dict()

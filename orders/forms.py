@@ -324,7 +324,12 @@ class DeliveryForm(SectionForm):
 
 class CommentsForm(SectionForm):
     title = _("Comments")
-    layout: ClassVar[dict[str, int]] = {"order_comment": 6, "post_order_comment": 6}
+    layout: ClassVar[dict[str, int]] = {
+        "order_comment": 6,
+        "post_order_comment": 6,
+        "mail_inquiry": 4,
+        "form_pending": 8,
+    }
 
     remarks = _model_field("remarks", _("Remarks from the customer"), widget=forms.Textarea(attrs={"rows": 2}))
     order_comment = _model_field("order_comment", _("Order-time comment"), widget=forms.Textarea(attrs={"rows": 2}))
@@ -332,6 +337,7 @@ class CommentsForm(SectionForm):
         "post_order_comment", _("Post-order comment"), widget=forms.Textarea(attrs={"rows": 2})
     )
     mail_inquiry = forms.BooleanField(label=_("Mail inquiry"), required=False)
+    form_pending = forms.BooleanField(label=_("Order form not filled"), required=False)  # the reminder's target
 
 
 SECTIONS: dict[str, type[SectionForm]] = {

@@ -23,6 +23,10 @@ registers its "mail on entering a status" (T1, T4): it queues, and sends after t
 `provide_tasks` / `tasks()`: the one provider of "tasks" (B4) for the order screens: the tenant's task
 definitions for the list's reference data, the filter "has an open task of this definition", the open tasks
 of a page of rows, the counts under a status, and the order page's task panel.
+
+`provide_mail_counts` / `mail_counts(tenant)`: T4's "unsent" badges in the status tree: {status id: (orders of
+the status that have not had the status's mail, the mail kind's name)} for every status that names a mail
+kind, in a fixed number of queries whatever the orders; {} when no app provides mail.
 """
 
 from __future__ import annotations
@@ -125,3 +129,18 @@ def provide_tasks(provider: TaskProvider) -> None:
 def tasks() -> TaskProvider | None:
     """The registered task provider, None when no app provides tasks."""
     return _tasks
+
+
+MailCounts = Callable[["Tenant"], dict[int, tuple[int, str]]]
+
+_mail_counts: MailCounts | None = None
+
+
+def provide_mail_counts(provider: MailCounts) -> None:
+    global _mail_counts
+    _mail_counts = provider
+
+
+def mail_counts(tenant: Tenant) -> dict[int, tuple[int, str]]:
+    """{status id: (orders without the status's mail, kind name)}; {} when no app provides mail."""
+    return _mail_counts(tenant) if _mail_counts is not None else {}

@@ -29,6 +29,7 @@ Loaded as a plugin (`-p tests.smtp` in pyproject.toml's addopts), so every test 
 
 from __future__ import annotations
 
+import asyncio
 import email
 import re
 import socket
@@ -97,6 +98,9 @@ class SmtpTestServer:
         self._refused: weakref.WeakKeyDictionary[Envelope, str] = weakref.WeakKeyDictionary()
         self._credentials: tuple[str, str] | None = None
         self._changed = threading.Condition()
+        self._hold_at: int | None = None  # the DATA that is kept waiting (hold_after)
+        self.held = threading.Event()  # set when that DATA has been received and waits for release
+        self.release = threading.Event()
         self._controller = BoundController(
             _Handler(self),
             self._sock,
@@ -149,6 +153,12 @@ class SmtpTestServer:
             raise ValueError("times must be at least 1")
         with self._changed:
             self._failures.append(_Failure(reply=reply, at=at, times=times))
+
+    def hold_after(self, count: int) -> None:
+        """The DATA of message `count + 1` is received and recorded, but its answer waits until `release` is set
+        (or 120 s): the moment a killed client leaves the server holding a mail it never heard accepted."""
+        with self._changed:
+            self._hold_at = count + 1
 
     def accept_only(self, login: str, password: str) -> None:
         """From now on AUTH takes only this login and password (535 5.7.8 for others)."""
@@ -229,6 +239,9 @@ class _Handler:
                 password=data.password.decode("utf-8", errors="replace") if isinstance(data, LoginPassword) else None,
             )
         )
+        if self.server._hold_at is not None and len(self.server.messages) == self.server._hold_at:
+            self.server.held.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.server.release.wait, 120)
         return "250 2.0.0 OK: queued"
 
 

@@ -34,14 +34,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from orders import events
-from orders.constants import ActorKind, EventType
+from orders.constants import SYSTEM_ACTOR_LABELS, ActorKind, EventType
 from orders.events import Actor
 from orders.sets import order_stub
 
 from ..models import MailKind, MailMessage, MailSource, MailState
 from ..rendering import MailRenderError
 from ..routes import Route, RouteRefused, check_route, choose_route
-from ..selectors import MailBook, mail_book
+from ..selectors import MailBook, mail_book, unsent_counts_changed
 from .compose import Composed, compose, orders_for_mail
 
 logger = logging.getLogger(__name__)
@@ -54,12 +54,12 @@ REQUEUE_AFTER = dt.timedelta(minutes=5)  # a queued row no task took for this lo
 
 def stale_after() -> dt.timedelta:
     seconds = getattr(settings, "MAILER_STALE_AFTER", None)
-    return dt.timedelta(seconds=float(seconds)) if seconds else STALE_AFTER
+    return dt.timedelta(seconds=float(seconds)) if seconds is not None else STALE_AFTER
 
 
 def requeue_after() -> dt.timedelta:
     seconds = getattr(settings, "MAILER_REQUEUE_AFTER", None)
-    return dt.timedelta(seconds=float(seconds)) if seconds else REQUEUE_AFTER
+    return dt.timedelta(seconds=float(seconds)) if seconds is not None else REQUEUE_AFTER
 
 
 @dataclass
@@ -80,7 +80,10 @@ def actor_of(row: MailMessage) -> Actor:
         return Actor(ActorKind.USER, row.actor_name, row.actor_user_id)
     if row.source == MailSource.RULE:
         return Actor.rule(row.actor_name)
-    return Actor.system("reminder" if row.source == MailSource.REMINDER else "status_mail")
+    if row.source == MailSource.REMINDER:
+        return Actor.system("reminder")
+    # A status's mail: the system's, named by the job that queued it when that was one (the demo's seed)
+    return Actor.system(row.actor_name if row.actor_name in SYSTEM_ACTOR_LABELS else "status_mail")
 
 
 def _event(row: MailMessage, kind: MailKind, type_: EventType, **extra: object) -> None:
@@ -98,6 +101,7 @@ def _fail(row: MailMessage, kind: MailKind, answer: str) -> None:
         if updated:
             row.answer = answer
             _event(row, kind, EventType.MAIL_FAILED, error=answer[:500])
+            unsent_counts_changed(row.tenant_id)  # a failed mail counts as not had
 
 
 def _claim(row: MailMessage, composed: Composed, route: Route) -> bool:

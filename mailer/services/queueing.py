@@ -35,7 +35,7 @@ from orders.sets import chunked, ids_in, order_stubs
 
 from ..models import HAD_MAIL, MailKind, MailMessage, MailSource, MailState, StatusMail
 from ..rendering import one_line
-from ..selectors import MailBook, mail_book
+from ..selectors import MailBook, mail_book, unsent_counts_changed
 
 INSERT_BATCH = 2_000
 DELIVERY_CHUNK = 100  # mails per delivery task
@@ -85,9 +85,16 @@ def _address_problem(address: str) -> str:
 
 
 def mail_plan(
-    *, tenant: Tenant, order_ids: Iterable[int], kind: MailKind, repeat: bool = False, book: MailBook | None = None
+    *,
+    tenant: Tenant,
+    order_ids: Iterable[int],
+    kind: MailKind,
+    repeat: bool = False,
+    book: MailBook | None = None,
+    first_sequence: int = 0,
 ) -> MailPlan:
-    """Who can get `kind`. `repeat`: an order that has had it gets another (a deliberate resend, a reminder)."""
+    """Who can get `kind`. `repeat`: an order that has had it gets another (a deliberate resend, a reminder).
+    `first_sequence`: the number an order's first row of the kind takes (a reminder's number is its count: 1)."""
     if kind.tenant_id != tenant.pk:
         raise ValueError("the mail kind belongs to another tenant")
     book = book or mail_book(tenant)
@@ -127,7 +134,8 @@ def mail_plan(
             if had and not repeat:
                 plan.already.append(Refusal(pk, number, _("already had “%(kind)s”") % {"kind": kind.name}))
                 continue
-            plan.sendable.append(Sendable(pk, shop_id, email.strip(), 0 if last is None else last + 1))
+            sequence = first_sequence if last is None else max(last + 1, first_sequence)
+            plan.sendable.append(Sendable(pk, shop_id, email.strip(), sequence))
     plan.not_found = len(ids) - found
     return plan
 
@@ -144,30 +152,36 @@ def source_of(actor: Actor) -> str:
     return MailSource.STATUS
 
 
-def _insert(tenant: Tenant | int, plan: MailPlan, actor: Actor, source: str, state: str) -> list[int]:
-    """Ledger rows for the plan's sendable orders (a row already there for the same number stays and is not
-    counted); the new rows' ids, in the plan's order."""
+def _insert(
+    tenant: Tenant | int, plan: MailPlan, actor: Actor, source: str, state: str, batch: uuid.UUID | None = None
+) -> list[int]:
+    """Ledger rows for the plan's sendable orders, all of one `batch` (a row already there for the same number
+    stays and is not counted); the new rows' ids."""
     tenant_id = tenant if isinstance(tenant, int) else tenant.pk
-    batch = uuid.uuid4()
+    batch = batch or uuid.uuid4()
+    if plan.sendable:
+        unsent_counts_changed(tenant_id)
     now = timezone.now()
     fields = _actor_fields(actor, source)
-    rows = [
-        MailMessage(
-            tenant_id=tenant_id,
-            order_id=s.order_id,
-            shop_id=s.shop_id,
-            kind_id=plan.kind.pk,
-            sequence=s.sequence,
-            state=state,
-            to_address=s.to,
-            batch=batch,
-            queued_at=now,
-            finished_at=now if state == MailState.MARKED else None,
-            **fields,
-        )
-        for s in plan.sendable
-    ]
-    MailMessage.objects.bulk_create(rows, batch_size=INSERT_BATCH, ignore_conflicts=True)
+    sendable = plan.sendable
+    for start in range(0, len(sendable), INSERT_BATCH):  # rows built a batch at a time: memory stays flat
+        rows = [
+            MailMessage(
+                tenant_id=tenant_id,
+                order_id=s.order_id,
+                shop_id=s.shop_id,
+                kind_id=plan.kind.pk,
+                sequence=s.sequence,
+                state=state,
+                to_address=s.to,
+                batch=batch,
+                queued_at=now,
+                finished_at=now if state == MailState.MARKED else None,
+                **fields,
+            )
+            for s in sendable[start : start + INSERT_BATCH]
+        ]
+        MailMessage.objects.bulk_create(rows, ignore_conflicts=True)
     return list(MailMessage.objects.filter(batch=batch).order_by("pk").values_list("pk", flat=True))
 
 
@@ -185,6 +199,7 @@ def enqueue(ids: list[int]) -> None:
 class QueueResult:
     plan: MailPlan
     queued: list[int]  # ledger row ids
+    batch: uuid.UUID | None = None  # what the rows of this queueing share (the progress page reads it)
 
     @property
     def skipped(self) -> int:
@@ -201,12 +216,16 @@ def mail_queue(
     source: str | None = None,
     repeat: bool = False,
     book: MailBook | None = None,
+    first_sequence: int = 0,
 ) -> QueueResult:
     """Queue `kind` for every order that can get it; send after the commit."""
-    plan = mail_plan(tenant=tenant, order_ids=order_ids, kind=kind, repeat=repeat, book=book)
-    queued = _insert(tenant, plan, actor, source or source_of(actor), MailState.QUEUED)
+    plan = mail_plan(
+        tenant=tenant, order_ids=order_ids, kind=kind, repeat=repeat, book=book, first_sequence=first_sequence
+    )
+    batch = uuid.uuid4()
+    queued = _insert(tenant, plan, actor, source or source_of(actor), MailState.QUEUED, batch)
     enqueue(queued)
-    return QueueResult(plan, queued)
+    return QueueResult(plan, queued, batch)
 
 
 @transaction.atomic
@@ -240,7 +259,8 @@ def mail_mark_sent(*, tenant: Tenant, order_ids: Iterable[int], kind: MailKind, 
                 continue
             sequence = 0 if pk not in last else last[pk] + 1
             plan.sendable.append(Sendable(pk, shop_id, email.strip()[:254], sequence))
-    marked = _insert(tenant, plan, actor, MailSource.OPERATOR, MailState.MARKED)
+    batch = uuid.uuid4()
+    marked = _insert(tenant, plan, actor, MailSource.OPERATOR, MailState.MARKED, batch)
     stubs = order_stubs(tenant)
     marked_rows = MailMessage.objects.filter(pk__in=marked).values_list("pk", "order_id", "to_address")
     built = [
@@ -256,7 +276,7 @@ def mail_mark_sent(*, tenant: Tenant, order_ids: Iterable[int], kind: MailKind, 
     from orders.copy import save_events
 
     save_events(built)
-    return QueueResult(plan, marked)
+    return QueueResult(plan, marked, batch)
 
 
 @transaction.atomic
@@ -289,7 +309,9 @@ def mail_queue_edited(
 
 def queue_on_status_entry(tenant_id: int, entered: dict[int, list[int]], actor: Actor) -> None:
     """orders.hooks.orders_entered_status: the statuses whose mail goes out on entry queue it (T1), once per
-    order and kind. Runs inside the mover's transaction; the sending starts after its commit."""
+    order and kind. Runs inside the mover's transaction; the sending starts after its commit. Any entry moves
+    the unsent counts of the status tree."""
+    unsent_counts_changed(tenant_id)
     mails = list(
         StatusMail.objects.filter(tenant_id=tenant_id, status_id__in=list(entered), auto_send=True).select_related(
             "kind", "tenant"

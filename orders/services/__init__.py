@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import transaction
 from django.utils import timezone
@@ -46,6 +46,7 @@ EDITABLE_FIELDS: frozenset[str] = frozenset(
         "post_order_comment",
         "mail_inquiry",
         "mall_remote_island",
+        "form_pending",
     }
 )
 SEARCH_FIELDS = (
@@ -185,8 +186,14 @@ def compute_amounts(
     return {"item_subtotal": subtotal, "tax": tax, "total": total}
 
 
+class PricedLine(Protocol):
+    unit_price: int
+    quantity: int
+    tax_rate: int
+
+
 def tax_by_rate(
-    *, lines: Iterable[OrderLine], shipping_fee: int, cod_fee: int, discount: int
+    *, lines: Iterable[PricedLine], shipping_fee: int, cod_fee: int, discount: int
 ) -> dict[int, tuple[int, int]]:
     """{rate: (tax-included amount, tax included in it)} of an order, rates ascending: what compute_amounts
     sums, and what a mail or a form shows per rate (8 % / 10 %)."""

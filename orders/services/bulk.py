@@ -388,6 +388,10 @@ def orders_bulk_update(
         _update(tenant, ids, **values, **moved, **_bumped())
         result.written_ids.update(ids)
     save_events(built)
+    entered: dict[int, list[int]] = defaultdict(list)
+    for move in moves:
+        entered[move.new.pk].append(move.order_id)
+    hooks.orders_entered_status(tenant_id=tenant.pk, entered=entered, actor=actor)
     result.moved = len(moves)
     result.changed = len(touched)
     result.changed_ids = touched

@@ -121,6 +121,7 @@ def order_list(request: TenantRequest) -> HttpResponse:
         "current_status_id": current_status,
         "current_task_id": (search.form.cleaned_data.get("task") or None) if search.is_valid() else None,
         "task_counts": _task_counts(tenant, current_status),
+        "mail_counts": hooks.mail_counts(tenant),
         "matching": matching,
         "selection": selection,
         "selected_count": selection.count(
@@ -207,6 +208,7 @@ def status_tree_partial(request: TenantRequest) -> HttpResponse:
             "query_filters": query_filters,
             "wide_query": _wide_query(query_filters),
             "task_counts": _task_counts(tenant, listing.status_id),
+            "mail_counts": hooks.mail_counts(tenant),
             "current_task_id": int(task) if task.isdigit() else None,
         },
     )

@@ -414,6 +414,7 @@ def test_every_action_type_is_covered_by_these_tests():
         "add_line",
         "set_shipping_store",
         "add_mail_insert",
+        "send_mail",  # tests/automation/test_mail_action.py
     }
 
 

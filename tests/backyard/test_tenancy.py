@@ -9,6 +9,7 @@ listed in TENANT_ROWS, so it cannot forget the check.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,7 @@ from django.urls.resolvers import RoutePattern
 from backyard.admin_mixins import TenantPermissionMixin
 from backyard.middleware import SESSION_KEY
 from backyard.models import Membership, Role, Tenant, TenantOwned, access_tenant_owned
+from mailer.models import MailKind, MailMessage, ReminderRule, StatusMail
 from orders.constants import Stage
 from orders.models import Label, Order, SavedSearch, Status, StatusGroup
 from tests.factories import make_member, make_order, make_tenant
@@ -166,6 +168,24 @@ def csv_upload_of(tenant: Tenant) -> int:
     ).pk
 
 
+def mail_of(tenant: Tenant) -> int:
+    """A sent mail of one of the tenant's orders (the send log)."""
+    order = make_order(tenant)
+    kind = MailKind.objects.for_tenant(tenant).get(code="shipped")
+    return MailMessage.objects.create(
+        tenant=tenant, order=order, shop_id=order.shop_id, kind=kind, state="sent", source="operator",
+        to_address="walker@example.jp", subject="発送のお知らせ", body="本文",
+    ).pk  # fmt: skip
+
+
+def batch_of(tenant: Tenant) -> Any:
+    """The batch (a uuid) of a queued mail of the tenant: what the send progress page shows."""
+    row = MailMessage.objects.get(pk=mail_of(tenant))
+    row.batch = uuid.uuid4()
+    row.save(update_fields=["batch"])
+    return row.batch
+
+
 # Our views with an id argument → a function giving, for a tenant, ids of that tenant's rows: the URL's id
 # arguments, and for a view that takes ids in its POST body, those fields too (each is tried foreign/missing).
 TENANT_ROWS: dict[str, Callable[[Tenant], dict[str, int]]] = {
@@ -197,6 +217,12 @@ TENANT_ROWS: dict[str, Callable[[Tenant], dict[str, int]]] = {
     "shop_fetch": lambda tenant: {"shop_id": mall_shop_of(tenant).pk},
     "import_run_detail": lambda tenant: {"run_id": import_run_of(tenant)},
     "csv_upload_detail": lambda tenant: {"upload_id": csv_upload_of(tenant)},
+    "mail_detail": lambda tenant: {"mail_id": mail_of(tenant)},
+    "mail_resend": lambda tenant: {"mail_id": mail_of(tenant)},
+    "mail_order": lambda tenant: {"order_id": make_order(tenant).pk},
+    "mail_unsent": lambda tenant: {"status_id": StatusMail.objects.for_tenant(tenant).first().status_id},
+    "mail_batch": lambda tenant: {"batch_id": batch_of(tenant)},
+    "reminders_send": lambda tenant: {"rule_id": ReminderRule.objects.for_tenant(tenant).first().pk},
 }
 
 
@@ -248,6 +274,12 @@ def row_of(model: type[models.Model], tenant: Tenant) -> models.Model:
             get_data="",
             post_data="",
         )
+    if model._meta.label == "mailer.ShopMailSettings":  # a tenant has none until it sets a shop's sender
+        return model.objects.get_or_create(
+            tenant=tenant, shop=mall_shop_of(tenant), defaults={"from_address": "walker@example.jp"}
+        )[0]
+    if model._meta.label == "mailer.MailMessage":
+        return model.objects.get(pk=mail_of(tenant))
     if model._meta.label == "shops.MallCodeMapping":
         return model.objects.get_or_create(
             tenant=tenant, mall="rakuten", kind="status", mall_code="900", defaults={"cancels": True}

@@ -330,3 +330,64 @@ def test_old_bodies_are_erased_and_the_row_kept(
     assert row.subject
     assert row.to_address == "hanako@example.jp"
     assert row.state == MailState.SENT
+
+
+def test_every_placeholder_has_a_value_for_an_order(tenant, mail_order):
+    from mailer.rendering import NAMES, order_context
+    from mailer.selectors import mail_book
+    from mailer.services.compose import orders_for_mail
+
+    order = orders_for_mail(tenant.pk, [mail_order.pk])[mail_order.pk]
+    context = order_context(order, mail_book(tenant).shop_facts(mail_order.shop_id))
+    assert set(context) == NAMES
+    assert context["注文者名"] == "佐藤 花子"
+    assert context["差込文"] == "ご注文の品は贈答用に包装いたしました。"
+    assert context["店舗URL"] == "https://www.rakuten.co.jp/yamada-tea/"
+    assert context["明細"][0]["商品名"] == mail_order.lines.get().name
+
+
+def test_a_status_mail_goes_once_when_orders_enter_the_status_however_they_get_there(
+    tenant, operator, mail_shop, django_capture_on_commit_callbacks
+):
+    from mailer.models import StatusMail
+    from orders.models import Status
+    from orders.services import order_move_to_status
+    from orders.services.bulk import BulkChanges, orders_bulk_update
+
+    shipped = Status.objects.get(tenant=tenant, name="出荷済")
+    ready = Status.objects.get(tenant=tenant, name="発送待ち")
+    StatusMail.objects.filter(status=shipped).update(auto_send=True)
+    orders = [make_order(tenant, shop=mail_shop, external_id=f"S-{n}", status=ready) for n in range(3)]
+    ids = [o.pk for o in orders]
+
+    with django_capture_on_commit_callbacks() as sent:
+        orders_bulk_update(tenant=tenant, order_ids=ids[:2], changes=BulkChanges(status=shipped), actor=actor(operator))
+        order_move_to_status(order=orders[2], status=shipped, actor=actor(operator))
+    assert sent  # the sends go after the commits
+    rows = MailMessage.objects.filter(tenant=tenant, kind=kind(tenant))
+    assert sorted(rows.values_list("order_id", flat=True)) == ids
+    assert set(rows.values_list("source", "state")) == {("status", "queued")}
+
+    with django_capture_on_commit_callbacks():  # back and in again: the customer is not told twice
+        orders_bulk_update(tenant=tenant, order_ids=ids, changes=BulkChanges(status=ready), actor=actor(operator))
+        orders_bulk_update(tenant=tenant, order_ids=ids, changes=BulkChanges(status=shipped), actor=actor(operator))
+    assert rows.count() == 3
+
+    StatusMail.objects.filter(status=shipped).update(auto_send=False)
+    other = make_order(tenant, shop=mail_shop, external_id="S-9", status=ready)
+    with django_capture_on_commit_callbacks():
+        orders_bulk_update(
+            tenant=tenant, order_ids=[other.pk], changes=BulkChanges(status=shipped), actor=actor(operator)
+        )
+    assert rows.count() == 3  # switched off: nothing
+
+
+def test_a_template_that_fails_on_a_real_order_fails_that_mail_in_words(
+    tenant, operator, mail_order, smtp_route, django_capture_on_commit_callbacks
+):
+    MailTemplate.objects.filter(tenant=tenant, kind=kind(tenant)).update(body="{{ 1 // (明細|length - 1) }}")
+    with django_capture_on_commit_callbacks():
+        ids = queue_and_send(tenant, [mail_order], operator)  # one line: a division by zero on this order
+    row = MailMessage.objects.get(pk=ids[0])
+    assert row.state == MailState.FAILED
+    assert row.answer.startswith("この注文ではテンプレートを差し込めません")

@@ -769,7 +769,7 @@ def test_a_memo_added_after_someone_elses_save_does_not_hand_out_the_new_version
 # session, user, memberships; the order (with shop, status, methods, store); statuses; the tenant's reference rows
 # (one UNION); lines; labels; events; the order's tasks; the events its rules wrote. The same for 2 lines and
 # 3 events as for 20 lines and 60 events.
-DETAIL_QUERIES = 11
+DETAIL_QUERIES = 12  # with the navigation's count of mail problems (mailer.context_processors)
 
 
 def order_with(tenant: Any, n_lines: int, n_events: int) -> Order:
