@@ -1,4 +1,4 @@
-// The order list's keyboard and selection (T14, F1–F7, F12). Loaded on this screen only, so here F1 means
+// The order list's keyboard and selection (T14, F1–F8, F12). Loaded on this screen only, so here F1 means
 // "import a CSV" (an auction export), F2 "select all", F3 "clear the selection", F4 "the bulk menu", F5 "search",
 // F6 "fetch the latest orders" and F7 "mail to the selection", and the browser's own keys (help, find next,
 // reload) everywhere else.
@@ -132,6 +132,13 @@
       e.preventDefault();
       const button = document.querySelector(KEY_BUTTONS[e.key]);
       if (button) button.click();
+      return;
+    }
+    if (e.key === "F8") {
+      // F8: the send log's problems (the navigation's red count), else the send log.
+      e.preventDefault();
+      const link = document.getElementById("mail-problems") || document.getElementById("nav-mail");
+      if (link) window.location.href = link.href;
       return;
     }
     if (e.key === "F4") {

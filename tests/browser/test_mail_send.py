@@ -130,3 +130,10 @@ def test_f7_previews_sends_and_shows_each_orders_result(
     assert history.count() == 1
     assert "発送完了" in history.inner_text() and "送信済" in history.inner_text()  # noqa: PT018
     shots(page, "mail-send-order")
+
+    # F8 on the list opens the send log (the navigation's "送信エラー N" when something failed)
+    page.goto(f"{live_server.url}/orders/?status={new.pk}")
+    page.locator("body").click(position={"x": 5, "y": 300})
+    with page.expect_navigation():
+        page.keyboard.press("F8")
+    assert "/mail/log/" in page.url
