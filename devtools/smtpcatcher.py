@@ -42,6 +42,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 from urllib.parse import quote, unquote
+from zoneinfo import ZoneInfo
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
@@ -269,10 +270,14 @@ class Mailbox:
         return result
 
 
+JAPAN = ZoneInfo("Asia/Tokyo")
+
+
 def received_at(name: str) -> dt.datetime:
     match = _NAME.fullmatch(name)
     assert match is not None
-    return dt.datetime.strptime(match["stamp"], "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=dt.UTC).astimezone()
+    # shown in Japan's time, as the product shows every time (the machine's clock may be UTC)
+    return dt.datetime.strptime(match["stamp"], "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=dt.UTC).astimezone(JAPAN)
 
 
 class CatchAll:
