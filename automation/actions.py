@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -38,18 +38,21 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from backyard.models import Tenant
+from inventory.services.allocation import stock_check
 from mailer.models import MailKind
 from mailer.selectors import MailBook, mail_book
 from mailer.services.queueing import mail_queue
 from orders import events
 from orders.copy import copy_rows, save_events
 from orders.events import Actor
+from orders.hooks import StockChecked
 from orders.models import Label, Order, OrderLine, Status
 from orders.search import normalize
 from orders.services.bulk import BulkChanges, BulkResult, orders_bulk_update
 from orders.sets import chunked, ids_in, order_stubs
 from shipping.models import DeliveryMethod, ShippingStore
 
+from .defaults import BUILTIN_TASKS, BuiltinTask
 from .models import OrderTask, Rule, RuleActionDone, TaskDefinition
 
 MAX_TEXT = 1000  # memo and mail insert texts
@@ -534,12 +537,14 @@ def tasks_raise(
     order_ids: Iterable[int],
     actor: Actor,
     note: str = "",
+    notes: Mapping[int, str] | None = None,
     automatic: bool = False,
     bump_version: bool = True,
 ) -> list[int]:
     """Raise `definition` on the orders that have no open task of it; returns those orders. `automatic`:
     the engine raises it because the definition's condition holds (and will resolve it when it goes).
-    `bump_version=False`: the caller (the engine) raises the orders' version itself.
+    `bump_version=False`: the caller (the engine) raises the orders' version itself. `notes`: a note per
+    order (the stock check's "欠品: TEA-1 ×2"), `note` for the orders it does not name.
 
     The caller holds the orders' row locks (the engine locks its scope first; the manual service locks the
     order), so the check and the insert cannot race the partial unique constraint."""
@@ -555,6 +560,7 @@ def tasks_raise(
     if not new:
         return []
     now = timezone.now()
+    noted = notes or {}
     copy_rows(
         OrderTask,
         (
@@ -568,7 +574,10 @@ def tasks_raise(
             "resolved_by_name",
             "resolved_automatically",
         ),
-        [(tenant.pk, order_id, definition.pk, now, actor.name, automatic, note, "", False) for order_id in new],
+        [
+            (tenant.pk, order_id, definition.pk, now, actor.name, automatic, noted.get(order_id, note), "", False)
+            for order_id in new
+        ],
     )
     if bump_version:
         orders_write(tenant, new)
@@ -647,6 +656,152 @@ def apply_resolve_task(run: ActionRun, params: Params, order_ids: list[int]) -> 
     )
     run.outcome.changed.update(resolved)
     run.outcome.tasks_resolved[definition.pk] = run.outcome.tasks_resolved.get(definition.pk, 0) + len(resolved)
+
+
+# --- the stock check: its rule action and its tasks (欠品, SKU不明) -----------------------------------------
+
+STOCK_TASKS = (BuiltinTask.STOCK_SHORTAGE, BuiltinTask.UNKNOWN_SKU)
+
+
+def stock_definitions(tenant: Tenant, known: Mapping[int, TaskDefinition] | None = None) -> dict[str, TaskDefinition]:
+    """The tenant's 欠品 and SKU不明 definitions by code (`known`: the rows already read, by id), made if the
+    tenant lacks them (tenants made before they existed), as the import makes its own built-in task."""
+    found = {d.code: d for d in (known or {}).values() if d.code in STOCK_TASKS}
+    if len(found) < len(STOCK_TASKS) and known is None:
+        found = {d.code: d for d in TaskDefinition.objects.for_tenant(tenant).filter(code__in=STOCK_TASKS)}
+    missing = [code for code in STOCK_TASKS if code not in found]
+    if missing:
+        last = TaskDefinition.objects.for_tenant(tenant).order_by("-position").values_list("position", flat=True)
+        position = last.first() or 0
+        names = {code: (name, colour) for code, name, colour in BUILTIN_TASKS}
+        TaskDefinition.objects.bulk_create(
+            [
+                TaskDefinition(
+                    tenant=tenant, code=code, name=names[code][0], colour=names[code][1], position=position + n
+                )
+                for n, code in enumerate(missing, start=1)
+            ],
+            ignore_conflicts=True,
+        )
+        found.update({d.code: d for d in TaskDefinition.objects.for_tenant(tenant).filter(code__in=missing)})
+    return found
+
+
+def _items(pairs: Iterable[tuple[str, int]]) -> str:
+    return ", ".join(f"{sku} ×{quantity}" for sku, quantity in pairs)
+
+
+def stock_task_notes(result: StockChecked) -> dict[str, dict[int, str]]:
+    """Per task code, the note of each checked order it holds for: the SKUs still lacking with their units in
+    the order of the lines ("欠品: TEA-1 ×2, CUP-1 ×1"), and the SKUs no product answers to."""
+    checked = {*result.full, *result.partial, *result.short}
+    return {
+        BuiltinTask.STOCK_SHORTAGE: {
+            order_id: _("Short: %(items)s") % {"items": _items(lacking.items())}
+            for order_id, lacking in result.missing.items()
+            if order_id in checked and lacking
+        },
+        BuiltinTask.UNKNOWN_SKU: {
+            order_id: _("Unknown SKU: %(skus)s") % {"skus": ", ".join(dict.fromkeys(skus))}
+            for order_id, skus in result.unknown.items()
+            if order_id in checked and skus
+        },
+    }
+
+
+def stock_tasks_follow(
+    *,
+    tenant: Tenant,
+    result: StockChecked,
+    actor: Actor,
+    definitions: Mapping[str, TaskDefinition] | None = None,
+    bump_version: bool = True,
+) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
+    """The 欠品 and SKU不明 tasks after a stock check: raised on the checked orders it found short (a note
+    naming the SKUs and units; an open task's note follows the latest check), resolved on the checked orders
+    it found without (the order is whole again, every SKU known). Orders the check skipped keep theirs; a
+    definition switched off is left alone. Returns {definition id: orders} raised and resolved.
+
+    A fixed number of queries per chunk of orders; the caller holds the orders (the check's transaction)."""
+    checked = sorted({*result.full, *result.partial, *result.short})
+    raised: dict[int, list[int]] = {}
+    resolved: dict[int, list[int]] = {}
+    if not checked:
+        return raised, resolved
+    definitions = definitions or stock_definitions(tenant)
+    for code, notes in stock_task_notes(result).items():
+        definition = definitions[code]
+        if not definition.enabled:
+            continue
+        open_notes: dict[int, tuple[int, str]] = {}
+        for chunk in chunked(checked):
+            open_notes.update(
+                (order_id, (pk, note))
+                for pk, order_id, note in OrderTask.objects.filter(
+                    ids_in("order_id", chunk), tenant_id=tenant.pk, definition=definition, resolved_at=None
+                ).values_list("pk", "order_id", "note")
+            )
+        stale = [
+            OrderTask(pk=pk, note=notes[order_id])
+            for order_id, (pk, note) in open_notes.items()
+            if order_id in notes and note != notes[order_id]
+        ]
+        OrderTask.objects.bulk_update(stale, ["note"], batch_size=DONE_BATCH)
+        new = [order_id for order_id in notes if order_id not in open_notes]
+        if new:
+            raised[definition.pk] = tasks_raise(
+                tenant=tenant,
+                definition=definition,
+                order_ids=new,
+                actor=actor,
+                notes=notes,
+                automatic=True,
+                bump_version=bump_version,
+            )
+        gone = [order_id for order_id in open_notes if order_id not in notes]
+        if gone:
+            resolved[definition.pk] = tasks_resolve(
+                tenant=tenant,
+                definition=definition,
+                order_ids=gone,
+                actor=actor,
+                automatic=True,
+                bump_version=bump_version,
+            )
+    return raised, resolved
+
+
+def _statuses(tenant: Tenant, order_ids: list[int]) -> dict[int, int]:
+    found: dict[int, int] = {}
+    for chunk in chunked(order_ids):
+        found.update(Order.objects.filter(ids_in("pk", chunk), tenant_id=tenant.pk).values_list("pk", "status_id"))
+    return found
+
+
+def apply_stock_check(run: ActionRun, params: Params, order_ids: list[int]) -> None:
+    """在庫確認 (T12) of the orders the rule matched: inventory's stock check, set-based and oldest first, moves
+    each to the status of its outcome (在庫引当済 / 一部引当 / 入荷待ち), then the 欠品 and SKU不明 tasks follow
+    what it found. Running it again allocates only what is still missing."""
+    before = _statuses(run.tenant, order_ids)
+    result = stock_check(tenant=run.tenant, order_ids=order_ids, actor=run.actor, tell=False)
+    after = _statuses(run.tenant, order_ids)
+    moved = {order_id for order_id, status_id in after.items() if before.get(order_id) != status_id}
+    run.outcome.changed |= moved
+    run.outcome.written |= moved  # orders_bulk_update wrote their rows (and new versions)
+    for order_id, external_id, reason in result.refused:
+        run.outcome.refusals.append(Refusal(order_id, external_id, run.rule.pk, run.rule.name, reason))
+    definitions = stock_definitions(run.tenant, run.refs.task_definitions)
+    for definition in definitions.values():
+        run.refs.task_definitions.setdefault(definition.pk, definition)  # the run counts tasks by definition
+    raised, resolved = stock_tasks_follow(
+        tenant=run.tenant, result=result, actor=run.actor, definitions=definitions, bump_version=False
+    )
+    for definition_id, ids in raised.items():
+        run.outcome.changed.update(ids)
+        run.outcome.tasks_raised[definition_id] = run.outcome.tasks_raised.get(definition_id, 0) + len(ids)
+    for definition_id, ids in resolved.items():
+        run.outcome.changed.update(ids)
+        run.outcome.tasks_resolved[definition_id] = run.outcome.tasks_resolved.get(definition_id, 0) + len(ids)
 
 
 # --- the registry -----------------------------------------------------------------------------------------
@@ -739,6 +894,7 @@ ACTIONS: dict[str, ActionType] = {
             _cleaner(kind=_row_id(MailKind, gettext_lazy("mail kind"))),
             apply_send_mail,
         ),
+        ActionType("stock_check", gettext_lazy("Stock check"), (), _cleaner(), apply_stock_check),
     ]
 }
 

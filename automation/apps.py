@@ -12,7 +12,7 @@ class AutomationConfig(AppConfig):
         from orders import hooks
 
         from .db_triggers import drop_sqlite_triggers, restore_sqlite_triggers
-        from .screens import OrderTasks, process_entered_orders
+        from .screens import OrderTasks, process_entered_orders, stock_checked
         from .services import recheck_changed_fields
 
         pre_migrate.connect(drop_sqlite_triggers, dispatch_uid="automation_drop_sqlite_triggers")
@@ -21,4 +21,6 @@ class AutomationConfig(AppConfig):
         hooks.on_order_fields_changed(recheck_changed_fields)
         hooks.on_orders_entered_by_hand(process_entered_orders)
         hooks.provide_tasks(OrderTasks())
+        # Inventory's stock check (F11) raises and resolves the 欠品 / SKU不明 tasks through automation.
+        hooks.on_stock_checked(stock_checked)
         post_migrate.connect(restore_sqlite_triggers, dispatch_uid="automation_restore_sqlite_triggers")

@@ -40,6 +40,11 @@ class BuiltinTask:
     MALL_CHANGED_EDITED = "mall_changed_edited"
     # The order's time slot text names a time that is none of the carriers' slots (orders.slots).
     DELIVERY_SLOT_CHECK = "delivery_slot_check"
+    # Raised by the stock check (inventory, through orders.hooks.stock_checked), never by the engine: the order
+    # still lacks units of some SKUs (the note names them and how many), or a line's SKU is no product's.
+    # Resolved by the next check that finds the order whole / every SKU known.
+    STOCK_SHORTAGE = "stock_shortage"
+    UNKNOWN_SKU = "unknown_sku"
 
 
 DEFAULT_GROUP = "基本の自動処理"
@@ -53,6 +58,8 @@ BUILTIN_TASKS: list[tuple[str, str, str]] = [
     (BuiltinTask.REMARKS, "備考あり", "#198754"),
     (BuiltinTask.MALL_CHANGED_EDITED, "モール側の変更を確認", "#d63384"),
     (BuiltinTask.DELIVERY_SLOT_CHECK, "配達時間帯を確認", "#0d6efd"),
+    (BuiltinTask.STOCK_SHORTAGE, "欠品", "#b02a37"),
+    (BuiltinTask.UNKNOWN_SKU, "SKU不明", "#6c757d"),
 ]
 
 # (rule name, payment method code, also "no remarks", target stage)

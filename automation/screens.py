@@ -8,8 +8,11 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
 from backyard.models import Tenant
+from orders.events import Actor
+from orders.hooks import StockChecked
 from orders.models import Order
 
+from .actions import stock_tasks_follow
 from .defaults import BuiltinTask
 from .models import OrderTask, TaskDefinition
 from .selectors import order_rule_history, order_tasks, task_counts
@@ -50,3 +53,8 @@ class OrderTasks:
 def process_entered_orders(tenant: Tenant, order_ids: list[int], actor_name: str) -> None:
     """Like an import: the tenant's rules and tasks sort orders entered by hand at once (B3, B4)."""
     process(tenant=tenant, order_ids=order_ids, actor_name=actor_name)
+
+
+def stock_checked(tenant_id: int, result: StockChecked, actor: Actor) -> None:
+    """orders.hooks' "stock checked" (F11 and its worker): the 欠品 and SKU不明 tasks follow what the check found."""
+    stock_tasks_follow(tenant=Tenant.objects.get(pk=tenant_id), result=result, actor=actor)

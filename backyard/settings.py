@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "orders",
     "automation",
     "mailer",
+    "inventory",
 ]
 # Development tools (the demo merchant's seed_demo, the fake malls): where they and their dependencies are
 # installed (make run, tests); a production install carries neither (pyproject's packages, the Dockerfile).
@@ -252,6 +253,8 @@ ORDER_SEARCH_HIT_CAP = int(os.environ.get("ORDER_SEARCH_HIT_CAP") or 1000)
 # "Run auto-processing" on a selection of up to this many orders runs in the request (about a second); a
 # bigger one goes to a worker (automation.tasks.process_orders).
 AUTOMATION_INLINE_ORDERS = int(os.environ.get("AUTOMATION_INLINE_ORDERS") or 1000)
+# F11's stock check of a bigger selection goes to a worker (inventory.tasks.stock_check_orders).
+STOCK_CHECK_INLINE_ORDERS = int(os.environ.get("STOCK_CHECK_INLINE_ORDERS") or 1000)
 
 # The project's SMTP route (mailer.routes), for mail whose shop and tenant have none; `make run` points it at
 # the development SMTP catcher (devtools/smtpcatcher.py). Empty: no project route.

@@ -15,5 +15,6 @@ urlpatterns = [
     path("orders/", include("automation.urls")),
     path("shops/", include("shops.urls")),
     path("mail/", include("mailer.urls")),
+    path("inventory/", include("inventory.urls")),
     path("admin/", admin.site.urls),
 ]

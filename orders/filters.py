@@ -17,8 +17,10 @@ from django.utils.translation import gettext_lazy as _
 
 from backyard.dates import validate_date_in_range
 from japan.address import PREFECTURES
+from shops.constants import MallKind
 
 from . import hooks
+from .constants import Stage
 from .models import Order, OrderLabel
 from .search import normalize, text_match, text_scan
 
@@ -79,6 +81,9 @@ class OrderFilter(django_filters.FilterSet):
     )
     has_requested_date = django_filters.BooleanFilter(
         method="filter_has_date", label=_("Has requested delivery date"), widget=forms.CheckboxInput
+    )
+    not_rated = django_filters.BooleanFilter(
+        method="filter_not_rated", label=_("Not yet rated after shipping"), widget=forms.CheckboxInput
     )
 
     EXTRA_FILTERS: tuple[str, ...] = ()  # all but the search box and the status, filled below
@@ -152,6 +157,14 @@ class OrderFilter(django_filters.FilterSet):
 
     def filter_has_date(self, queryset: QuerySet[Order], name: str, value: bool) -> QuerySet[Order]:
         return queryset.filter(requested_delivery_date__isnull=False) if value else queryset
+
+    def filter_not_rated(self, queryset: QuerySet[Order], name: str, value: bool) -> QuerySet[Order]:
+        """T14: auction orders shipped or completed whose buyer has not been rated yet."""
+        if not value:
+            return queryset
+        return queryset.filter(
+            shop__mall=MallKind.AUCTION, stage__in=(Stage.SHIPPED, Stage.COMPLETED), buyer_rated_at__isnull=True
+        )
 
 
 # The query-string keys that are filters (paging, sorting and page size are not).

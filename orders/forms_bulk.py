@@ -36,6 +36,11 @@ class BulkEditForm(forms.Form):
     remove_labels = forms.TypedMultipleChoiceField(
         label=_("Remove labels"), required=False, coerce=int, widget=forms.CheckboxSelectMultiple
     )
+    mark_buyer_rated = forms.BooleanField(
+        label=_("Mark the buyer rated (auction orders)"),
+        required=False,
+        help_text=_("Marks the selected auction orders that are not yet rated as rated now."),
+    )
     confirm_skips = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, reference: TenantReference, **kwargs: Any) -> None:
@@ -74,6 +79,7 @@ class BulkEditForm(forms.Form):
             "memo",
             "add_labels",
             "remove_labels",
+            "mark_buyer_rated",
         )
         if not any(data.get(name) for name in wanted):
             raise forms.ValidationError(_("Choose at least one change."))

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Model
+from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -72,6 +73,11 @@ def value_text(name: str, value: Any) -> str:
     if isinstance(value, str) and len(value) == 10 and value[4:5] == "-" and value[7:8] == "-":
         try:
             return dt.date.fromisoformat(value).strftime("%Y/%m/%d")
+        except ValueError:
+            return value
+    if isinstance(value, str) and len(value) > 10 and value[4:5] == "-" and value[10:11] == "T":
+        try:  # a moment (buyer_rated_at), in the tenant's time
+            return timezone.localtime(dt.datetime.fromisoformat(value)).strftime("%Y/%m/%d %H:%M")
         except ValueError:
             return value
     return str(value)

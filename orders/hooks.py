@@ -20,6 +20,12 @@ orders.services.bulk, the single move, a new order's first status from an import
 transaction after the rows are written, with the tenant's id, {status id: order ids} and the actor. The mailer
 registers its "mail on entering a status" (T1, T4): it queues, and sends after the commit.
 
+`stock_checked`: called by the callers of inventory's stock check (the F11 screen, its worker task), in the
+check's transaction right after it, with the tenant's id, what the check found (`StockChecked`: the orders
+fully allocated, partly, not at all, skipped; per order the SKUs still lacking and the SKUs no product answers
+to) and the actor. Automation registers its 欠品 / SKU不明 tasks (raised naming the SKUs, resolved when a later
+check finds the order whole). Inventory lies below automation and reaches it only through this.
+
 `provide_tasks` / `tasks()`: the one provider of "tasks" (B4) for the order screens: the tenant's task
 definitions for the list's reference data, the filter "has an open task of this definition", the open tasks
 of a page of rows, the counts under a status, and the order page's task panel.
@@ -43,7 +49,7 @@ if TYPE_CHECKING:
     from .models import Order
 
 FieldsChangedHook = Callable[[int, list[int], frozenset[str]], None]
-EnteredStatusHook = Callable[[int, dict[int, list[int]], "Actor"], None]
+EnteredStatusHook = Callable[[int, dict[int, list[int]], "Actor", dict[int, str]], None]
 EnteredHook = Callable[["Tenant", list[int], str], None]
 
 _fields_changed: list[FieldsChangedHook] = []
@@ -81,17 +87,50 @@ def orders_entered_by_hand(*, tenant: Tenant, order_ids: Iterable[int], actor_na
 
 
 def on_orders_entered_status(hook: EnteredStatusHook) -> None:
-    """Register `hook(tenant_id, {status_id: order_ids}, actor)`; registering the same function twice keeps one."""
+    """Register `hook(tenant_id, {status_id: order_ids}, actor, {status_id: stage})`; registering the same
+    function twice keeps one."""
     if hook not in _entered_status:
         _entered_status.append(hook)
 
 
-def orders_entered_status(*, tenant_id: int, entered: dict[int, list[int]], actor: Actor) -> None:
-    """Tell the registered hooks that these orders now stand in these statuses (nothing when none did)."""
+def orders_entered_status(
+    *, tenant_id: int, entered: dict[int, list[int]], actor: Actor, stages: dict[int, str]
+) -> None:
+    """Tell the registered hooks that these orders now stand in these statuses (nothing when none did), with
+    each status's stage (`stages`: status id → stage), which the callers have at hand."""
     moved = {status_id: sorted(set(ids)) for status_id, ids in entered.items() if ids}
     if moved:
         for hook in list(_entered_status):
-            hook(tenant_id, moved, actor)
+            hook(tenant_id, moved, actor, stages)
+
+
+class StockChecked(Protocol):
+    """What a stock check found (inventory.services.allocation.CheckResult), as the hooks read it."""
+
+    full: list[int]
+    partial: list[int]
+    short: list[int]
+    skipped: list[int]
+    unknown: dict[int, list[str]]  # order → SKUs no product answers to
+    missing: dict[int, dict[str, int]]  # order → SKU → units still lacking
+
+
+StockCheckedHook = Callable[[int, StockChecked, "Actor"], None]
+
+_stock_checked: list[StockCheckedHook] = []
+
+
+def on_stock_checked(hook: StockCheckedHook) -> None:
+    """Register `hook(tenant_id, result, actor)`; registering the same function twice keeps one."""
+    if hook not in _stock_checked:
+        _stock_checked.append(hook)
+
+
+def stock_checked(*, tenant_id: int, result: StockChecked, actor: Actor) -> None:
+    """Tell the registered hooks what a stock check found (nothing when it checked no order)."""
+    if result.full or result.partial or result.short:
+        for hook in list(_stock_checked):
+            hook(tenant_id, result, actor)
 
 
 class TaskProvider(Protocol):

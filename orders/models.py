@@ -208,6 +208,8 @@ class Order(TenantOwned):
     paid_on = models.DateField(_("payment date"), null=True, blank=True)
     cancel_reason = models.TextField(_("cancellation reason"), blank=True)
     personal_data_erased_at = models.DateTimeField(_("personal data erased at"), null=True, blank=True, editable=False)
+    # T14: an auction seller rates each buyer after the deal; when this shop's operator marked it done.
+    buyer_rated_at = models.DateTimeField(_("buyer rated at"), null=True, blank=True)
 
     # Normalised names, kana, phone digits, email, order number and SKUs for the free-text search
     # (orders/search.py); kept by the services, never edited.

@@ -307,7 +307,9 @@ def mail_queue_edited(
     return row
 
 
-def queue_on_status_entry(tenant_id: int, entered: dict[int, list[int]], actor: Actor) -> None:
+def queue_on_status_entry(
+    tenant_id: int, entered: dict[int, list[int]], actor: Actor, stages: dict[int, str] | None = None
+) -> None:
     """orders.hooks.orders_entered_status: the statuses whose mail goes out on entry queue it (T1), once per
     order and kind. Runs inside the mover's transaction; the sending starts after its commit. Any entry moves
     the unsent counts of the status tree."""

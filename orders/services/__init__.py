@@ -291,7 +291,9 @@ def order_create(
         line.order = order
     OrderLine.objects.bulk_create(line_objs)
     events.order_created_event(order=order, actor=actor, source=source)
-    hooks.orders_entered_status(tenant_id=tenant.pk, entered={status.pk: [order.pk]}, actor=actor)
+    hooks.orders_entered_status(
+        tenant_id=tenant.pk, entered={status.pk: [order.pk]}, actor=actor, stages={status.pk: status.group.stage}
+    )
     return order
 
 
@@ -318,7 +320,12 @@ def order_move_to_status(*, order: Order, status: Status, actor: Actor) -> Order
     locked.version += 1
     locked.save(update_fields=["status", "stage", "version", "updated_at"])
     events.order_status_changed_event(order=locked, actor=actor, old=old, new=status)
-    hooks.orders_entered_status(tenant_id=locked.tenant_id, entered={status.pk: [locked.pk]}, actor=actor)
+    hooks.orders_entered_status(
+        tenant_id=locked.tenant_id,
+        entered={status.pk: [locked.pk]},
+        actor=actor,
+        stages={status.pk: status.group.stage},
+    )
     return locked
 
 

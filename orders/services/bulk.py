@@ -25,6 +25,7 @@ from django.utils.translation import ngettext
 
 from backyard.models import Tenant, TenantOwned
 from shipping.models import DeliveryMethod, ShippingStore
+from shops.constants import MallKind
 
 from .. import events, hooks
 from ..constants import STAGE_RANK, Stage, is_allowed, refusal_reason, skips_stages
@@ -52,6 +53,9 @@ class BulkChanges:
     memo: str = ""
     add_labels: list[Label] = field(default_factory=list)
     remove_labels: list[Label] = field(default_factory=list)
+    # T14, auction orders only (others are left as they are): True marks the buyer rated now (an order already
+    # marked keeps its date), False takes the mark back.
+    buyer_rated: bool | None = None
 
 
 @dataclass
@@ -147,7 +151,10 @@ def _apply_moves(
         _update(tenant, ids, status_id=target.pk, stage=target.group.stage, **extra)
     built = [_status_event(move, stubs, actor) for move in moves]
     hooks.orders_entered_status(
-        tenant_id=tenant.pk, entered={target.pk: ids for target, ids in by_target.items()}, actor=actor
+        tenant_id=tenant.pk,
+        entered={target.pk: ids for target, ids in by_target.items()},
+        actor=actor,
+        stages={target.pk: target.group.stage for target in by_target},
     )
     return built
 
@@ -202,6 +209,8 @@ EDIT_FIELDS = (
     "ship_date",
     "delivery_method_id",
     "shipping_store_id",
+    "buyer_rated_at",
+    "shop__mall",
 )
 
 
@@ -264,6 +273,28 @@ def _field_events(
             )
             touched.add(row["id"])
     return built
+
+
+def _rating(
+    rows: list[Row], rated: bool | None, stubs: dict[int, Order], actor: Actor, touched: set[int]
+) -> tuple[dict[str, Any], set[int], list[OrderEvent]]:
+    """T14: the auction orders whose "buyer rated" mark changes, the value they take and their events."""
+    if rated is None:
+        return {}, set(), []
+    value = timezone.now() if rated else None
+    changing = [
+        row for row in rows if row["shop__mall"] == MallKind.AUCTION and (row["buyer_rated_at"] is None) == rated
+    ]
+    built = [
+        events.order_field_changed_event(
+            order=stubs[row["id"]], actor=actor, field="buyer_rated_at", old=row["buyer_rated_at"], new=value,
+            commit=False,
+        )
+        for row in changing
+    ]  # fmt: skip
+    ids = {row["id"] for row in changing}
+    touched.update(ids)
+    return {"buyer_rated_at": value}, ids, built
 
 
 def _memo_appended(text: str, actor: Actor) -> Case:
@@ -368,6 +399,8 @@ def orders_bulk_update(
     plan = _field_plan(changes)
     built += _field_events(tenant, rows, plan, stubs, actor, touched)
     built += _labels(tenant, rows, changes, stubs, actor, touched)
+    rating, rated_ids, rating_events = _rating(rows, changes.buyer_rated, stubs, actor, touched)
+    built += rating_events
     values: dict[str, Any] = {key: sql_value for _name, key, sql_value, _event in plan}
     memo = changes.memo.strip()
     if memo:
@@ -381,17 +414,24 @@ def orders_bulk_update(
     moved_to = {move.order_id: move.new for move in moves}
     for order_id in touched:
         groups[moved_to.get(order_id)].append(order_id)
-    for status, ids in groups.items():
+    for status, group_ids in groups.items():
         moved = {"status_id": status.pk, "stage": status.group.stage} if status is not None else {}
-        if not (values or moved or bump_unwritten):
-            continue  # label changes only: the caller raises their version
-        _update(tenant, ids, **values, **moved, **_bumped())
-        result.written_ids.update(ids)
+        # The rating goes to the auction orders it changes only: those are written apart.
+        for ids, extra in (
+            ([i for i in group_ids if i not in rated_ids], {}),
+            ([i for i in group_ids if i in rated_ids], rating),
+        ):
+            if not ids or not (values or moved or extra or bump_unwritten):
+                continue  # label changes only: the caller raises their version
+            _update(tenant, ids, **values, **moved, **extra, **_bumped())
+            result.written_ids.update(ids)
     save_events(built)
     entered: dict[int, list[int]] = defaultdict(list)
     for move in moves:
         entered[move.new.pk].append(move.order_id)
-    hooks.orders_entered_status(tenant_id=tenant.pk, entered=entered, actor=actor)
+    hooks.orders_entered_status(
+        tenant_id=tenant.pk, entered=entered, actor=actor, stages={m.new.pk: m.new.group.stage for m in moves}
+    )
     result.moved = len(moves)
     result.changed = len(touched)
     result.changed_ids = touched

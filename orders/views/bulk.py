@@ -180,6 +180,7 @@ def bulk_edit(request: TenantRequest) -> HttpResponse:
         memo=data["memo"],
         add_labels=list(Label.objects.for_tenant(tenant).filter(pk__in=data["add_labels"])),
         remove_labels=list(Label.objects.for_tenant(tenant).filter(pk__in=data["remove_labels"])),
+        buyer_rated=True if data["mark_buyer_rated"] else None,
     )
     result = orders_bulk_update(
         tenant=tenant,

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from backyard.http import TenantRequest
 from backyard.models import access_tenant_owned
 from backyard.views import tenant_required
+from shops.constants import MallKind
 
 from .. import hooks
 from ..constants import Stage, is_allowed
@@ -53,6 +54,7 @@ from ..services import (
     order_remove_label,
     order_update,
 )
+from ..services.bulk import BulkChanges, orders_bulk_update
 from ..services.payments import order_cancel, order_confirm_payment
 
 # --- where "back" goes ------------------------------------------------------------------------------------
@@ -452,6 +454,31 @@ def order_cancel_view(request: TenantRequest, order_id: int) -> HttpResponse:
     return _respond(request, updated, target="actions", saved=True, new_version=updated.version)
 
 
+# --- the buyer rating of an auction order (T14) ---------------------------------------------------------------
+
+
+@require_POST
+@tenant_required
+def order_buyer_rated(request: TenantRequest, order_id: int) -> HttpResponse:
+    """「評価済にする」 (rated=1) or take it back (rated=0): the bulk edit's rating on a set of one order."""
+    order = access_order(request.tenant, order_id)
+    if order.shop.mall != MallKind.AUCTION:
+        messages.error(request, _("Only auction orders have a buyer rating."))
+        return _respond(request, order, target="actions")
+    rated = request.POST.get("rated", "1") != "0"
+    result = orders_bulk_update(
+        tenant=request.tenant, order_ids=[order.pk], changes=BulkChanges(buyer_rated=rated), actor=_actor(request)
+    )
+    updated = access_order(request.tenant, order.pk)
+    if not result.changed:
+        messages.info(request, _("Nothing changed."))
+        return _respond(request, updated, target="actions", saved=True)
+    messages.success(request, _("Marked the buyer rated.") if rated else _("The buyer rating mark was taken back."))
+    # Like the memo: the page's forms learn the new version only if nobody else saved since the page was shown.
+    fresh = str(updated.version - 1) == request.POST.get("version", "")
+    return _respond(request, updated, target="actions", saved=True, new_version=updated.version if fresh else None)
+
+
 urlpatterns: list[URLPattern] = [
     path("<int:order_id>/", order_detail, name="order_detail"),
     path("<int:order_id>/move/", order_move, name="order_move"),
@@ -464,4 +491,5 @@ urlpatterns: list[URLPattern] = [
     path("<int:order_id>/lines/<int:line_id>/remove/", order_line_delete, name="order_line_remove"),
     path("<int:order_id>/confirm-payment/", order_payment_confirm, name="order_confirm_payment"),
     path("<int:order_id>/cancel/", order_cancel_view, name="order_cancel"),
+    path("<int:order_id>/buyer-rated/", order_buyer_rated, name="order_buyer_rated"),
 ]

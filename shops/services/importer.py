@@ -795,7 +795,9 @@ def _create(state: _Batch, new: list[Prepared]) -> list[int]:
         state.numbers[order_id] = p.external_id
         if p.cancelled:
             state.to_cancel.append(order_id)
-    orders_entered_status(tenant_id=tenant_id, entered={status.pk: ids}, actor=state.actor)
+    orders_entered_status(
+        tenant_id=tenant_id, entered={status.pk: ids}, actor=state.actor, stages={status.pk: status.group.stage}
+    )
     return ids
 
 

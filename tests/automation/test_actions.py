@@ -415,6 +415,7 @@ def test_every_action_type_is_covered_by_these_tests():
         "set_shipping_store",
         "add_mail_insert",
         "send_mail",  # tests/automation/test_mail_action.py
+        "stock_check",  # tests/automation/test_stock_action.py
     }
 
 

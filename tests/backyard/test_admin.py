@@ -21,6 +21,7 @@ from automation.models import RemoteIsland, Rule, RuleGroup, TaskDefinition
 from backyard.middleware import SESSION_KEY
 from backyard.models import Membership, Role, Tenant, TenantOwned
 from backyard.services import membership_set
+from inventory.models import Product
 from orders.constants import Stage
 from orders.models import Label, Order, OrderEvent, PaymentMethod, Status, StatusGroup
 from shipping.models import DeliveryMethod, ShippingStore
@@ -125,7 +126,7 @@ def test_tenant_admin_opens_the_admin_without_logins_and_groups(admin_client_ten
     assert not tenant_admin.is_superuser
     apps = {app["app_label"] for app in response.context["app_list"]}
     # axes: the failed logins of the tenant's own logins, to unlock them (backyard/admin.py)
-    assert apps == {"automation", "axes", "backyard", "mailer", "orders", "shops", "shipping"}
+    assert apps == {"automation", "axes", "backyard", "inventory", "mailer", "orders", "shops", "shipping"}
 
 
 @pytest.mark.parametrize("view", ["admin:index", "admin:orders_label_changelist", "admin:backyard_membership_add"])
@@ -151,7 +152,7 @@ def test_superuser_sees_every_app(admin_client):
     response = admin_client.get(reverse("admin:index"))
     page(response)
     apps = {app["app_label"] for app in response.context["app_list"]}
-    assert apps == {"auth", "automation", "axes", "backyard", "mailer", "orders", "shops", "shipping"}
+    assert apps == {"auth", "automation", "axes", "backyard", "inventory", "mailer", "orders", "shops", "shipping"}
 
 
 # --- changelists -----------------------------------------------------------------------------------------
@@ -224,8 +225,9 @@ def tenant_fk_fields() -> list[Any]:
 
 @pytest.mark.parametrize(("owner", "field"), tenant_fk_fields())
 def test_foreign_key_choices_are_the_tenants(owner, field, admin_client_tenant, tenant, other_tenant):
-    make_order(tenant)
-    make_order(other_tenant)
+    for each in (tenant, other_tenant):
+        make_order(each)
+        Product.objects.create(tenant=each, sku="CHOICE-1", name="選択肢の商品")  # products are offered too
     request = admin_client_tenant.get(reverse("admin:index")).wsgi_request
 
     formfield = (
@@ -244,8 +246,9 @@ def test_foreign_key_choices_are_the_tenants(owner, field, admin_client_tenant, 
 
 @pytest.mark.parametrize(("owner", "field"), tenant_fk_fields())
 def test_superuser_gets_every_tenants_choices(owner, field, admin_client, tenant, other_tenant):
-    make_order(tenant)
-    make_order(other_tenant)
+    for each in (tenant, other_tenant):
+        make_order(each)
+        Product.objects.create(tenant=each, sku="CHOICE-1", name="選択肢の商品")
     request = admin_client.get(reverse("admin:index")).wsgi_request
     formfield = (
         owner.formfield_for_manytomany(field, request)

@@ -80,7 +80,10 @@ class Route:
         assert not self.regex_groups, f"{self.route}: the walker cannot build a regex pattern with ids"
 
         def sub(match: re.Match[str]) -> str:
-            return str(values[match.group("name")])
+            name = match.group("name")
+            if name not in values and name not in self.id_args:
+                return "0" * 32  # a key that is not an id (a CSV upload's random key): one that does not exist
+            return str(values[name])
 
         return "/" + re.sub(r"<(?:[^>:]+:)?(?P<name>[^>]+)>", sub, self.route)
 
@@ -222,6 +225,9 @@ TENANT_ROWS: dict[str, Callable[[Tenant], dict[str, int]]] = {
     "mail_order": lambda tenant: {"order_id": make_order(tenant).pk},
     "mail_unsent": lambda tenant: {"status_id": StatusMail.objects.for_tenant(tenant).first().status_id},
     "mail_batch": lambda tenant: {"batch_id": batch_of(tenant)},
+    "order_buyer_rated": lambda tenant: {"order_id": make_order(tenant).pk},
+    "product_detail": lambda tenant: {"product_id": product_of(tenant).pk},
+    "product_adjust": lambda tenant: {"product_id": product_of(tenant).pk},
     "reminders_send": lambda tenant: {"rule_id": ReminderRule.objects.for_tenant(tenant).first().pk},
 }
 
@@ -249,6 +255,12 @@ def admin_cases() -> list[Any]:
         else:
             cases.append(pytest.param(route, None, id=route.route))
     return cases
+
+
+def product_of(tenant: Tenant, sku: str = "WALKER-1", **values: Any) -> Any:
+    from inventory.models import Product
+
+    return Product.objects.get_or_create(tenant=tenant, sku=sku, defaults={"name": "歩行テスト茶", **values})[0]
 
 
 def row_of(model: type[models.Model], tenant: Tenant) -> models.Model:
@@ -284,6 +296,24 @@ def row_of(model: type[models.Model], tenant: Tenant) -> models.Model:
         return model.objects.get_or_create(
             tenant=tenant, mall="rakuten", kind="status", mall_code="900", defaults={"cancels": True}
         )[0]
+    if model._meta.label == "inventory.Product":
+        return product_of(tenant)
+    if model._meta.label == "inventory.SetComponent":
+        return model.objects.get_or_create(
+            tenant=tenant,
+            set_product=product_of(tenant, "WALKER-SET", is_set=True),
+            component=product_of(tenant),
+            defaults={"quantity": 2},
+        )[0]
+    if model._meta.label == "inventory.SkuAlias":
+        return model.objects.get_or_create(
+            tenant=tenant, mall="rakuten", mall_sku="walker-item", defaults={"product": product_of(tenant)}
+        )[0]
+    if model._meta.label == "inventory.StockMove":
+        return model.objects.create(
+            tenant=tenant, product=product_of(tenant), kind="receive", on_hand_change=3, on_hand_after=3,
+            allocated_after=0, order=make_order(tenant), actor_name="walker",
+        )  # fmt: skip
     if issubclass(model, TenantOwned):
         row = model.objects.for_tenant(tenant).first()
         if row is not None:

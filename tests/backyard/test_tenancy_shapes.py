@@ -126,6 +126,8 @@ POST_VIEWS: dict[str, dict[str, str] | None] = {
     "tenant_switch": None,
     "logout": None,
     "fetch_latest": None,
+    "stock_check_run": {},
+    "products_csv_import": None,  # imports the operator's own previewed file (its key is in the path)
 }
 SELECTION_ACTIONS = [name for name, fields in POST_VIEWS.items() if fields is not None]
 

@@ -1,0 +1,1 @@
+"""The inventory's writes: allocation (the stock check, release, consumption), receiving, adjustments."""

@@ -1,0 +1,1 @@
+"""Inventory's screens; each module of inventory.views owns its patterns."""
