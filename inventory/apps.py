@@ -10,7 +10,8 @@ class InventoryConfig(AppConfig):
     def ready(self) -> None:
         from orders import hooks
 
-        from .services.allocation import follow_status_entries
+        from .services.allocation import follow_status_entries, lines_changed
 
         # A cancelled order gives its stock back; a shipped one takes it off the shelf (on hand and allocated).
         hooks.on_orders_entered_status(follow_status_entries)
+        hooks.on_order_fields_changed(lines_changed)  # an edited order's stock follows its lines

@@ -138,7 +138,11 @@ class Allocation(TenantOwned):
     """Units of a product promised to one order line (a set line holds one row per component)."""
 
     order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="+", verbose_name=_("order"))
-    line = models.ForeignKey("orders.OrderLine", on_delete=models.CASCADE, related_name="+", verbose_name=_("line"))
+    # A line removed (by an operator or the mall) leaves its allocation without a line until the removal's
+    # hook gives the units back (inventory.services.allocation.lines_changed): never silently lost.
+    line = models.ForeignKey(
+        "orders.OrderLine", on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("line")
+    )
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+", verbose_name=_("product"))
     quantity = models.PositiveIntegerField(_("quantity"))
 

@@ -100,7 +100,8 @@ def _needs(tenant: Tenant, orders: list[dict], result: CheckResult) -> tuple[dic
         .filter(ids_in("order_id", order_ids))
         .values_list("order_id", "line_id", "product_id", "quantity")
     ):
-        held[(line_id, product_id)] = quantity
+        if line_id is not None:
+            held[(line_id, product_id)] = quantity
         holding.add(order_id)
     needs: dict[int, list[_Need]] = defaultdict(list)
     for line_id, order_id, sku, quantity in lines:
@@ -231,6 +232,7 @@ def _write(
             for a in Allocation.objects.filter(tenant_id=tenant.pk)
             .filter(ids_in("line_id", chunk))
             .only("pk", "line_id", "product_id", "quantity")
+            if a.line_id is not None
         )
     create, update = [], []
     for (line_id, product_id), (order_id, quantity) in new_rows.items():
@@ -353,3 +355,28 @@ def follow_status_entries(
         _give_back(tenant_id, cancelled, actor, ship=False)
     if shipped:
         _give_back(tenant_id, shipped, actor, ship=True)
+
+
+def lines_changed(tenant_id: int, order_ids: list[int], fields: frozenset[str]) -> None:
+    """orders.hooks.order_fields_changed: an order's lines were edited, added or removed (by an operator or
+    the mall). What the order held goes back (a removed line's units too), and an order that had been checked
+    is checked again, so it holds what its lines now need and stands where that puts it."""
+    if "lines" not in fields:
+        return
+    held = set(
+        Allocation.objects.filter(tenant_id=tenant_id)
+        .filter(ids_in("order_id", order_ids))
+        .values_list("order_id", flat=True)
+    )
+    checked = set(
+        Order.objects.filter(tenant_id=tenant_id, stage__in=(Stage.STOCK_CHECKED, Stage.SHORTAGE))
+        .filter(ids_in("pk", order_ids))
+        .values_list("pk", flat=True)
+    )
+    if not held and not checked:
+        return
+    actor = Actor.system("system")
+    if held:
+        _give_back(tenant_id, sorted(held), actor, ship=False)
+    if held | checked:
+        stock_check(tenant=Tenant.objects.get(pk=tenant_id), order_ids=sorted(held | checked), actor=actor)

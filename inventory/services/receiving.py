@@ -25,7 +25,7 @@ from orders.models import Order, OrderLine
 from orders.sets import chunked, ids_in
 
 from ..models import MoveKind, Product, SetComponent, SkuAlias
-from .allocation import CheckResult, _lock, _moves, stock_check
+from .allocation import CheckResult, _lock, _moves, outcome_statuses, stock_check
 
 WAITING = (Stage.STOCK_CHECKED, Stage.SHORTAGE)
 
@@ -63,6 +63,16 @@ def _check_rows(tenant: Tenant, units: Mapping[str, int]) -> dict[int, int]:
     return {products[sku]: quantity for sku, quantity in units.items()}
 
 
+def _waiting(tenant: Tenant) -> Q:
+    """Orders that may still lack units: in the shortage stage, or in the status partly allocated orders go
+    to (一部引当). Fully allocated orders (在庫引当済) lack nothing and are not checked again."""
+    partial = outcome_statuses(tenant)["partial"]
+    waiting = Q(stage=Stage.SHORTAGE)
+    if partial is not None:
+        waiting |= Q(status_id=partial.pk)
+    return waiting
+
+
 def waiting_orders(tenant: Tenant, product_ids: list[int]) -> list[int]:
     """Orders still waiting for one of these products (directly, as a set's component, or by a mall's alias),
     in a stage a check may move on, oldest first."""
@@ -79,7 +89,7 @@ def waiting_orders(tenant: Tenant, product_ids: list[int]) -> list[int]:
     lines = OrderLine.objects.filter(order_id=OuterRef("pk"), sku__in=skus | aliases, quantity__gt=0)
     return list(
         Order.objects.for_tenant(tenant)
-        .filter(stage__in=WAITING)
+        .filter(_waiting(tenant))
         .filter(Exists(lines))
         .order_by("ordered_at", "pk")
         .values_list("pk", flat=True)

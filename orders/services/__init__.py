@@ -470,8 +470,10 @@ def order_line_remove(*, line: OrderLine, actor: Actor, expected_version: int | 
 
 
 def _save_after_line_change(order: Order) -> None:
-    """Totals, the search column (SKUs) and the version follow any change to the lines."""
+    """Totals, the search column (SKUs) and the version follow any change to the lines; the apps above are told
+    ("lines": the stock an order holds follows its lines)."""
     _apply_amounts(order, [])
     _refresh_search_text(order)
     order.version += 1
     order.save(update_fields=[*AMOUNT_FIELDS, "search_text", "version", "updated_at"])
+    hooks.order_fields_changed(tenant_id=order.tenant_id, order_ids=[order.pk], fields={"lines"})

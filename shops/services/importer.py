@@ -866,6 +866,8 @@ def _merge(state: _Batch, changed: list[tuple[int, Prepared]]) -> None:
         if changed_fields:
             state.fields_changed[order_id] = frozenset(changed_fields)
         gone, come = _merge_lines(state, order, p, base, lines[order_id], actors)
+        if gone or come:  # the apps above hear of it with the fields (inventory: the stock follows the lines)
+            state.fields_changed[order_id] = frozenset({*changed_fields, LINES})
         _merge_cancel(state, order, p, base)
         if changed_fields or gone or come:
             kept = [line for line in lines[order_id] if line not in gone]

@@ -155,3 +155,26 @@ def test_the_database_refuses_to_oversell_whatever_the_code_does(tenant):
     product(tenant, "TEA", 1)
     with pytest.raises(IntegrityError):
         Product.objects.filter(sku="TEA").update(allocated=2)
+
+
+def test_editing_an_orders_lines_gives_back_or_takes_what_the_lines_now_need(tenant):
+    from orders.services import order_line_add, order_line_remove, order_line_update
+
+    product(tenant, "TEA", 5)
+    product(tenant, "CUP", 2)
+    o = order(tenant, 1, [("TEA", 3), ("CUP", 1)])
+    stock_check(tenant=tenant, order_ids=[o.pk], actor=ACTOR)
+    assert (stock("TEA"), stock("CUP")) == ((5, 3), (2, 1))
+
+    tea_line = o.lines.get(sku="TEA")
+    order_line_update(line=tea_line, changes={"quantity": 1}, actor=ACTOR)
+    assert stock("TEA") == (5, 1)  # two units back on offer
+
+    order_line_remove(line=o.lines.get(sku="CUP"), actor=ACTOR)
+    assert stock("CUP") == (2, 0)  # the removed line's unit too
+    assert status_of(o) == "在庫引当済"
+
+    order_line_add(order=o, values={"sku": "CUP", "name": "湯呑み", "unit_price": 800, "quantity": 5}, actor=ACTOR)
+    assert stock("CUP") == (2, 2)
+    assert status_of(o) == "一部引当"  # 5 wanted, 2 there
+    assert sum(Allocation.objects.filter(order=o).values_list("quantity", flat=True)) == 3
