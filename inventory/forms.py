@@ -1,7 +1,7 @@
 """The inventory screens' forms: the product search, the stock count (棚卸) and receiving (入荷).
 
 Receiving reads rows of "SKU, quantity" typed or pasted into a box (commas or tabs, as Excel pastes them)
-or from a CSV file of the same two columns: UTF-8 or cp932, decoded by the product CSV import's `decode`
+or from a CSV file of the same two columns: UTF-8 or cp932, decoded by backyard.csvtext's `decode`
 (the order CSV import's rules; shops.csvfiles itself sits above inventory in the import layers). A first row
 of column names is skipped; the same SKU twice is received twice (summed). Every bad row is named with its
 row number, and then nothing is received.
@@ -20,10 +20,10 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from backyard.csvtext import CsvRefused, decode
 from backyard.models import Tenant
 
 from .selectors import SHOW_ACTIVE, SHOW_ALL, SHOW_INACTIVE, SHOW_LOW, SHOW_SETS, SORTS, product_kinds
-from .services.products_csv import CsvRefused, decode
 
 MAX_ROWS = 10_000  # rows of one receipt (the bench receives 1,000 SKUs at once)
 MAX_TEXT = 1_000_000  # characters typed or pasted into the box

@@ -32,14 +32,11 @@ three per 5,000 stored products). The import writes set-based: COPY (orders.copy
 20,000 rows about 1–2 s for the preview and 2–4 s for the import); a longer file is refused with the
 limit named. There is no worker path (the order CSV import's) for products.
 
-Decoding: the order CSV import's rules (shops.csvfiles.decode: a UTF-8 BOM, strict UTF-8, strict cp932,
-anything else refused with how to save it). That module sits above inventory in the import-linter layers,
-so its few lines of detection are repeated here, with the same messages.
+Decoding: every import's rules, backyard.csvtext.decode (the order CSV import's too).
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import unicodedata
@@ -56,6 +53,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from backyard.csvtext import ENCODINGS, CsvRefused, Decoded
 from backyard.models import Tenant
 from orders import exports
 from orders.copy import copy_rows
@@ -72,12 +70,7 @@ MAX_PER_SET = 9_999  # units of one component in a set
 ERRORS_KEPT = 500  # problems kept for the page; the rest are counted
 CHANGES_KEPT = 200  # changed rows shown with what changes
 EXPORT_CHUNK = 2_000
-ENCODINGS = {"utf-8-sig": "UTF-8 (BOM)", "utf-8": "UTF-8", "cp932": "Shift_JIS (cp932)"}
 BATCH = 2_000
-
-
-class CsvRefused(ValueError):
-    """The file as a whole cannot be read (encoding, no SKU column, too many rows): nothing is written."""
 
 
 class ImportConflict(RuntimeError):
@@ -156,45 +149,6 @@ def _malls() -> dict[str, str]:
         {"楽天": MallKind.RAKUTEN, "ヤフー": MallKind.YAHOO, "yahoo!": MallKind.YAHOO, "ヤフオク": MallKind.AUCTION}
     )
     return found
-
-
-# --- decoding --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Decoded:
-    text: str
-    encoding: str  # a key of ENCODINGS
-    delimiter: str
-
-
-def decode(data: bytes) -> Decoded:
-    """The file's text, encoding and delimiter, or CsvRefused with what to do (shops.csvfiles' rules)."""
-    if len(data) > MAX_BYTES:
-        raise CsvRefused(
-            _("The file is larger than %(mb)d MB: split it and upload the parts.") % {"mb": MAX_BYTES // (1024 * 1024)}
-        )
-    if data.startswith(codecs.BOM_UTF8):
-        candidates: tuple[tuple[bytes, str, str], ...] = ((data[len(codecs.BOM_UTF8) :], "utf-8", "utf-8-sig"),)
-    elif b"\x00" in data[:4096]:  # UTF-16 (Excel's "Unicode text") or not text at all
-        candidates = ()
-    else:
-        candidates = ((data, "utf-8", "utf-8"), (data, "cp932", "cp932"))
-    for raw, codec, name in candidates:
-        try:
-            text = raw.decode(codec)
-        except UnicodeDecodeError:
-            continue
-        if not text.strip():
-            raise CsvRefused(_("The file is empty."))
-        first = text.split("\n", 1)[0]
-        return Decoded(text=text, encoding=name, delimiter="\t" if first.count("\t") > first.count(",") else ",")
-    raise CsvRefused(
-        _(
-            "The file is neither UTF-8 nor Shift_JIS (cp932). In Excel, save it as “CSV UTF-8” or "
-            "“CSV (comma delimited)” and upload it again."
-        )
-    )
 
 
 # --- reading the rows ------------------------------------------------------------------------------------------

@@ -30,13 +30,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from backyard.csvtext import CsvRefused, Decoded, decode
 from backyard.http import TenantRequest
 from backyard.views import tenant_required
 from orders import exports
 from orders.events import Actor
 
 from ..services import products_csv
-from ..services.products_csv import CsvRefused, Decoded, ImportConflict
+from ..services.products_csv import ImportConflict
 
 KEEP_SECONDS = 60 * 60
 IMPORTING_SECONDS = 5 * 60  # an import running (a second click waits for it, then sees its outcome)
@@ -85,7 +86,7 @@ def products_csv_upload(request: TenantRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         file = form.cleaned_data["file"]
         try:
-            decoded = products_csv.decode(file.read())
+            decoded = decode(file.read())
             products_csv.read_sheet(decoded, parse=False)  # refuses a file without a SKU column, or too long
         except CsvRefused as error:
             form.add_error("file", str(error))

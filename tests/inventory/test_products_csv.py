@@ -399,12 +399,12 @@ def test_an_alias_claimed_by_a_skipped_row_stays_with_its_owner(operator_client,
     ("data", "message"),
     [
         ("商品名,在庫数\n茶,1\n".encode(), "SKUの列がありません"),
-        ("SKU,商品名\nA,茶\n".encode("utf-16"), "UTF-8 でも Shift_JIS (cp932) でもありません"),
+        ("SKU,商品名\nA,茶\n".encode("utf-16-le"), "BOM（バイトオーダーマーク）のない UTF-16"),
         (b"SKU,\x81 \n", "UTF-8 でも Shift_JIS (cp932) でもありません"),
         (b"\r\n \r\n", "ファイルが空です"),
         (("SKU\n" + "".join(f"S{n}\n" for n in range(MAX_ROWS + 1))).encode(), "20,000 行を超えています"),
     ],
-    ids=["no SKU column", "UTF-16", "neither encoding", "empty", "too many rows"],
+    ids=["no SKU column", "UTF-16 without BOM", "neither encoding", "empty", "too many rows"],
 )
 def test_a_file_that_cannot_be_read_is_refused_in_japanese(operator_client, data, message):
     response = upload(operator_client, data)
@@ -492,3 +492,11 @@ def test_a_mall_item_number_given_to_two_rows_names_the_first(operator_client, t
     [error] = preview["errors"]
     assert (error["row"], error["column"]) == (3, "モール商品番号")
     assert error["message"] == "yahoo:y-9 は 2 行目の A-1 にも指定されています。"
+
+
+def test_a_utf16_file_with_its_byte_order_mark_is_read_as_the_order_import_reads_it():
+    """One set of decoding rules for every import (backyard.csvtext): Excel's "Unicode text" with its BOM."""
+    from backyard.csvtext import decode
+
+    decoded = decode("SKU\t商品名\nA\t茶\n".encode("utf-16"))
+    assert (decoded.encoding, decoded.delimiter, decoded.header) == ("utf-16", "\t", ["SKU", "商品名"])

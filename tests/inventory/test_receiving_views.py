@@ -134,7 +134,7 @@ def test_another_tenants_sku_is_unknown_here(operator_client, tenant, other_tena
         ("SKU,数量\n", None, "入荷する行がありません。"),
         ("TEA,1", b"TEA,1\n", "入力欄かファイルのどちらか一方にしてください。"),
         ("", b"\xff\xfe\x00\x00garbage\x81", "UTF-8"),
-        ("", "TEA,1\n".encode("utf-16-le"), "UTF-8"),
+        ("", "TEA,1\nTEA,2\n".encode("utf-16-le"), "BOM（バイトオーダーマーク）のない UTF-16"),
         ("", b"", "入力されたファイルは空です。"),
         ("TEA,1000000", None, "一度に入荷できるのは 999,999 個までです。"),
         ("TEA,999999\nTEA,1", None, "2 行目（TEA）: 一度に入荷できるのは 999,999 個までです。"),
