@@ -11,7 +11,6 @@ is what the table shows (Measured)."""
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -51,25 +50,9 @@ class Measured(Scenario):
     """A scenario whose run times its own part and returns it in ms: the set-up it does first, inside the same
     rolled-back transaction, is not in the figure."""
 
-    def run(self, ctx: Context, repeat: int) -> dict[str, Any]:
-        try:
-            fn = self.body(ctx)
-            fn()  # warm-up
-            times = [float(fn()) for _ in range(repeat)]
-        finally:
-            if self.teardown is not None:
-                self.teardown(ctx)
-        result: dict[str, Any] = {
-            "name": self.name,
-            "median_ms": statistics.median(times),
-            "min_ms": min(times),
-            "max_ms": max(times),
-            "runs_ms": times,
-            "target_ms": self.target_ms,
-        }
-        if self.notes:
-            result["notes"] = list(self.notes)
-        return result
+    def timings(self, fn: Callable[[], Any], repeat: int) -> list[float]:
+        fn()  # warm-up
+        return [float(fn()) for _ in range(repeat)]
 
 
 def _checked_ids(ctx: Context) -> list[int]:

@@ -66,9 +66,13 @@ class Scenario:
     notes: list[str] = field(default_factory=list)
     teardown: Callable[[Context], None] | None = None
 
+    def timings(self, fn: Callable[[], Any], repeat: int) -> list[float]:
+        """Milliseconds of each run after a warm-up: the whole call."""
+        return _times(fn, repeat)
+
     def run(self, ctx: Context, repeat: int) -> dict[str, Any]:
         try:
-            times = _times(self.body(ctx), repeat)
+            times = self.timings(self.body(ctx), repeat)
             raw_times = _times(self.raw(ctx), repeat) if self.raw is not None else None
         finally:
             if self.teardown is not None:

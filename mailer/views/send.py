@@ -45,7 +45,7 @@ from ..models import MailKind, MailMessage, MailState, StatusMail
 from ..rendering import MailRenderError, jis_safe, one_line, with_signature
 from ..selectors import MailBook, kinds_of, mail_book, messages_of_order, unsent_orders
 from ..services.compose import Composed, MailOrder, compose, orders_for_mail
-from ..services.queueing import MailPlan, mail_mark_sent, mail_plan, mail_queue, mail_queue_edited
+from ..services.queueing import MailPlan, QueueResult, mail_mark_sent, mail_plan, mail_queue, mail_queue_edited
 
 logger = logging.getLogger(__name__)
 
@@ -137,6 +137,16 @@ def _plan_context(plan: MailPlan) -> dict[str, Any]:
     }
 
 
+def _queued(request: TenantRequest, kind: MailKind, result: QueueResult) -> HttpResponse:
+    """The mails are queued: say how many, and follow them on the batch's progress page."""
+    messages.success(
+        request,
+        ngettext("“%(kind)s” is queued for %(n)d order.", "“%(kind)s” is queued for %(n)d orders.", len(result.queued))
+        % {"kind": kind.name, "n": len(result.queued)},
+    )
+    return redirect("mail_batch", batch_id=result.batch)
+
+
 @require_http_methods(["GET", "POST"])
 @tenant_required
 def mail_send(request: TenantRequest) -> HttpResponse:
@@ -162,16 +172,7 @@ def mail_send(request: TenantRequest) -> HttpResponse:
         result = mail_queue(tenant=tenant, order_ids=order_ids, kind=kind, actor=actor, repeat=repeat)
         if result.queued:
             chosen.done()
-            messages.success(
-                request,
-                ngettext(
-                    "“%(kind)s” is queued for %(n)d order.",
-                    "“%(kind)s” is queued for %(n)d orders.",
-                    len(result.queued),
-                )
-                % {"kind": kind.name, "n": len(result.queued)},
-            )
-            return redirect("mail_batch", batch_id=result.batch)
+            return _queued(request, kind, result)
         messages.warning(request, _("Nothing was queued: none of the selected orders can get this mail now."))
         plan = result.plan
     elif kind is not None and order_ids and action == "mark":
@@ -268,16 +269,7 @@ def mail_unsent(request: TenantRequest, status_id: int) -> HttpResponse:
         if len(result.plan.refused) > SHOWN:
             messages.error(request, _("… and %(n)d more.") % {"n": len(result.plan.refused) - SHOWN})
         if result.queued:
-            messages.success(
-                request,
-                ngettext(
-                    "“%(kind)s” is queued for %(n)d order.",
-                    "“%(kind)s” is queued for %(n)d orders.",
-                    len(result.queued),
-                )
-                % {"kind": status_mail.kind.name, "n": len(result.queued)},
-            )
-            return redirect("mail_batch", batch_id=result.batch)
+            return _queued(request, status_mail.kind, result)
         messages.warning(request, _("Nothing was queued: none of these orders can get this mail now."))
         return redirect("mail_unsent", status_id=status.pk)
     page = None

@@ -6,7 +6,6 @@ predicted by the dry run without allocating anything."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import pytest
@@ -29,43 +28,18 @@ from shops.models import ImportRun, MallCodeMapping, MappingKind, RunStatus, Sho
 from shops.services import import_page
 from tests.automation.engine_helpers import group, rule, status_of
 from tests.factories import ShopFactory, make_order
+from tests.shops.test_import import imported as shop_order
 
 pytestmark = pytest.mark.django_db
 
-JST = dt.timezone(dt.timedelta(hours=9))
-ORDERED = dt.datetime(2026, 11, 20, 9, 30, tzinfo=JST)
 TEA = ImportedLine(sku="TEA-001", name="有機緑茶 100g", unit_price=1080, quantity=2, tax_rate=8)
 CUP = ImportedLine(sku="CUP-010", name="有田焼 湯呑み", unit_price=2750, quantity=1, tax_rate=10)
 ODD = ImportedLine(sku="MYSTERY-9", name="謎の品", unit_price=500, quantity=1, tax_rate=10)
 
 
 def imported(number: int, lines: tuple[ImportedLine, ...]) -> ImportedOrder:
-    """A mall order as a connector yields it: a Tokyo customer paying by card."""
-    return ImportedOrder(
-        external_id=f"M-{number:05d}",
-        ordered_at=ORDERED + dt.timedelta(minutes=number),
-        mall_status="paid",
-        payment_code="card",
-        payment_name="クレジットカード",
-        orderer_name="山田 太郎",
-        orderer_kana="ヤマダ タロウ",
-        orderer_email=f"taro{number}@example.jp",
-        orderer_phone="03-1234-5678",
-        orderer_postal_code="100-0005",
-        orderer_prefecture="東京都",
-        orderer_city="千代田区",
-        orderer_address1="丸の内1-1-1",
-        dest_name="山田 太郎",
-        dest_kana="ヤマダ タロウ",
-        dest_phone="03-1234-5678",
-        dest_postal_code="100-0005",
-        dest_prefecture="東京都",
-        dest_city="千代田区",
-        dest_address1="丸の内1-1-1",
-        shipping_fee=600,
-        remarks="",
-        lines=lines,
-    )
+    """tests.shops.test_import's mall order (a Tokyo customer paying by card) with these lines."""
+    return shop_order(number, lines=lines)
 
 
 @pytest.fixture
