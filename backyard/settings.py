@@ -255,6 +255,8 @@ ORDER_SEARCH_HIT_CAP = int(os.environ.get("ORDER_SEARCH_HIT_CAP") or 1000)
 AUTOMATION_INLINE_ORDERS = int(os.environ.get("AUTOMATION_INLINE_ORDERS") or 1000)
 # F11's stock check of a bigger selection goes to a worker (inventory.tasks.stock_check_orders).
 STOCK_CHECK_INLINE_ORDERS = int(os.environ.get("STOCK_CHECK_INLINE_ORDERS") or 1000)
+# A products CSV of more rows is previewed and imported by a worker (inventory.tasks.products_csv_work).
+PRODUCTS_CSV_INLINE_ROWS = int(os.environ.get("PRODUCTS_CSV_INLINE_ROWS") or 2000)
 
 # The project's SMTP route (mailer.routes), for mail whose shop and tenant have none; `make run` points it at
 # the development SMTP catcher (devtools/smtpcatcher.py). Empty: no project route.

@@ -28,9 +28,11 @@ Re-importing the same file finds every row unchanged and writes nothing.
 A preview costs a fixed number of queries whatever the file's length (the products named, their
 components, the sets they are in, their aliases, the owners of the file's aliases; one more of the middle
 three per 5,000 stored products). The import writes set-based: COPY (orders.copy) for new rows, one UPDATE
-… FROM unnest() per 2,000 changed products. Up to MAX_ROWS rows are read and imported in the request (at
-20,000 rows about 1–2 s for the preview and 2–4 s for the import); a longer file is refused with the
-limit named. There is no worker path (the order CSV import's) for products.
+… FROM unnest() per 2,000 changed products. A file of up to settings.PRODUCTS_CSV_INLINE_ROWS rows is
+previewed and imported in the request (2,000 rows: about 0.2 s each); a longer one, up to MAX_ROWS, by a
+worker (inventory.tasks.products_csv_work) while the page follows it; a longer file is refused with the
+limit named. After the import the orders waiting for products whose stock rose (or that are new, or got mall
+item numbers or components) are checked again (inventory.services.receiving.recheck_waiting).
 
 Decoding: every import's rules, backyard.csvtext.decode (the order CSV import's too).
 """
@@ -62,9 +64,12 @@ from orders.sets import chunked, ids_in
 from shops.constants import MallKind
 
 from ..models import MoveKind, Product, SetComponent, SizeClass, SkuAlias, StockMove, validate_jan
+from .allocation import CheckResult
+from .receiving import recheck_waiting
 
-MAX_BYTES = 10 * 1024 * 1024
-MAX_ROWS = 20_000
+MAX_BYTES = 20 * 1024 * 1024
+MAX_ROWS = 100_000
+INLINE_ROWS = 2_000  # default of settings.PRODUCTS_CSV_INLINE_ROWS
 MAX_NUMBER = 99_999_999  # stock, reorder point, weight in grams
 MAX_PER_SET = 9_999  # units of one component in a set
 ERRORS_KEPT = 500  # problems kept for the page; the rest are counted
@@ -182,6 +187,7 @@ class Sheet:
     headers: dict[str, str]  # key → the file's header text
     ignored: list[str]  # header texts read as nothing
     rows: list[Row]
+    read: int = 0  # product rows in the file (blank lines aside), parsed or not
 
 
 def _plain(cell: str) -> str:
@@ -240,7 +246,7 @@ def read_sheet(decoded: Decoded, *, parse: bool = True) -> Sheet:
         raise CsvRefused(
             _("Row %(row)d cannot be read: %(error)s") % {"row": reader.line_num, "error": error}
         ) from None
-    return Sheet(encoding=decoded.encoding, columns=columns, headers=headers, ignored=ignored, rows=rows)
+    return Sheet(encoding=decoded.encoding, columns=columns, headers=headers, ignored=ignored, rows=rows, read=read)
 
 
 def _number(text: str) -> int:
@@ -754,6 +760,7 @@ class ImportOutcome:
     skipped: int
     stock_moves: int
     errors: list[RowError]
+    rechecked: CheckResult = field(default_factory=CheckResult)  # the waiting orders checked again
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -764,6 +771,12 @@ class ImportOutcome:
             "stock_moves": self.stock_moves,
             "errors": [asdict(e) for e in sorted(self.errors, key=lambda e: e.row)[:ERRORS_KEPT]],
             "errors_total": len(self.errors),
+            "rechecked": {
+                "orders": len(self.rechecked.full) + len(self.rechecked.partial) + len(self.rechecked.short),
+                "full": len(self.rechecked.full),
+                "partial": len(self.rechecked.partial),
+                "short": len(self.rechecked.short),
+            },
         }
 
 
@@ -775,11 +788,14 @@ def products_csv_import(*, tenant: Tenant, decoded: Decoded, actor: Actor, filen
     try:
         with transaction.atomic():
             plan = plan_import(tenant, sheet, lock=True)
-            moves = _apply(tenant, plan, actor, filename)
+            moves, risen = _apply(tenant, plan, actor, filename)
     except IntegrityError:
         raise ImportConflict(
             _("The products changed while the file was imported (another import?). Nothing was imported: import again.")
         ) from None
+    # Stock that rose, a new product, a new mall item number or set: the orders waiting for them are checked
+    # again, after the import's commit (orders are locked before products, as every writer locks them).
+    rechecked = recheck_waiting(tenant=tenant, product_ids=risen, actor=actor)
     counts = plan.counts()
     return ImportOutcome(
         created=counts[NEW],
@@ -788,6 +804,7 @@ def products_csv_import(*, tenant: Tenant, decoded: Decoded, actor: Actor, filen
         skipped=counts[BAD],
         stock_moves=moves,
         errors=plan.errors,
+        rechecked=rechecked,
     )
 
 
@@ -828,9 +845,11 @@ def _update(tenant: Tenant, changed: list[tuple[Planned, Stored]], now: Any) -> 
             cursor.execute(sql, [now, ids, *values, tenant.pk])  # in the order of the statement's %s
 
 
-def _apply(tenant: Tenant, plan: Plan, actor: Actor, filename: str) -> int:
+def _apply(tenant: Tenant, plan: Plan, actor: Actor, filename: str) -> tuple[int, list[int]]:
     """The writes of a plan: new products, changed fields, replaced components and aliases, stock moves.
-    Rows go in through the one COPY writer (orders.copy) and set-based statements: a fixed number per chunk."""
+    Rows go in through the one COPY writer (orders.copy) and set-based statements: a fixed number per chunk.
+    Returns the number of stock moves and the products that waiting orders may now get: stock raised, new,
+    or given mall item numbers or components."""
     now = timezone.now()
     new = plan.of(NEW)
     changed = [(item, item.stored) for item in plan.of(CHANGED) if item.stored is not None]
@@ -895,7 +914,10 @@ def _apply(tenant: Tenant, plan: Plan, actor: Actor, filename: str) -> int:
         ),
         moves,
     )  # fmt: skip
-    return len(moves)
+    risen = {move[1] for move in moves if move[4] > 0}
+    risen |= {pk_of[item.row.sku] for item in new}
+    risen |= {pk_of[item.row.sku] for item in (*sets, *aliased)}
+    return len(moves), sorted(risen)
 
 
 # --- export -------------------------------------------------------------------------------------------------------

@@ -6,11 +6,16 @@ anything is written (all or nothing). The products are locked in id order (as th
 hand raised with one UPDATE per product, a StockMove written per product; then every order still waiting for
 one of them — in the stock-checked or shortage stage, short of some unit — is checked again through the same
 `stock_check`, which allocates the new units to the oldest orders first and moves them.
+
+Stock rises in two other ways, and both end in `recheck_waiting` the same way: a stock count above what the
+system had (inventory.services.adjust) and a products CSV import that raises on hand, adds a product or gives
+one a mall item number or components (inventory.services.products_csv). They check the waiting orders in a
+transaction of their own, after the one that raised the stock: orders are always locked before products.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -94,6 +99,17 @@ def waiting_orders(tenant: Tenant, product_ids: list[int]) -> list[int]:
         .order_by("ordered_at", "pk")
         .values_list("pk", flat=True)
     )
+
+
+def recheck_waiting(*, tenant: Tenant, product_ids: Iterable[int], actor: Actor) -> CheckResult:
+    """The orders waiting for these products checked again, oldest first, in a transaction of their own (call
+    it after the transaction that raised the stock has committed). An empty result when none waits."""
+    ids = sorted(set(product_ids))
+    waiting = waiting_orders(tenant, ids) if ids else []
+    if not waiting:
+        return CheckResult()
+    with transaction.atomic():
+        return stock_check(tenant=tenant, order_ids=waiting, actor=actor)
 
 
 @transaction.atomic

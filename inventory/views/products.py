@@ -15,7 +15,7 @@ from django.http import HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from backyard.http import TenantRequest
@@ -34,6 +34,7 @@ from ..selectors import (
     waiting_for,
 )
 from ..services.adjust import AdjustRefused, stock_adjust
+from ..services.allocation import CheckResult
 
 PAGE_SIZE = 50
 MAX_PAGE = 10_000
@@ -63,6 +64,20 @@ def _query_without(request: TenantRequest, *names: str) -> str:
     for name in names:
         params.pop(name, None)
     return params.urlencode()
+
+
+def rechecked_message(check: CheckResult) -> str:
+    """What checking the waiting orders again did, in one sentence ("" when no order was waiting)."""
+    n = len(check.full) + len(check.partial) + len(check.short)
+    if not n:
+        return ""
+    return ngettext(
+        "%(n)d waiting order was checked again: %(full)d allocated in full, %(partial)d in part, %(short)d still "
+        "short.",
+        "%(n)d waiting orders were checked again: %(full)d allocated in full, %(partial)d in part, %(short)d still "
+        "short.",
+        n,
+    ) % {"n": n, "full": len(check.full), "partial": len(check.partial), "short": len(check.short)}
 
 
 def url_if_exists(name: str) -> str:
@@ -145,7 +160,7 @@ def product_adjust(request: TenantRequest, product_id: int) -> HttpResponse:
     form = StockAdjustForm(request.POST)
     if form.is_valid():
         try:
-            move = stock_adjust(
+            adjusted = stock_adjust(
                 tenant=request.tenant,
                 product=product,
                 on_hand=form.cleaned_data["on_hand"],
@@ -155,6 +170,7 @@ def product_adjust(request: TenantRequest, product_id: int) -> HttpResponse:
         except AdjustRefused as refused:
             form.add_error("on_hand", str(refused))
         else:
+            move = adjusted.move
             if move is None:
                 messages.info(request, _("On hand was already %(n)d: nothing changed.") % {"n": product.on_hand})
             else:
@@ -163,6 +179,9 @@ def product_adjust(request: TenantRequest, product_id: int) -> HttpResponse:
                     _("On hand set to %(n)d (%(change)s).")
                     % {"n": move.on_hand_after, "change": f"{move.on_hand_change:+d}"},
                 )
+            told = rechecked_message(adjusted.check)
+            if told:
+                messages.success(request, told)
             return HttpResponseRedirect(reverse("product_detail", args=[product.pk]))
     product.refresh_from_db()
     return _detail(request, product, form)

@@ -402,7 +402,7 @@ def test_an_alias_claimed_by_a_skipped_row_stays_with_its_owner(operator_client,
         ("SKU,商品名\nA,茶\n".encode("utf-16-le"), "BOM（バイトオーダーマーク）のない UTF-16"),
         (b"SKU,\x81 \n", "UTF-8 でも Shift_JIS (cp932) でもありません"),
         (b"\r\n \r\n", "ファイルが空です"),
-        (("SKU\n" + "".join(f"S{n}\n" for n in range(MAX_ROWS + 1))).encode(), "20,000 行を超えています"),
+        (("SKU\n" + "".join(f"S{n}\n" for n in range(MAX_ROWS + 1))).encode(), "100,000 行を超えています"),
     ],
     ids=["no SKU column", "UTF-16 without BOM", "neither encoding", "empty", "too many rows"],
 )
@@ -431,6 +431,7 @@ def test_another_tenants_or_users_upload_is_a_404(operator_client, tenant, other
         assert client.login(username=user.username, password=PASSWORD)
         assert client.get(reverse("products_csv_preview", args=[key])).status_code == 404
         assert client.post(reverse("products_csv_import", args=[key])).status_code == 404
+        assert client.post(reverse("products_csv_retry", args=[key])).status_code == 404
     assert operator_client.get(reverse("products_csv_preview", args=["0" * 32])).status_code == 404
     assert Product.objects.get(sku="TEA-1").on_hand == 10
 
