@@ -61,11 +61,13 @@ RUN export SECRET_KEY=build-only-not-a-secret BACKYARD_CREDENTIALS_KEY=build-onl
     && python manage.py collectstatic --noinput \
     && if [ -d locale ]; then python manage.py compilemessages; fi
 
-# Run as an unprivileged user. It owns var/ (SQLite, embedded broker, file cache when no services are set)
-# and its home, where gunicorn puts its control socket (~/.gunicorn/gunicorn.ctl); the code stays root-owned.
+# Run as an unprivileged user. It owns var/ (SQLite, embedded broker, file cache when no services are set;
+# var/media, the tenants' logos and printed PDFs, which docker-compose mounts as a volume shared by web and
+# worker: made here so that the volume takes this owner) and its home, where gunicorn puts its control socket
+# (~/.gunicorn/gunicorn.ctl); the code stays root-owned.
 RUN groupadd --system --gid 10001 backyard \
     && useradd --system --uid 10001 --gid backyard --home-dir /home/backyard --create-home backyard \
-    && mkdir -p /app/var \
+    && mkdir -p /app/var/media \
     && chown -R backyard:backyard /app/var
 USER backyard:backyard
 

@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "automation",
     "mailer",
     "inventory",
+    "documents",
 ]
 # Development tools (the demo merchant's seed_demo, the fake malls): where they and their dependencies are
 # installed (make run, tests); a production install carries neither (pyproject's packages, the Dockerfile).
@@ -221,6 +222,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "erase-old-mail-bodies": {"task": "mailer.tasks.erase_old_mail_bodies", "schedule": crontab(hour=3, minute=45)},
     # Daily at 09:00, as the shops open: the automatic reminder rules of every tenant (mailer, T5).
     "send-reminders": {"task": "mailer.tasks.send_reminders", "schedule": crontab(hour=9, minute=0)},
+    # Printed forms' PDFs hold customers' names and addresses: kept DOCUMENTS_JOBS_KEEP_DAYS, then deleted.
+    "prune-print-jobs": {"task": "documents.tasks.prune_print_jobs", "schedule": crontab(hour=3, minute=50)},
 }
 # Mail goes through a queue of its own (a slow SMTP server must not hold up polls and auto-processing); the
 # worker of `make run` and the Procfile consume it beside the default queue.
@@ -255,6 +258,10 @@ ORDER_SEARCH_HIT_CAP = int(os.environ.get("ORDER_SEARCH_HIT_CAP") or 1000)
 AUTOMATION_INLINE_ORDERS = int(os.environ.get("AUTOMATION_INLINE_ORDERS") or 1000)
 # F11's stock check of a bigger selection goes to a worker (inventory.tasks.stock_check_orders).
 STOCK_CHECK_INLINE_ORDERS = int(os.environ.get("STOCK_CHECK_INLINE_ORDERS") or 1000)
+# Printing more orders than this at once makes a job a worker renders (documents.services.printing); finished
+# jobs and their PDFs are kept this many days.
+DOCUMENTS_INLINE_ORDERS = int(os.environ.get("DOCUMENTS_INLINE_ORDERS") or 20)
+DOCUMENTS_JOBS_KEEP_DAYS = int(os.environ.get("DOCUMENTS_JOBS_KEEP_DAYS") or 7)
 # A products CSV of more rows is previewed and imported by a worker (inventory.tasks.products_csv_work).
 PRODUCTS_CSV_INLINE_ROWS = int(os.environ.get("PRODUCTS_CSV_INLINE_ROWS") or 2000)
 
@@ -356,6 +363,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # WeasyPrint logs every step of every page at INFO ("Step 5 - Creating layout - Page 49"): not for a
+    # worker's log. Its warnings (a missing image, CSS it ignores) still show.
+    "loggers": {"weasyprint.progress": {"level": "WARNING"}},
 }
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5.html"

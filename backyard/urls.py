@@ -16,5 +16,6 @@ urlpatterns = [
     path("shops/", include("shops.urls")),
     path("mail/", include("mailer.urls")),
     path("inventory/", include("inventory.urls")),
+    path("documents/", include("documents.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import io
 import os
 import random
 import sqlite3
@@ -915,6 +916,7 @@ def demo_seed(*, count: int = 1000, seed: int = DEFAULT_SEED, now: dt.datetime |
         demo_logins_create(tenant=tenant)
         demo_mappings_create(tenant=tenant)
         demo_inventory_create(tenant=tenant)
+        demo_documents_create(tenant=tenant)
         _connect_demo_mall(shops["shopify"])
         existing = Order.objects.for_tenant(tenant).count()
         created = 0
@@ -1245,3 +1247,92 @@ def _connect_demo_mall(shop: Shop) -> None:
     shop.refresh_from_db()
     shop_setup(shop=shop)
     shop_credentials_set(shop=shop, values={"shop_domain": DEMO_SHOP, "access_token": DEMO_ACCESS_TOKEN})
+
+
+# --- printed forms (issue 15) --------------------------------------------------------------------------------
+
+DEMO_CORPORATE_BASE = "010401000000"  # twelve digits of a made-up 法人番号; the check digit is computed
+FONT_FILES = (
+    "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+)
+
+
+def _font(size: int) -> Any:
+    from PIL import ImageFont
+
+    for path in FONT_FILES:
+        try:
+            return ImageFont.truetype(path, size)
+        except OSError:
+            continue
+    return ImageFont.load_default(size)
+
+
+def _png(image: Any) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def demo_logo_png(text: str) -> bytes:
+    """The demo shops' logo: a green tea-leaf mark and the shop's name, drawn here (no file in the repo)."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (560, 120), (255, 255, 255, 0))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((8, 14, 100, 106), fill=(46, 125, 50, 255))
+    draw.ellipse((30, 30, 78, 90), fill=(129, 199, 132, 255))
+    draw.line((54, 28, 54, 96), fill=(46, 125, 50, 255), width=4)
+    draw.text((120, 22), text, fill=(33, 33, 33, 255), font=_font(44))
+    draw.text((122, 76), "DEMO SHOP", fill=(96, 96, 96, 255), font=_font(22))
+    return _png(image)
+
+
+def demo_seal_png(text: str) -> bytes:
+    """A round red company seal (社印) with the name in it."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (240, 240), (255, 255, 255, 0))
+    draw = ImageDraw.Draw(image)
+    red = (200, 30, 30, 230)
+    draw.ellipse((6, 6, 234, 234), outline=red, width=10)
+    draw.ellipse((26, 26, 214, 214), outline=red, width=3)
+    font = _font(46)
+    for row, part in enumerate((text[:2], text[2:4], "之印")):
+        box = draw.textbbox((0, 0), part, font=font)
+        draw.text(((240 - (box[2] - box[0])) / 2, 42 + row * 54), part, fill=red, font=font)
+    return _png(image)
+
+
+def demo_documents_create(*, tenant: Tenant) -> int:
+    """Form settings for each demo shop (issuer, address, a registration number with a valid check digit, a
+    drawn logo and seal; the Rakuten and Yahoo! shops' delivery notes serve as qualified invoices). A shop that
+    has settings keeps them. Returns how many were made."""
+    from django.core.files.base import ContentFile
+
+    from documents.models import DocumentSettings, corporate_check_digit
+
+    number = f"T{corporate_check_digit(DEMO_CORPORATE_BASE)}{DEMO_CORPORATE_BASE}"
+    made = 0
+    for shop in Shop.objects.for_tenant(tenant).order_by("position", "pk"):
+        if DocumentSettings.objects.filter(tenant_id=tenant.pk, shop=shop).exists():
+            continue
+        settings_row = DocumentSettings(
+            tenant=tenant,
+            shop=shop,
+            issuer_name=f"デモ商店株式会社 {shop.name}",
+            issuer_postal_code="100-0005",
+            issuer_address="東京都千代田区丸の内1-1-1 デモビル5F",
+            issuer_phone="03-0000-0000",
+            issuer_email="support@demo-shop.example",
+            registration_number=number,
+            delivery_note_with_invoice=shop.mall in (MallKind.RAKUTEN, MallKind.YAHOO),
+        )
+        settings_row.logo.save("logo.png", ContentFile(demo_logo_png("デモ商店")), save=False)
+        settings_row.seal.save("seal.png", ContentFile(demo_seal_png("デモ商店")), save=False)
+        settings_row.full_clean()
+        settings_row.save()
+        made += 1
+    return made

@@ -150,3 +150,4 @@ class EventType(models.TextChoices):
     MAIL_SENT = "mail_sent", _("Mail sent")
     MAIL_FAILED = "mail_failed", _("Mail failed")
     MAIL_MARKED = "mail_marked", _("Marked as mailed")
+    DOCUMENT_PRINTED = "document_printed", _("Form printed")

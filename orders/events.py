@@ -190,3 +190,9 @@ def order_mail_event(
     if type_ not in (EventType.MAIL_SENT, EventType.MAIL_FAILED, EventType.MAIL_MARKED):
         raise ValueError(f"not a mail event: {type_}")
     return _event(order, actor, type_, {"mail": mail}, commit)
+
+
+def order_printed_event(*, order: Order, actor: Actor, printed: dict[str, Any], commit: bool = True) -> OrderEvent:
+    """A form printed for the order (documents): {"kind": code, "name": the form's name, "times": how many
+    times now, "job": the bulk job's id or None}; times > 1 is a reprint."""
+    return _event(order, actor, EventType.DOCUMENT_PRINTED, {"printed": printed}, commit)

@@ -176,6 +176,11 @@ def describe_event(event_type: str, data: Mapping[str, Any] | None) -> EventText
         return EventText(
             label, new=f"{kind} → {to}" if to else kind, note=note or subject, summary=f"{kind} {subject}".strip()
         )
+    if event_type == EventType.DOCUMENT_PRINTED:
+        printed: Mapping[str, Any] = d["printed"] if isinstance(d.get("printed"), dict) else {}
+        name, times = str(printed.get("name", "")), printed.get("times", 1)
+        note = _("printed again (%(n)s times)") % {"n": times} if isinstance(times, int) and times > 1 else ""
+        return EventText(_("form"), new=name, note=note, summary=f"{name} ({note})" if note else name)
     label = str(EventType(event_type).label) if event_type in EventType.values else event_type
     return EventText(label)
 

@@ -33,6 +33,9 @@ of a page of rows, the counts under a status, and the order page's task panel.
 `provide_mail_counts` / `mail_counts(tenant)`: T4's "unsent" badges in the status tree: {status id: (orders of
 the status that have not had the status's mail, the mail kind's name)} for every status that names a mail
 kind, in a fixed number of queries whatever the orders; {} when no app provides mail.
+
+`provide_print_marks` / `print_marks(tenant_id, order_ids)`: the list's "printed" mark (issue 15): {order id:
+names of the forms printed for it} for one page of rows, in one query; {} when no app prints forms.
 """
 
 from __future__ import annotations
@@ -183,3 +186,21 @@ def provide_mail_counts(provider: MailCounts) -> None:
 def mail_counts(tenant: Tenant) -> dict[int, tuple[int, str]]:
     """{status id: (orders without the status's mail, kind name)}; {} when no app provides mail."""
     return _mail_counts(tenant) if _mail_counts is not None else {}
+
+
+PrintMarks = Callable[[int, list[int]], dict[int, list[str]]]
+
+_print_marks: PrintMarks | None = None
+
+
+def provide_print_marks(provider: PrintMarks) -> None:
+    global _print_marks
+    _print_marks = provider
+
+
+def print_marks(tenant_id: int, order_ids: list[int]) -> dict[int, list[str]]:
+    """{order id: the names of the forms printed for it} for a page of the list, in one query whatever the rows;
+    {} when no app prints forms (documents provides it)."""
+    if _print_marks is None or not order_ids:
+        return {}
+    return _print_marks(tenant_id, order_ids)

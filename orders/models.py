@@ -76,6 +76,11 @@ class PaymentMethod(TenantOwned):
         help_text=_("Bank transfer and convenience-store prepayment do; credit card and cash on delivery do not."),
     )
     is_cash_on_delivery = models.BooleanField(_("cash on delivery"), default=False)
+    is_credit_card = models.BooleanField(
+        _("credit card"),
+        default=False,
+        help_text=_("A receipt for a card payment carries no revenue stamp (it is not a receipt of money)."),
+    )
     position = models.PositiveIntegerField(_("position"), default=0)
     active = models.BooleanField(_("active"), default=True)
 

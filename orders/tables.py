@@ -13,6 +13,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from . import hooks
 from .models import Order
 from .selectors import TenantReference
 from .slots import slot_shown
@@ -139,6 +140,7 @@ class OrderTable(tables.Table):
         prime = getattr(self.selected, "prime", None)
         if prime is not None:  # a selection that has to look up which of this page's orders it holds
             prime([o.pk for o in records])
+        printed = hooks.print_marks(records[0].tenant_id, [o.pk for o in records]) if records else {}
         for o in records:
             href = reverse("order_detail", args=[o.pk])
             shop, orderer = o.shop.name, o.orderer_name
@@ -148,7 +150,12 @@ class OrderTable(tables.Table):
             ship_date = date_format(o.ship_date, "Y/m/d") if o.ship_date else "—"
             cells = [
                 format_html('<td class="by-c-select by-sel">{}</td>', self.render_select(o)),
-                format_html('<td class="by-c-number"><a href="{}" class="by-open">{}</a></td>', href, o.external_id),
+                format_html(
+                    '<td class="by-c-number"><a href="{}" class="by-open">{}</a>{}</td>',
+                    href,
+                    o.external_id,
+                    self.render_printed(printed.get(o.pk)),
+                ),
                 format_html('<td class="by-c-shop" title="{}">{}</td>', shop, shop),
                 format_html('<td class="by-c-date">{}</td>', ordered),
                 format_html('<td class="by-c-orderer" title="{}">{}</td>', orderer, orderer),
@@ -209,6 +216,19 @@ class OrderTable(tables.Table):
             " ",
             '<span class="badge by-task" style="border-color:{0};color:{0}" data-task="{1}" title="{2}">{2}</span>',
             ((t.extra, t.id, t.name) for t in shown),
+        )
+
+    def render_printed(self, names: list[str] | None) -> str:
+        """The "printed" mark (issue 15): a small badge, the forms printed for the order named in its title."""
+        if not names:
+            return ""
+        title = _("Printed: %(forms)s") % {"forms": ", ".join(names)}
+        return format_html(
+            ' <span class="by-printed badge rounded-pill text-bg-light border fw-normal" title="{}"'
+            ' data-printed="{}">{}</span>',
+            title,
+            len(names),
+            _("Printed"),
         )
 
     def render_memo(self, value: bool) -> str:

@@ -38,6 +38,13 @@ def _fast_password_hashing(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _media_in_the_tests_own_folder(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Uploaded logos and printed PDFs go under the test run's temporary folder, never the checkout's var/media
+    (a test that starts a worker points both at the worker's own var folder)."""
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(autouse=True)
 def _static_files_found_when_asked(settings: Any) -> None:
     """WhiteNoise serving from the finders (WHITENOISE_USE_FINDERS) lists, stats and reads the headers of every
     static file each time a handler is built, and every test Client builds one: 35 ms a client, half a minute

@@ -126,6 +126,7 @@ def order_defaults_create(*, tenant: Tenant) -> None:
                 name=name,
                 needs_payment_confirmation=confirm,
                 is_cash_on_delivery=cod,
+                is_credit_card=code == "credit_card",
                 position=pos,
             )
             for pos, (name, code, confirm, cod) in enumerate(DEFAULT_PAYMENT_METHODS, start=1)

@@ -126,7 +126,7 @@ def test_tenant_admin_opens_the_admin_without_logins_and_groups(admin_client_ten
     assert not tenant_admin.is_superuser
     apps = {app["app_label"] for app in response.context["app_list"]}
     # axes: the failed logins of the tenant's own logins, to unlock them (backyard/admin.py)
-    assert apps == {"automation", "axes", "backyard", "inventory", "mailer", "orders", "shops", "shipping"}
+    assert apps == {"automation", "axes", "backyard", "documents", "inventory", "mailer", "orders", "shops", "shipping"}
 
 
 @pytest.mark.parametrize("view", ["admin:index", "admin:orders_label_changelist", "admin:backyard_membership_add"])
@@ -152,7 +152,18 @@ def test_superuser_sees_every_app(admin_client):
     response = admin_client.get(reverse("admin:index"))
     page(response)
     apps = {app["app_label"] for app in response.context["app_list"]}
-    assert apps == {"auth", "automation", "axes", "backyard", "inventory", "mailer", "orders", "shops", "shipping"}
+    assert apps == {
+        "auth",
+        "automation",
+        "axes",
+        "backyard",
+        "documents",
+        "inventory",
+        "mailer",
+        "orders",
+        "shops",
+        "shipping",
+    }
 
 
 # --- changelists -----------------------------------------------------------------------------------------

@@ -189,6 +189,39 @@ def batch_of(tenant: Tenant) -> Any:
     return row.batch
 
 
+def document_settings_of(tenant: Tenant) -> Any:
+    """A shop's form settings with a logo and a seal (the admin's preview serves them to their tenant only)."""
+    from django.core.files.base import ContentFile
+
+    from documents.models import DocumentSettings
+
+    row, _created = DocumentSettings.objects.get_or_create(
+        tenant=tenant, shop=mall_shop_of(tenant), defaults={"issuer_name": f"{tenant.name}の発行者"}
+    )
+    if not row.logo:
+        row.logo.save("logo.png", ContentFile(PNG_1PX), save=False)
+        row.seal.save("seal.png", ContentFile(PNG_1PX), save=False)
+        row.save()
+    return row
+
+
+def print_job_of(tenant: Tenant) -> int:
+    """A finished print job of the tenant, with its PDF."""
+    from django.core.files.base import ContentFile
+
+    from documents.models import JobState, PrintJob
+
+    job = PrintJob.objects.create(tenant=tenant, kind="delivery_note", state=JobState.DONE, total=1, done=1, pages=1)
+    job.file.save("walker.pdf", ContentFile(b"%PDF-1.7 walker"))
+    return job.pk
+
+
+PNG_1PX = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
+    b"\x89\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99=\x1d\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
 # Our views with an id argument → a function giving, for a tenant, ids of that tenant's rows: the URL's id
 # arguments, and for a view that takes ids in its POST body, those fields too (each is tried foreign/missing).
 TENANT_ROWS: dict[str, Callable[[Tenant], dict[str, int]]] = {
@@ -229,6 +262,12 @@ TENANT_ROWS: dict[str, Callable[[Tenant], dict[str, int]]] = {
     "product_detail": lambda tenant: {"product_id": product_of(tenant).pk},
     "product_adjust": lambda tenant: {"product_id": product_of(tenant).pk},
     "reminders_send": lambda tenant: {"rule_id": ReminderRule.objects.for_tenant(tenant).first().pk},
+    "documents_order": lambda tenant: {"order_id": make_order(tenant).pk},
+    "documents_receipt": lambda tenant: {"order_id": make_order(tenant).pk},
+    "documents_job": lambda tenant: {"job_id": print_job_of(tenant)},
+    "documents_job_download": lambda tenant: {"job_id": print_job_of(tenant)},
+    "documents_logo": lambda tenant: {"settings_id": document_settings_of(tenant).pk},
+    "documents_seal": lambda tenant: {"settings_id": document_settings_of(tenant).pk},
 }
 
 
@@ -314,6 +353,10 @@ def row_of(model: type[models.Model], tenant: Tenant) -> models.Model:
             tenant=tenant, product=product_of(tenant), kind="receive", on_hand_change=3, on_hand_after=3,
             allocated_after=0, order=make_order(tenant), actor_name="walker",
         )  # fmt: skip
+    if model._meta.label == "documents.DocumentSettings":
+        return document_settings_of(tenant)
+    if model._meta.label == "documents.PrintJob":
+        return model.objects.get(pk=print_job_of(tenant))
     if issubclass(model, TenantOwned):
         row = model.objects.for_tenant(tenant).first()
         if row is not None:

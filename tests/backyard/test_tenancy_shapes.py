@@ -129,6 +129,7 @@ POST_VIEWS: dict[str, dict[str, str] | None] = {
     "stock_check_run": {},
     "products_csv_import": None,  # imports the operator's own previewed file (its key is in the path)
     "products_csv_retry": None,  # reads the operator's own kept file again (its key is in the path)
+    "documents_print": {"kinds": "delivery_note"},  # prints the selection (marks and events of the orders)
 }
 SELECTION_ACTIONS = [name for name, fields in POST_VIEWS.items() if fields is not None]
 

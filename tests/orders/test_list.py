@@ -217,8 +217,9 @@ def test_the_list_runs_a_fixed_number_of_queries(operator_client, tenant, per_pa
     # test's own transaction that is a savepoint, a SET LOCAL, the probe, a rollback and a release (in a
     # request outside a transaction, only the SET LOCAL and the probe are statements).
     probe = 4 if connection.vendor == "postgresql" else 0
-    # + the navigation's count of mail problems and the status tree's unsent mail (one query when not cached)
-    with django_assert_max_num_queries(14 + probe):
+    # + the navigation's count of mail problems and the status tree's unsent mail (one query when not cached),
+    # + the page's "printed" marks (documents, one query for the page's rows)
+    with django_assert_max_num_queries(15 + probe):
         response = get_list(operator_client, **params)
     assert len(listed(response)) == 6
 
