@@ -24,6 +24,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.db import transaction
+from django.forms import Select
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -250,6 +251,10 @@ def print_search_view(request: TenantRequest) -> HttpResponse:
     searching = bool(search_params(params))
     count = orders.count() if searching else None
     form = PrintForm(request.POST if request.method == "POST" else None, initial={"sort": "sku"})
+    for name in SEARCH_FILTERS:  # the list's filter widgets, styled as this page's other fields
+        widget = search.form.fields[name].widget
+        if isinstance(widget, Select):
+            widget.attrs["class"] = "form-select form-select-sm"
     context: dict[str, Any] = {
         "search": search,
         "fields": [search.form[name] for name in SEARCH_FILTERS],

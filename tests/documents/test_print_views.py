@@ -158,6 +158,7 @@ def test_printing_again_asks_first_naming_how_many(operator_client, tenant):
     assert "納品書: 選択した 3 件のうち 1 件は印刷済みです。" in page
     assert "もう一度印刷する" in page
     assert "未印刷の分だけ印刷する" in page
+    assert 'id="print-again-reissue"' not in page  # no receipt among the forms: no word of 再発行
     assert len(printed_events(tenant)) == events  # nothing printed by the question
 
     again = post_print(operator_client, kinds=["delivery_note"], again="1")
@@ -387,6 +388,7 @@ def test_the_order_page_asks_before_printing_a_receipt_again(operator_client, te
 
     question = operator_client.post(url, {"kind": "receipt"})
     assert "もう一度印刷する" in question.content.decode()
+    assert "もう一度印刷した領収書には「再発行」と入ります。" in question.content.decode()
     assert PrintMark.objects.get(order=order).times == 1
 
     again = operator_client.post(url, {"kind": "receipt", "again": "1"})
