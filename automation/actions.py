@@ -51,7 +51,9 @@ from orders.search import normalize
 from orders.services.bulk import BulkChanges, BulkResult, orders_bulk_update
 from orders.sets import chunked, ids_in, order_stubs
 from shipping.models import DeliveryMethod, ShippingStore
+from shipping.services.fees import fee_quotes
 
+from .conditions import remote_island_q
 from .defaults import BUILTIN_TASKS, BuiltinTask
 from .models import OrderTask, Rule, RuleActionDone, TaskDefinition
 
@@ -376,23 +378,28 @@ def _included_tax(amount: Any, rate: int) -> Any:
     return taxable / Cast(Value(100 + rate), output_field=big)
 
 
-def amounts_with_shipping_fee(fee: int, tax_rates: Iterable[int]) -> dict[str, Any]:
+def amounts_with_shipping_fee(fee: int, tax_rates: Iterable[int], cod_fee: int | None = None) -> dict[str, Any]:
     """The order's amounts after its shipping fee becomes `fee`, as SQL expressions, the way
     orders.services.compute_amounts reckons them: lines summed per tax rate, the included tax rounded down
     once per rate, shipping and COD fees taxed at 10 % and the discount taken off the 10 % part.
     `tax_rates` are the rates the orders' lines carry (10 is always counted: the fees are at 10 %).
+    `cod_fee`: the COD fee becomes this too (None: it stays as it is).
     tests/orders/test_parity.py holds this and compute_amounts to the same figures."""
-    ten = _line_sum(10) + Value(fee) + F("cod_fee") - F("discount")
+    cod: Any = F("cod_fee") if cod_fee is None else Value(cod_fee)
+    ten = _line_sum(10) + Value(fee) + cod - F("discount")
     tax: Any = _included_tax(ten, 10)
     for rate in sorted(set(tax_rates) - {0, 10}):
         tax = tax + _included_tax(_line_sum(rate), rate)
     subtotal = _line_sum()
-    return {
+    values = {
         "shipping_fee": Value(fee),
         "item_subtotal": subtotal,
         "tax": tax,
-        "total": subtotal + Value(fee) + F("cod_fee") - F("discount") - F("points_used"),
+        "total": subtotal + Value(fee) + cod - F("discount") - F("points_used"),
     }
+    if cod_fee is not None:
+        values["cod_fee"] = cod
+    return values
 
 
 def apply_set_shipping_fee(run: ActionRun, params: Params, order_ids: list[int]) -> None:
@@ -429,6 +436,101 @@ def apply_set_shipping_fee(run: ActionRun, params: Params, order_ids: list[int])
         ]
     )
     run.outcome.changed.update(changed)
+
+
+def island_order_ids(tenant_id: int, order_ids: list[int]) -> set[int]:
+    """Of the orders, those going to a remote island (the conditions' `remote_island`): one query per chunk.
+    Registered as shipping's island check (shipping.services.fees.provide_island_check)."""
+    found: set[int] = set()
+    for chunk in chunked(sorted(set(order_ids))):
+        found.update(
+            Order.objects.filter(ids_in("pk", chunk), tenant_id=tenant_id)
+            .filter(remote_island_q(tenant_id))
+            .values_list("pk", flat=True)
+        )
+    return found
+
+
+def apply_set_shipping_fee_from_table(run: ActionRun, params: Params, order_ids: list[int]) -> None:
+    """The shipping fee (and, for COD orders, the COD fee) from the fee table of each order's delivery method
+    (shipping.services.fees): zone × size or weight class, island surcharge, free shipping, COD band. Orders
+    grouped by their new fees are written one UPDATE per group and chunk, totals and included tax in the same
+    UPDATE (amounts_with_shipping_fee, held to compute_amounts by tests/orders/test_parity.py); one event per
+    changed fee. Orders the table gives no fee for are left alone and named in the run's problems."""
+    quotes = fee_quotes(run.tenant, order_ids)
+    current: dict[int, tuple[int, int]] = {}
+    for chunk in chunked(sorted(quotes)):
+        current.update(
+            (pk, (fee, cod))
+            for pk, fee, cod in Order.objects.filter(ids_in("pk", chunk), tenant_id=run.tenant.pk).values_list(
+                "pk", "shipping_fee", "cod_fee"
+            )
+        )
+    refused = [quote for quote in quotes.values() if quote.refused]
+    if refused:
+        numbers = dict(
+            Order.objects.filter(ids_in("pk", [q.order_id for q in refused[:5]]), tenant_id=run.tenant.pk).values_list(
+                "pk", "external_id"
+            )
+        )
+        run.outcome.errors.append(
+            _("Shipping fee from the table: no fee for %(n)d orders (%(examples)s).")
+            % {
+                "n": len(refused),
+                "examples": "; ".join(f"{numbers.get(q.order_id, q.order_id)}: {q.refused}" for q in refused[:5]),
+            }
+        )
+    groups: dict[tuple[int, int | None], list[int]] = {}
+    for pk, quote in quotes.items():
+        if quote.refused or quote.fee is None or pk not in current:
+            continue
+        old_fee, old_cod = current[pk]
+        cod = None if quote.cod_fee is None or quote.cod_fee == old_cod else quote.cod_fee
+        if quote.fee == old_fee and cod is None:
+            continue
+        groups.setdefault((quote.fee, cod), []).append(pk)
+    if not groups:
+        return
+    changed = sorted(pk for ids in groups.values() for pk in ids)
+    rates: set[int] = set()
+    for chunk in chunked(changed):
+        rates.update(
+            OrderLine.objects.filter(ids_in("order_id", chunk), tenant_id=run.tenant.pk)
+            .order_by()
+            .values_list("tax_rate", flat=True)
+            .distinct()
+        )
+    for (fee, cod), ids in sorted(groups.items(), key=lambda item: (item[0][0], item[0][1] or 0)):
+        orders_write(run.tenant, ids, **amounts_with_shipping_fee(fee, rates, cod_fee=cod))
+    stubs = order_stubs(run.tenant)
+    built = []
+    for (fee, cod), ids in groups.items():
+        for pk in ids:
+            old_fee, old_cod = current[pk]
+            if fee != old_fee:
+                built.append(
+                    events.order_field_changed_event(
+                        order=stubs[pk], actor=run.actor, field="shipping_fee", old=old_fee, new=fee, commit=False
+                    )
+                )
+            if cod is not None:
+                built.append(
+                    events.order_field_changed_event(
+                        order=stubs[pk], actor=run.actor, field="cod_fee", old=old_cod, new=cod, commit=False
+                    )
+                )
+    save_events(built)
+    run.outcome.written.update(changed)
+    run.outcome.changed.update(changed)
+
+
+def apply_set_delivery_method_for_islands(run: ActionRun, params: Params, order_ids: list[int]) -> None:
+    """Change carrier for remote islands: of the matched orders, those going to a remote island (the tenant's
+    island postal codes or the mall's flag) get this delivery method, through orders_bulk_update (events)."""
+    method = _one(run.refs.delivery_methods, params["delivery_method"], _("delivery method"))
+    islands = sorted(island_order_ids(run.tenant.pk, order_ids))
+    if islands:
+        _bulk(run, islands, BulkChanges(delivery_method=method))
 
 
 def apply_add_line(run: ActionRun, params: Params, order_ids: list[int]) -> None:
@@ -858,6 +960,20 @@ ACTIONS: dict[str, ActionType] = {
             ("amount",),
             _cleaner(amount=_amount),
             apply_set_shipping_fee,
+        ),
+        ActionType(
+            "set_shipping_fee_from_table",
+            gettext_lazy("Set the shipping fee from the fee table"),
+            (),
+            _cleaner(),
+            apply_set_shipping_fee_from_table,
+        ),
+        ActionType(
+            "set_delivery_method_for_islands",
+            gettext_lazy("Change the delivery method for remote islands"),
+            ("delivery_method",),
+            _cleaner(delivery_method=_row_id(DeliveryMethod, gettext_lazy("delivery method"))),
+            apply_set_delivery_method_for_islands,
         ),
         ActionType(
             "add_memo", gettext_lazy("Add a work memo"), ("text",), _cleaner(text=_text), apply_add_memo, once=True

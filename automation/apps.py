@@ -23,4 +23,10 @@ class AutomationConfig(AppConfig):
         hooks.provide_tasks(OrderTasks())
         # Inventory's stock check (F11) raises and resolves the 欠品 / SKU不明 tasks through automation.
         hooks.on_stock_checked(stock_checked)
+        # Shipping's fee tables (below automation) learn which orders go to a remote island from here.
+        from shipping.services.fees import provide_island_check
+
+        from .actions import island_order_ids
+
+        provide_island_check(island_order_ids)
         post_migrate.connect(restore_sqlite_triggers, dispatch_uid="automation_restore_sqlite_triggers")

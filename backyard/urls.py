@@ -17,5 +17,7 @@ urlpatterns = [
     path("mail/", include("mailer.urls")),
     path("inventory/", include("inventory.urls")),
     path("documents/", include("documents.urls")),
+    path("shipping/", include("shipping.fee_urls")),
+    path("shipping/", include("shipping.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -917,6 +917,8 @@ def demo_seed(*, count: int = 1000, seed: int = DEFAULT_SEED, now: dt.datetime |
         demo_mappings_create(tenant=tenant)
         demo_inventory_create(tenant=tenant)
         demo_documents_create(tenant=tenant)
+        demo_fees_create(tenant=tenant)
+        demo_shipping_settings_create(tenant=tenant)
         _connect_demo_mall(shops["shopify"])
         existing = Order.objects.for_tenant(tenant).count()
         created = 0
@@ -1336,3 +1338,227 @@ def demo_documents_create(*, tenant: Tenant) -> int:
         settings_row.save()
         made += 1
     return made
+
+
+# --- shipping fee tables (issue 16) ---------------------------------------------------------------------------
+
+# Yamato's zones (宅急便 運賃表の地帯) and Japan Post's ゆうパック zones, by prefecture.
+YAMATO_ZONES: tuple[tuple[str, str], ...] = (
+    ("北海道", "北海道"),
+    ("北東北", "青森県 秋田県 岩手県"),
+    ("南東北", "宮城県 山形県 福島県"),
+    ("関東", "茨城県 栃木県 群馬県 埼玉県 千葉県 東京都 神奈川県 山梨県"),
+    ("信越", "新潟県 長野県"),
+    ("北陸", "富山県 石川県 福井県"),
+    ("中部", "静岡県 愛知県 三重県 岐阜県"),
+    ("関西", "大阪府 京都府 滋賀県 奈良県 和歌山県 兵庫県"),
+    ("中国", "岡山県 広島県 山口県 鳥取県 島根県"),
+    ("四国", "香川県 徳島県 愛媛県 高知県"),
+    ("九州", "福岡県 佐賀県 長崎県 熊本県 大分県 宮崎県 鹿児島県"),
+    ("沖縄", "沖縄県"),
+)
+# 宅急便 from the Kanto depot, 2026 list prices (yen, tax included): 60 / 80 / 100 / 120, then コンパクト.
+YAMATO_RATES: dict[str, tuple[int, int, int, int, int]] = {
+    "北海道": (1610, 1940, 2290, 2650, 1250),
+    "北東北": (1170, 1490, 1840, 2200, 820),
+    "南東北": (1040, 1360, 1690, 2050, 720),
+    "関東": (1040, 1360, 1690, 2050, 720),
+    "信越": (1040, 1360, 1690, 2050, 720),
+    "北陸": (1170, 1490, 1840, 2200, 820),
+    "中部": (1040, 1360, 1690, 2050, 720),
+    "関西": (1170, 1490, 1840, 2200, 820),
+    "中国": (1300, 1610, 1960, 2330, 940),
+    "四国": (1430, 1750, 2090, 2460, 1050),
+    "九州": (1610, 1940, 2290, 2650, 1250),
+    "沖縄": (1610, 2280, 3000, 3730, 1250),
+}
+YUPACK_ZONES: tuple[tuple[str, str], ...] = (
+    ("北海道", "北海道"),
+    ("東北", "青森県 秋田県 岩手県 宮城県 山形県 福島県"),
+    ("関東", "茨城県 栃木県 群馬県 埼玉県 千葉県 東京都 神奈川県 山梨県"),
+    ("信越", "新潟県 長野県"),
+    ("北陸", "富山県 石川県 福井県"),
+    ("東海", "静岡県 愛知県 三重県 岐阜県"),
+    ("近畿", "大阪府 京都府 滋賀県 奈良県 和歌山県 兵庫県"),
+    ("中国", "岡山県 広島県 山口県 鳥取県 島根県"),
+    ("四国", "香川県 徳島県 愛媛県 高知県"),
+    ("九州", "福岡県 佐賀県 長崎県 熊本県 大分県 宮崎県 鹿児島県"),
+    ("沖縄", "沖縄県"),
+)
+# ゆうパック from Tokyo, 2026 (yen): 60 / 80 / 100 / 120.
+YUPACK_RATES: dict[str, tuple[int, int, int, int]] = {
+    "北海道": (1480, 1770, 2040, 2330),
+    "東北": (1080, 1340, 1610, 1880),
+    "関東": (970, 1230, 1480, 1770),
+    "信越": (970, 1230, 1480, 1770),
+    "北陸": (1080, 1340, 1610, 1880),
+    "東海": (1080, 1340, 1610, 1880),
+    "近畿": (1230, 1480, 1770, 2040),
+    "中国": (1340, 1610, 1880, 2180),
+    "四国": (1340, 1610, 1880, 2180),
+    "九州": (1480, 1770, 2040, 2330),
+    "沖縄": (1550, 2120, 2690, 3290),
+}
+# 飛脚宅配便 from Kanto, 2026 (yen): 60 / 80 / 100 / 120, by Yamato's regional zones (Sagawa's own map splits 九州
+# in two; the demo keeps one).
+SAGAWA_RATES: dict[str, tuple[int, int, int, int]] = {
+    "北海道": (1720, 2050, 2390, 2730),
+    "北東北": (1210, 1520, 1860, 2200),
+    "南東北": (1100, 1410, 1740, 2080),
+    "関東": (1100, 1410, 1740, 2080),
+    "信越": (1100, 1410, 1740, 2080),
+    "北陸": (1210, 1520, 1860, 2200),
+    "中部": (1100, 1410, 1740, 2080),
+    "関西": (1210, 1520, 1860, 2200),
+    "中国": (1320, 1650, 1990, 2330),
+    "四国": (1430, 1760, 2100, 2440),
+    "九州": (1650, 1980, 2320, 2660),
+    "沖縄": (2090, 2860, 3650, 4460),
+}
+# 代引手数料 (collect), amount to collect up to → fee.
+DEMO_COD_BANDS: tuple[tuple[int, int, int], ...] = (
+    (0, 10_000, 330),
+    (10_001, 30_000, 440),
+    (30_001, 100_000, 660),
+    (100_001, 300_000, 1_100),
+)
+# 定形外郵便 (規格内) by weight: up to grams → yen.
+TEIKEIGAI_RATES: dict[str, int] = {"50": 140, "100": 180, "150": 270, "250": 320, "500": 510, "1000": 750}
+FREE_SHIPPING_FROM = 5_000
+
+
+@dataclass(frozen=True)
+class DemoMethod:
+    name: str
+    carrier: str
+    service: str
+    table: str
+    size: str = ""
+    cod: bool = False
+    slots: bool = True
+    cool: str = ""
+    weight: int | None = None
+
+
+DEMO_METHODS: tuple[DemoMethod, ...] = (
+    DemoMethod("宅急便", "yamato", "takkyubin", "宅急便（ヤマト運輸）", "60", cod=True),
+    DemoMethod("宅急便コンパクト", "yamato", "compact", "宅急便コンパクト（ヤマト運輸）", "compact", cod=True),
+    DemoMethod("ネコポス", "yamato", "nekopos", "ネコポス（ヤマト運輸）", "mail", slots=False),
+    DemoMethod("クール宅急便（冷蔵）", "yamato", "cool", "宅急便（ヤマト運輸）", "60", cod=True, cool="chilled"),
+    DemoMethod("飛脚宅配便", "sagawa", "hikyaku", "飛脚宅配便（佐川急便）", "60", cod=True),
+    DemoMethod("ゆうパック", "japanpost", "yupack", "ゆうパック（日本郵便）", "60", cod=True),
+    DemoMethod("ゆうパケット", "japanpost", "yupacket", "ゆうパケット（日本郵便）", "mail", slots=False),
+    DemoMethod("クリックポスト", "japanpost", "clickpost", "クリックポスト（日本郵便）", "mail", slots=False),
+    DemoMethod("定形外郵便", "japanpost", "teikeigai", "定形外郵便（日本郵便）", slots=False, weight=250),
+)
+
+
+def demo_fees_create(*, tenant: Tenant) -> int:
+    """Real-looking Yamato and Japan Post fee tables for the demo (宅急便, ゆうパック and Sagawa's 飛脚宅配便
+    by zone × 60–120 size, 宅急便コンパクト, flat ネコポス / ゆうパケット / クリックポスト 185円, 定形外 by
+    weight), COD bands, free shipping from 5,000円 on the first shop, and the delivery methods pointing at
+    them. Idempotent: a table that exists is left as the tenant edited it; returns the number of tables
+    created."""
+    from shipping.constants import SLOT_CODES
+    from shipping.models import CodFeeBand, FeeBasis, FeeTable, FeeZone, IslandPolicy
+
+    specs: dict[str, dict[str, Any]] = {
+        "宅急便（ヤマト運輸）": {
+            "basis": FeeBasis.SIZE,
+            "zones": YAMATO_ZONES,
+            "rates": {z: dict(zip(("60", "80", "100", "120"), r[:4], strict=True)) for z, r in YAMATO_RATES.items()},
+            "island_policy": IslandPolicy.SURCHARGE,
+            "island_surcharge": 1_100,
+            "free_threshold": FREE_SHIPPING_FROM,
+            "cod": True,
+        },
+        "宅急便コンパクト（ヤマト運輸）": {
+            "basis": FeeBasis.SIZE,
+            "zones": YAMATO_ZONES,
+            "rates": {z: {"mail": r[4], "compact": r[4]} for z, r in YAMATO_RATES.items()},
+            "island_policy": IslandPolicy.UNAVAILABLE,
+            "cod": True,
+        },
+        "ネコポス（ヤマト運輸）": {"basis": FeeBasis.FLAT, "flat_fee": 385},
+        "飛脚宅配便（佐川急便）": {
+            "basis": FeeBasis.SIZE,
+            "zones": YAMATO_ZONES,
+            "rates": {z: dict(zip(("60", "80", "100", "120"), r, strict=True)) for z, r in SAGAWA_RATES.items()},
+            "island_policy": IslandPolicy.UNAVAILABLE,
+            "cod": True,
+        },
+        "ゆうパック（日本郵便）": {
+            "basis": FeeBasis.SIZE,
+            "zones": YUPACK_ZONES,
+            "rates": {z: dict(zip(("60", "80", "100", "120"), r, strict=True)) for z, r in YUPACK_RATES.items()},
+            "cod": True,
+        },
+        "ゆうパケット（日本郵便）": {"basis": FeeBasis.FLAT, "flat_fee": 360},
+        "クリックポスト（日本郵便）": {"basis": FeeBasis.FLAT, "flat_fee": 185},
+        "定形外郵便（日本郵便）": {
+            "basis": FeeBasis.WEIGHT,
+            "zones": (("全国", " ".join(PREFECTURES)),),
+            "rates": {"全国": TEIKEIGAI_RATES},
+        },
+    }
+    created = 0
+    tables: dict[str, FeeTable] = {}
+    first_shop = Shop.objects.for_tenant(tenant).filter(code=SHOP_SPECS[0].code).first()
+    for name, spec in specs.items():
+        table, new = FeeTable.objects.get_or_create(
+            tenant=tenant,
+            name=name,
+            defaults={
+                "basis": spec["basis"],
+                "flat_fee": spec.get("flat_fee"),
+                "island_policy": spec.get("island_policy", IslandPolicy.SAME),
+                "island_surcharge": spec.get("island_surcharge", 0),
+                "free_threshold": spec.get("free_threshold"),
+            },
+        )
+        tables[name] = table
+        if not new:
+            continue
+        created += 1
+        FeeZone.objects.bulk_create(
+            FeeZone(table=table, name=zone, position=pos, prefectures=prefs.split(), rates=spec["rates"][zone])
+            for pos, (zone, prefs) in enumerate(spec.get("zones", ()), start=1)
+        )
+        if spec.get("cod"):
+            CodFeeBand.objects.bulk_create(
+                CodFeeBand(table=table, min_amount=low, max_amount=high, fee=fee) for low, high, fee in DEMO_COD_BANDS
+            )
+        if spec.get("free_threshold") and first_shop is not None:
+            table.free_shops.set([first_shop])
+    position = DeliveryMethod.objects.for_tenant(tenant).count()
+    for spec_method in DEMO_METHODS:
+        method = DeliveryMethod.objects.for_tenant(tenant).filter(name=spec_method.name).first()
+        if method is None:
+            position += 1
+            method = DeliveryMethod(tenant=tenant, name=spec_method.name, position=position)
+        elif method.fee_table_id is not None:
+            continue  # set up already (or by the tenant)
+        method.carrier = spec_method.carrier
+        method.service = spec_method.service
+        method.cool_type = spec_method.cool
+        method.cod_allowed = spec_method.cod
+        method.slots = list(SLOT_CODES[spec_method.carrier]) if spec_method.slots else []
+        method.default_size_class = spec_method.size
+        method.default_weight_g = spec_method.weight
+        method.fee_table = tables[spec_method.table]
+        method.save()
+    return created
+
+
+def demo_shipping_settings_create(*, tenant: Tenant) -> bool:
+    """Where the demo's orders go after a waybill export (送り状発行済) and once their tracking numbers are in
+    (出荷済, whose entry sends the shipped mail with the number). A tenant that has settings keeps them."""
+    from shipping.models import ShippingSettings
+
+    if ShippingSettings.objects.filter(tenant_id=tenant.pk).exists():
+        return False
+    statuses = {s.name: s for s in Status.objects.for_tenant(tenant)}
+    ShippingSettings.objects.create(
+        tenant=tenant, status_after_export=statuses.get("送り状発行済"), status_after_tracking=statuses.get("出荷済")
+    )
+    return True

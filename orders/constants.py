@@ -151,3 +151,5 @@ class EventType(models.TextChoices):
     MAIL_FAILED = "mail_failed", _("Mail failed")
     MAIL_MARKED = "mail_marked", _("Marked as mailed")
     DOCUMENT_PRINTED = "document_printed", _("Form printed")
+    WAYBILL_EXPORTED = "waybill_exported", _("Waybill exported")
+    TRACKING_REGISTERED = "tracking_registered", _("Tracking number registered")

@@ -196,3 +196,17 @@ def order_printed_event(*, order: Order, actor: Actor, printed: dict[str, Any], 
     """A form printed for the order (documents): {"kind": code, "name": the form's name, "times": how many
     times now, "job": the bulk job's id or None}; times > 1 is a reprint."""
     return _event(order, actor, EventType.DOCUMENT_PRINTED, {"printed": printed}, commit)
+
+
+def order_waybill_exported_event(
+    *, order: Order, actor: Actor, waybill: dict[str, Any], commit: bool = True
+) -> OrderEvent:
+    """Issue 16: a waybill file for the order ({"format", "file", "number", "export"})."""
+    return _event(order, actor, EventType.WAYBILL_EXPORTED, {"waybill": waybill}, commit)
+
+
+def order_tracking_registered_event(
+    *, order: Order, actor: Actor, shipments: list[dict[str, Any]], commit: bool = True
+) -> OrderEvent:
+    """Issue 16: tracking numbers recorded for the order ([{"carrier", "number", "shipped_on", "source"}])."""
+    return _event(order, actor, EventType.TRACKING_REGISTERED, {"shipments": shipments}, commit)

@@ -181,6 +181,14 @@ def describe_event(event_type: str, data: Mapping[str, Any] | None) -> EventText
         name, times = str(printed.get("name", "")), printed.get("times", 1)
         note = _("printed again (%(n)s times)") % {"n": times} if isinstance(times, int) and times > 1 else ""
         return EventText(_("form"), new=name, note=note, summary=f"{name} ({note})" if note else name)
+    if event_type == EventType.WAYBILL_EXPORTED:
+        waybill: Mapping[str, Any] = d["waybill"] if isinstance(d.get("waybill"), dict) else {}
+        file, number = str(waybill.get("file", "")), str(waybill.get("number", ""))
+        return EventText(_("waybill"), new=file, note=number, summary=f"{file} ({number})" if number else file)
+    if event_type == EventType.TRACKING_REGISTERED:
+        parcels: list[Any] = d["shipments"] if isinstance(d.get("shipments"), list) else []
+        numbers = ", ".join(str(p.get("number", "")) for p in parcels if isinstance(p, dict))
+        return EventText(_("tracking number"), new=numbers, summary=numbers)
     label = str(EventType(event_type).label) if event_type in EventType.values else event_type
     return EventText(label)
 

@@ -1,7 +1,11 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from backyard.models import TenantOwned
+
+from .constants import SIZE_ORDER, CoolType, Service, carrier_slots
 
 
 class Carrier(models.TextChoices):
@@ -18,6 +22,37 @@ class DeliveryMethod(TenantOwned):
     carrier = models.CharField(_("carrier"), max_length=20, choices=Carrier.choices, default=Carrier.YAMATO)
     position = models.PositiveIntegerField(_("position"), default=0)
     active = models.BooleanField(_("active"), default=True)
+    # fees (issue 16): the service, COD, the slots offered, the default size and the fee table
+    service = models.CharField(_("service"), max_length=20, choices=Service.choices, default=Service.OTHER)
+    cool_type = models.CharField(_("cool type"), max_length=10, choices=CoolType.choices, blank=True, default="")
+    cod_allowed = models.BooleanField(_("can carry cash on delivery"), default=False)
+    slots = models.JSONField(
+        _("time slots offered"),
+        default=list,
+        blank=True,
+        help_text=_("The delivery time slots this method offers (each written in the carrier's code)."),
+    )
+    default_size_class = models.CharField(
+        _("default size class"),
+        max_length=10,
+        choices=[(size, size) for size in SIZE_ORDER],
+        blank=True,
+        help_text=_("The parcel's size class where a product has none or the SKU is unknown."),
+    )
+    default_weight_g = models.PositiveIntegerField(
+        _("default weight per item (g)"),
+        null=True,
+        blank=True,
+        help_text=_("The weight counted for an item whose product has none (weight-based fee tables)."),
+    )
+    fee_table = models.ForeignKey(
+        "FeeTable",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="methods",
+        verbose_name=_("fee table"),
+    )
 
     class Meta:
         verbose_name = _("delivery method")
@@ -27,6 +62,16 @@ class DeliveryMethod(TenantOwned):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        offered = set(carrier_slots(self.carrier))
+        if not isinstance(self.slots, list) or any(slot not in offered for slot in self.slots):
+            raise ValidationError({"slots": _("The carrier has no code for one of these time slots.")})
+        if self.cool_type and self.service != Service.COOL:
+            raise ValidationError({"cool_type": _("Only Cool TA-Q-BIN carries a cool type.")})
+        if self.fee_table_id and self.fee_table and self.fee_table.tenant_id != self.tenant_id:
+            raise ValidationError({"fee_table": _("Choose one of this tenant's fee tables.")})
 
 
 class ShippingStore(TenantOwned):
@@ -44,3 +89,278 @@ class ShippingStore(TenantOwned):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- waybills and tracking (issue 16) ---
+# The lower layer: string references to orders' rows, no import of orders (pyproject's layers).
+
+
+class WaybillFormat(models.TextChoices):
+    """A carrier's waybill layout (shipping.formats has one module per layout)."""
+
+    B2CLOUD = "b2cloud", _("Yamato B2 Cloud")
+    EHIDEN = "ehiden", _("Sagawa e-Hiden")
+    YUPRI = "yupri", _("Japan Post Yu-Pack Print R")
+    CLICKPOST = "clickpost", _("Click Post")
+
+
+FORMAT_CARRIER: dict[str, str] = {
+    WaybillFormat.B2CLOUD: Carrier.YAMATO,
+    WaybillFormat.EHIDEN: Carrier.SAGAWA,
+    WaybillFormat.YUPRI: Carrier.JAPAN_POST,
+    WaybillFormat.CLICKPOST: Carrier.JAPAN_POST,
+}
+
+# The carriers' public tracking pages, the number in the query.
+TRACKING_URLS: dict[str, str] = {
+    Carrier.YAMATO: "https://toi.kuronekoyamato.co.jp/cgi-bin/tneko?number01={number}",
+    Carrier.SAGAWA: "https://k2k.sagawa-exp.co.jp/p/web/okurijosearch.do?okurijoNo={number}",
+    Carrier.JAPAN_POST: "https://trackings.post.japanpost.jp/services/srv/search/direct?reqCodeNo1={number}"
+    "&searchKind=S002&locale=ja",
+}
+
+
+def tracking_url(carrier: str, number: str) -> str:
+    """The carrier's public tracking page for `number`; "" for a carrier without one."""
+    pattern = TRACKING_URLS.get(carrier)
+    return pattern.format(number="".join(ch for ch in number if ch.isalnum())) if pattern else ""
+
+
+def management_number_for(order_id: int) -> str:
+    """お客様管理番号 written for an order: stable (from its id), unique, 12 half-width characters (e飛伝 takes 16)."""
+    return f"BY{order_id:010d}"
+
+
+class ShippingSettings(TenantOwned):
+    """A tenant's choices for waybills and tracking: where exported orders and orders with tracking numbers go."""
+
+    status_after_export = models.ForeignKey(
+        "orders.Status",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("status after waybill export"),
+        help_text=_("Exported orders move here; empty: they keep their status."),
+    )
+    status_after_tracking = models.ForeignKey(
+        "orders.Status",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("status after tracking numbers"),
+        help_text=_("Orders that get a tracking number move here (tracking registered / shipped)."),
+    )
+
+    b2_billing_code = models.CharField(
+        _("B2 Cloud billing customer code"), max_length=12, blank=True, help_text=_("請求先顧客コード (12 digits).")
+    )
+    b2_billing_class = models.CharField(_("B2 Cloud billing class code"), max_length=3, blank=True)
+    b2_freight_number = models.CharField(_("B2 Cloud freight management number"), max_length=2, blank=True)
+
+    class Meta:
+        verbose_name = _("shipping settings")
+        verbose_name_plural = _("shipping settings")
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="shippingsettings_one_per_tenant")]
+
+    def __str__(self) -> str:
+        return str(_("shipping settings"))
+
+
+class WaybillExport(TenantOwned):
+    """One waybill file (or zip of files) given to the operator."""
+
+    format = models.CharField(_("format"), max_length=20, choices=WaybillFormat.choices)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    filename = models.CharField(_("file name"), max_length=200)
+    order_count = models.PositiveIntegerField(_("orders"), default=0)
+    replacements = models.JSONField(_("replaced characters"), default=list, blank=True)
+    refused = models.JSONField(_("refused orders"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("waybill export")
+        verbose_name_plural = _("waybill exports")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class WaybillMark(TenantOwned):
+    """An order's waybill mark: the management number written for it (reused on every export) and its last file."""
+
+    order = models.OneToOneField(
+        "orders.Order", on_delete=models.CASCADE, related_name="waybill_mark", verbose_name=_("order")
+    )
+    management_number = models.CharField(_("management number"), max_length=20)
+    export = models.ForeignKey(
+        WaybillExport, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("file")
+    )
+    exported_at = models.DateTimeField(_("exported at"))
+    times = models.PositiveIntegerField(_("times exported"), default=1)
+
+    class Meta:
+        verbose_name = _("waybill mark")
+        verbose_name_plural = _("waybill marks")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "management_number"], name="waybillmark_unique_number")
+        ]
+
+    def __str__(self) -> str:
+        return self.management_number
+
+
+class ShipmentSource(models.TextChoices):
+    IMPORT = "import", _("Issued-data file")
+    MANUAL = "manual", _("Entered by hand")
+
+
+class Shipment(TenantOwned):
+    """A parcel of an order with its tracking number (an order may have several)."""
+
+    order = models.ForeignKey(
+        "orders.Order", on_delete=models.CASCADE, related_name="shipments", verbose_name=_("order")
+    )
+    carrier = models.CharField(_("carrier"), max_length=20, choices=Carrier.choices)
+    tracking_number = models.CharField(_("tracking number"), max_length=30)
+    shipped_on = models.DateField(_("shipped on"), null=True, blank=True)
+    source = models.CharField(_("source"), max_length=10, choices=ShipmentSource.choices)
+    export = models.ForeignKey(
+        WaybillExport, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("file")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("shipment")
+        verbose_name_plural = _("shipments")
+        ordering = ["order_id", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "carrier", "tracking_number"], name="shipment_unique_tracking_number"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.tracking_number
+
+    @property
+    def url(self) -> str:
+        return tracking_url(self.carrier, self.tracking_number)
+
+
+class IssuedDataMapping(TenantOwned):
+    """Which header of a carrier's issued-data file holds what (e飛伝 and ゆうプリR: layouts not published)."""
+
+    format = models.CharField(_("format"), max_length=20, choices=WaybillFormat.choices)
+    management_number = models.CharField(_("management number column"), max_length=100)
+    tracking_number = models.CharField(_("tracking number column"), max_length=100)
+    shipped_on = models.CharField(_("ship date column"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("issued-data column mapping")
+        verbose_name_plural = _("issued-data column mappings")
+        constraints = [models.UniqueConstraint(fields=["tenant", "format"], name="issueddatamapping_unique_format")]
+
+    def __str__(self) -> str:
+        return self.get_format_display()
+
+
+# --- fees (issue 16) ---
+
+
+class FeeBasis(models.TextChoices):
+    SIZE = "size", _("By size class")
+    WEIGHT = "weight", _("By weight")
+    FLAT = "flat", _("Flat fee")
+
+
+class IslandPolicy(models.TextChoices):
+    SAME = "same", _("Same fee as the mainland")
+    SURCHARGE = "surcharge", _("Add a surcharge")
+    UNAVAILABLE = "unavailable", _("Not available to remote islands")
+
+
+class FeeTable(TenantOwned):
+    """A carrier's fee table: fee by the destination's zone (a group of prefectures) × size class or weight
+    class, or one flat fee; the remote-island rule, a free-shipping threshold and the COD fee bands."""
+
+    name = models.CharField(_("name"), max_length=100)
+    basis = models.CharField(_("fee basis"), max_length=10, choices=FeeBasis.choices, default=FeeBasis.SIZE)
+    flat_fee = models.PositiveIntegerField(_("flat fee"), null=True, blank=True)
+    island_policy = models.CharField(
+        _("remote islands"), max_length=12, choices=IslandPolicy.choices, default=IslandPolicy.SAME
+    )
+    island_surcharge = models.PositiveIntegerField(_("remote-island surcharge"), default=0)
+    free_threshold = models.PositiveBigIntegerField(
+        _("free shipping from (item subtotal)"),
+        null=True,
+        blank=True,
+        help_text=_("Orders whose item subtotal reaches this amount ship free. Empty: never free."),
+    )
+    free_shops = models.ManyToManyField(
+        "shops.Shop",
+        blank=True,
+        related_name="+",
+        verbose_name=_("free shipping only for these shops"),
+        help_text=_("Empty: the threshold holds for every shop."),
+    )
+
+    class Meta:
+        verbose_name = _("fee table")
+        verbose_name_plural = _("fee tables")
+        ordering = ["name", "pk"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="feetable_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        if self.basis == FeeBasis.FLAT and self.flat_fee is None:
+            raise ValidationError({"flat_fee": _("Enter the flat fee.")})
+
+
+class FeeZone(models.Model):
+    """A zone of a fee table: the prefectures in it and its rate per class ({"60": 940, …} for sizes,
+    {"2000": 800, …} for weights: up to that many grams)."""
+
+    table = models.ForeignKey(FeeTable, on_delete=models.CASCADE, related_name="zones", verbose_name=_("fee table"))
+    name = models.CharField(_("zone"), max_length=50)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    prefectures = models.JSONField(_("prefectures"), default=list, blank=True)
+    rates = models.JSONField(_("rates"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("zone")
+        verbose_name_plural = _("zones")
+        ordering = ["position", "pk"]
+        constraints = [models.UniqueConstraint(fields=["table", "name"], name="feezone_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CodFeeBand(models.Model):
+    """COD fee (代引手数料) for an amount to collect between `min_amount` and `max_amount` (both included)."""
+
+    table = models.ForeignKey(FeeTable, on_delete=models.CASCADE, related_name="cod_bands", verbose_name=_("fee table"))
+    min_amount = models.PositiveBigIntegerField(_("from (yen)"), default=0)
+    max_amount = models.PositiveBigIntegerField(_("up to (yen)"))
+    fee = models.IntegerField(_("COD fee"))
+
+    class Meta:
+        verbose_name = _("COD fee band")
+        verbose_name_plural = _("COD fee bands")
+        ordering = ["min_amount", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.min_amount:,}–{self.max_amount:,}"

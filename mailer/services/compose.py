@@ -13,7 +13,7 @@ from django.core.mail import EmailMessage
 from django.utils.translation import gettext as _
 
 from orders.models import Order, OrderLine, PaymentMethod
-from shipping.models import DeliveryMethod
+from shipping.models import DeliveryMethod, Shipment, tracking_url
 
 from ..models import Charset, MailKind, MailTemplate
 from ..rendering import (
@@ -91,6 +91,15 @@ def orders_for_mail(tenant_id: int, order_ids: Iterable[int]) -> dict[int, MailO
         .values_list("order_id", "position", "sku", "name", "options", "unit_price", "quantity", "tax_rate")
     ):
         lines[line[0]].append(LineValues(*line[1:]))
+    first: dict[int, tuple[str, str]] = {}
+    for order_id, carrier, number in (
+        Shipment.objects.filter(tenant_id=tenant_id, order_id__in=ids)
+        .order_by("-pk")
+        .values_list("order_id", "carrier", "tracking_number")
+    ):
+        first[order_id] = (number, tracking_url(carrier, number))  # the lowest pk wins: rows come newest first
+    for row in rows:
+        row["tracking"] = first.get(row["id"], ("", ""))
     payments = dict(PaymentMethod.objects.filter(tenant_id=tenant_id).values_list("pk", "name"))
     deliveries = dict(DeliveryMethod.objects.filter(tenant_id=tenant_id).values_list("pk", "name"))
     return {
@@ -105,8 +114,24 @@ def orders_for_mail(tenant_id: int, order_ids: Iterable[int]) -> dict[int, MailO
 
 
 def tracking_of(order: MailOrder) -> tuple[str, str]:
-    """(tracking number, tracking URL) once shipping records a shipment (issue 16); none yet."""
-    return "", ""
+    """(tracking number, tracking URL) of the order's first shipment (issue 16); ("", "") before it has one.
+    orders_for_mail reads them for all its orders in one query; an order built otherwise asks here."""
+    try:
+        known = order.tracking
+    except AttributeError:
+        known = None
+    if isinstance(known, tuple):
+        return known
+    first = (
+        Shipment.objects.filter(tenant_id=order.tenant_id, order_id=order.pk)
+        .order_by("pk")
+        .values_list("carrier", "tracking_number")
+        .first()
+    )
+    if first is None:
+        return "", ""
+    carrier, number = first
+    return number, tracking_url(carrier, number)
 
 
 def compose(

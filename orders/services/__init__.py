@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from backyard.models import Tenant, TenantOwned
 from japan.phones import normalize_phone
+from shipping.constants import DEFAULT_SERVICES
 from shipping.models import Carrier, DeliveryMethod, ShippingStore
 from shops.constants import MallKind
 from shops.models import Shop
@@ -135,7 +136,14 @@ def order_defaults_create(*, tenant: Tenant) -> None:
     )
     DeliveryMethod.objects.bulk_create(
         [
-            DeliveryMethod(tenant=tenant, name=name, carrier=carrier, position=pos)
+            DeliveryMethod(
+                tenant=tenant,
+                name=name,
+                carrier=carrier,
+                service=DEFAULT_SERVICES[name][0],
+                cod_allowed=DEFAULT_SERVICES[name][1],
+                position=pos,
+            )
             for pos, (name, carrier) in enumerate(DEFAULT_DELIVERY_METHODS, start=1)
         ],
         ignore_conflicts=True,

@@ -416,6 +416,8 @@ def test_every_action_type_is_covered_by_these_tests():
         "add_mail_insert",
         "send_mail",  # tests/automation/test_mail_action.py
         "stock_check",  # tests/automation/test_stock_action.py
+        "set_shipping_fee_from_table",  # tests/shipping/test_fees_actions.py
+        "set_delivery_method_for_islands",  # tests/shipping/test_fees_actions.py
     }
 
 

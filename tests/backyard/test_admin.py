@@ -24,7 +24,7 @@ from backyard.services import membership_set
 from inventory.models import Product
 from orders.constants import Stage
 from orders.models import Label, Order, OrderEvent, PaymentMethod, Status, StatusGroup
-from shipping.models import DeliveryMethod, ShippingStore
+from shipping.models import DeliveryMethod, FeeTable, ShippingStore
 from shops.constants import MallKind
 from shops.models import Shop
 from tests.factories import PASSWORD, ShopFactory, make_member, make_order, make_tenant
@@ -239,6 +239,7 @@ def test_foreign_key_choices_are_the_tenants(owner, field, admin_client_tenant, 
     for each in (tenant, other_tenant):
         make_order(each)
         Product.objects.create(tenant=each, sku="CHOICE-1", name="選択肢の商品")  # products are offered too
+        FeeTable.objects.create(tenant=each, name="選択肢の送料表")  # and fee tables
     request = admin_client_tenant.get(reverse("admin:index")).wsgi_request
 
     formfield = (
@@ -260,6 +261,7 @@ def test_superuser_gets_every_tenants_choices(owner, field, admin_client, tenant
     for each in (tenant, other_tenant):
         make_order(each)
         Product.objects.create(tenant=each, sku="CHOICE-1", name="選択肢の商品")
+        FeeTable.objects.create(tenant=each, name="選択肢の送料表")
     request = admin_client.get(reverse("admin:index")).wsgi_request
     formfield = (
         owner.formfield_for_manytomany(field, request)
@@ -325,7 +327,7 @@ NEW_ROWS: dict[type[models.Model], Callable[[str], dict[str, str]]] = {
     PaymentMethod: lambda name: {"name": name, "code": name.lower(), "active": "on"},
     Label: lambda name: {"name": name, "colour": "#123456"},
     Shop: lambda name: {"name": name, "mall": MallKind.YAHOO, "code": name.lower(), "active": "on"},
-    DeliveryMethod: lambda name: {"name": name, "carrier": "yamato", "active": "on"},
+    DeliveryMethod: lambda name: {"name": name, "carrier": "yamato", "service": "takkyubin", "active": "on"},
     ShippingStore: lambda name: {"name": name, "code": name.lower()},
     RuleGroup: lambda name: {
         "name": name,

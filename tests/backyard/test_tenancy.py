@@ -249,6 +249,7 @@ TENANT_ROWS: dict[str, Callable[[Tenant], dict[str, int]]] = {
     "order_cancel": lambda tenant: {"order_id": make_order(tenant).pk},
     "order_task_resolve": open_task_of,
     "order_address_fix": lambda tenant: {"order_id": make_order(tenant).pk},
+    "shipping_order_fee": lambda tenant: {"order_id": make_order(tenant).pk},
     "shop_detail": lambda tenant: {"shop_id": mall_shop_of(tenant).pk},
     "shop_fetch": lambda tenant: {"shop_id": mall_shop_of(tenant).pk},
     "import_run_detail": lambda tenant: {"run_id": import_run_of(tenant)},
@@ -268,6 +269,7 @@ TENANT_ROWS: dict[str, Callable[[Tenant], dict[str, int]]] = {
     "documents_job_download": lambda tenant: {"job_id": print_job_of(tenant)},
     "documents_logo": lambda tenant: {"settings_id": document_settings_of(tenant).pk},
     "documents_seal": lambda tenant: {"settings_id": document_settings_of(tenant).pk},
+    "order_tracking": lambda tenant: {"order_id": make_order(tenant).pk},
 }
 
 
@@ -334,6 +336,10 @@ def row_of(model: type[models.Model], tenant: Tenant) -> models.Model:
     if model._meta.label == "shops.MallCodeMapping":
         return model.objects.get_or_create(
             tenant=tenant, mall="rakuten", kind="status", mall_code="900", defaults={"cancels": True}
+        )[0]
+    if model._meta.label == "shipping.FeeTable":  # a tenant has none until it writes one (issue 16)
+        return model.objects.get_or_create(
+            tenant=tenant, name="walker table", defaults={"basis": "flat", "flat_fee": 185}
         )[0]
     if model._meta.label == "inventory.Product":
         return product_of(tenant)

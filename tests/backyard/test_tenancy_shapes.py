@@ -130,6 +130,9 @@ POST_VIEWS: dict[str, dict[str, str] | None] = {
     "products_csv_import": None,  # imports the operator's own previewed file (its key is in the path)
     "products_csv_retry": None,  # reads the operator's own kept file again (its key is in the path)
     "documents_print": {"kinds": "delivery_note"},  # prints the selection (marks and events of the orders)
+    "waybill_export": None,  # keeps the selected ids for the preview (changes nothing); the download writes
+    "waybill_download": None,  # exports the operator's own kept ids (their key is in the path)
+    "tracking_apply": None,  # applies the operator's own uploaded file (its key is in the path)
 }
 SELECTION_ACTIONS = [name for name, fields in POST_VIEWS.items() if fields is not None]
 

@@ -514,12 +514,15 @@ def test_queries_do_not_grow_with_the_number_of_orders(tenant: Tenant, django_as
         memo="m",
         add_labels=[label(tenant, "ギフト")],
     )
-    # SQLite takes 999 parameters a statement, so there Django splits the bulk INSERTs into more batches.
+    # SQLite takes 999 parameters a statement, so there Django splits the bulk INSERTs into more batches; and
+    # there the count also holds the SAVEPOINT and RELEASE of the mover's atomic block (a run of this test on
+    # its own, on SQLite, counted them: 9 statements for the 7 that read and write).
     batches = 0 if connection.vendor == "postgresql" else 20
+    savepoints = 0 if connection.vendor == "postgresql" else 2
 
-    with django_assert_max_num_queries(QUERIES) as for_few:
+    with django_assert_max_num_queries(QUERIES + savepoints) as for_few:
         orders_bulk_update(tenant=tenant, order_ids=[o.pk for o in few], changes=changes, actor=ACTOR)
-    with django_assert_max_num_queries(QUERIES + batches) as for_many:
+    with django_assert_max_num_queries(QUERIES + savepoints + batches) as for_many:
         result = orders_bulk_update(
             tenant=tenant, order_ids=Order.objects.filter(pk__in=[o.pk for o in many]), changes=changes, actor=ACTOR
         )

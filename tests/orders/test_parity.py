@@ -62,6 +62,22 @@ def test_amounts_in_sql_are_the_amounts_in_python(tenant, lines, fees, fee):
     assert {name: getattr(after, name) for name in python} == python
 
 
+@pytest.mark.parametrize("cod_fee", [0, 330, 1100])
+def test_amounts_in_sql_with_a_new_cod_fee_are_the_amounts_in_python(tenant, cod_fee):
+    """The fee-table action (issue 16) sets the COD fee with the shipping fee in the same UPDATE."""
+    order = make_order(tenant, lines=[line(1080, 3, 8), line(1650, 2, 10)], shipping_fee=600, cod_fee=440, discount=200)
+    rates = set(OrderLine.objects.filter(order=order).values_list("tax_rate", flat=True))
+
+    Order.objects.filter(pk=order.pk).update(**amounts_with_shipping_fee(1300, rates, cod_fee=cod_fee))
+
+    after = Order.objects.get(pk=order.pk)
+    python = compute_amounts(
+        lines=list(after.lines.all()), shipping_fee=1300, cod_fee=cod_fee, discount=200, points_used=0
+    )
+    assert (after.shipping_fee, after.cod_fee) == (1300, cod_fee)
+    assert {name: getattr(after, name) for name in python} == python
+
+
 # --- a new order: order_create and the import ---------------------------------------------------------------
 
 
