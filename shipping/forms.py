@@ -72,9 +72,18 @@ class TrackingForm(forms.Form):
     carrier = forms.ChoiceField(
         label=_("Carrier"),
         choices=[(c, Carrier(c).label) for c in (Carrier.YAMATO, Carrier.SAGAWA, Carrier.JAPAN_POST)],
+        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
     )
-    number = forms.CharField(label=_("Tracking number"), max_length=30)
-    shipped_on = forms.DateField(label=_("Shipped on"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    number = forms.CharField(
+        label=_("Tracking number"),
+        max_length=30,
+        widget=forms.TextInput(attrs={"class": "form-control form-control-sm", "inputmode": "numeric"}),
+    )
+    shipped_on = forms.DateField(
+        label=_("Shipped on"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"}),
+    )
 
 
 class ShippingSettingsForm(forms.ModelForm):

@@ -9,7 +9,7 @@ import pytest
 
 from devtools.demo import SHOP_SPECS, demo_seed
 from orders.models import Order
-from shipping.models import DeliveryMethod, FeeTable
+from shipping.models import DeliveryMethod, FeeTable, ShippingSettings
 from shipping.services.fees import fee_quotes
 
 pytestmark = pytest.mark.django_db
@@ -36,3 +36,17 @@ def test_the_seeded_demo_quotes_its_orders_from_yamato_and_japan_post_tables():
     assert sum(1 for q in quotes.values() if q.ok) >= len(quotes) // 2
     demo_seed(count=0)  # idempotent: nothing doubled
     assert FeeTable.objects.for_tenant(tenant).count() == 8
+
+
+def test_the_demo_moves_exported_orders_to_waybill_issued_and_tracked_ones_to_shipped():
+    tenant = demo_seed(count=0).tenant
+    settings_row = ShippingSettings.objects.get(tenant=tenant)
+
+    assert (settings_row.status_after_export.name, settings_row.status_after_tracking.name) == (
+        "送り状発行済",
+        "出荷済",
+    )
+    settings_row.status_after_export = None
+    settings_row.save()
+    demo_seed(count=0)  # a second seed keeps what the tenant changed
+    assert ShippingSettings.objects.get(tenant=tenant).status_after_export is None
