@@ -130,6 +130,8 @@ SYSTEM_ACTOR_LABELS = {
     "reminder": _("Reminder"),
     "status_mail": _("Mail on entering a status"),
     "mailer": _("Mail"),
+    "mall_push": _("Shipment report to the mall"),
+    "warehouse": _("Warehouse"),
 }
 
 
@@ -153,3 +155,7 @@ class EventType(models.TextChoices):
     DOCUMENT_PRINTED = "document_printed", _("Form printed")
     WAYBILL_EXPORTED = "waybill_exported", _("Waybill exported")
     TRACKING_REGISTERED = "tracking_registered", _("Tracking number registered")
+    MALL_NOTIFIED = "mall_notified", _("Shipment reported to the mall")
+    MALL_NOT_NOTIFIED = "mall_not_notified", _("Mall not told")
+    WAREHOUSE_REQUESTED = "warehouse_requested", _("Shipment requested from the warehouse")
+    WAREHOUSE_ANSWERED = "warehouse_answered", _("Warehouse answered")

@@ -210,3 +210,22 @@ def order_tracking_registered_event(
 ) -> OrderEvent:
     """Issue 16: tracking numbers recorded for the order ([{"carrier", "number", "shipped_on", "source"}])."""
     return _event(order, actor, EventType.TRACKING_REGISTERED, {"shipments": shipments}, commit)
+
+
+def order_mall_push_event(*, order: Order, actor: Actor, push: dict[str, Any], commit: bool = True) -> OrderEvent:
+    """Issue 16 (B12): the shipment reported to the order's mall, or refused by it. {"mall": the shop's name,
+    "mall_order": the mall's order number told, "numbers": [tracking numbers], "ok": bool, "answer": the mall's
+    words (its error when not ok)}. ok → MALL_NOTIFIED, else MALL_NOT_NOTIFIED."""
+    type_ = EventType.MALL_NOTIFIED if push.get("ok") else EventType.MALL_NOT_NOTIFIED
+    return _event(order, actor, type_, {"push": push}, commit)
+
+
+def order_warehouse_event(
+    *, order: Order, actor: Actor, warehouse: dict[str, Any], requested: bool, commit: bool = True
+) -> OrderEvent:
+    """Issue 16 (B11): a shipment request sent to an outside warehouse (requested=True) or its answer.
+    {"warehouse": the shipping store's name, "request": the request's id, "state": the state now
+    (requested, accepted, shipped, refused), "reason": the warehouse's reason when refused, "numbers": tracking
+    numbers when shipped}."""
+    type_ = EventType.WAREHOUSE_REQUESTED if requested else EventType.WAREHOUSE_ANSWERED
+    return _event(order, actor, type_, {"warehouse": warehouse}, commit)

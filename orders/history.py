@@ -189,8 +189,34 @@ def describe_event(event_type: str, data: Mapping[str, Any] | None) -> EventText
         parcels: list[Any] = d["shipments"] if isinstance(d.get("shipments"), list) else []
         numbers = ", ".join(str(p.get("number", "")) for p in parcels if isinstance(p, dict))
         return EventText(_("tracking number"), new=numbers, summary=numbers)
+    if event_type in (EventType.MALL_NOTIFIED, EventType.MALL_NOT_NOTIFIED):
+        push: Mapping[str, Any] = d["push"] if isinstance(d.get("push"), dict) else {}
+        told = ", ".join(str(n) for n in push.get("numbers", []) if n) if isinstance(push.get("numbers"), list) else ""
+        mall, answer = str(push.get("mall", "")), str(push.get("answer", ""))
+        label = str(EventType(event_type).label)
+        return EventText(
+            label, new=f"{mall}: {told}" if told else mall, note=answer, summary=f"{mall} {answer}".strip()
+        )
+    if event_type in (EventType.WAREHOUSE_REQUESTED, EventType.WAREHOUSE_ANSWERED):
+        wh: Mapping[str, Any] = d["warehouse"] if isinstance(d.get("warehouse"), dict) else {}
+        name, reason = str(wh.get("warehouse", "")), str(wh.get("reason", ""))
+        state = str(WAREHOUSE_STATES.get(str(wh.get("state", "")), wh.get("state", "")))
+        nums = ", ".join(str(n) for n in wh.get("numbers", []) if n) if isinstance(wh.get("numbers"), list) else ""
+        label = str(EventType(event_type).label)
+        note = reason or nums
+        return EventText(
+            label, new=f"{name}: {state}" if state else name, note=note, summary=f"{name} {state} {note}".strip()
+        )
     label = str(EventType(event_type).label) if event_type in EventType.values else event_type
     return EventText(label)
+
+
+WAREHOUSE_STATES = {  # the states of a warehouse request as its events store them (shipping.models)
+    "requested": _("Requested"),
+    "accepted": _("Accepted"),
+    "shipped": _("Shipped"),
+    "refused": _("Refused"),
+}
 
 
 def actor_text(event: OrderEvent) -> str:

@@ -37,6 +37,7 @@ from orders.events import Actor, order_tracking_registered_event
 from orders.models import Order
 from orders.services.bulk import BulkChanges, orders_bulk_update
 from orders.sets import chunked, ids_in, order_stubs
+from shipping import hooks
 from shipping.formats import b2cloud
 from shipping.models import (
     FORMAT_CARRIER,
@@ -320,6 +321,7 @@ def _record(*, tenant: Tenant, plan: Plan, actor: Actor, source: str) -> Plan:
         )
         plan.moved += result.moved
         plan.refused_moves += result.refused
+    hooks.shipments_recorded(tenant_id=tenant.pk, order_ids=per_order, actor=actor)
     return plan
 
 
