@@ -93,9 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     wanted = {name for name in args.only.split(",") if name}
     results = []
     print(f"\n{'scenario':<34}{'median ms':>11}{'min':>9}{'max':>9}{'raw SQL ms':>12}  target")
-    from . import documents, inventory, mail, shipping
+    from . import bundling, documents, inventory, mail, reports, shipping
 
-    for scenario in [*scenarios.ALL, *mail.MAIL, *inventory.INVENTORY, *documents.DOCUMENTS, *shipping.SHIPPING]:
+    every = [*scenarios.ALL, *mail.MAIL, *inventory.INVENTORY, *documents.DOCUMENTS, *shipping.SHIPPING]
+    every += reports.REPORTS
+    for scenario in [*every, *bundling.BUNDLING]:
         # A name may itself hold a comma ("bulk edit 10,000 …"): match it as a whole, too.
         if wanted and scenario.name not in wanted and f",{scenario.name}," not in f",{args.only},":
             continue

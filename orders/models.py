@@ -109,6 +109,14 @@ class Label(TenantOwned):
         return self.name
 
 
+CLOSED_STAGES = (Stage.SHIPPED, Stage.COMPLETED, Stage.CANCELLED)
+
+
+def OPEN_WITH_KEY(column: str) -> models.Q:  # noqa: N802 - reads as the constant it stands for
+    """Orders not shipped, completed or cancelled whose destination key `column` is set."""
+    return ~models.Q(stage__in=[str(s) for s in CLOSED_STAGES]) & ~models.Q(**{column: ""})
+
+
 class Order(TenantOwned):
     # No single-column indexes on the foreign keys: every lookup starts from the tenant, which the composite
     # indexes below lead with, and each extra index is written on every UPDATE of an order (a bulk edit or a
@@ -219,6 +227,12 @@ class Order(TenantOwned):
     # Normalised names, kana, phone digits, email, order number and SKUs for the free-text search
     # (orders/search.py); kept by the services, never edited.
     search_text = models.TextField(_("search text"), blank=True, editable=False)
+    # Where the order goes, as keys that compare (orders/destination.py): bundle candidates (issue 17) are the
+    # open orders sharing one. Kept by the services, never edited.
+    dest_key_name = models.CharField(_("destination key (name)"), max_length=16, blank=True, default="", editable=False)
+    dest_key_phone = models.CharField(
+        _("destination key (phone)"), max_length=16, blank=True, default="", editable=False
+    )
 
     stage = FSMField(_("stage"), max_length=20, choices=Stage.choices, default=Stage.NEW)
     status = models.ForeignKey(
@@ -242,6 +256,20 @@ class Order(TenantOwned):
             models.Index(fields=["tenant", "stage", "-ordered_at"], name="order_tenant_stage_date"),
             models.Index(fields=["tenant", "-ordered_at", "-id"], name="order_tenant_date"),
             models.Index(fields=["tenant", "ship_date"], name="order_tenant_ship_date"),
+            # Bundle candidates: only open orders with a key, so the index is as small as the open work; in key
+            # and shop order, with the id, so the groups are counted by an index-only scan without a sort.
+            models.Index(
+                fields=["tenant", "dest_key_name", "shop"],
+                include=["id", "status"],
+                condition=OPEN_WITH_KEY("dest_key_name"),
+                name="order_open_dest_key_name",
+            ),
+            models.Index(
+                fields=["tenant", "dest_key_phone", "shop"],
+                include=["id", "status"],
+                condition=OPEN_WITH_KEY("dest_key_phone"),
+                name="order_open_dest_key_phone",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -109,6 +109,8 @@ def _erase(tenant_id: int, orders: list[tuple[int, str]]) -> int:
             Order.objects.filter(tenant_id=tenant_id, pk=order_id, personal_data_erased_at__isnull=True).update(
                 **values,
                 search_text=search_text([numbers[order_id], *skus[order_id]]),
+                dest_key_name="",
+                dest_key_phone="",
                 personal_data_erased_at=now,
                 version=F("version") + 1,
                 updated_at=now,

@@ -18,6 +18,7 @@ from shops.models import Shop
 
 from .. import events, hooks
 from ..constants import PARTY_FIELDS, Stage
+from ..destination import KEY_FIELDS, set_destination_keys
 from ..events import Actor
 from ..exceptions import StageMoveRefused, StaleOrder
 from ..locks import order_lock
@@ -295,6 +296,7 @@ def order_create(
     ).items():
         setattr(order, name, value)
     order.search_text = order_search_text(order, (line.sku for line in line_objs))
+    set_destination_keys(order)
     order.save()
     for line in line_objs:
         line.order = order
@@ -371,8 +373,9 @@ def order_update(
     _apply_amounts(locked, changed)
     if set(changed) & set(SEARCH_FIELDS):
         _refresh_search_text(locked)
+    keys = set_destination_keys(locked) if set(changed) & set(KEY_FIELDS) else []
     locked.version += 1
-    locked.save(update_fields=[*changed, *AMOUNT_FIELDS, "search_text", "version", "updated_at"])
+    locked.save(update_fields=[*changed, *AMOUNT_FIELDS, "search_text", *keys, "version", "updated_at"])
     events.OrderEvent.objects.bulk_create(built)
     hooks.order_fields_changed(tenant_id=locked.tenant_id, order_ids=[locked.pk], fields=changed)
     return locked

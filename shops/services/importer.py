@@ -71,6 +71,7 @@ from japan.phones import normalize_phone
 from orders import events
 from orders.constants import PARTY_FIELDS, ActorKind, EventType, Stage
 from orders.copy import JsonText, copy_rows, save_events
+from orders.destination import KEY_COLUMNS, destination_keys, set_destination_keys
 from orders.events import Actor
 from orders.exceptions import StageMoveRefused
 from orders.hooks import order_fields_changed, orders_entered_status
@@ -114,7 +115,7 @@ IMPORTED_FIELDS = (
     *FK_FIELDS,
 )
 assert set(IMPORTED_FIELDS) <= EDITABLE_FIELDS
-DERIVED_FIELDS = ("item_subtotal", "tax", "total", "search_text", "version", "updated_at")
+DERIVED_FIELDS = ("item_subtotal", "tax", "total", "search_text", *KEY_COLUMNS, "version", "updated_at")
 LINES = "lines"  # the key of the lines in MallOrder.values and in the operator-edit lookup
 NOTES_KEPT = 200  # notes an ImportRun keeps; the rest are counted
 LINE_EVENTS = (EventType.LINE_ADDED, EventType.LINE_CHANGED, EventType.LINE_REMOVED)
@@ -768,6 +769,7 @@ def _create(state: _Batch, new: list[Prepared]) -> list[int]:
         row["search_text"] = search_text(
             [*(str(row.get(name) or "") for name in SEARCH_FIELDS), *(line.sku for line in p.lines)]
         )
+        row.update(destination_keys(row))
         rows.append(row)
     ids = _order_rows().insert(rows)
     _insert(
@@ -890,6 +892,7 @@ def _merge(state: _Batch, changed: list[tuple[int, Prepared]]) -> None:
             order.search_text = search_text(
                 [*(str(getattr(order, name) or "") for name in SEARCH_FIELDS), *(line.sku for line in final)]
             )
+            set_destination_keys(order)
             order.version += 1
             order.updated_at = state.now
             written.append(order)
