@@ -264,6 +264,9 @@ DOCUMENTS_INLINE_ORDERS = int(os.environ.get("DOCUMENTS_INLINE_ORDERS") or 20)
 DOCUMENTS_JOBS_KEEP_DAYS = int(os.environ.get("DOCUMENTS_JOBS_KEEP_DAYS") or 7)
 # A products CSV of more rows is previewed and imported by a worker (inventory.tasks.products_csv_work).
 PRODUCTS_CSV_INLINE_ROWS = int(os.environ.get("PRODUCTS_CSV_INLINE_ROWS") or 2000)
+# An issued-data file (tracking numbers back) of more rows is matched and applied by a worker
+# (shipping.tasks.issued_file_step).
+TRACKING_INLINE_ROWS = int(os.environ.get("TRACKING_INLINE_ROWS") or 2000)
 
 # The project's SMTP route (mailer.routes), for mail whose shop and tenant have none; `make run` points it at
 # the development SMTP catcher (devtools/smtpcatcher.py). Empty: no project route.

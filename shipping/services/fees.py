@@ -10,7 +10,8 @@ How a quote is reckoned:
 - the parcel's class: for a size table the largest size class among the products of the order's lines, the
   method's default size class standing in for a product without one or a SKU no product answers to; for a
   weight table the summed weight (product weight × quantity, the method's default weight per item where a
-  product has none), in the smallest weight class that holds it; a flat table has no class;
+  product has none), in the smallest weight class that holds it; a flat table has no class. A set product
+  without its own size or weight counts as its components (their largest size, their summed weights);
 - the zone of the destination's prefecture, and that zone's rate for the class;
 - remote islands (the tenant's island postal codes, through the check automation provides, or the mall's
   flag): the table's surcharge is added, or the table refuses islands;
@@ -34,7 +35,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from backyard.models import Tenant
-from inventory.models import Product
+from inventory.models import Product, SetComponent
 from orders.models import Order, OrderLine
 from orders.sets import chunked, ids_in
 
@@ -157,14 +158,7 @@ def fee_quotes(
         ):
             lines[order_id].append((sku, quantity))
         skus = sorted({sku for rows in lines.values() for sku, _q in rows if sku})
-        products: dict[str, tuple[str, int | None]] = {}
-        for start in range(0, len(skus), 5000):
-            products.update(
-                (sku, (size, weight))
-                for sku, size, weight in Product.objects.filter(
-                    tenant_id=tenant.pk, sku__in=skus[start : start + 5000]
-                ).values_list("sku", "size_class", "weight_g")
-            )
+        products = _parcel_products(tenant, skus)
         if islands is not None:
             on_island = islands
         else:
@@ -315,6 +309,42 @@ def _quote(
     return quote
 
 
+def _parcel_products(tenant: Tenant, skus: list[str]) -> dict[str, tuple[str, int | None]]:
+    """{SKU: (size class, weight in g)} of the tenant's products among `skus`. A set product without its own
+    size or weight has its components': the largest of their size classes, the sum of their weights × the
+    quantity in the set (unknown when a component's is). Two queries per 5,000 SKUs."""
+    products: dict[str, tuple[str, int | None]] = {}
+    sets: dict[int, tuple[str, str, int | None]] = {}  # set product id: (SKU, own size, own weight)
+    for start in range(0, len(skus), 5000):
+        for pk, sku, size, weight, is_set in Product.objects.filter(
+            tenant_id=tenant.pk, sku__in=skus[start : start + 5000]
+        ).values_list("pk", "sku", "size_class", "weight_g", "is_set"):
+            products[sku] = (size, weight)
+            if is_set and (not size or weight is None):
+                sets[pk] = (sku, size, weight)
+    parts: dict[int, list[tuple[str, int | None, int]]] = defaultdict(list)
+    wanted = sorted(sets)
+    for start in range(0, len(wanted), 5000):
+        for set_id, size, weight, quantity in SetComponent.objects.filter(
+            tenant_id=tenant.pk, set_product_id__in=wanted[start : start + 5000]
+        ).values_list("set_product_id", "component__size_class", "component__weight_g", "quantity"):
+            parts[set_id].append((size, weight, quantity))
+    for set_id, (sku, size, weight) in sets.items():
+        components = parts.get(set_id)
+        if not components:
+            continue
+        if not size and all(part_size for part_size, _w, _q in components):
+            size = max((part_size for part_size, _w, _q in components), key=_size_rank)
+        if weight is None and all(part_weight is not None for _s, part_weight, _q in components):
+            weight = sum((part_weight or 0) * quantity for _s, part_weight, quantity in components)
+        products[sku] = (size, weight)
+    return products
+
+
+def _size_rank(size: str) -> int:
+    return SIZE_ORDER.index(size) if size in SIZE_ORDER else len(SIZE_ORDER)
+
+
 def _size_class(
     method: DeliveryMethod, lines: list[tuple[str, int]], products: dict[str, tuple[str, int | None]]
 ) -> str | None:
@@ -323,7 +353,7 @@ def _size_class(
     sizes = [(products.get(sku) or ("", None))[0] or default for sku, _quantity in lines] or [default]
     if not all(sizes):
         return None
-    return max(sizes, key=lambda size: SIZE_ORDER.index(size) if size in SIZE_ORDER else len(SIZE_ORDER))
+    return max(sizes, key=_size_rank)
 
 
 def _weight(

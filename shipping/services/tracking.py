@@ -34,6 +34,7 @@ from backyard.csvtext import CsvRefused, Decoded
 from backyard.models import Tenant
 from orders.copy import save_events
 from orders.events import Actor, order_tracking_registered_event
+from orders.locks import orders_lock
 from orders.models import Order
 from orders.services.bulk import BulkChanges, orders_bulk_update
 from orders.sets import chunked, ids_in, order_stubs
@@ -262,8 +263,13 @@ def _external_ids(tenant: Tenant, order_ids: Iterable[int]) -> dict[int, str]:
 def tracking_apply(
     *, tenant: Tenant, fmt: str, rows: list[IssuedRow], actor: Actor, source: str = ShipmentSource.IMPORT
 ) -> Plan:
-    """Record the new shipments, write the events, move the orders; the plan is made again inside the
-    transaction so that two uploads of one file cannot both record it."""
+    """Record the new shipments, write the events, move the orders. The orders the file names are locked (in
+    id order) and the plan made again under the locks, so that two uploads of one file at once queue and the
+    second records nothing."""
+    plan = tracking_plan(tenant=tenant, fmt=fmt, rows=rows)
+    if not plan.new:
+        return plan
+    orders_lock(tenant, sorted({order_id for _l, order_id, _n, _t, _d in plan.new}), ("id",))
     plan = tracking_plan(tenant=tenant, fmt=fmt, rows=rows)
     return _record(tenant=tenant, plan=plan, actor=actor, source=source)
 
@@ -338,6 +344,7 @@ def shipment_add(*, tenant: Tenant, order: Order, carrier: str, number: str, shi
     )
     row = IssuedRow(1, mark.management_number, number, shipped_on.isoformat() if shipped_on else "")
     with transaction.atomic():
+        orders_lock(tenant, [order.pk], ("id",))
         plan = tracking_plan(tenant=tenant, fmt=fmt, rows=[row])
         if plan.problems:
             raise TrackingRefused(plan.problems[0][1])

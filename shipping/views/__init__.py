@@ -16,18 +16,19 @@ from backyard.http import TenantRequest
 KEEP_SECONDS = 60 * 60
 
 
-def _entry(request: TenantRequest, kind: str, key: str) -> str:
+def entry_key(request: TenantRequest, kind: str, key: str) -> str:
+    """The cache key of what a screen keeps (a worker given a step reads and writes it by this key)."""
     return f"shipping:{kind}:{request.tenant.pk}:{request.user.pk}:{key}"
 
 
 def keep(request: TenantRequest, kind: str, value: dict[str, Any], key: str = "") -> str:
     key = key or secrets.token_hex(16)
-    cache.set(_entry(request, kind, key), value, KEEP_SECONDS)
+    cache.set(entry_key(request, kind, key), value, KEEP_SECONDS)
     return key
 
 
 def kept(request: TenantRequest, kind: str, key: str) -> dict[str, Any]:
-    value = cache.get(_entry(request, kind, key)) if len(key) == 32 and key.isalnum() else None
+    value = cache.get(entry_key(request, kind, key)) if len(key) == 32 and key.isalnum() else None
     if not isinstance(value, dict):
         raise Http404
     return value

@@ -7,15 +7,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
+from django.core.cache import cache
+from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from backyard.csvtext import CsvRefused, Decoded, decode
+from backyard.csvtext import CsvRefused, decode
 from backyard.http import TenantRequest
 from backyard.views import tenant_required
 from orders.events import Actor
@@ -23,22 +27,29 @@ from orders.selectors import access_order
 
 from ..forms import IssuedUploadForm, MappingForm, ShippingSettingsForm, TrackingForm
 from ..models import Shipment, WaybillFormat
-from ..services.tracking import (
-    Mapping,
-    Plan,
-    TrackingRefused,
-    issued_rows,
-    mapping_for,
-    mapping_save,
-    shipment_add,
-    tracking_apply,
-    tracking_plan,
-)
+from ..services import issued_files
+from ..services.tracking import Mapping, TrackingRefused, mapping_for, mapping_save, shipment_add
 from ..services.waybills import shipping_settings
-from . import keep, kept
+from ..tasks import issued_file_step
+from . import entry_key, keep, kept
 
 KIND = "issued"
-SHOWN = 200
+APPLYING_SECONDS = 5 * 60  # a short file being applied in the request: a second click waits for it
+
+
+def _entry(request: TenantRequest, key: str) -> str:
+    return entry_key(request, KIND, key)
+
+
+def _hand_over(request: TenantRequest, key: str, entry: dict[str, Any], step: str) -> None:
+    """Give the step to a worker (after this request's transaction), the entry marked as being worked on."""
+    keep(request, KIND, issued_files.working(entry, step), key)
+    actor = Actor.for_user(request.user)
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    cache_key, tenant_id = _entry(request, key), request.tenant.pk
+    transaction.on_commit(
+        lambda: issued_file_step.delay(cache_key, tenant_id, step, language, actor.name, actor.user_id)
+    )
 
 
 @tenant_required
@@ -47,38 +58,40 @@ def tracking_upload(request: TenantRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             decoded = decode(form.cleaned_data["file"].read())
+            rows = issued_files.count_rows(decoded)
         except CsvRefused as refused:
             form.add_error("file", str(refused))
         else:
-            key = keep(
-                request,
-                KIND,
-                {
-                    "filename": form.cleaned_data["file"].name,
-                    "format": form.cleaned_data["format"],
-                    "text": decoded.text,
-                    "encoding": decoded.encoding,
-                    "delimiter": decoded.delimiter,
-                    "header": decoded.header,
-                },
-            )
+            entry = {
+                "filename": form.cleaned_data["file"].name,
+                "format": form.cleaned_data["format"],
+                "text": decoded.text,
+                "encoding": decoded.encoding,
+                "delimiter": decoded.delimiter,
+                "header": decoded.header,
+                "rows": rows,
+            }
+            key = keep(request, KIND, entry)
+            if issued_files.by_worker(entry):
+                _hand_over(request, key, entry, issued_files.PREVIEW)
             return redirect("tracking_preview", key=key)
     return render(request, "shipping/tracking_upload.html", {"form": form})
 
 
-def _decoded(entry: dict[str, Any]) -> Decoded:
-    return Decoded(text=entry["text"], encoding=entry["encoding"], delimiter=entry["delimiter"])
-
-
 @tenant_required
 def tracking_preview(request: TenantRequest, key: str) -> HttpResponse:
-    """What applying the file would record; the mapping (e飛伝, ゆうプリR) can be changed and saved here."""
+    """What applying the file would record; the mapping (e飛伝, ゆうプリR) can be changed and saved here. A long
+    file's matching and applying are a worker's: the page shows its progress (htmx asks every second)."""
     entry = kept(request, KIND, key)
     fmt = entry["format"]
     context: dict[str, Any] = {"key": key, "entry": entry, "format_label": WaybillFormat(fmt).label}
+    template = "shipping/_tracking_page.html" if request.htmx else "shipping/tracking_preview.html"
     if "result" in entry:
         context["result"] = entry["result"]
-        return render(request, "shipping/tracking_preview.html", context)
+        return render(request, template, context)
+    if "working" in entry and not issued_files.is_stale(entry):
+        context["working"] = entry["working"]["step"]
+        return render(request, template, context)
     mapping = mapping_for(request.tenant, fmt)
     if fmt != WaybillFormat.B2CLOUD:
         initial = {"management_number": mapping.management_number, "tracking_number": mapping.tracking_number,
@@ -88,61 +101,72 @@ def tracking_preview(request: TenantRequest, key: str) -> HttpResponse:
             mapping = Mapping(**mapping_form.cleaned_data)
             mapping_save(tenant=request.tenant, fmt=fmt, mapping=mapping)
             messages.success(request, _("The column mapping is saved."))
+            if issued_files.by_worker(entry) and "text" in entry:  # matched again with the new mapping
+                _hand_over(request, key, entry, issued_files.PREVIEW)
             return redirect("tracking_preview", key=key)
         context["mapping_form"] = mapping_form
-    try:
-        rows = issued_rows(_decoded(entry), fmt, mapping)
-    except CsvRefused as refused:
-        context["refused"] = str(refused)
-        return render(request, "shipping/tracking_preview.html", context)
-    plan = tracking_plan(tenant=request.tenant, fmt=fmt, rows=rows)
-    context.update(_plan_context(plan), rows=len(rows))
-    return render(request, "shipping/tracking_preview.html", context)
+    if "working" in entry:  # its worker died or none runs
+        context["error"] = _(
+            "The file was not processed in time (no worker took it, or it stopped). Try again; if it happens "
+            "again, tell your administrator."
+        )
+    elif "error" in entry:
+        context["error"] = entry["error"]
+    if "preview" in entry and "working" not in entry:
+        context["preview"] = entry["preview"]
+    elif issued_files.by_worker(entry):
+        context["retry_preview"] = True
+    else:
+        try:
+            context["preview"] = issued_files.preview(tenant=request.tenant, entry=entry)
+        except CsvRefused as refused:
+            context["refused"] = str(refused)
+    return render(request, template, context)
 
 
-def _plan_context(plan: Plan) -> dict[str, Any]:
-    return {
-        "plan": plan,
-        "new": plan.new[:SHOWN],
-        "new_more": max(0, len(plan.new) - SHOWN),
-        "problems": plan.problems[:SHOWN],
-        "problems_more": max(0, len(plan.problems) - SHOWN),
-        "already": len(plan.already),
-    }
+@require_POST
+@tenant_required
+def tracking_retry(request: TenantRequest, key: str) -> HttpResponse:
+    """Match a long file again (its worker failed or never ran)."""
+    entry = kept(request, KIND, key)
+    if "result" not in entry and "text" in entry and ("working" not in entry or issued_files.is_stale(entry)):
+        _hand_over(request, key, entry, issued_files.PREVIEW)
+    return redirect("tracking_preview", key=key)
 
 
 @require_POST
 @tenant_required
 def tracking_apply_view(request: TenantRequest, key: str) -> HttpResponse:
+    """Record the file's tracking numbers: in the request for a short file, by a worker for a long one. A second
+    click while it is being applied waits for the first (the page shows the outcome)."""
     entry = kept(request, KIND, key)
-    if "result" in entry:
+    if "result" in entry or "text" not in entry:
         return redirect("tracking_preview", key=key)
-    fmt = entry["format"]
+    running = _entry(request, key) + ":applying"
+    if issued_files.by_worker(entry):
+        if cache.add(running, True, issued_files.STALE_SECONDS):
+            _hand_over(request, key, entry, issued_files.APPLY)
+        return redirect("tracking_preview", key=key)
+    if not cache.add(running, True, APPLYING_SECONDS):
+        messages.info(request, _("This file is being applied; the page shows the outcome when it is done."))
+        return redirect("tracking_preview", key=key)
     try:
-        rows = issued_rows(_decoded(entry), fmt, mapping_for(request.tenant, fmt))
+        result = issued_files.apply(tenant=request.tenant, entry=entry, actor=Actor.for_user(request.user))
     except CsvRefused as refused:
         messages.error(request, str(refused))
         return redirect("tracking_preview", key=key)
-    plan = tracking_apply(tenant=request.tenant, fmt=fmt, rows=rows, actor=Actor.for_user(request.user))
-    result = {
-        "recorded": len(plan.new),
-        "orders": plan.orders,
-        "moved": plan.moved,
-        "already": len(plan.already),
-        "problems": plan.problems[:SHOWN],
-        "problems_count": len(plan.problems),
-        "refused_moves": plan.refused_moves[:SHOWN],
-    }
+    finally:
+        cache.delete(running)
     # The file's text (personal data) is dropped once applied; the outcome stays for the page.
-    keep(request, KIND, {k: v for k, v in entry.items() if k != "text"} | {"result": result}, key)
+    keep(request, KIND, issued_files.applied(entry, result), key)
     messages.success(
         request,
         ngettext(
             "%(n)d tracking number recorded for %(orders)d orders.",
             "%(n)d tracking numbers recorded for %(orders)d orders.",
-            len(plan.new),
+            result["recorded"],
         )
-        % {"n": len(plan.new), "orders": plan.orders},
+        % {"n": result["recorded"], "orders": result["orders"]},
     )
     return redirect("tracking_preview", key=key)
 
@@ -189,6 +213,7 @@ urlpatterns = [
     path("tracking/upload/", tracking_upload, name="tracking_upload"),
     path("tracking/<str:key>/", tracking_preview, name="tracking_preview"),
     path("tracking/<str:key>/apply/", tracking_apply_view, name="tracking_apply"),
+    path("tracking/<str:key>/retry/", tracking_retry, name="tracking_retry"),
     path("orders/<int:order_id>/tracking/", order_tracking, name="order_tracking"),
     path("settings/", shipping_settings_edit, name="shipping_settings"),
 ]

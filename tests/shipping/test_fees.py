@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from devtools.demo import demo_fees_create
-from inventory.models import SizeClass
+from inventory.models import SetComponent, SizeClass
 from orders.models import PaymentMethod
 from orders.slots import DeliverySlot
 from shipping.constants import SIZE_ORDER, SLOTS, carrier_slots, slot_code
@@ -128,6 +128,28 @@ def test_weight_classes_from_the_summed_weight(tenant):
     assert quotes[unknown.pk].fee == 510
     assert quotes[heavy.pk].fee is None
     assert "1080" in quotes[heavy.pk].refused
+
+
+def test_a_set_product_without_size_or_weight_counts_as_its_components(tenant, takkyubin):
+    tea, cup = product(tenant, "TEA", "60", 150), product(tenant, "CUP", "80", 400)
+    gift = product(tenant, "GIFT", "")  # the set: no size or weight of its own
+    boxed = product(tenant, "BOXED", "100", 900)  # a set with its own: its own count
+    for set_product in (gift, boxed):
+        set_product.is_set = True
+        set_product.save()
+        SetComponent.objects.create(tenant=tenant, set_product=set_product, component=tea, quantity=2)
+        SetComponent.objects.create(tenant=tenant, set_product=set_product, component=cup, quantity=1)
+    by_size = order_to(tenant, takkyubin, lines=[line("GIFT")])
+    own = order_to(tenant, takkyubin, lines=[line("BOXED")])
+    quotes = fee_quotes(tenant, [by_size.pk, own.pk])
+    assert quotes[by_size.pk].parcel_class == "80サイズ"  # the cup's, the largest component
+    assert quotes[own.pk].parcel_class == "100サイズ"
+    via = method(tenant, "定形外", weight_table(tenant), default_weight_g=50, cod_allowed=False)
+    weighed = order_to(tenant, via, lines=[line("GIFT")])  # 150 × 2 + 400 = 700 g → up to 1 kg
+    assert shipping_fee_for(weighed).fee == 750
+    cup.weight_g = None  # a component of unknown weight: the method's default for the set, as for any product
+    cup.save()
+    assert shipping_fee_for(weighed).fee == 180  # 50 g: up to 100 g
 
 
 def test_remote_island_surcharge_from_the_tenants_island_codes_or_the_malls_flag(tenant, takkyubin):
