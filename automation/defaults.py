@@ -45,6 +45,9 @@ class BuiltinTask:
     # Resolved by the next check that finds the order whole / every SKU known.
     STOCK_SHORTAGE = "stock_shortage"
     UNKNOWN_SKU = "unknown_sku"
+    # Another open order of the same shop goes to the same destination (orders.bundling, issue 17): the two
+    # could travel as one parcel. Resolved by itself once the order has no such sibling any more.
+    BUNDLE_CANDIDATE = "bundle_candidate"
 
 
 DEFAULT_GROUP = "基本の自動処理"
@@ -60,6 +63,7 @@ BUILTIN_TASKS: list[tuple[str, str, str]] = [
     (BuiltinTask.DELIVERY_SLOT_CHECK, "配達時間帯を確認", "#0d6efd"),
     (BuiltinTask.STOCK_SHORTAGE, "欠品", "#b02a37"),
     (BuiltinTask.UNKNOWN_SKU, "SKU不明", "#6c757d"),
+    (BuiltinTask.BUNDLE_CANDIDATE, "同梱候補", "#20c997"),
 ]
 
 # (rule name, payment method code, also "no remarks", target stage)

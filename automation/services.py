@@ -65,6 +65,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from backyard.models import Tenant
+from orders.bundling import orders_with_siblings
 from orders.constants import EventType
 from orders.events import Actor
 from orders.locks import order_lock, orders_lock_ids
@@ -335,6 +336,8 @@ class _Engine:
             base = self._fee_never_changed(self._island_orders(ids))
         elif code == BuiltinTask.DELIVERY_SLOT_CHECK:
             base = self._slot_unread(ids)
+        elif code == BuiltinTask.BUNDLE_CANDIDATE:
+            base = orders_with_siblings(self.tenant, ids)
         elif code:
             return None  # a code this version does not know
         else:
@@ -460,6 +463,7 @@ DESTINATION_FIELDS = frozenset({"dest_postal_code", "dest_prefecture", "dest_cit
 RECHECKED_ON_CHANGE: dict[str, frozenset[str]] = {
     BuiltinTask.ADDRESS_WARNING: DESTINATION_FIELDS,
     BuiltinTask.DELIVERY_SLOT_CHECK: frozenset({"delivery_time_slot", "delivery_slot"}),
+    BuiltinTask.BUNDLE_CANDIDATE: DESTINATION_FIELDS | {"dest_name", "dest_phone"},
 }
 
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Min
+from django.db.models import Count, Exists, Min, OuterRef
 
 from backyard.models import Tenant
 
 from .models import CLOSED_STAGES, Order
+from .sets import chunked, ids_in
 
 MATCHES = {"name_address": "dest_key_name", "phone_address": "dest_key_phone"}
 
@@ -63,3 +64,26 @@ def bundle_candidates(
             if group_of is not None:
                 group_of.order_ids.append(order_id)
     return list(found.values()), total
+
+
+def orders_with_siblings(tenant: Tenant, order_ids: Collection[int], *, match: str = "name_address") -> set[int]:
+    """Of these open orders, those that another open order of the same shop goes with (same destination key):
+    the built-in task 同梱候補 (automation). One query per chunk, each order's question answered by the partial
+    index of open orders by key and shop."""
+    column = MATCHES[match]
+    closed = [str(s) for s in CLOSED_STAGES]
+    sibling = (
+        Order.objects.filter(tenant_id=tenant.pk, **{column: OuterRef(column)}, shop_id=OuterRef("shop_id"))
+        .exclude(pk=OuterRef("pk"))
+        .exclude(stage__in=closed)
+    )
+    found: set[int] = set()
+    for chunk in chunked(sorted(set(order_ids))):
+        found.update(
+            Order.objects.filter(ids_in("pk", chunk), tenant_id=tenant.pk)
+            .exclude(stage__in=closed)
+            .exclude(**{column: ""})
+            .filter(Exists(sibling))
+            .values_list("pk", flat=True)
+        )
+    return found

@@ -12,7 +12,9 @@ from tests.factories import make_order
 
 def test_process_orders_runs_the_engine_and_reports_counts(tenant):
     card = make_order(tenant)
-    bank = make_order(tenant, payment_method=payment(tenant, "bank_transfer"), remarks="領収書希望")
+    bank = make_order(  # to another address: the two would be bundle candidates (同梱候補) otherwise
+        tenant, payment_method=payment(tenant, "bank_transfer"), remarks="領収書希望", dest_address1="丸の内2-2-2"
+    )
 
     outcome = process_orders.apply(args=[tenant.pk, [card.pk, bank.pk]], kwargs={"actor_name": "import"}).get()
 
