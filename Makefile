@@ -55,6 +55,8 @@ keys: $(KEYS)
 SMTP_PORT := $(or $(BACKYARD_SMTP_PORT),8025)
 MAILBOX_PORT := $(or $(BACKYARD_MAILBOX_PORT),8026)
 run: export EMAIL_URL ?= smtp://127.0.0.1:$(SMTP_PORT)
+# The demo's outside warehouse (devtools/fakewarehouse.py, the Procfile's `demowarehouse:`) listens on 127.0.0.1.
+run: export WAREHOUSE_ALLOW_PRIVATE_URLS ?= 1
 
 run: install keys
 	$(PY) manage.py migrate --noinput
@@ -65,6 +67,8 @@ run: install keys
 	@echo "  database: $${DATABASE_URL:-SQLite in var/}    broker: $${REDIS_URL:-embedded (var/broker)}"
 	@echo "  demo mall: a fake Shopify on 127.0.0.1:$${BACKYARD_DEMO_MALL_PORT:-8801}, a new order every minute,"
 	@echo "             polled every minute into the demo's 公式オンラインストア (F6 on the order list fetches at once)"
+	@echo "  demo warehouse: a fake 3PL on 127.0.0.1:$${BACKYARD_DEMO_WAREHOUSE_PORT:-8802} behind 外部倉庫（デモ3PL）: set an"
+	@echo "             order's shipping store to it, 出荷依頼 on the list; accepted at once, shipped ~3 minutes later"
 	@echo "  CSV import: 店舗 → CSV を取り込む, e.g. docs/samples/yahoo-auction.csv into ヤフオク!出品"
 	@echo "  送信メールの確認: http://127.0.0.1:$(MAILBOX_PORT)/ (an SMTP catcher on 127.0.0.1:$(SMTP_PORT) keeps"
 	@echo "             what is sent, unless EMAIL_URL was set before make run; mail in $(KEYS_DIR)/mail/)"

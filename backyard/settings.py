@@ -212,6 +212,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Every SHOPS_POLL_TICK: one shops.tasks.poll_shop per active shop whose poll is due at this tick (each
     # shop's own interval, from one poll's start to the next; shops.services.polling.poll_tick).
     "poll-due-shops": {"task": "shops.tasks.poll_due_shops", "schedule": SHOPS_POLL_TICK},
+    # Shipment reports to the malls that no worker carried out (a lost task, a dead worker): sent again.
+    "send-left-behind-reports": {"task": "shops.tasks.send_left_behind_reports", "schedule": 300.0},
     # Daily: Amazon buyers' personal data 30 days after shipment (T2, shops.retention).
     "erase-amazon-personal-data": {"task": "shops.tasks.erase_amazon_personal_data", "schedule": 86_400.0},
     # Daily at 03:30 (CELERY_TIMEZONE, Tokyo), when nobody works the orders: old import runs (shops.services.runs).
@@ -224,7 +226,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "send-reminders": {"task": "mailer.tasks.send_reminders", "schedule": crontab(hour=9, minute=0)},
     # Printed forms' PDFs hold customers' names and addresses: kept DOCUMENTS_JOBS_KEEP_DAYS, then deleted.
     "prune-print-jobs": {"task": "documents.tasks.prune_print_jobs", "schedule": crontab(hour=3, minute=50)},
+    # Every minute: outside warehouses' answers read (API polled, CSV inbox read), unsent requests sent again.
+    "poll-warehouses": {"task": "shipping.tasks.poll_warehouses", "schedule": 60.0},
 }
+# CSV-drop warehouses (issue 16 item 5): the folders a store names lie under this one (a 3PL's SFTP mounted or
+# synced there); nothing outside it is read or written.
+WAREHOUSE_DROP_ROOT = Path(os.environ.get("WAREHOUSE_DROP_ROOT") or VAR_DIR / "warehouse")
+# A warehouse's API address is typed by a tenant's admin: it may not lead inside our network (as SMTP routes may
+# not), unless this is on (development, `make run`'s demo warehouse on 127.0.0.1, and the tests).
+WAREHOUSE_ALLOW_PRIVATE_URLS = env_bool("WAREHOUSE_ALLOW_PRIVATE_URLS", default=DEBUG)
 # Mail goes through a queue of its own (a slow SMTP server must not hold up polls and auto-processing); the
 # worker of `make run` and the Procfile consume it beside the default queue.
 MAILER_QUEUE = os.environ.get("MAILER_QUEUE", "mail").strip() or "mail"

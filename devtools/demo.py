@@ -55,7 +55,7 @@ from orders.selectors import first_status
 from orders.services import order_update
 from orders.services.bulk import BulkChanges, orders_bulk_update
 from orders.services.entry import manual_order_create
-from shipping.models import DeliveryMethod, ShippingStore
+from shipping.models import DeliveryMethod, ShippingStore, StoreKind
 from shops.connectors.base import ImportedLine, ImportedOrder
 from shops.constants import MallKind
 from shops.crypto import CredentialsUnreadable, decrypt_credentials
@@ -920,6 +920,7 @@ def demo_seed(*, count: int = 1000, seed: int = DEFAULT_SEED, now: dt.datetime |
         demo_fees_create(tenant=tenant)
         demo_shipping_settings_create(tenant=tenant)
         _connect_demo_mall(shops["shopify"])
+        demo_warehouse_connect(tenant=tenant)
         existing = Order.objects.for_tenant(tenant).count()
         created = 0
         processed = None
@@ -1251,6 +1252,36 @@ def _connect_demo_mall(shop: Shop) -> None:
     shop_credentials_set(shop=shop, values={"shop_domain": DEMO_SHOP, "access_token": DEMO_ACCESS_TOKEN})
 
 
+DEMO_WAREHOUSE_CODE = "demo-3pl"
+
+
+def demo_warehouse_connect(*, tenant: Tenant) -> ShippingStore:
+    """The demo's second shipping store, an outside warehouse (issue 16 item 5) pointed at the fake warehouse
+    `make run` starts (Procfile: demowarehouse), so that 出荷依頼 from the list goes somewhere that answers:
+    accepted at once, shipped with tracking numbers a few minutes later. A store someone pointed elsewhere is
+    left alone; its token is set again when no key opens it (a var/ from before its own credentials key)."""
+    from .fakewarehouse import DEMO_WAREHOUSE_TOKEN
+
+    port = os.environ.get("BACKYARD_DEMO_WAREHOUSE_PORT", "8802")
+    demo_url = f"http://127.0.0.1:{port}"
+    store, created = ShippingStore.objects.get_or_create(
+        tenant=tenant,
+        code=DEMO_WAREHOUSE_CODE,
+        defaults={"name": "外部倉庫（デモ3PL）", "position": 2, "kind": StoreKind.API, "api_base_url": demo_url},
+    )
+    if not created and store.api_base_url and store.api_base_url != demo_url:
+        return store
+    try:
+        if store.api_token == DEMO_WAREHOUSE_TOKEN and store.api_base_url == demo_url:
+            return store
+    except CredentialsUnreadable:
+        pass
+    store.kind, store.api_base_url = StoreKind.API, demo_url
+    store.set_api_token(DEMO_WAREHOUSE_TOKEN)
+    store.save()
+    return store
+
+
 # --- printed forms (issue 15) --------------------------------------------------------------------------------
 
 DEMO_CORPORATE_BASE = "010401000000"  # twelve digits of a made-up 法人番号; the check digit is computed
@@ -1308,6 +1339,15 @@ def demo_seal_png(text: str) -> bytes:
     return _png(image)
 
 
+def _issuer_name(shop_name: str) -> str:
+    """The shop's issuer (forms) and sender (waybills) name: the company and the shop, shortened to what the
+    carriers' sender fields hold (B2 Cloud's ご依頼主名: 32 bytes of Shift_JIS), so the demo's waybills go out."""
+    for name in (f"デモ商店株式会社 {shop_name}", f"デモ商店 {shop_name}"):
+        if len(name.encode("cp932", errors="replace")) <= 32:
+            return name
+    return "デモ商店株式会社"
+
+
 def demo_documents_create(*, tenant: Tenant) -> int:
     """Form settings for each demo shop (issuer, address, a registration number with a valid check digit, a
     drawn logo and seal; the Rakuten and Yahoo! shops' delivery notes serve as qualified invoices). A shop that
@@ -1324,7 +1364,7 @@ def demo_documents_create(*, tenant: Tenant) -> int:
         settings_row = DocumentSettings(
             tenant=tenant,
             shop=shop,
-            issuer_name=f"デモ商店株式会社 {shop.name}",
+            issuer_name=_issuer_name(shop.name),
             issuer_postal_code="100-0005",
             issuer_address="東京都千代田区丸の内1-1-1 デモビル5F",
             issuer_phone="03-0000-0000",

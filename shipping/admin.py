@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy
 from backyard.admin_mixins import TenantAdminMixin, TenantPermissionMixin, TenantScopedFieldsMixin
 
 from .constants import SIZE_ORDER, SLOT_CODES, SLOTS, prefecture_name
-from .models import CodFeeBand, DeliveryMethod, FeeBasis, FeeTable, FeeZone, ShippingStore
+from .models import CodFeeBand, DeliveryMethod, FeeBasis, FeeTable, FeeZone, ShippingStore, StoreKind
 
 # orders.slots.DeliverySlot's labels (the same msgids, so the same translations); shipping cannot import orders.
 SLOT_LABELS = {
@@ -70,11 +70,62 @@ class DeliveryMethodAdmin(TenantAdminMixin, SortableAdminMixin, admin.ModelAdmin
         return " ".join(f"{SLOT_LABELS[slot]}={codes[slot]}" for slot in obj.slots if slot in codes) or "—"
 
 
+class ShippingStoreForm(forms.ModelForm):
+    """The store with its outside-warehouse link (issue 16 item 5). The API token is written, never shown:
+    left empty, the kept one stays."""
+
+    api_base_url = forms.URLField(
+        label=gettext_lazy("API base URL"),
+        required=False,
+        assume_scheme="https",
+        widget=forms.URLInput(attrs={"size": 60}),
+    )
+    api_token = forms.CharField(
+        label=gettext_lazy("API token"),
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text=gettext_lazy("Kept encrypted. Leave empty to keep the token already set."),
+    )
+    clear_api_token = forms.BooleanField(label=gettext_lazy("Remove the API token"), required=False)
+
+    class Meta:
+        model = ShippingStore
+        fields = [
+            "tenant", "name", "code", "position", "kind", "active", "api_base_url", "api_token", "clear_api_token",
+            "csv_outbox", "csv_inbox", "csv_encoding", "auto_request_status",
+        ]  # fmt: skip
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        kind = data.get("kind")
+        has_token = bool(data.get("api_token")) or (
+            bool(self.instance.api_token_encrypted) and not data.get("clear_api_token")
+        )
+        if kind == StoreKind.API and not (data.get("api_base_url") and has_token):
+            raise ValidationError(_("An outside warehouse reached by its API needs the base URL and the token."))
+        if kind == StoreKind.CSV and not (data.get("csv_outbox") and data.get("csv_inbox")):
+            raise ValidationError(_("An outside warehouse reached by a CSV drop needs the request and answer folders."))
+        return data
+
+    def save(self, commit: bool = True) -> Any:
+        if self.cleaned_data.get("clear_api_token"):
+            self.instance.set_api_token("")
+        elif self.cleaned_data.get("api_token"):
+            self.instance.set_api_token(self.cleaned_data["api_token"])
+        return super().save(commit)
+
+
 @admin.register(ShippingStore)
 class ShippingStoreAdmin(TenantAdminMixin, SortableAdminMixin, admin.ModelAdmin):
-    list_display = ["position", "name", "code"]
+    form = ShippingStoreForm
+    list_display = ["position", "name", "code", "kind", "active", "auto_request_status"]
     list_display_links = ["name"]
-    list_filter = ["tenant"]
+    list_filter = ["tenant", "kind"]
+    readonly_fields = ["token_kept", "polled_at", "poll_problems"]
+
+    @admin.display(description=gettext_lazy("API token kept"))
+    def token_kept(self, obj: ShippingStore) -> str:
+        return "\u2022\u2022\u2022\u2022" if obj.api_token_encrypted else "—"
 
 
 # --- fees (issue 16) ---------------------------------------------------------------------------------------

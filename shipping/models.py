@@ -1,4 +1,8 @@
+from pathlib import Path
+from typing import Any
+
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -74,12 +78,85 @@ class DeliveryMethod(TenantOwned):
             raise ValidationError({"fee_table": _("Choose one of this tenant's fee tables.")})
 
 
+class StoreKind(models.TextChoices):
+    """How goods leave a shipping store: packed here, or by an outside warehouse (3PL) we send requests to."""
+
+    OWN = "own", _("Own warehouse")
+    API = "api", _("Outside warehouse (HTTP API)")
+    CSV = "csv", _("Outside warehouse (CSV drop)")
+
+
+class CsvEncoding(models.TextChoices):
+    CP932 = "cp932", _("Shift_JIS (cp932)")
+    UTF8 = "utf-8", _("UTF-8")
+
+
+def warehouse_drop_root() -> Path:
+    """The one folder under which CSV-drop folders may lie (a 3PL's SFTP mounted or synced there): a tenant's
+    admin names folders, and must not reach the rest of the server's disk."""
+    return Path(getattr(settings, "WAREHOUSE_DROP_ROOT", "") or Path(settings.VAR_DIR) / "warehouse").resolve()
+
+
+def drop_folder(path: str) -> Path:
+    """The folder a store names, resolved under warehouse_drop_root(); ValueError when it leads outside it."""
+    root = warehouse_drop_root()
+    folder = (root / path).resolve()
+    if folder != root and root not in folder.parents:
+        raise ValueError(path)
+    return folder
+
+
+def auto_request_cache_key(tenant_id: int) -> str:
+    """The cache entry of a tenant's (store, status) pairs of automatic warehouse requests: every status move
+    asks for them, so they are kept out of the database's way; a store's save or delete drops the entry."""
+    return f"shipping:auto-request:{tenant_id}"
+
+
 class ShippingStore(TenantOwned):
-    """Where goods leave from (出荷店舗): the own warehouse, a store, an outside warehouse."""
+    """Where goods leave from (出荷店舗): the own warehouse, a store, an outside warehouse.
+
+    An outside warehouse (issue 16 item 5, B11) is reached through its HTTP JSON API (base URL and a token,
+    kept encrypted like the shops' credentials) or through a CSV drop: request files written into `csv_outbox`,
+    answer files read from `csv_inbox`. `auto_request_status`: orders of this store that enter that status are
+    requested at once."""
 
     name = models.CharField(_("name"), max_length=100)
     code = models.SlugField(_("code"), max_length=60)
     position = models.PositiveIntegerField(_("position"), default=0)
+    # outside warehouse (issue 16 item 5)
+    kind = models.CharField(_("kind"), max_length=10, choices=StoreKind.choices, default=StoreKind.OWN)
+    active = models.BooleanField(
+        _("warehouse link active"), default=True, help_text=_("Off: no request is sent and no answer is read.")
+    )
+    api_base_url = models.URLField(_("API base URL"), blank=True)
+    api_token_encrypted = models.TextField(_("API token (encrypted)"), blank=True, editable=False)
+    api_cursor = models.CharField(_("answers read up to"), max_length=100, blank=True, editable=False)
+    csv_outbox = models.CharField(
+        _("request folder (outbox)"),
+        max_length=300,
+        blank=True,
+        help_text=_("Where request files are written, under the server's warehouse folder."),
+    )
+    csv_inbox = models.CharField(
+        _("answer folder (inbox)"),
+        max_length=300,
+        blank=True,
+        help_text=_("Where the warehouse's answer files are read from, under the server's warehouse folder."),
+    )
+    csv_encoding = models.CharField(
+        _("CSV encoding"), max_length=10, choices=CsvEncoding.choices, default=CsvEncoding.CP932
+    )
+    auto_request_status = models.ForeignKey(
+        "orders.Status",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("request automatically on entering"),
+        help_text=_("Orders of this store that enter this status are requested from the warehouse at once."),
+    )
+    polled_at = models.DateTimeField(_("answers last read"), null=True, blank=True, editable=False)
+    poll_problems = models.JSONField(_("problems of the last reading"), default=list, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("shipping store")
@@ -89,6 +166,51 @@ class ShippingStore(TenantOwned):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_outside(self) -> bool:
+        return self.kind in (StoreKind.API, StoreKind.CSV)
+
+    @property
+    def api_token(self) -> str:
+        """The token in clear ("" when none is kept); CredentialsUnreadable when no configured key opens it."""
+        from shops.crypto import decrypt_credentials
+
+        return decrypt_credentials(self.api_token_encrypted).get("token", "") if self.api_token_encrypted else ""
+
+    def set_api_token(self, token: str) -> None:
+        from shops.crypto import encrypt_credentials
+
+        self.api_token_encrypted = encrypt_credentials({"token": token}) if token else ""
+
+    def link_missing(self) -> str:
+        """What the warehouse link still lacks ("" when it can be used)."""
+        if self.kind == StoreKind.API and not (self.api_base_url and self.api_token_encrypted):
+            return str(_("the API base URL or token is not set"))
+        if self.kind == StoreKind.CSV and not (self.csv_outbox and self.csv_inbox):
+            return str(_("the request and answer folders are not set"))
+        return ""
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        cache.delete(auto_request_cache_key(self.tenant_id))
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        cache.delete(auto_request_cache_key(self.tenant_id))
+        return super().delete(*args, **kwargs)
+
+    def clean(self) -> None:
+        super().clean()
+        for name in ("csv_outbox", "csv_inbox"):
+            if getattr(self, name):
+                try:
+                    drop_folder(getattr(self, name))
+                except ValueError:
+                    message = _("The folder must lie under the server's warehouse folder %(root)s.")
+                    raise ValidationError({name: message % {"root": warehouse_drop_root()}}) from None
+        status = self.auto_request_status if self.auto_request_status_id else None
+        if status is not None and status.tenant_id != self.tenant_id:
+            raise ValidationError({"auto_request_status": _("Choose one of this tenant's statuses.")})
 
 
 # --- waybills and tracking (issue 16) ---
@@ -222,6 +344,7 @@ class WaybillMark(TenantOwned):
 class ShipmentSource(models.TextChoices):
     IMPORT = "import", _("Issued-data file")
     MANUAL = "manual", _("Entered by hand")
+    WAREHOUSE = "warehouse", _("Outside warehouse")
 
 
 class Shipment(TenantOwned):
@@ -364,3 +487,80 @@ class CodFeeBand(models.Model):
 
     def __str__(self) -> str:
         return f"{self.min_amount:,}–{self.max_amount:,}"
+
+
+# --- outside warehouses (issue 16 item 5, B11) ---
+
+
+class WarehouseState(models.TextChoices):
+    """A request's state; the same codes are written in the WAREHOUSE_* events."""
+
+    REQUESTED = "requested", _("Requested")
+    ACCEPTED = "accepted", _("Accepted")
+    SHIPPED = "shipped", _("Shipped")
+    REFUSED = "refused", _("Refused")
+
+
+class WarehouseBatch(TenantOwned):
+    """One sending to a warehouse: one API call or one CSV file. `payload` holds what is sent until it has gone
+    (a retry sends the very same), and is emptied then: it holds customers' addresses."""
+
+    store = models.ForeignKey(
+        ShippingStore, on_delete=models.CASCADE, related_name="warehouse_batches", verbose_name=_("shipping store")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    filename = models.CharField(_("file name"), max_length=200, blank=True)
+    order_count = models.PositiveIntegerField(_("orders"), default=0)
+    payload = models.JSONField(_("payload"), default=dict, blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("warehouse batch")
+        verbose_name_plural = _("warehouse batches")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.filename or f"#{self.pk}"
+
+
+class WarehouseRequest(TenantOwned):
+    """An order's shipment request to an outside warehouse and the warehouse's answer so far. An order has at
+    most one request that is not refused; after a refusal it can be requested again (a new row)."""
+
+    order = models.ForeignKey(
+        "orders.Order", on_delete=models.CASCADE, related_name="warehouse_requests", verbose_name=_("order")
+    )
+    store = models.ForeignKey(
+        ShippingStore, on_delete=models.CASCADE, related_name="warehouse_requests", verbose_name=_("shipping store")
+    )
+    batch = models.ForeignKey(
+        WarehouseBatch, on_delete=models.SET_NULL, null=True, blank=True, related_name="requests",
+        verbose_name=_("batch"),
+    )  # fmt: skip
+    state = models.CharField(
+        _("state"), max_length=10, choices=WarehouseState.choices, default=WarehouseState.REQUESTED
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    remote_id = models.CharField(_("warehouse's id"), max_length=100, blank=True)
+    requested_at = models.DateTimeField(_("requested at"))
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    carrier = models.CharField(_("carrier"), max_length=20, choices=Carrier.choices, blank=True)
+    numbers = models.JSONField(_("tracking numbers"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("warehouse request")
+        verbose_name_plural = _("warehouse requests")
+        ordering = ["-requested_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=~models.Q(state="refused"),
+                name="warehouserequest_one_open_per_order",
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "state", "-requested_at"], name="warehousereq_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} → {self.store_id}: {self.state}"

@@ -2,6 +2,6 @@
 
 from django.urls import URLPattern, URLResolver
 
-from .views import tracking, waybills
+from .views import tracking, warehouse, waybills
 
-urlpatterns: list[URLPattern | URLResolver] = [*waybills.urlpatterns, *tracking.urlpatterns]
+urlpatterns: list[URLPattern | URLResolver] = [*waybills.urlpatterns, *tracking.urlpatterns, *warehouse.urlpatterns]

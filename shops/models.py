@@ -358,3 +358,62 @@ class CsvUpload(TenantOwned):
 
     def __str__(self) -> str:
         return self.filename
+
+
+class ReportState(models.TextChoices):
+    PENDING = "pending", _("Not told yet")
+    SENDING = "sending", _("Sending")
+    TOLD = "told", _("Told")
+    REFUSED = "refused", _("Refused by the mall")
+    FAILED = "failed", _("Gave up after retries")
+    BY_FILE = "by_file", _("Told by file")
+
+
+NOT_TOLD = frozenset({ReportState.PENDING, ReportState.SENDING, ReportState.REFUSED, ReportState.FAILED})
+RETRYABLE = frozenset({ReportState.REFUSED, ReportState.FAILED})
+
+
+class ShipmentReport(TenantOwned):
+    """What one mall order is to be told of an order's shipment (B12): carrier, tracking numbers and ship date,
+    pushed through the mall's API (shops.services.reports) or handed over as a file for a mall without one.
+
+    One row per (order, shop, mall order number), not per order: a parcel bundled from several mall orders
+    later reports to each of them, and the parts of a split order report to the one they came from (issue 17).
+    `numbers` is what the mall is to know (every parcel of the order), `told` what it has been told; the
+    difference is what the next send carries, so a second delivery of the task, or a parcel added later, never
+    tells a number twice."""
+
+    order = models.ForeignKey(
+        "orders.Order", on_delete=models.CASCADE, related_name="mall_reports", verbose_name=_("order")
+    )
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", verbose_name=_("shop"))
+    mall_order = models.CharField(_("mall order number"), max_length=100)
+    state = models.CharField(_("state"), max_length=10, choices=ReportState.choices, default=ReportState.PENDING)
+    # [{"carrier", "number", "shipped_on"}]: the parcels to tell, and those told.
+    numbers = models.JSONField(_("tracking numbers"), default=list, blank=True)
+    told = models.JSONField(_("tracking numbers told"), default=list, blank=True)
+    answer = models.TextField(_("the mall's answer"), blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    told_at = models.DateTimeField(_("told at"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("shipment report to the mall")
+        verbose_name_plural = _("shipment reports to the malls")
+        ordering = ["order_id", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "order", "shop", "mall_order"], name="shipmentreport_unique_mall_order"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "shop", "state"], name="shipmentreport_tenant_state"),
+            models.Index(fields=["tenant", "order"], name="shipmentreport_tenant_order"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mall_order}: {self.get_state_display()}"
+
+    @property
+    def not_told(self) -> bool:
+        return self.state in NOT_TOLD

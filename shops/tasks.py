@@ -112,3 +112,36 @@ def preview_csv(upload_id: int, key: str) -> str:
     from .services.csvpreview import csv_preview_run
 
     return csv_preview_run(upload_id=upload_id, key=key)
+
+
+REPORT_RETRIES = 5  # a rate-limited or unavailable mall: tried again this often (backoff), then failed
+
+
+@shared_task(bind=True, max_retries=REPORT_RETRIES, acks_late=True)
+def report_shipment(self: Any, report_id: int) -> dict[str, Any]:
+    """Tell a mall of an order's parcels (shops.services.reports.shipment_report_send). The service says when to
+    try again (the mall's Retry-After, or a backoff for an unavailable mall); the last try records the failure.
+    A second delivery finds the row taken or told and does nothing."""
+    from .services.reports import shipment_report_send
+
+    outcome = shipment_report_send(report_id=report_id, final=self.request.retries >= REPORT_RETRIES)
+    if outcome.retry_in == 0:
+        report_shipment_enqueue(report_id)  # parcels recorded while this send was out: a send of their own
+    elif outcome.retry_in is not None:
+        raise self.retry(countdown=outcome.retry_in)
+    result = outcome.as_dict()
+    logger.info("report_shipment %s: %s", report_id, outcome.state)
+    return result
+
+
+def report_shipment_enqueue(report_id: int) -> None:
+    """Send one shipment report to the workers (to SHOPS_POLL_QUEUE when set: the slow mall I/O queue)."""
+    report_shipment.apply_async(args=[report_id], **_queue())
+
+
+@shared_task
+def send_left_behind_reports() -> int:
+    """Beat: the shipment reports no worker has carried out (shops.services.reports.reports_left_behind_send)."""
+    from .services.reports import reports_left_behind_send
+
+    return reports_left_behind_send()

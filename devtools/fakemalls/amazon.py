@@ -20,6 +20,14 @@ What it does as Amazon does (the published model `orders_2026-01-01.json` and th
   with `x-amzn-RateLimit-Limit` (and Retry-After only when asked: Amazon seldom sends it); 500
   InternalFailure. Every answer has `x-amzn-RequestId`; successful ones `x-amzn-RateLimit-Limit`.
 
+- `POST /orders/v0/orders/{orderId}/shipmentConfirmation` (B12): `{marketplaceId, packageDetail:
+  {packageReferenceId, carrierCode, carrierName, trackingNumber, shipDate, orderItems: [{orderItemId, quantity}]}}`,
+  checked: the order exists (404 NotFound), is merchant-fulfilled and waiting for shipment (UNSHIPPED or
+  PARTIALLY_SHIPPED), the marketplace is the order's, every orderItemId is the order's with a quantity from 1
+  to what was ordered, carrierCode and trackingNumber are given, shipDate is an ISO time not in the future;
+  else 400 InvalidInput in `errors[]`. Success is 204 without a body; the order becomes SHIPPED and the
+  package is kept in `confirmations`.
+
 Switches: `queue_rate_limit`, `queue_server_error` (the NEXT SP-API requests; LWA is not affected),
 `expire_tokens` (the access tokens handed out so far have expired), `refuse_access` (every token is refused,
 as when the seller revoked the app), `expire_pagination_tokens` (the 24-hour expiry), and
@@ -54,6 +62,7 @@ from .base import JST, FakeMallServer, MallRequestHandler, demo_arguments, parse
 TOKEN_PATH = "/auth/o2/token"  # noqa: S105 - a path, not a password
 SEARCH_PATH = "/orders/2026-01-01/orders"
 ORDER_PATH = re.compile(r"/orders/2026-01-01/orders/([^/]+)")
+CONFIRM_PATH = re.compile(r"/orders/v0/orders/([^/]+)/shipmentConfirmation")
 MARKETPLACE_JP = "A1VC38T7YXB528"
 DATASETS = ("BUYER", "RECIPIENT", "PROCEEDS", "EXPENSE", "PROMOTION", "CANCELLATION", "FULFILLMENT", "PACKAGES")
 STATUSES = (
@@ -148,7 +157,11 @@ class _Handler(MallRequestHandler):
     json_content_type = "application/json;charset=UTF-8"
 
     def do_POST(self) -> None:
-        self.send_json(*self.mall.handle("POST", self.path, self.lowered_headers(), self.read_body()))
+        status, body, headers = self.mall.handle("POST", self.path, self.lowered_headers(), self.read_body())
+        if status == 204:  # shipmentConfirmation's success: no content at all
+            self.send_answer(status, headers, b"")
+            return
+        self.send_json(status, body, headers)
 
     def do_GET(self) -> None:
         self.send_json(*self.mall.handle("GET", self.path, self.lowered_headers(), self.read_body()))
@@ -186,6 +199,7 @@ class FakeAmazon(FakeMallServer):
         self._refuse_access = False
         self._page_sets: dict[str, _PageSet] = {}
         self._last_change = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+        self.confirmations: list[dict[str, Any]] = []  # the packages confirmed: {orderId, packageDetail}
 
     @property
     def credentials(self) -> dict[str, str]:
@@ -500,6 +514,9 @@ class FakeAmazon(FakeMallServer):
             if (match := ORDER_PATH.fullmatch(parts.path)) and method == "GET":
                 status, body = self._get_order(match.group(1), query)
                 return status, body, ok_headers
+            if (match := CONFIRM_PATH.fullmatch(parts.path)) and method == "POST":
+                status, body = self._confirm(match.group(1), raw)
+                return status, body, ok_headers
             return 404, _errors("NotFound", "Resource not found."), request_id
 
     def _token(self, headers: dict[str, str], raw: bytes) -> tuple[int, dict[str, Any], dict[str, str]]:
@@ -620,6 +637,58 @@ class FakeAmazon(FakeMallServer):
                 continue
             chosen.append(record.order_id)
         return chosen
+
+    def _confirm(self, order_id: str, raw: bytes) -> tuple[int, dict[str, Any]]:
+        """shipmentConfirmation, checked as SP-API checks it (the lock is held)."""
+        record = self._orders.get(order_id)
+        if record is None:
+            return 404, _errors("NotFound", f"Order {order_id} was not found.")
+        try:
+            body = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return 400, _errors("InvalidInput", "The request body is not JSON.")
+        package = body.get("packageDetail") if isinstance(body, dict) else None
+        if not isinstance(package, dict):
+            return 400, _errors("InvalidInput", "packageDetail is required.")
+        if body.get("marketplaceId") != record.marketplace_id:
+            return 400, _errors("InvalidInput", f"Invalid marketplaceId: {body.get('marketplaceId')}")
+        fulfillment = record.payload["fulfillment"]
+        if fulfillment.get("fulfilledBy") != "MERCHANT":
+            return 400, _errors("InvalidInput", "The order is fulfilled by Amazon.")
+        if fulfillment.get("fulfillmentStatus") not in ("UNSHIPPED", "PARTIALLY_SHIPPED"):
+            return 400, _errors(
+                "InvalidInput", f"The order cannot be confirmed in status {fulfillment.get('fulfillmentStatus')}."
+            )
+        for name in ("packageReferenceId", "carrierCode", "trackingNumber", "shipDate"):
+            if not isinstance(package.get(name), str) or not package[name].strip():
+                return 400, _errors("InvalidInput", f"{name} is required.")
+        if package["carrierCode"] == "Other" and not package.get("carrierName"):
+            return 400, _errors("InvalidInput", "carrierName is required when carrierCode is Other.")
+        try:
+            shipped = parse_time(package["shipDate"], dt.UTC)
+        except ValueError:
+            return 400, _errors("InvalidInput", f"Invalid shipDate: {package['shipDate']}")
+        if shipped > dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5):
+            return 400, _errors("InvalidInput", "shipDate cannot be in the future.")
+        ordered = {item["orderItemId"]: item["quantityOrdered"] for item in record.payload["orderItems"]}
+        items = package.get("orderItems")
+        if not isinstance(items, list) or not items:
+            return 400, _errors("InvalidInput", "orderItems is required.")
+        for item in items:
+            item_id = item.get("orderItemId") if isinstance(item, dict) else None
+            if item_id not in ordered:
+                return 400, _errors("InvalidInput", f"Invalid orderItemId: {item_id}")
+            quantity = item.get("quantity")
+            if not isinstance(quantity, int) or not 1 <= quantity <= ordered[item_id]:
+                return 400, _errors("InvalidInput", f"Invalid quantity for orderItemId {item_id}: {quantity}")
+        self.confirmations.append({"orderId": order_id, "packageDetail": copy.deepcopy(package)})
+        record.updated = self._change_time(_now())
+        record.payload["lastUpdatedTime"] = _wire(record.updated)
+        fulfillment["fulfillmentStatus"] = "SHIPPED"
+        for line in record.payload["orderItems"]:
+            line["fulfillment"]["quantityFulfilled"] = line["quantityOrdered"]
+            line["fulfillment"]["quantityUnfulfilled"] = 0
+        return 204, {}
 
     def _get_order(self, order_id: str, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
         record = self._orders.get(order_id)

@@ -17,6 +17,14 @@ What it does as RMS does (FORMATS.md and RMS's published field lists):
   fake's own (the connector reads messageType and message, never the code). The body of a 429 or a 500 is
   `{"Results": {"message": …}}` without an errorCode: Rakuten's code for those was not confirmed.
 
+- updateOrderShipping (B12): `{"orderNumber", "BasketidModelList": [{"basketId", "ShippingModelList":
+  [{"deliveryCompany", "shippingNumber", "shippingDate": "YYYY-MM-DD"}]}]}`, checked as RMS checks it: the
+  order exists and is not cancelled, each basketId is one of the order's, deliveryCompany is a known code
+  (1000 その他, 1001 ヤマト, 1002 佐川, 1003 日本郵便 …), shippingNumber is half-width letters, digits and
+  hyphens of at most 20, shippingDate is a real day neither in the future nor before the order. A refusal is
+  HTTP 400 with ERROR messages carrying the orderNumber; success adds the numbers to the basket's
+  ShippingModelList (what getOrder then shows) and to `shipping_updates`.
+
 Switches, each for the NEXT request(s) whatever they are: `queue_rate_limit` (429 with Retry-After),
 `queue_auth_error` (401, as for an expired licenseKey), `queue_server_error` (500), `queue_message_error`
 (400 with a MessageModelList ERROR). `add_malformed_order` stores an order whose JSON the connector cannot read.
@@ -50,6 +58,17 @@ from .base import JST, FakeMallServer, MallRequestHandler, demo_arguments
 UNSET = -9999
 SEARCH_PATH = "/es/2.0/order/searchOrder/"
 GET_PATH = "/es/2.0/order/getOrder/"
+SHIPPING_PATH = "/es/2.0/order/updateOrderShipping/"
+DELIVERY_COMPANIES = {
+    "1000": "その他",
+    "1001": "ヤマト運輸",
+    "1002": "佐川急便",
+    "1003": "日本郵便",
+    "1004": "西濃運輸",
+    "1005": "福山通運",
+}
+_SHIPPING_NUMBER = re.compile(r"[0-9A-Za-z-]{1,20}")
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 MAX_GET = 100
 MAX_PAGE_SIZE = 1000
 MAX_WINDOW = dt.timedelta(days=63)
@@ -202,6 +221,7 @@ class FakeRakuten(FakeMallServer):
         self._faker.seed_instance(seed)
         self._orders: dict[str, _Record] = {}
         self._sequence = self._rng.randint(10**8, 9 * 10**8)
+        self.shipping_updates: list[dict[str, Any]] = []  # what RMS was told: {orderNumber, basketId, …}
 
     @property
     def credentials(self) -> dict[str, str]:
@@ -563,7 +583,7 @@ class FakeRakuten(FakeMallServer):
             self.requests.append(RecordedRequest(method, path, headers, body))
             if (canned := self._next_canned()) is not None:
                 return canned.status, canned.body, canned.headers
-        if path not in (SEARCH_PATH, GET_PATH):
+        if path not in (SEARCH_PATH, GET_PATH, SHIPPING_PATH):
             return 404, {"Results": {"message": "Not Found"}}, {}
         expected = "ESA " + base64.b64encode(f"{self.service_secret}:{self.license_key}".encode()).decode()
         if headers.get("authorization", "") != expected:
@@ -576,7 +596,76 @@ class FakeRakuten(FakeMallServer):
             return _bad("COMMON", "リクエストがJSONではありません。")
         if path == SEARCH_PATH:
             return self._search(body)
+        if path == SHIPPING_PATH:
+            return self._update_shipping(body)
         return self._get(body)
+
+    def _update_shipping(self, body: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
+        number = body.get("orderNumber")
+        if not isinstance(number, str) or not number:
+            return _bad("UPDATE_ORDERSHIPPING", "orderNumberは必須です。")
+
+        def refused(text: str) -> tuple[int, dict[str, Any], dict[str, str]]:
+            message = {**_message("ERROR", "ORDER_EXT_API_UPDATE_ORDERSHIPPING_ERROR_001", text), "orderNumber": number}
+            return 400, {"MessageModelList": [message]}, {}
+
+        with self._lock:
+            record = self._orders.get(number)
+            if record is None:
+                return refused("指定された注文番号の受注は存在しません。")
+            order = record.payload
+            if order.get("orderProgress") in (800, 900):
+                return refused("キャンセルされた受注の発送情報は更新できません。")
+            baskets = {p.get("basketId"): p for p in order.get("PackageModelList") or []}
+            models = body.get("BasketidModelList")
+            if not isinstance(models, list) or not models:
+                return refused("BasketidModelListは必須です。")
+            today = _now().date()
+            ordered = record.ordered_at.astimezone(JST).date()
+            updates: list[tuple[dict[str, Any], dict[str, Any]]] = []
+            for model in models:
+                basket = baskets.get(model.get("basketId")) if isinstance(model, dict) else None
+                if basket is None:
+                    return refused("指定されたbasketIdはこの受注のものではありません。")
+                shippings = model.get("ShippingModelList")
+                if not isinstance(shippings, list) or not shippings:
+                    return refused("ShippingModelListは必須です。")
+                for shipping in shippings:
+                    if not isinstance(shipping, dict):
+                        return refused("ShippingModelListが不正です。")
+                    company, code = shipping.get("deliveryCompany"), shipping.get("shippingNumber")
+                    day_text = shipping.get("shippingDate")
+                    if company not in DELIVERY_COMPANIES:
+                        return refused("deliveryCompanyが不正です。")
+                    if not isinstance(code, str) or not _SHIPPING_NUMBER.fullmatch(code):
+                        return refused("shippingNumberは半角英数字とハイフン20文字以内で指定してください。")
+                    try:
+                        day = (
+                            dt.date.fromisoformat(day_text)
+                            if isinstance(day_text, str) and _DAY.fullmatch(day_text)
+                            else None
+                        )
+                    except ValueError:
+                        day = None
+                    if day is None:
+                        return refused("shippingDateの形式が不正です。")
+                    if day > today or day < ordered:
+                        return refused("shippingDateは注文日から本日までの日付で指定してください。")
+                    updates.append(
+                        (basket, {"deliveryCompany": company, "shippingNumber": code, "shippingDate": day_text})
+                    )
+            for basket, shipping in updates:
+                basket.setdefault("ShippingModelList", []).append(
+                    {
+                        "shippingDetailId": self._rng.randint(10**7, 10**8 - 1),
+                        **shipping,
+                        "deliveryCompanyName": DELIVERY_COMPANIES[shipping["deliveryCompany"]],
+                    }
+                )
+                self.shipping_updates.append({"orderNumber": number, "basketId": basket["basketId"], **shipping})
+            record.updated_at = _second(_now())
+        info = _message("INFO", "ORDER_EXT_API_UPDATE_ORDERSHIPPING_INFO_101", "発送情報の更新に成功しました。")
+        return 200, {"MessageModelList": [{**info, "orderNumber": number}]}, {}
 
     def _search(self, body: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
         date_type = body.get("dateType")

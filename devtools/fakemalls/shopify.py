@@ -18,13 +18,27 @@ What it does as Shopify does (FORMATS.md and shopify.dev's REST reference):
   (8 % food, 10 % others), shipping_lines, discount codes, payment_gateway_names, note and note_attributes
   from a delivery-date app (配達希望日, 配達希望時間帯).
 - Successful answers carry `X-Shopify-Shop-Api-Call-Limit`.
+- Fulfillment with tracking (B12): `orders.json?name=#1001` finds an order by its name;
+  `GET /admin/api/{version}/orders/{id}/fulfillment_orders.json` lists the order's one fulfillment order (open
+  until fulfilled, closed after, cancelled with the order); `POST /admin/api/{version}/fulfillments.json` takes
+  `{"fulfillment": {"line_items_by_fulfillment_order": [{"fulfillment_order_id"}], "tracking_info": {"number",
+  "company"}, "notify_customer"}}` and checks it as Shopify does: the fulfillment orders exist, belong to one
+  order and are still open, the tracking number is given; anything else is 422 `{"errors": [...]}`. A good one
+  is 201 `{"fulfillment": …}`; the order becomes fulfilled. What the store was told is kept in `fulfillments`,
+  logged, and served (without a token: the fake's own page, for the demo) at `GET /_fake/fulfillments.json`.
 
 Switches, each for the NEXT request(s): `queue_rate_limit` (429 with "Retry-After: 2.0", Shopify's REST
-leaky bucket), `queue_server_error` (500), `queue_auth_error` (401). `revoke_token` refuses the token from
+leaky bucket), `queue_server_error` (500), `queue_auth_error` (401); `refuse_next_fulfillment` (the next
+fulfillment POST is 422 with the given errors). `revoke_token` refuses the token from
 now on (the app was uninstalled), `invalidate_page_info` refuses the page_info tokens handed out so far.
 `add_orders`/`add_order` generate orders; `add_malformed_order` stores one the connector cannot read;
 `cancel` and `fulfil` change one and stamp updated_at, which only moves forward, a second at least per
 change. `produce` adds orders every so often until `stop`, for the demo.
+
+The demo (`--adopt-below 50001`, `adopt_below`): the demo seed's Shopify orders (#1001 …) were "in the store" before
+the fake started; asked for by name (a fulfillment), such an order is taken into the store, unlisted (polls do
+not see it), with lines of the fake's catalogue, so the demo's store is told of every fulfillment. A number at
+or above it that the store lacks is unknown as usual.
 
 Run it alone: `python -m devtools.fakemalls.shopify --port 8804 --every 60`.
 """
@@ -35,6 +49,7 @@ import base64
 import copy
 import datetime as dt
 import json
+import logging
 import random
 import re
 import secrets
@@ -56,8 +71,13 @@ from .base import (
     within,
 )
 
+logger = logging.getLogger(__name__)
 ORDERS_PATH = re.compile(r"/admin/api/(\d{4}-\d{2}|unstable)/orders\.json")
 ORDER_PATH = re.compile(r"/admin/api/(\d{4}-\d{2}|unstable)/orders/(\d+)\.json")
+FULFILLMENT_ORDERS_PATH = re.compile(r"/admin/api/(\d{4}-\d{2}|unstable)/orders/(\d+)/fulfillment_orders\.json")
+FULFILLMENTS_PATH = re.compile(r"/admin/api/(\d{4}-\d{2}|unstable)/fulfillments\.json")
+TOLD_PATH = "/_fake/fulfillments.json"
+FULFILLMENT_ORDER_OFFSET = 3  # a fulfillment order's id: its order's id + this (ids stay unique across orders)
 MAX_LIMIT = 250
 DEFAULT_LIMIT = 50
 PAGE_INFO_COMPANIONS = frozenset({"page_info", "limit", "fields"})
@@ -128,6 +148,7 @@ class RecordedRequest:
     path: str
     query: dict[str, str]  # the last value of each parameter
     headers: dict[str, str]
+    body: str = ""
 
 
 @dataclass
@@ -136,6 +157,7 @@ class _Record:
     created: dt.datetime  # the fake's own truth, also for an order whose JSON is broken on purpose
     updated: dt.datetime
     payload: dict[str, Any]
+    listed: bool = True  # False: an adopted order (see FakeShopify.adopt_below), found by its name only
 
 
 class _Handler(MallRequestHandler):
@@ -146,6 +168,10 @@ class _Handler(MallRequestHandler):
     def do_GET(self) -> None:
         self.read_body()  # the Admin API's GETs carry none; a stray one must not be read as the next request
         self.send_json(*self.mall.handle("GET", self.path, self.lowered_headers()))
+
+    def do_POST(self) -> None:
+        body = self.read_body()
+        self.send_json(*self.mall.handle("POST", self.path, self.lowered_headers(), body))
 
 
 class FakeShopify(FakeMallServer):
@@ -162,8 +188,12 @@ class FakeShopify(FakeMallServer):
         first_number: int = 1001,
         seed: int | None = None,
         host: str = "127.0.0.1",
+        adopt_below: int | None = None,
     ) -> None:
         super().__init__(host=host)
+        # The demo: orders numbered below this (the demo seed's #1001 …, which the store "had" before the fake
+        # started) are taken into the store when asked for by name, unlisted, so they can be fulfilled.
+        self.adopt_below = adopt_below
         self.shop_domain = shop_domain
         self.access_token = access_token
         self.requests: list[RecordedRequest] = []
@@ -175,6 +205,9 @@ class FakeShopify(FakeMallServer):
         self._next_id = 5_800_000_000_000 + self._rng.randint(0, 10**9)
         self._page_info_generation = 0
         self._last_change = dt.datetime(2000, 1, 1, tzinfo=JST)
+        self.fulfillments: list[dict[str, Any]] = []  # what the store was told, oldest first
+        self._refusals: list[list[str]] = []
+        self._next_fulfillment_id = 4_900_000_000_000
 
     @property
     def credentials(self) -> dict[str, str]:
@@ -196,6 +229,11 @@ class FakeShopify(FakeMallServer):
 
     def queue_auth_error(self, times: int = 1) -> None:
         self._queue(times, 401, {"errors": INVALID_TOKEN}, {})
+
+    def refuse_next_fulfillment(self, *errors: str) -> None:
+        """The next fulfillment POST answers 422 with these errors (Shopify's words for a refusal)."""
+        with self._lock:
+            self._refusals.append(list(errors) or ["Tracking number is invalid"])
 
     def revoke_token(self) -> None:
         """The app was uninstalled: its token is refused from now on."""
@@ -492,11 +530,15 @@ class FakeShopify(FakeMallServer):
 
     # --- HTTP -----------------------------------------------------------------------------------------------
 
-    def handle(self, method: str, target: str, headers: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+    def handle(
+        self, method: str, target: str, headers: dict[str, str], raw: bytes = b""
+    ) -> tuple[int, Any, dict[str, str]]:
         parts = urlsplit(target)
         query = query_values(parts.query)
         with self._lock:
-            self.requests.append(RecordedRequest(method, parts.path, query, headers))
+            if method == "GET" and parts.path == TOLD_PATH:  # the fake's own page: not the API, not recorded
+                return 200, {"fulfillments": copy.deepcopy(self.fulfillments)}, {}
+            self.requests.append(RecordedRequest(method, parts.path, query, headers, raw.decode("utf-8", "replace")))
             if (canned := self._next_canned()) is not None:
                 return canned.status, canned.body, canned.headers
             if headers.get("x-shopify-access-token") != self.access_token:
@@ -510,7 +552,79 @@ class FakeShopify(FakeMallServer):
                 if record is None:
                     return 404, {"errors": "Not Found"}, {}
                 return 200, {"order": _fields(record.payload, query.get("fields"))}, call_limit
+            if method == "GET" and (match := FULFILLMENT_ORDERS_PATH.fullmatch(parts.path)):
+                record = self._orders.get(int(match.group(2)))
+                if record is None:
+                    return 404, {"errors": "Not Found"}, {}
+                return 200, {"fulfillment_orders": [_fulfillment_order(record.payload)]}, call_limit
+            if method == "POST" and FULFILLMENTS_PATH.fullmatch(parts.path):
+                if not headers.get("content-type", "").startswith("application/json"):
+                    return 415, {"errors": "Unsupported Media Type"}, {}
+                status, body = self._fulfil(raw)
+                return status, body, call_limit
             return 404, {"errors": "Not Found"}, {}
+
+    def _fulfil(self, raw: bytes) -> tuple[int, Any]:
+        """POST fulfillments.json, checked as Shopify checks it (the lock is held)."""
+        try:
+            body = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return 400, {"errors": {"fulfillment": "Required parameter missing or invalid"}}
+        fulfillment = body.get("fulfillment") if isinstance(body, dict) else None
+        if not isinstance(fulfillment, dict):
+            return 400, {"errors": {"fulfillment": "Required parameter missing or invalid"}}
+        if self._refusals:
+            return 422, {"errors": self._refusals.pop(0)}
+        groups = fulfillment.get("line_items_by_fulfillment_order")
+        if not isinstance(groups, list) or not groups:
+            return 422, {"errors": ["line_items_by_fulfillment_order must be given"]}
+        by_fo = {record.id + FULFILLMENT_ORDER_OFFSET: record for record in self._orders.values()}
+        records = []
+        for group in groups:
+            fo_id = group.get("fulfillment_order_id") if isinstance(group, dict) else None
+            record = by_fo.get(fo_id) if isinstance(fo_id, int) else None
+            if record is None:
+                return 404, {"errors": "Not Found"}
+            status = _fulfillment_order(record.payload)["status"]
+            if status != "open":
+                return 422, {"errors": [f"Fulfillment order {fo_id} has an unfulfillable status= {status}."]}
+            records.append(record)
+        if len({record.id for record in records}) != 1:
+            return 422, {"errors": ["All fulfillment orders must belong to the same order."]}
+        tracking = fulfillment.get("tracking_info")
+        if tracking is not None and not isinstance(tracking, dict):
+            return 422, {"errors": ["tracking_info is invalid"]}
+        number = (tracking or {}).get("number")
+        if not isinstance(number, str) or not number.strip():
+            return 422, {"errors": ["Tracking number can't be blank"]}
+        company = (tracking or {}).get("company") or "Other"
+        record = records[0]
+        self._next_fulfillment_id += 1
+        moment = self._touch(record)
+        created = {
+            "id": self._next_fulfillment_id,
+            "order_id": record.id,
+            "name": f"{record.payload['name']}.{len(record.payload['fulfillments']) + 1}",
+            "status": "success",
+            "created_at": _wire(moment),
+            "updated_at": _wire(moment),
+            "tracking_company": company,
+            "tracking_number": number,
+            "tracking_numbers": [number],
+            "notify_customer": bool(fulfillment.get("notify_customer")),
+            "line_items": copy.deepcopy(record.payload["line_items"]),
+        }
+        record.payload["fulfillments"].append(created)
+        record.payload["fulfillment_status"] = "fulfilled"
+        for line in record.payload["line_items"]:
+            line["fulfillment_status"] = "fulfilled"
+            line["fulfillable_quantity"] = 0
+        self.fulfillments.append(
+            {"order": record.payload["name"], "order_id": record.id, "company": company, "number": number,
+             "notify_customer": created["notify_customer"], "at": created["created_at"]}
+        )  # fmt: skip
+        logger.info("fake Shopify: %s fulfilled, %s %s", record.payload["name"], company, number)
+        return 201, {"fulfillment": created}
 
     def _list(self, version: str, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
         try:
@@ -549,7 +663,27 @@ class FakeShopify(FakeMallServer):
         body = {"orders": [_fields(record.payload, query.get("fields")) for record in page]}
         return 200, body, ({"Link": ", ".join(links)} if links else {})
 
+    def _adopt(self, name: str) -> None:
+        """The demo's earlier order `name` (#1001 …, below adopt_below), taken into the store unlisted, with
+        lines of the fake's catalogue, unless the store has it already (the lock is held)."""
+        number = name.lstrip("#")
+        if self.adopt_below is None or not number.isdigit() or int(number) >= self.adopt_below:
+            return
+        if any(record.payload.get("name") == f"#{number}" for record in self._orders.values()):
+            return
+        keep = self._next_number
+        self._next_number = int(number)
+        try:
+            payload = self._build(_second(_now()) - dt.timedelta(days=1))
+        finally:
+            self._next_number = keep
+        record_id = self._add(payload)
+        self._orders[record_id].listed = False
+        logger.info("fake Shopify: adopted the demo's order %s", payload["name"])
+
     def _matching(self, filters: dict[str, str]) -> list[_Record]:
+        if filters.get("name"):
+            self._adopt(filters["name"])
         status = filters.get("status") or "open"
         if status not in ("open", "closed", "cancelled", "any"):
             raise ValueError("status")
@@ -569,6 +703,10 @@ class FakeShopify(FakeMallServer):
             if status == "closed" and not order.get("closed_at"):
                 continue
             if status == "cancelled" and not order.get("cancelled_at"):
+                continue
+            if filters.get("name") and order.get("name") not in (filters["name"], "#" + filters["name"].lstrip("#")):
+                continue
+            if not record.listed and not filters.get("name"):
                 continue
             if not within(record.created, bounds.get("created_at_min"), bounds.get("created_at_max")):
                 continue
@@ -595,6 +733,34 @@ class FakeShopify(FakeMallServer):
         if state.get("direction") not in ("next", "prev") or not isinstance(state.get("filters"), dict):
             return None
         return state
+
+
+def _fulfillment_order(order: dict[str, Any]) -> dict[str, Any]:
+    """The order's one fulfillment order (one location): open until fulfilled, closed after; cancelled with it."""
+    if order.get("cancelled_at"):
+        status = "cancelled"
+    elif order.get("fulfillment_status") == "fulfilled":
+        status = "closed"
+    else:
+        status = "open"
+    return {
+        "id": order["id"] + FULFILLMENT_ORDER_OFFSET,
+        "order_id": order["id"],
+        "assigned_location_id": 71_000_000_001,
+        "status": status,
+        "request_status": "unsubmitted",
+        "supported_actions": ["create_fulfillment"] if status == "open" else [],
+        "line_items": [
+            {
+                "id": line["id"] + FULFILLMENT_ORDER_OFFSET,
+                "fulfillment_order_id": order["id"] + FULFILLMENT_ORDER_OFFSET,
+                "line_item_id": line["id"],
+                "quantity": line["quantity"],
+                "fulfillable_quantity": line["fulfillable_quantity"] if status == "open" else 0,
+            }
+            for line in order["line_items"]
+        ],
+    }
 
 
 def _address(
@@ -673,8 +839,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = demo_arguments(__doc__)
     parser.add_argument("--first-number", type=int, default=1001, help="number of the first order (#1001)")
     parser.add_argument("--seed", type=int, default=None, help="the same seed makes the same orders")
+    parser.add_argument(
+        "--adopt-below",
+        type=int,
+        default=None,
+        help="orders numbered below this (the demo seed's) are in the store when asked for by name",
+    )
     args = parser.parse_args(argv)
-    fake = FakeShopify(first_number=args.first_number, seed=args.seed).start(args.port)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # the fulfillments it is told, in make run's log
+    fake = FakeShopify(first_number=args.first_number, seed=args.seed, adopt_below=args.adopt_below).start(args.port)
     if args.orders:
         fake.add_orders(args.orders)
     fake.produce(args.every)

@@ -11,6 +11,13 @@ minute. It answers in the shapes the real API uses (see shops/connectors/yahoo.p
 - `POST /yconnect/v2/token`: grant_type=refresh_token with the client id and secret as HTTP Basic (or in the
   form, which YConnect also accepts); a new access token is issued and the old one stops working.
 
+- `POST /ShoppingWebService/V1/orderShipStatusChange` (B12): Target/OrderId, Order/Ship/ShipStatus (0–4),
+  ShipCompanyCode, ShipInvoiceNumber1/2 and ShipDate (YYYYMMDD), checked: the order is the seller's and not
+  cancelled, ShipStatus 3 needs a ShipDate that is a real day not in the future, a known ShipCompanyCode, and
+  invoice numbers of half-width digits, letters and "-" (Yamato's: digits and "-", 14 bytes at most). A
+  refusal is `<Error><Message/><Code/></Error>` with 400; success `<ResultSet><Result><Status>OK`. What the
+  store was told is kept in `ship_updates` and on the order's Ship fields.
+
 Switches make the next API call(s) misbehave: `rate_limit_next` (429 + Retry-After), `fail_next` (500),
 `expire_token` (401, Yahoo!'s px-04102 error), `doctype_next` (a billion-laughs document), `refuse_refresh`
 (the token endpoint answers invalid_grant); `add_malformed_order` inserts an order whose orderInfo is broken.
@@ -41,6 +48,9 @@ STAMP = "%Y%m%d%H%M%S"
 API = "/ShoppingWebService/V1/"
 YCONNECT_PATH = "/yconnect/v2/token"
 MAX_RESULT = 2000
+SHIP_COMPANY_CODES = {"1000": "その他", "1001": "ヤマト運輸", "1002": "佐川急便", "1003": "日本郵便"}
+_INVOICE = re.compile(r"[0-9A-Za-z-]{1,30}")
+_YAMATO_INVOICE = re.compile(r"[0-9-]{1,14}")
 MALFORMED_KINDS = ("missing_order_id", "bad_number", "not_xml", "doctype")
 
 # (family, given, family kana, given kana)
@@ -209,6 +219,7 @@ class FakeYahoo(FakeMallServer):
         self._expired = False
         self.refuse_refresh = False
         self.requests: list[RecordedRequest] = []
+        self.ship_updates: list[dict[str, str]] = []  # what the store was told by orderShipStatusChange
 
     @property
     def access_token(self) -> str:
@@ -456,7 +467,50 @@ class FakeYahoo(FakeMallServer):
             return self._order_list(req)
         if operation == "orderInfo":
             return self._order_info(req)
+        if operation == "orderShipStatusChange":
+            return self._ship_status_change(req)
         return _error(404, "Not Found", "fake-404")
+
+    def _ship_status_change(self, req: ET.Element) -> tuple[int, dict[str, str], bytes]:
+        order_id = (req.findtext("Target/OrderId") or "").strip()
+        ship = req.find("Order/Ship")
+        if not order_id or ship is None:
+            return _error(400, "OrderId and Order/Ship are required.", "od-00001")
+        values = {child.tag: (child.text or "").strip() for child in ship}
+        status = values.get("ShipStatus", "")
+        if status not in ("0", "1", "2", "3", "4"):
+            return _error(400, "ShipStatus is invalid.", "od-00002")
+        company = values.get("ShipCompanyCode", "")
+        if company and company not in SHIP_COMPANY_CODES:
+            return _error(400, "ShipCompanyCode is invalid.", "od-00002")
+        for name in ("ShipInvoiceNumber1", "ShipInvoiceNumber2"):
+            number = values.get(name, "")
+            shape = _YAMATO_INVOICE if company == "1001" else _INVOICE
+            if number and not shape.fullmatch(number):
+                return _error(400, f"{name} is invalid.", "od-00002")
+        day = None
+        if values.get("ShipDate"):
+            try:
+                day = dt.datetime.strptime(values["ShipDate"], "%Y%m%d").replace(tzinfo=JST).date()
+            except ValueError:
+                return _error(400, "ShipDate is invalid.", "od-00002")
+        if status == "3" and day is None:
+            return _error(400, "ShipDate is required when ShipStatus is 3.", "od-00001")
+        if day is not None and day > dt.datetime.now(JST).date():
+            return _error(400, "ShipDate cannot be a future date.", "od-00002")
+        with self._lock:
+            order = self._by_id.get(order_id)
+            if order is None:
+                return _error(400, "The order does not exist.", "od-00003")
+            if order.status == "4":
+                return _error(400, "The order has been cancelled.", "od-00004")
+            order.ship.update({key: value for key, value in values.items() if value})
+            order.version += 1
+            order.updated_at = max(dt.datetime.now(JST).replace(microsecond=0), order.updated_at)
+            self.ship_updates.append({"OrderId": order_id, **values})
+        root = ET.Element("ResultSet", {"totalResultsAvailable": "1", "totalResultsReturned": "1"})
+        ET.SubElement(ET.SubElement(root, "Result"), "Status").text = "OK"
+        return 200, _XML, _document(root)
 
     def _check_token(self, authorization: str) -> tuple[int, dict[str, str], bytes] | None:
         scheme, _, token = authorization.partition(" ")

@@ -349,3 +349,49 @@ def shipment_add(*, tenant: Tenant, order: Order, carrier: str, number: str, shi
         if plan.problems:
             raise TrackingRefused(plan.problems[0][1])
         return _record(tenant=tenant, plan=plan, actor=actor, source=ShipmentSource.MANUAL)
+
+
+def rows_for_orders(*, tenant: Tenant, entries: list[tuple[int, int, str, dt.date | None]]) -> list[IssuedRow]:
+    """Numbers known by order rather than by a file's management number (an outside warehouse's answer, issue 16
+    item 5): (line, order id, tracking number, ship date) become the rows of an issued-data file, so that they
+    take the file's path (tracking_plan, then tracking_record). Each order without a mark gets one, as a number
+    typed on the order page does; the caller's transaction."""
+    order_ids = sorted({order_id for _line, order_id, _n, _d in entries})
+    marks: dict[int, str] = {}
+    for chunk in chunked(order_ids):
+        marks.update(
+            WaybillMark.objects.for_tenant(tenant)
+            .filter(ids_in("order_id", chunk))
+            .values_list("order_id", "management_number")
+        )
+    now = timezone.now()
+    missing = [order_id for order_id in order_ids if order_id not in marks]
+    WaybillMark.objects.bulk_create(
+        [
+            WaybillMark(
+                tenant=tenant,
+                order_id=order_id,
+                management_number=management_number_for(order_id),
+                exported_at=now,
+                times=0,
+            )  # fmt: skip
+            for order_id in missing
+        ],
+        batch_size=1000,
+    )
+    marks.update({order_id: management_number_for(order_id) for order_id in missing})
+    return [
+        IssuedRow(line, marks[order_id], number, day.isoformat() if day else "")
+        for line, order_id, number, day in entries
+    ]
+
+
+def issued_format_of(carrier: str) -> str | None:
+    """The issued-data format whose plan checks this carrier's numbers (None: the carrier's are not recorded)."""
+    return next((f for f, c in FORMAT_CARRIER.items() if c == carrier and f in ISSUED_FORMATS), None)
+
+
+def tracking_record(*, tenant: Tenant, plan: Plan, actor: Actor, source: str) -> Plan:
+    """Record a plan made in the caller's transaction (tracking_plan): the Shipment rows, events, status move
+    and the shipments_recorded hook, as a file's apply does."""
+    return _record(tenant=tenant, plan=plan, actor=actor, source=source)

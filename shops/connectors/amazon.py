@@ -79,12 +79,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import httpx
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from . import register
@@ -97,6 +99,9 @@ from .base import (
     MallError,
     MallUnavailable,
     Page,
+    Parcel,
+    RateLimited,
+    ShipmentRefused,
 )
 from .parsing import aware_datetime, is_later, json_body, round_yen
 
@@ -114,6 +119,16 @@ JST = ZoneInfo("Asia/Tokyo")
 # once paid): the merchant confirms nothing, like a card payment.
 PAYMENT_CODES: dict[str, str] = {"COD": "cod", "Other": "credit_card"}
 PAYMENT_NAMES: dict[str, str] = {"COD": "代金引換", "Other": "Amazon決済"}
+
+
+# shipmentConfirmation's carrierCode (SP-API's CarrierCode list names the Japanese carriers so).
+CARRIER_CODES: dict[str, str] = {
+    "yamato": "Yamato Transport",
+    "sagawa": "Sagawa Express",
+    "japanpost": "Japan Post",
+    "other": "Other",
+}
+CONFIRM_PATH = "/orders/v0/orders/{order_id}/shipmentConfirmation"
 
 
 class BadRequest(MallError):
@@ -134,6 +149,7 @@ class OrdersApi(Protocol):
     """One version of the Orders API, as the connector uses it: the seam where another version slots in."""
 
     version: str
+    path: str  # the orders resource: searchOrders here, getOrder under it (the shipment report reads one order)
 
     def search(self, get: Get, *, marketplace_id: str, since: str, token: str | None) -> SearchPage:
         """One page of orders updated at or after `since` (ISO), the next page's token or None."""
@@ -441,7 +457,77 @@ class AmazonConnector(Connector):
                 payload=json.dumps(raw, ensure_ascii=False),
             )
 
+    # --- shipment data back (B12) -------------------------------------------------------------------------
+
+    def report_shipment(self, *, mall_order: str, parcels: Sequence[Parcel]) -> str:
+        """shipmentConfirmation for a merchant-fulfilled order: one package with the first parcel's carrier,
+        number and day, carrying every item of the order (getOrder tells the orderItemIds and quantities,
+        which our order lines do not keep). Amazon holds one tracking number a package; further parcels of the
+        same order are named in the answer. 204 is success; 400 and 404 are Amazon's refusal."""
+        if not parcels:
+            return ""
+        try:
+            body = self._get(f"{self.api.path}/{_path_part(mall_order)}", {})
+        except (AuthFailed, RateLimited, MallUnavailable):
+            raise
+        except MallError as error:
+            raise ShipmentRefused(str(error)) from error
+        order = body.get("order") if isinstance(body, dict) else None
+        items = [
+            {"orderItemId": str(item["orderItemId"]), "quantity": int(item.get("quantityOrdered") or 1)}
+            for item in (order or {}).get("orderItems") or []
+            if isinstance(item, dict) and item.get("orderItemId")
+        ]
+        if not items:
+            raise ShipmentRefused(_("Amazon's order %(number)s has no items to confirm.") % {"number": mall_order})
+        first = parcels[0]
+        # Noon of the ship day in Japan, or now when that is still to come (Amazon refuses a future shipDate).
+        shipped = min(dt.datetime.combine(first.shipped_on, dt.time(12), tzinfo=JST), self.now())
+        payload = {
+            "marketplaceId": self.marketplace_id,
+            "packageDetail": {
+                "packageReferenceId": "1",
+                "carrierCode": CARRIER_CODES.get(first.carrier, "Other"),
+                "trackingNumber": first.number,
+                "shipDate": _iso(shipped),
+                "orderItems": items,
+            },
+        }
+        response = self._send("POST", CONFIRM_PATH.format(order_id=_path_part(mall_order)), payload)
+        if response.status_code in (400, 404, 409, 422):
+            raise ShipmentRefused(f"SP-API {response.status_code}: {_errors(response)}")
+        if response.status_code >= 400:
+            raise MallError(f"SP-API answered {response.status_code} to shipmentConfirmation: {_errors(response)}")
+        extra = [parcel.number for parcel in parcels[1:]]
+        if extra:
+            return _("Amazon confirmed the shipment (one tracking number a package; also sent: %(numbers)s)") % {
+                "numbers": ", ".join(extra)
+            }
+        return _("Amazon confirmed the shipment (%(status)d).") % {"status": response.status_code}
+
     # --- HTTP ----------------------------------------------------------------------------------------------
+
+    def _send(self, method: str, path: str, payload: Any) -> httpx.Response:
+        """A JSON request with the access token; one fresh token on a 403 "Unauthorized", AuthFailed after."""
+        refreshed = False
+        while True:
+            response = self.request(
+                method,
+                f"{self.base_url}{path}",
+                json=payload,
+                headers={
+                    "x-amz-access-token": self._access_token(),
+                    "accept": "application/json",
+                    "user-agent": USER_AGENT,
+                },
+            )
+            if response.status_code == 403 and not refreshed and _error_code(response) == "Unauthorized":
+                self._token, refreshed = None, True
+                continue
+            break
+        if response.status_code in (401, 403):
+            raise AuthFailed(f"SP-API refused access: {_errors(response)}")
+        return response
 
     def _get(self, path: str, params: dict[str, str]) -> Any:
         """GET an SP-API path with the access token; one fresh token on a 403 "Unauthorized"."""
@@ -517,6 +603,11 @@ class AmazonConnector(Connector):
 
     def error_detail(self, response: httpx.Response) -> str:
         return f" ({_errors(response)})"
+
+
+def _path_part(text: str) -> str:
+    """An order id as one path segment (Amazon's are digits and hyphens; anything else is escaped)."""
+    return quote(text, safe="")
 
 
 def _load_cursor(cursor: str, version: str) -> dict[str, str]:

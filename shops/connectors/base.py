@@ -17,7 +17,7 @@ import logging
 import math
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -129,6 +129,11 @@ class AuthFailed(MallError):
     """The credentials were refused (expired token that could not be renewed, wrong key): an admin must act."""
 
 
+class ShipmentRefused(MallError):
+    """The mall refused a shipment report (an unknown order, a tracking number of the wrong shape, a basket that
+    is not the order's): its own words, shown on the order. Not retried: the same report would be refused again."""
+
+
 class CredentialsInvalid(MallError):
     """Credentials the connector will not use at all, before any request (a host that is not the mall's own):
     `problems` maps each credential to what is wrong with it, in the operator's words."""
@@ -136,6 +141,19 @@ class CredentialsInvalid(MallError):
     def __init__(self, problems: Mapping[str, str]) -> None:
         self.problems = dict(problems)
         super().__init__(" ".join(self.problems.values()))
+
+
+# --- shipment data back to the mall (B12) ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Parcel:
+    """One parcel of an order as a mall is told of it: our carrier code (shipping.models.Carrier: yamato,
+    sagawa, japanpost, other), the tracking number (digits) and the day it left."""
+
+    carrier: str
+    number: str
+    shipped_on: dt.date
 
 
 # --- the interface ------------------------------------------------------------------------------------------
@@ -186,6 +204,12 @@ class Connector(ABC):
     @abstractmethod
     def pages(self, cursor: str) -> Iterator[Page]:
         """The mall's orders changed since `cursor` ("" the first time), page by page, oldest first."""
+
+    def report_shipment(self, *, mall_order: str, parcels: Sequence[Parcel]) -> str:
+        """Tell the mall that its order `mall_order` left in `parcels` (those not told before); returns the mall's
+        answer in words. ShipmentRefused when the mall refuses it; RateLimited, MallUnavailable and AuthFailed as
+        for polling. A mall without this call keeps the default: its reports go out as a file."""
+        raise NotImplementedError(f"{self.kind} takes no shipment reports through its API")
 
     def first_poll_start(self, now: dt.datetime, lookback: dt.timedelta | None = None) -> dt.datetime:
         """Where a first poll (empty cursor) starts: the admin's start when one is set, else `lookback`

@@ -63,7 +63,11 @@ from .base import (
     ImportedLine,
     ImportedOrder,
     MallError,
+    MallUnavailable,
     Page,
+    Parcel,
+    RateLimited,
+    ShipmentRefused,
 )
 from .parsing import JST, in_japan, json_body
 
@@ -151,6 +155,14 @@ class RakutenConnector(Connector):
 
     SEARCH_PATH: ClassVar[str] = "/es/2.0/order/searchOrder/"
     GET_PATH: ClassVar[str] = "/es/2.0/order/getOrder/"
+    SHIPPING_PATH: ClassVar[str] = "/es/2.0/order/updateOrderShipping/"
+    # deliveryCompany (FORMATS.md): 1001 ヤマト運輸, 1002 佐川急便, 1003 日本郵便; 1000 その他.
+    DELIVERY_COMPANIES: ClassVar[Mapping[str, str]] = {
+        "yamato": "1001",
+        "sagawa": "1002",
+        "japanpost": "1003",
+        "other": "1000",
+    }
     VERSION: ClassVar[int] = 7  # getOrder response version: 7 adds the SKU models
     DATE_TYPE: ClassVar[int] = 1  # 注文日; see the module docstring
     SEARCH_PAGE_SIZE: ClassVar[int] = 1000  # requestRecordsAmount, Rakuten's maximum
@@ -295,6 +307,67 @@ class RakutenConnector(Connector):
         out.extend(FailedOrder("", _("The order has no orderNumber."), _json_text(raw)) for raw in nameless)
         out.extend(FailedOrder(n, _("Rakuten's getOrder did not return this order."), "") for n in missing)
         return out
+
+    # --- shipment data back (B12) -------------------------------------------------------------------------
+
+    def report_shipment(self, *, mall_order: str, parcels: Sequence[Parcel]) -> str:
+        """updateOrderShipping for the order's baskets. Our orders do not keep Rakuten's basketId, so getOrder
+        first tells the baskets and the numbers they already carry (a number Rakuten holds is not sent again).
+        With as many baskets as parcels (one parcel to each destination), parcel n goes to basket n; otherwise
+        every parcel goes to the first basket (one destination, several parcels)."""
+        try:
+            body = self._post(self.GET_PATH, {"orderNumberList": [mall_order], "version": self.VERSION})
+        except (AuthFailed, RateLimited, MallUnavailable):
+            raise
+        except MallError as error:
+            raise ShipmentRefused(str(error)) from error
+        errors = _errors(body, with_order_number=None)
+        raw = next(
+            (o for o in body.get("OrderModelList") or [] if isinstance(o, dict) and o.get("orderNumber") == mall_order),
+            None,
+        )
+        if raw is None:
+            raise ShipmentRefused(errors or _("Rakuten does not know the order %(number)s.") % {"number": mall_order})
+        baskets = [p for p in raw.get("PackageModelList") or [] if isinstance(p, dict) and p.get("basketId")]
+        if not baskets:
+            raise ShipmentRefused(_("Rakuten's order %(number)s has no basket.") % {"number": mall_order})
+        held = {
+            str(s.get("shippingNumber") or "")
+            for p in baskets
+            for s in p.get("ShippingModelList") or []
+            if isinstance(s, dict)
+        }
+        new = [parcel for parcel in parcels if parcel.number not in held]
+        if not new:
+            return _("Rakuten already has these tracking numbers.")
+        paired = len(baskets) == len(new)
+        models: list[dict[str, Any]] = []
+        for index, basket in enumerate(baskets):
+            mine = [new[index]] if paired else (new if index == 0 else [])
+            if mine:
+                models.append(
+                    {
+                        "basketId": basket["basketId"],
+                        "ShippingModelList": [
+                            {
+                                "deliveryCompany": self.DELIVERY_COMPANIES.get(parcel.carrier, "1000"),
+                                "shippingNumber": parcel.number,
+                                "shippingDate": parcel.shipped_on.isoformat(),
+                            }
+                            for parcel in mine
+                        ],
+                    }
+                )
+        try:
+            answer = self._post(self.SHIPPING_PATH, {"orderNumber": mall_order, "BasketidModelList": models})
+        except (AuthFailed, RateLimited, MallUnavailable):
+            raise
+        except MallError as error:
+            raise ShipmentRefused(str(error)) from error
+        if errors := _errors(answer, with_order_number=None):
+            raise ShipmentRefused(errors)
+        infos = [_message_text(m) for m in answer.get("MessageModelList") or [] if isinstance(m, dict)]
+        return "; ".join(infos) or _("Rakuten took the shipping data.")
 
     def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         response = self.request(

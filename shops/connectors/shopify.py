@@ -53,11 +53,12 @@ import datetime as dt
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, ClassVar
 
 import httpx
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from . import register
@@ -71,10 +72,20 @@ from .base import (
     MallError,
     MallUnavailable,
     Page,
+    Parcel,
+    ShipmentRefused,
 )
 from .parsing import aware_datetime, is_later, json_body, round_yen
 
 API_VERSION = "2026-10"
+# tracking_info.company: the names Shopify lists for the Japanese carriers (FORMATS.md).
+TRACKING_COMPANIES: dict[str, str] = {
+    "yamato": "Yamato (JA)",
+    "sagawa": "Sagawa (JA)",
+    "japanpost": "Japan Post (JA)",
+    "other": "Other",
+}
+FULFILLABLE = frozenset({"open", "in_progress", "scheduled"})  # a fulfillment order that can still be fulfilled
 PAGE_SIZE = 250  # Shopify's maximum for orders.json
 
 # Shopify gateway name → the tenant's default PaymentMethod code (orders.services.DEFAULT_PAYMENT_METHODS).
@@ -311,6 +322,76 @@ class ShopifyConnector(Connector):
             },
         )
 
+    # --- shipment data back (B12) -------------------------------------------------------------------------
+
+    def report_shipment(self, *, mall_order: str, parcels: Sequence[Parcel]) -> str:
+        """Fulfil the order with tracking: find its id by name (we keep "#1001", what the shop's staff see), read
+        its fulfillment orders, and POST one fulfillment for those still open with the first parcel's number
+        and carrier (Shopify's tracking_info holds one). An order with no open fulfillment order is already
+        fulfilled (in Shopify's admin, or by an earlier report) and is not fulfilled twice."""
+        if not parcels:
+            return ""
+        headers = {"X-Shopify-Access-Token": self.credentials.get("access_token", ""), "Accept": "application/json"}
+        base = f"{self.base_url}/admin/api/{API_VERSION}"
+        found = self._checked(
+            self.request(
+                "GET",
+                f"{base}/orders.json",
+                params={"name": mall_order, "status": "any", "fields": "id,name"},
+                headers=headers,
+            )
+        )
+        ids = [o.get("id") for o in found.get("orders") or [] if isinstance(o, dict) and o.get("name") == mall_order]
+        if len(ids) != 1:
+            raise ShipmentRefused(_("Shopify has no order named %(name)s.") % {"name": mall_order})
+        order_id = ids[0]
+        listed = self._checked(
+            self.request("GET", f"{base}/orders/{order_id}/fulfillment_orders.json", headers=headers)
+        )
+        open_ids = [
+            fo["id"]
+            for fo in listed.get("fulfillment_orders") or []
+            if isinstance(fo, dict) and fo.get("status") in FULFILLABLE and fo.get("id")
+        ]
+        if not open_ids:
+            return _("Shopify: the order is already fulfilled; nothing was sent.")
+        first = parcels[0]
+        payload = {
+            "fulfillment": {
+                "line_items_by_fulfillment_order": [{"fulfillment_order_id": fo_id} for fo_id in open_ids],
+                "tracking_info": {"number": first.number, "company": TRACKING_COMPANIES.get(first.carrier, "Other")},
+                "notify_customer": True,
+            }
+        }
+        answered = self._checked(self.request("POST", f"{base}/fulfillments.json", json=payload, headers=headers))
+        created = answered.get("fulfillment")
+        status = created.get("status", "") if isinstance(created, dict) else ""
+        extra = [parcel.number for parcel in parcels[1:]]
+        answer = _("Shopify fulfilled the order (%(status)s).") % {"status": status or "success"}
+        if extra:
+            answer += " " + _("Shopify holds one tracking number a fulfillment; not sent: %(numbers)s") % {
+                "numbers": ", ".join(extra)
+            }
+        return answer
+
+    def _checked(self, response: httpx.Response) -> dict[str, Any]:
+        """The JSON of a good answer; AuthFailed for 401/403, ShipmentRefused with Shopify's errors for 4xx."""
+        if response.status_code in (401, 403):
+            _raise_for_status(response)
+        if response.status_code >= 400:
+            try:
+                errors = json_body(response).get("errors")
+            except (ValueError, AttributeError):
+                errors = response.text[:200]
+            raise ShipmentRefused(f"Shopify {response.status_code}: {_error_words(errors)}")
+        try:
+            body = json_body(response)
+        except ValueError as error:
+            raise MallUnavailable(f"Shopify answered {response.status_code} with a body that is not JSON") from error
+        if not isinstance(body, dict):
+            raise MallError("Shopify answered with something that is not an object")
+        return body
+
     # --- mapping ------------------------------------------------------------------------------------------
 
     def to_imported(self, raw: Any) -> ImportedOrder | FailedOrder:
@@ -472,6 +553,16 @@ def _raise_for_status(response: httpx.Response) -> None:
     if response.status_code in (401, 403):
         raise AuthFailed(message)  # wrong or revoked token, or a missing read_orders scope
     raise MallError(message)
+
+
+def _error_words(errors: Any) -> str:
+    """Shopify's errors as one line: a text, a list of texts, or {field: [texts]}."""
+    if isinstance(errors, dict):
+        parts = (f"{key}: {', '.join(map(str, v)) if isinstance(v, list) else v}" for key, v in errors.items())
+        return "; ".join(parts)
+    if isinstance(errors, list):
+        return "; ".join(map(str, errors))
+    return str(errors)
 
 
 def _load_cursor(cursor: str) -> dict[str, str]:

@@ -328,7 +328,7 @@ NEW_ROWS: dict[type[models.Model], Callable[[str], dict[str, str]]] = {
     Label: lambda name: {"name": name, "colour": "#123456"},
     Shop: lambda name: {"name": name, "mall": MallKind.YAHOO, "code": name.lower(), "active": "on"},
     DeliveryMethod: lambda name: {"name": name, "carrier": "yamato", "service": "takkyubin", "active": "on"},
-    ShippingStore: lambda name: {"name": name, "code": name.lower()},
+    ShippingStore: lambda name: {"name": name, "code": name.lower(), "kind": "own", "csv_encoding": "cp932"},
     RuleGroup: lambda name: {
         "name": name,
         "enabled": "on",

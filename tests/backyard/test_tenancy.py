@@ -270,7 +270,23 @@ TENANT_ROWS: dict[str, Callable[[Tenant], dict[str, int]]] = {
     "documents_logo": lambda tenant: {"settings_id": document_settings_of(tenant).pk},
     "documents_seal": lambda tenant: {"settings_id": document_settings_of(tenant).pk},
     "order_tracking": lambda tenant: {"order_id": make_order(tenant).pk},
+    "shops_order_reports": lambda tenant: {"order_id": make_order(tenant).pk},
+    "shops_order_reports_retry": lambda tenant: {"order_id": make_order(tenant).pk},
+    "shop_reports_retry": lambda tenant: {"shop_id": mall_shop_of(tenant).pk},
+    "shop_reports_file": lambda tenant: {"shop_id": mall_shop_of(tenant).pk},
+    "shipping_order_warehouse": lambda tenant: {"order_id": make_order(tenant).pk},
+    "warehouse_store_poll": lambda tenant: {"store_id": outside_warehouse_of(tenant)},
 }
+
+
+def outside_warehouse_of(tenant: Tenant) -> int:
+    """An outside warehouse (issue 16 item 5) of the tenant: a CSV-drop shipping store."""
+    from shipping.models import ShippingStore, StoreKind
+
+    return ShippingStore.objects.get_or_create(
+        tenant=tenant, code="walker-3pl",
+        defaults={"name": "外部倉庫", "kind": StoreKind.CSV, "csv_outbox": "w/out", "csv_inbox": "w/in"},
+    )[0].pk  # fmt: skip
 
 
 def admin_model(route: Route) -> type[models.Model] | None:

@@ -132,7 +132,10 @@ POST_VIEWS: dict[str, dict[str, str] | None] = {
     "documents_print": {"kinds": "delivery_note"},  # prints the selection (marks and events of the orders)
     "waybill_export": None,  # keeps the selected ids for the preview (changes nothing); the download writes
     "waybill_download": None,  # exports the operator's own kept ids (their key is in the path)
+    "warehouse_request": None,  # keeps the selected ids for the confirmation (changes nothing); its POST requests
     "tracking_apply": None,  # applies the operator's own uploaded file (its key is in the path)
+    "tracking_retry": None,  # matches the operator's own uploaded file again (its key is in the path)
+    "shops_reports_retry": None,  # sends the tenant's own reports the malls have not taken again (no ids)
 }
 SELECTION_ACTIONS = [name for name, fields in POST_VIEWS.items() if fields is not None]
 
