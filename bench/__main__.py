@@ -90,6 +90,11 @@ def main(argv: list[str] | None = None) -> int:
         cursor.execute("VACUUM ANALYZE")
     print(f"VACUUM ANALYZE in {time.perf_counter() - started:.1f} s")
 
+    from django.conf import settings
+
+    broker = settings.CELERY_BROKER_URL.split("://", 1)[0] if getattr(settings, "CELERY_BROKER_URL", "") else "?"
+    print(f"broker of the scenarios with a real worker: {broker} (REDIS_URL={os.environ.get('REDIS_URL', 'unset')})")
+
     wanted = {name for name in args.only.split(",") if name}
     results = []
     print(f"\n{'scenario':<34}{'median ms':>11}{'min':>9}{'max':>9}{'raw SQL ms':>12}  target")

@@ -11,6 +11,7 @@ recording until the last report is told; the store's own count of fulfillments i
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -52,6 +53,7 @@ def _push(ctx: Context) -> Callable[[], Any]:
     if have < N:
         generate.generate(tenant, N - have, log=lambda _text: None)
     ids = list(Order.objects.for_tenant(tenant).order_by("pk").values_list("pk", flat=True)[:N])
+    logging.getLogger("devtools.fakemalls.shopify").setLevel(logging.WARNING)  # not a line per fulfillment
     fake = FakeShopify(seed=16).start()
     _STATE["fake"] = fake
     shop = Shop.objects.for_tenant(tenant).filter(code="bench-push-shopify").first()

@@ -179,20 +179,27 @@ class Plan:
         return len({order_id for _l, order_id, _n, _t, _d in self.new})
 
 
-def tracking_plan(*, tenant: Tenant, fmt: str, rows: list[IssuedRow]) -> Plan:
-    """Match the rows (writes nothing). A few queries whatever the file's length."""
-    carrier = FORMAT_CARRIER[fmt]
-    plan = Plan(carrier=carrier)
-    shape = SHAPES[carrier]
-    numbers = {row.management_number for row in rows if row.management_number}
+def _marks(tenant: Tenant, rows: list[IssuedRow]) -> dict[str, int]:
+    """{management number: order id} of the rows' numbers that are the tenant's."""
     marks: dict[str, int] = {}
-    wanted = sorted(numbers)
+    wanted = sorted({row.management_number for row in rows if row.management_number})
     for start in range(0, len(wanted), 2000):
         marks.update(
             WaybillMark.objects.for_tenant(tenant)
             .filter(management_number__in=wanted[start : start + 2000])
             .values_list("management_number", "order_id")
         )
+    return marks
+
+
+def tracking_plan(*, tenant: Tenant, fmt: str, rows: list[IssuedRow], marks: dict[str, int] | None = None) -> Plan:
+    """Match the rows (writes nothing). A few queries whatever the file's length. `marks`: the rows' management
+    numbers already read (_marks)."""
+    carrier = FORMAT_CARRIER[fmt]
+    plan = Plan(carrier=carrier)
+    shape = SHAPES[carrier]
+    if marks is None:
+        marks = _marks(tenant, rows)
     external = _external_ids(tenant, marks.values())
     tracking = [normal_number(row.tracking_number) for row in rows]
     recorded: dict[str, int] = {}
@@ -263,14 +270,13 @@ def _external_ids(tenant: Tenant, order_ids: Iterable[int]) -> dict[int, str]:
 def tracking_apply(
     *, tenant: Tenant, fmt: str, rows: list[IssuedRow], actor: Actor, source: str = ShipmentSource.IMPORT
 ) -> Plan:
-    """Record the new shipments, write the events, move the orders. The orders the file names are locked (in
-    id order) and the plan made again under the locks, so that two uploads of one file at once queue and the
+    """Record the new shipments, write the events, move the orders. The orders the file names are locked first
+    (in id order) and the plan made under the locks, so that two uploads of one file at once queue and the
     second records nothing."""
-    plan = tracking_plan(tenant=tenant, fmt=fmt, rows=rows)
-    if not plan.new:
-        return plan
-    orders_lock(tenant, sorted({order_id for _l, order_id, _n, _t, _d in plan.new}), ("id",))
-    plan = tracking_plan(tenant=tenant, fmt=fmt, rows=rows)
+    marks = _marks(tenant, rows)
+    if marks:
+        orders_lock(tenant, sorted(set(marks.values())), ("id",))
+    plan = tracking_plan(tenant=tenant, fmt=fmt, rows=rows, marks=marks)
     return _record(tenant=tenant, plan=plan, actor=actor, source=source)
 
 
