@@ -16,7 +16,6 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from backyard.csvtext import CsvRefused, decode
@@ -157,17 +156,8 @@ def tracking_apply_view(request: TenantRequest, key: str) -> HttpResponse:
         return redirect("tracking_preview", key=key)
     finally:
         cache.delete(running)
-    # The file's text (personal data) is dropped once applied; the outcome stays for the page.
+    # The file's text (personal data) is dropped once applied; the outcome stays for the page, which says it.
     keep(request, KIND, issued_files.applied(entry, result), key)
-    messages.success(
-        request,
-        ngettext(
-            "%(n)d tracking number recorded for %(orders)d orders.",
-            "%(n)d tracking numbers recorded for %(orders)d orders.",
-            result["recorded"],
-        )
-        % {"n": result["recorded"], "orders": result["orders"]},
-    )
     return redirect("tracking_preview", key=key)
 
 
