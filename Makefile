@@ -70,6 +70,8 @@ run: install keys
 	@echo "  demo warehouse: a fake 3PL on 127.0.0.1:$${BACKYARD_DEMO_WAREHOUSE_PORT:-8802} behind 外部倉庫（デモ3PL）: set an"
 	@echo "             order's shipping store to it, 出荷依頼 on the list; accepted at once, shipped ~3 minutes later"
 	@echo "  CSV import: 店舗 → CSV を取り込む, e.g. docs/samples/yahoo-auction.csv into ヤフオク!出品"
+	@echo "  waybills: 送り状 → ヤマト B2クラウド on paid orders, then $(PY) manage.py demo_issued_file writes what"
+	@echo "             B2 Cloud would give back: upload it at 送り状番号 (orders shipped, mailed, Shopify told)"
 	@echo "  送信メールの確認: http://127.0.0.1:$(MAILBOX_PORT)/ (an SMTP catcher on 127.0.0.1:$(SMTP_PORT) keeps"
 	@echo "             what is sent, unless EMAIL_URL was set before make run; mail in $(KEYS_DIR)/mail/)"
 	@echo ""

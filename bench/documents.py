@@ -164,16 +164,21 @@ def _job(ctx: Context) -> Callable[[], Any]:
     return run
 
 
-def _stop_worker(ctx: Context) -> None:
-    worker = _WORKER.pop("worker", None)
+def stop_worker(state: dict[str, Any]) -> None:
+    """Stop the worker process a scenario started (state["worker"]) and close its log (state["log"])."""
+    worker = state.pop("worker", None)
     if worker is not None:
         worker.terminate()
         try:
             worker.wait(20)
         except Exception:  # noqa: BLE001 - a worker that does not stop is killed
             worker.kill()
-    if "log" in _WORKER:
-        _WORKER.pop("log").close()
+    if "log" in state:
+        state.pop("log").close()
+
+
+def _stop_worker(ctx: Context) -> None:
+    stop_worker(_WORKER)
 
 
 @dataclass

@@ -17,10 +17,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from .scenarios import Context, Scenario
+from .documents import OnceMeasured, stop_worker
+from .scenarios import Context
 
 N = 1_000
 TENANT = "bench-push"
@@ -123,30 +123,13 @@ def _push(ctx: Context) -> Callable[[], Any]:
 
 
 def _stop(ctx: Context) -> None:
-    worker = _STATE.pop("worker", None)
-    if worker is not None:
-        worker.terminate()
-        try:
-            worker.wait(20)
-        except Exception:  # noqa: BLE001 - a worker that does not stop is killed
-            worker.kill()
-    if "log" in _STATE:
-        _STATE.pop("log").close()
+    stop_worker(_STATE)
     if "fake" in _STATE:
         _STATE.pop("fake").stop()
 
 
-@dataclass
-class Measured(Scenario):
-    """A warm-up run, then one measured run; the run returns its own milliseconds (set-up not counted)."""
-
-    def timings(self, fn: Callable[[], Any], repeat: int) -> list[float]:
-        fn()
-        return [float(fn())]
-
-
 REPORTS = [
-    Measured(
+    OnceMeasured(
         name="mall push: 1,000 tracking numbers to a fake Shopify through a real worker",
         body=_push,
         target_ms=30_000,

@@ -507,47 +507,33 @@ class AmazonConnector(Connector):
 
     # --- HTTP ----------------------------------------------------------------------------------------------
 
-    def _send(self, method: str, path: str, payload: Any) -> httpx.Response:
-        """A JSON request with the access token; one fresh token on a 403 "Unauthorized", AuthFailed after."""
+    def _authorized(self, method: str, path: str, **kwargs: Any) -> tuple[httpx.Response, bool]:
+        """A request with the access token, asked once more with a fresh token on a 403 "Unauthorized"; the
+        answer and whether the token was renewed."""
         refreshed = False
         while True:
             response = self.request(
                 method,
                 f"{self.base_url}{path}",
-                json=payload,
-                headers={
-                    "x-amz-access-token": self._access_token(),
-                    "accept": "application/json",
-                    "user-agent": USER_AGENT,
-                },
-            )
+                headers={"x-amz-access-token": self._access_token(), "accept": "application/json",
+                         "user-agent": USER_AGENT},
+                **kwargs,
+            )  # fmt: skip
             if response.status_code == 403 and not refreshed and _error_code(response) == "Unauthorized":
                 self._token, refreshed = None, True
                 continue
-            break
+            return response, refreshed
+
+    def _send(self, method: str, path: str, payload: Any) -> httpx.Response:
+        """A JSON request with the access token; one fresh token on a 403 "Unauthorized", AuthFailed after."""
+        response, _refreshed = self._authorized(method, path, json=payload)
         if response.status_code in (401, 403):
             raise AuthFailed(f"SP-API refused access: {_errors(response)}")
         return response
 
     def _get(self, path: str, params: dict[str, str]) -> Any:
         """GET an SP-API path with the access token; one fresh token on a 403 "Unauthorized"."""
-        url = f"{self.base_url}{path}"
-        refreshed = False
-        while True:
-            response = self.request(
-                "GET",
-                url,
-                params=params,
-                headers={
-                    "x-amz-access-token": self._access_token(),
-                    "accept": "application/json",
-                    "user-agent": USER_AGENT,
-                },
-            )
-            if response.status_code == 403 and not refreshed and _error_code(response) == "Unauthorized":
-                self._token, refreshed = None, True
-                continue
-            break
+        response, refreshed = self._authorized("GET", path, params=params)
         if response.status_code in (401, 403):
             after = " even with a new access token" if refreshed else ""
             raise AuthFailed(f"SP-API refused access{after}: {_errors(response)}")
