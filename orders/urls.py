@@ -1,4 +1,4 @@
-from .views import bulk, detail, entry, export, listing
+from .views import bulk, bundles, detail, entry, export, listing
 
 urlpatterns = [
     *listing.urlpatterns,
@@ -6,4 +6,5 @@ urlpatterns = [
     *entry.urlpatterns,
     *export.urlpatterns,
     *bulk.urlpatterns,
+    *bundles.urlpatterns,
 ]

@@ -2,10 +2,11 @@
 // (backyard/settings.py) runs no inline script. Delegated from the document, so content htmx swaps in works too.
 (function () {
   "use strict";
-  // <select data-submit-on-change>: choosing submits its form (the company switch, the language).
+  // <select data-submit-on-change> (or a radio / checkbox so marked): choosing submits its form (the company
+  // switch, the language, the bundle candidates' options).
   document.addEventListener("change", (e) => {
-    const select = e.target.closest("select[data-submit-on-change]");
-    if (select && select.form) select.form.submit();
+    const field = e.target.closest("select[data-submit-on-change], input[data-submit-on-change]");
+    if (field && field.form) field.form.submit();
   });
   // <button data-history-back>: back to the previous page (the error pages).
   document.addEventListener("click", (e) => {

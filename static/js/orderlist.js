@@ -1,7 +1,7 @@
-// The order list's keyboard and selection (T14, F1–F8, F11, F12). Loaded on this screen only, so here F1 means
+// The order list's keyboard and selection (T14, F1–F8, F10–F12). Loaded on this screen only, so here F1 means
 // "import a CSV" (an auction export), F2 "select all", F3 "clear the selection", F4 "the bulk menu", F5 "search",
-// F6 "fetch the latest orders", F7 "mail to the selection" and F11 "stock check of the selection", and the
-// browser's own keys (help, find next, reload, full screen) everywhere else.
+// F6 "fetch the latest orders", F7 "mail to the selection", F10 "bundle candidates" and F11 "stock check of the
+// selection", and the browser's own keys (help, find next, reload, full screen) everywhere else.
 (function () {
   "use strict";
   const screen = document.getElementById("order-screen");
@@ -122,10 +122,11 @@
     if (panel.querySelector("#bulk-form")) focusFirst();
   }
 
-  // F1–F3, F7 (mail to the selection) and F11 (stock check) press the buttons that show them; nothing happens
-  // when the button is not on the page.
+  // F1–F3, F7 (mail to the selection), F10 (bundle candidates) and F11 (stock check) press the buttons (links) that
+  // show them; nothing happens when the button is not on the page.
   const KEY_BUTTONS = {
-    F1: "#csv-import", F2: "[data-select=all]", F3: "[data-select=none]", F7: "#mail-send", F11: "#stock-check",
+    F1: "#csv-import", F2: "[data-select=all]", F3: "[data-select=none]", F7: "#mail-send", F10: "#bundles-link",
+    F11: "#stock-check",
   };
 
   document.addEventListener("keydown", (e) => {

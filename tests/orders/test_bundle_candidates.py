@@ -138,3 +138,42 @@ def test_the_import_keeps_the_keys_of_new_and_changed_orders_and_the_erasure_bla
     _erase(tenant.pk, [(order.pk, order.external_id)])
     order.refresh_from_db()
     assert (order.dest_key_name, order.dest_key_phone) == ("", "")
+
+
+def test_the_f10_page_shows_the_groups_side_by_side_in_a_fixed_number_of_queries(
+    operator_client, tenant, other_tenant, settings, django_assert_max_num_queries
+):
+    from django.urls import reverse
+
+    settings.LANGUAGE_CODE = "ja"
+    shop, other_shop = ShopFactory(tenant=tenant), ShopFactory(tenant=tenant)
+    pair = [make_order(tenant, shop=shop, external_id=f"PAIR-{n}", **HOME) for n in range(2)]
+    sister = make_order(tenant, shop=shop, external_id="SISTER", **{**HOME, "dest_name": "山田 花子"})
+    elsewhere = make_order(tenant, shop=other_shop, external_id="ELSEWHERE", **HOME)
+    make_order(other_tenant, external_id="THEIRS", **HOME)
+    url = reverse("order_bundles")
+    with django_assert_max_num_queries(12):
+        page = operator_client.get(url).content.decode()
+    assert 'data-total="1"' in page
+    assert all(o.external_id in page for o in pair)
+    for other in ("SISTER", "ELSEWHERE", "THEIRS"):
+        assert other not in page
+    assert "同梱候補" in page
+    mixed = operator_client.get(url, {"shops": "mixed"}).content.decode()
+    assert 'data-orders="3"' in mixed
+    assert "ELSEWHERE" in mixed
+    by_phone = operator_client.get(url, {"match": "phone_address"}).content.decode()
+    assert "SISTER" in by_phone
+    assert elsewhere.external_id not in by_phone
+    assert "THEIRS" not in mixed + by_phone
+    for order in [*pair, sister]:
+        order.delete()
+    assert 'id="bundle-none"' in operator_client.get(url).content.decode()
+
+
+def test_the_list_links_the_f10_page(operator_client, tenant):
+    from django.urls import reverse
+
+    page = operator_client.get(reverse("home"), follow=True).content.decode()
+    assert 'id="bundles-link"' in page
+    assert reverse("order_bundles") in page
